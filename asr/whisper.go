@@ -1,0 +1,397 @@
+package asr
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <whisper.h>
+
+extern void ledgerlineWhisperLog(int level, char * text);
+extern void ledgerlineWhisperProgress(uintptr_t handle, int progress);
+
+static void ll_log(enum ggml_log_level level, const char * text, void * user_data) {
+	ledgerlineWhisperLog((int) level, (char *) text);
+}
+
+static void ll_route_log(void) { whisper_log_set(ll_log, NULL); }
+
+static bool ll_abort(void * flag) { return __atomic_load_n((int32_t *) flag, __ATOMIC_RELAXED) != 0; }
+
+static void ll_progress(struct whisper_context * ctx, struct whisper_state * state, int progress, void * handle) {
+	ledgerlineWhisperProgress((uintptr_t) handle, progress);
+}
+
+static void ll_set_callbacks(struct whisper_full_params * p, int32_t * abort_flag, uintptr_t progress) {
+	p->abort_callback = ll_abort;
+	p->abort_callback_user_data = abort_flag;
+	if (progress != 0) {
+		p->progress_callback = ll_progress;
+		p->progress_callback_user_data = (void *) progress;
+	}
+}
+
+static struct whisper_context * ll_load(const char * path, int use_gpu) {
+	struct whisper_context_params cp = whisper_context_default_params();
+	cp.use_gpu = use_gpu != 0;
+	return whisper_init_from_file_with_params_no_state(path, cp);
+}
+*/
+import "C"
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"runtime/cgo"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/ggerganov/whisper.cpp/bindings/go"
+	"github.com/ledgerline/ledgerline/models"
+)
+
+// whisper.cpp logs through one process-wide callback; it goes to the logger
+// of the most recently loaded model, at debug level, instead of stderr.
+var (
+	cLogger  atomic.Pointer[slog.Logger]
+	routeLog sync.Once
+)
+
+//export ledgerlineWhisperLog
+func ledgerlineWhisperLog(level C.int, text *C.char) {
+	if l := cLogger.Load(); l != nil {
+		if msg := strings.TrimSpace(C.GoString(text)); msg != "" {
+			l.Debug(msg, "source", "whisper.cpp", "level", int(level))
+		}
+	}
+}
+
+//export ledgerlineWhisperProgress
+func ledgerlineWhisperProgress(handle C.uintptr_t, progress C.int) {
+	if fn, ok := cgo.Handle(handle).Value().(func(int)); ok {
+		fn(int(progress))
+	}
+}
+
+// WhisperConfig sets up a whisper.cpp engine.
+type WhisperConfig struct {
+	ModelPath string
+	// Workers bounds how many decodes run at once; each holds its own decoder
+	// state (tens of MB for small models). 0 uses the number of CPUs.
+	Workers int
+	UseGPU  bool
+	Logger  *slog.Logger
+}
+
+// Whisper is the whisper.cpp Engine. It loads the model once and keeps a pool
+// of per-decode states (whisper_state), because every context the Go bindings
+// make from one model shares a single C state and concurrent streams would
+// overwrite each other's results.
+type Whisper struct {
+	model *C.struct_whisper_context
+	info  models.Info
+	eot   int
+
+	slots chan struct{} // one token per running decode
+
+	mu     sync.Mutex
+	idle   []*C.struct_whisper_state
+	closed bool
+	active sync.WaitGroup
+}
+
+var _ Engine = (*Whisper)(nil)
+
+// NewWhisper loads a ggml Whisper model. A missing, foreign or damaged file is
+// refused with an error that names it, before whisper.cpp sees it.
+func NewWhisper(cfg WhisperConfig) (*Whisper, error) {
+	info, err := models.Inspect(cfg.ModelPath)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if cfg.Logger != nil {
+		cLogger.Store(cfg.Logger)
+	} else {
+		cLogger.Store(slog.New(slog.DiscardHandler))
+	}
+	routeLog.Do(func() { C.ll_route_log() })
+
+	path := C.CString(cfg.ModelPath)
+	defer C.free(unsafe.Pointer(path))
+	gpu := C.int(0)
+	if cfg.UseGPU {
+		gpu = 1
+	}
+	model := C.ll_load(path, gpu)
+	if model == nil {
+		return nil, fmt.Errorf("load model %s: whisper.cpp could not load it (run with --log-level debug for its reasons; re-download it with 'ledgerline models pull NAME')", cfg.ModelPath)
+	}
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	w := &Whisper{model: model, info: info, slots: make(chan struct{}, workers)}
+	w.eot = int(w.bindings().Whisper_token_eot())
+	return w, nil
+}
+
+// bindings gives the Go bindings' view of the model for the state-free
+// queries they handle well (vocabulary, special tokens, languages).
+func (w *Whisper) bindings() *whisper.Context {
+	return (*whisper.Context)(unsafe.Pointer(w.model))
+}
+
+// Info returns the loaded model's hyper-parameters.
+func (w *Whisper) Info() models.Info { return w.info }
+
+// Languages lists the language codes the model can be asked for.
+func Languages() []string {
+	out := make([]string, 0, whisper.Whisper_lang_max_id()+1)
+	for id := 0; id <= whisper.Whisper_lang_max_id(); id++ {
+		out = append(out, whisper.Whisper_lang_str(id))
+	}
+	return out
+}
+
+func validLanguage(code string) bool {
+	for _, l := range Languages() {
+		if l == code {
+			return true
+		}
+	}
+	return false
+}
+
+// SystemInfo reports the CPU features whisper.cpp was built with.
+func SystemInfo() string { return strings.TrimSpace(whisper.Whisper_print_system_info()) }
+
+// Close waits for running decodes and frees the model and its states.
+func (w *Whisper) Close() error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.mu.Unlock()
+	w.active.Wait()
+	for _, st := range w.idle {
+		C.whisper_free_state(st)
+	}
+	w.idle = nil
+	C.whisper_free(w.model)
+	return nil
+}
+
+func (w *Whisper) acquire(ctx context.Context) (*C.struct_whisper_state, error) {
+	select {
+	case w.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		<-w.slots
+		return nil, ErrClosed
+	}
+	w.active.Add(1)
+	if n := len(w.idle); n > 0 {
+		st := w.idle[n-1]
+		w.idle = w.idle[:n-1]
+		return st, nil
+	}
+	st := C.whisper_init_state(w.model)
+	if st == nil {
+		w.active.Done()
+		<-w.slots
+		return nil, fmt.Errorf("asr: whisper.cpp could not allocate a decoder state (out of memory? lower --workers)")
+	}
+	return st, nil
+}
+
+func (w *Whisper) release(st *C.struct_whisper_state) {
+	w.mu.Lock()
+	w.idle = append(w.idle, st)
+	w.mu.Unlock()
+	w.active.Done()
+	<-w.slots
+}
+
+// Transcribe implements Engine.
+func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (Result, error) {
+	if len(pcm) == 0 {
+		return Result{}, ErrNoAudio
+	}
+	if opt.Language == "auto" {
+		opt.Language = ""
+	}
+	if opt.Language != "" && !validLanguage(opt.Language) {
+		return Result{}, fmt.Errorf("%w %q: use a code such as en, es, de, fr or pt, or auto", ErrLanguage, opt.Language)
+	}
+	if !w.info.Multilingual() && (opt.Translate || (opt.Language != "" && opt.Language != "en")) {
+		return Result{}, fmt.Errorf("%w %q: this model is English-only; use a multilingual model (one without .en)", ErrLanguage, opt.Language)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	st, err := w.acquire(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer w.release(st)
+
+	params := w.params(opt, len(pcm))
+	var cstrs []*C.char
+	defer func() {
+		for _, s := range cstrs {
+			C.free(unsafe.Pointer(s))
+		}
+	}()
+	cstr := func(s string) *C.char {
+		c := C.CString(s)
+		cstrs = append(cstrs, c)
+		return c
+	}
+	if opt.Language != "" {
+		params.language = cstr(opt.Language)
+	} else {
+		params.language = cstr("auto")
+		params.detect_language = false // detect, then transcribe
+	}
+	if opt.InitialPrompt != "" {
+		params.initial_prompt = cstr(opt.InitialPrompt)
+	}
+
+	abort := (*C.int32_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int32_t(0)))))
+	defer C.free(unsafe.Pointer(abort))
+	stop := context.AfterFunc(ctx, func() { atomic.StoreInt32((*int32)(unsafe.Pointer(abort)), 1) })
+	defer stop()
+	var progress cgo.Handle
+	if opt.Progress != nil {
+		progress = cgo.NewHandle(opt.Progress)
+		defer progress.Delete()
+	}
+	C.ll_set_callbacks(&params, abort, C.uintptr_t(progress))
+
+	rc := C.whisper_full_with_state(w.model, st, params, (*C.float)(unsafe.Pointer(&pcm[0])), C.int(len(pcm)))
+	runtime.KeepAlive(pcm)
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("asr: decode stopped: %w", err)
+	}
+	if rc != 0 {
+		return Result{}, fmt.Errorf("asr: whisper.cpp decode failed (code %d)", int(rc))
+	}
+	return w.collect(st, time.Duration(len(pcm))*time.Second/SampleRate), nil
+}
+
+func (w *Whisper) params(opt Options, samples int) C.struct_whisper_full_params {
+	strategy := C.enum_whisper_sampling_strategy(C.WHISPER_SAMPLING_GREEDY)
+	if opt.BeamSize > 1 {
+		strategy = C.WHISPER_SAMPLING_BEAM_SEARCH
+	}
+	p := C.whisper_full_default_params(strategy)
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = min(runtime.NumCPU(), 4)
+	}
+	p.n_threads = C.int(threads)
+	p.translate = C.bool(opt.Translate)
+	p.no_context = C.bool(opt.NoContext)
+	p.single_segment = C.bool(opt.SingleSegment)
+	p.print_progress = false
+	p.print_realtime = false
+	p.print_timestamps = false
+	p.print_special = false
+	p.token_timestamps = true
+	if opt.BeamSize > 1 {
+		p.beam_search.beam_size = C.int(opt.BeamSize)
+	}
+	if opt.BestOf > 0 {
+		p.greedy.best_of = C.int(opt.BestOf)
+	}
+	switch {
+	case opt.MaxTokens == 0:
+		p.max_tokens = DefaultMaxTokens
+	case opt.MaxTokens > 0:
+		p.max_tokens = C.int(opt.MaxTokens)
+	}
+
+	// whisper.cpp retries at t, t+inc, … up to 1.0; cap the number of retries.
+	p.temperature = C.float(opt.Temperature)
+	inc := opt.TemperatureInc
+	if inc <= 0 {
+		inc = 0.2
+	}
+	fallbacks := opt.MaxFallbacks
+	if fallbacks == 0 {
+		fallbacks = DefaultMaxFallbacks
+	}
+	switch {
+	case fallbacks < 0:
+		inc = 0
+	case (1-opt.Temperature)/inc > float32(fallbacks):
+		inc = (1 - opt.Temperature) / float32(fallbacks)
+	}
+	p.temperature_inc = C.float(inc)
+
+	audioCtx := opt.AudioCtx
+	if audioCtx <= 0 {
+		audioCtx = audioCtxFor(samples, int(w.info.NAudioCtx))
+	}
+	p.audio_ctx = C.int(audioCtx)
+	return p
+}
+
+// audioCtxFor sizes the encoder to the audio: the encoder's cost grows with
+// its context, and a full 30 s context for two seconds of speech wastes most
+// of it. Whisper's encoder sees 50 frames a second; a margin keeps the end of
+// the audio inside the window. Long audio uses the model's full context.
+func audioCtxFor(samples, full int) int {
+	const framesPerSecond = 50
+	seconds := float64(samples) / SampleRate
+	if seconds >= 30 {
+		return full
+	}
+	n := int(seconds*framesPerSecond) + 2*framesPerSecond
+	n = (n + 63) / 64 * 64
+	return min(n, full)
+}
+
+// collect copies the results out of a state before it is reused. Times are
+// clamped to the audio: whisper's timestamp tokens can point past its end.
+func (w *Whisper) collect(st *C.struct_whisper_state, dur time.Duration) Result {
+	at := func(ticks C.int64_t) time.Duration { return min(time.Duration(ticks)*10*time.Millisecond, dur) }
+	lang := whisper.Whisper_lang_str(int(C.whisper_full_lang_id_from_state(st)))
+	res := Result{Language: lang}
+	n := int(C.whisper_full_n_segments_from_state(st))
+	for i := 0; i < n; i++ {
+		ci := C.int(i)
+		seg := Segment{
+			Start:        at(C.whisper_full_get_segment_t0_from_state(st, ci)),
+			End:          at(C.whisper_full_get_segment_t1_from_state(st, ci)),
+			Text:         strings.TrimSpace(C.GoString(C.whisper_full_get_segment_text_from_state(st, ci))),
+			Language:     lang,
+			NoSpeechProb: float32(C.whisper_full_get_segment_no_speech_prob_from_state(st, ci)),
+		}
+		nt := int(C.whisper_full_n_tokens_from_state(st, ci))
+		for j := 0; j < nt; j++ {
+			data := C.whisper_full_get_token_data_from_state(st, ci, C.int(j))
+			if int(data.id) >= w.eot {
+				continue // special and timestamp tokens carry no text
+			}
+			seg.Tokens = append(seg.Tokens, Token{
+				ID:    int(data.id),
+				Text:  C.GoString(C.whisper_full_get_token_text_from_state(w.model, st, ci, C.int(j))),
+				P:     float32(data.p),
+				Start: at(data.t0),
+				End:   at(data.t1),
+			})
+		}
+		res.Segments = append(res.Segments, seg)
+	}
+	return res
+}

@@ -1,0 +1,16 @@
+module github.com/ledgerline/ledgerline
+
+go 1.26.8
+
+require (
+	github.com/ggerganov/whisper.cpp/bindings/go v0.0.0-20260227185758-9453b4b9be9b
+	github.com/go-audio/audio v1.0.0
+	github.com/go-audio/wav v1.1.0
+	github.com/x448/float16 v0.8.4
+	golang.org/x/term v0.48.0
+)
+
+require (
+	github.com/go-audio/riff v1.0.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+)

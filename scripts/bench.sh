@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Prints the benchmark table: real-time factor and peak memory of
+# `ledgerline transcribe` on 60 s of speech with a random-weight model of the
+# tiny model's dimensions, beside whisper.cpp's own whisper-cli on the same
+# file and model, in the same run. Run through `make bench`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${WHISPER_CLI:?run through make bench}"
+threads=${BENCH_THREADS:-2}
+runs=${BENCH_RUNS:-3}
+work=bin/bench
+mkdir -p "$work"
+
+go build -o bin/ledgerline ./cmd/ledgerline
+model=$work/ggml-random-tiny.bin
+[ -f "$model" ] || bin/ledgerline models make-random --shape tiny --out "$model" 2>/dev/null
+audio=$work/speech-60s.wav
+[ -f "$audio" ] || sox testdata/sample-call.wav testdata/sample-call.wav "$audio" trim 0 60
+seconds=$(soxi -D "$audio")
+
+# measure NAME CMD...: best wall time of $runs runs, and the peak RSS of that run.
+measure() {
+  local name=$1 best="" rss=""
+  shift
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$work/time.txt" "$@" >/dev/null 2>"$work/stderr.txt" || {
+      echo "bench: $name failed:" >&2; cat "$work/stderr.txt" >&2; exit 1; }
+    read -r wall kb <"$work/time.txt"
+    if [ -z "$best" ] || awk -v a="$wall" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$wall; rss=$kb; fi
+  done
+  echo "$name $best $rss"
+}
+
+# Identical decoding on both sides: greedy, best-of 5, at most two
+# temperature fallbacks (0, 0.5, 1.0), no token cap of ours, English.
+ours=$(measure ledgerline bin/ledgerline transcribe "$audio" --model "$model" --language en \
+  --threads "$threads" --max-tokens -1 --fallbacks 2 --format txt)
+theirs=$(measure whisper-cli "$WHISPER_CLI" -m "$model" -f "$audio" -l en -t "$threads" \
+  -bs 1 -bo 5 -tpi 0.5 -np -nt)
+bounded=$(measure ledgerline-defaults bin/ledgerline transcribe "$audio" --model "$model" --language en \
+  --threads "$threads" --format txt)
+
+echo
+echo "Transcription of ${seconds%.*} s of speech, random-weight model of tiny's dimensions, $threads threads, best of $runs runs"
+printf '%-30s %10s %8s %14s\n' "program" "wall (s)" "RTF" "peak RSS (MB)"
+for row in "$ours" "$theirs" "$bounded"; do
+  read -r name wall kb <<<"$row"
+  label=$name
+  [ "$name" = ledgerline-defaults ] && label="ledgerline (default bounds)"
+  printf '%-30s %10.2f %8.3f %14.1f\n' "$label" "$wall" "$(awk -v w="$wall" -v s="$seconds" 'BEGIN{print w/s}')" "$(awk -v k="$kb" 'BEGIN{print k/1024}')"
+done
+read -r _ w1 _ <<<"$ours"
+read -r _ w2 _ <<<"$theirs"
+echo
+echo "ledgerline / whisper-cli wall-time ratio (same settings): $(awk -v a="$w1" -v b="$w2" 'BEGIN{printf "%.2f", a/b}')"

