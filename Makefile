@@ -5,7 +5,7 @@ GO ?= go
 WITH_WHISPER := scripts/with-whisper
 BIN := bin/ledgerline
 MODEL ?= base
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all deps whisper build run test lint fuzz bench sample clean
 

@@ -36,7 +36,6 @@ type Options struct {
 
 	AudioCtx      int    // encoder context in frames (1500 = 30 s); 0 sizes it to the audio
 	InitialPrompt string // words to expect: names of people, companies and products
-	NoContext     bool   // do not condition a window on the previous window's text
 	SingleSegment bool   // return one segment for the whole window (streaming)
 
 	// Progress, when set, is called with the percentage done of long audio.

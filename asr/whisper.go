@@ -300,7 +300,9 @@ func (w *Whisper) params(opt Options, samples int) C.struct_whisper_full_params 
 	}
 	p.n_threads = C.int(threads)
 	p.translate = C.bool(opt.Translate)
-	p.no_context = C.bool(opt.NoContext)
+	// Pooled states serve many streams: text left in a state by one decode must
+	// never prompt another stream's. Context comes from InitialPrompt instead.
+	p.no_context = true
 	p.single_segment = C.bool(opt.SingleSegment)
 	p.print_progress = false
 	p.print_realtime = false

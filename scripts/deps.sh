@@ -8,6 +8,7 @@ packages=(
   nodejs npm                            # fetches the whisper.cpp source package
   portaudio19-dev libopus-dev           # laptop capture, WebRTC audio
   espeak-ng sox time                    # speech fixtures, audio checks, peak-memory figures
+  chromium                              # the overlay page tested in a real browser
 )
 
 missing=()

@@ -23,8 +23,9 @@ const (
 // maxChannels bounds the channel count a WAV header may declare.
 const maxChannels = 64
 
-// Sentinel errors. Every error returned by DecodeWAV, ReadWAV and LoadWAV wraps
-// exactly one of them; test with errors.Is.
+// Sentinel errors. Every error DecodeWAV, ReadWAV and LoadWAV return about the
+// content of a file wraps exactly one of them (test with errors.Is); failures
+// to open, seek or read wrap the underlying error instead.
 var (
 	// ErrNotWAV: the input is not a well-formed RIFF/WAVE file.
 	ErrNotWAV = errors.New("not a valid WAV file")

@@ -7,13 +7,19 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
 
-// The fixtures are one espeak-ng phrase ("by Thursday", silence trimmed,
-// 0.7467 s) converted by sox into each format. Durations are `soxi -D` of each
+// The fixtures are one espeak-ng phrase converted by sox into each format:
+//
+//	espeak-ng -s 190 -w t.wav "by Thursday"
+//	sox t.wav p.wav silence 1 0.01 0.5% reverse silence 1 0.01 0.5% reverse pad 0.05 0.05
+//	sox p.wav -r 44100 -c 2 -b 24 speech-44k-stereo-24.wav   # and so on
+//
+// p.wav itself is speech-22k-mono-16.wav (0.7467 s). Durations are `soxi -D` of each
 // file, written here once so a decoder bug cannot move its own target; sox
 // rounds the frame count at each rate, hence the small differences.
 // speech-24k-stereo-f32ext.wav has a hand-written WAVE_FORMAT_EXTENSIBLE
@@ -245,6 +251,39 @@ func TestDecodeWAVErrors(t *testing.T) {
 			}
 			if c.want != ErrTruncated && a != nil {
 				t.Errorf("audio returned alongside error %v", err)
+			}
+		})
+	}
+}
+
+func TestHostileHeadersAllocateLittle(t *testing.T) {
+	pcm16 := chunk("fmt ", fmtChunk(tagPCM, 1, 16000, 16))
+	hugeData := wavFile(pcm16, chunk("data", le16(1, 2, 3)))
+	binary.LittleEndian.PutUint32(hugeData[40:], 0xFFFFFFF0)
+	hugeFmt := wavFile(pcm16, chunk("data", le16(1, 2, 3)))
+	binary.LittleEndian.PutUint32(hugeFmt[16:], 0xFFFFFFF0)
+	// go-audio/wav would allocate a LIST INFO entry of the declared 4 GB.
+	hugeInfo := wavFile(chunk("LIST", []byte("INFOISFT\xf0\xff\xff\xff")), pcm16, chunk("data", le16(1, 2, 3)))
+	manyChunks := wavFile(pcm16)
+	for range 10000 {
+		manyChunks = append(manyChunks, chunk("junk", nil)...)
+	}
+	manyChunks = append(manyChunks, chunk("data", le16(1, 2, 3))...)
+
+	for name, file := range map[string][]byte{
+		"data claims 4 GB": hugeData, "fmt claims 4 GB": hugeFmt,
+		"LIST entry claims 4 GB": hugeInfo, "10000 empty chunks": manyChunks,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := ReadWAV(bytes.NewReader(file))
+			runtime.ReadMemStats(&after)
+			if err != nil && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrNotWAV) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+				t.Fatalf("allocated %d bytes for a %d-byte file", n, len(file))
 			}
 		})
 	}

@@ -1,0 +1,644 @@
+package asr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Streaming policy.
+//
+// A Stream holds one channel's current utterance. Every Step of new speech it
+// re-decodes the audio not yet committed and compares the hypothesis with the
+// previous one: the words both agree on, from the start, become final
+// (LocalAgreement-2, as in whisper_streaming by Macháček et al., 2023); the
+// rest is published as a partial that the next one replaces. The audio of
+// committed words is cut from the buffer, so a final is never rewritten and
+// no audio is decoded twice once committed. The recent final text goes into
+// the prompt to keep the context the cut audio carried.
+
+// Stream defaults.
+const (
+	DefaultStep      = time.Second
+	DefaultMaxBuffer = 15 * time.Second
+)
+
+const (
+	// promptHistory bounds the recent final text carried in the prompt.
+	promptHistory = 200
+	// minDecode is the shortest audio whisper.cpp decodes at all.
+	minDecode = 100 * time.Millisecond
+	// shortUtterance is the length under which credit lines are dropped
+	// whatever the model's confidence.
+	shortUtterance = 3 * time.Second
+	// A hypothesis that starts within dedupWindow of the last committed word
+	// and repeats up to dedupWords of the committed tail loses that prefix.
+	dedupWords  = 5
+	dedupWindow = time.Second
+	// maxWindow is the encoder's whole context.
+	maxWindow = 30 * time.Second
+)
+
+// ErrStreamConfig is returned by NewStream for settings it cannot run with.
+var ErrStreamConfig = errors.New("asr: invalid stream configuration")
+
+// StreamConfig sets up a Stream. Zero durations take the defaults.
+type StreamConfig struct {
+	Engine Engine
+	// Options are used for every decode (language, threads, beam…). The
+	// stream sets InitialPrompt (which carries the context) and AudioCtx
+	// (0, sized to the window) itself.
+	Options Options
+	// Step is how much new speech accumulates between decodes [1 s], at least 100 ms.
+	Step time.Duration
+	// MaxBuffer bounds the audio decoded at once [15 s], at least two Steps
+	// and at most 30 s. When no word is committed before the bound, the
+	// oldest words are committed without agreement.
+	MaxBuffer time.Duration
+	// Prompt names the people, companies and products to expect. When empty,
+	// Options.InitialPrompt is used in its place.
+	Prompt string
+	// Logger receives debug records of dropped hallucinations; nil discards them.
+	Logger *slog.Logger
+}
+
+// Update is one result of a Stream. A final is never rewritten; a partial
+// holds the whole uncommitted tail of the utterance and replaces the previous
+// partial (an empty Text clears it). Every final is followed by a partial.
+type Update struct {
+	Final        bool
+	Text         string
+	Start, End   time.Duration // meeting clock
+	Language     string
+	Tokens       []Token // times on the meeting clock
+	NoSpeechProb float32 // the highest of the segments the words came from
+}
+
+// StreamStats counts a Stream's work.
+type StreamStats struct {
+	Decodes        int           // encoder passes
+	AudioDecoded   time.Duration // total length of the windows decoded
+	AudioPushed    time.Duration // speech received
+	Finals         int
+	Partials       int
+	ForcedCommits  int           // times the buffer bound committed or cut without agreement
+	Dropped        int           // segments and words removed as hallucinations
+	AudioDiscarded time.Duration // speech dropped undecoded after failed decodes
+}
+
+// Stream turns one channel's speech into partial and final text. Push the
+// audio that voice activity detection judged speech and call EndUtterance when
+// the utterance ends. A Stream is not safe for concurrent use: give each
+// channel its own, and let them share one Engine.
+type Stream struct {
+	cfg          StreamConfig
+	log          *slog.Logger
+	step, maxBuf int // samples
+
+	buf       []float32
+	bufStart  int64 // stream position (samples since the first push) of buf[0]
+	pending   int   // samples pushed since the last decode
+	utterance int   // samples pushed in this utterance
+	spans     []span
+
+	prev        []word // uncommitted tail of the last hypothesis
+	tail        []word // last committed words of this utterance
+	lastCommit  int64  // stream position where the last committed word ends
+	lastPartial string
+	lastFinal   time.Duration // meeting time where the last final ends
+	history     string        // recent final text of the channel
+
+	stats StreamStats
+}
+
+// span maps stream positions from pos on to the meeting clock.
+type span struct {
+	pos int64
+	at  time.Duration
+}
+
+// word is one word of a hypothesis, placed on the stream's sample clock.
+type word struct {
+	text       string // as decoded, trimmed
+	key        string // normalized, for comparison
+	start, end int64
+	tokens     []placedToken
+	lang       string
+	noSpeech   float32
+}
+
+type placedToken struct {
+	Token
+	start, end int64
+}
+
+const sampleDur = time.Second / SampleRate
+
+func samplesOf(d time.Duration) int64  { return int64(d / sampleDur) }
+func durationOf(n int64) time.Duration { return time.Duration(n) * sampleDur }
+
+// NewStream checks cfg and returns a Stream for one channel.
+func NewStream(cfg StreamConfig) (*Stream, error) {
+	if cfg.Engine == nil {
+		return nil, fmt.Errorf("%w: no engine", ErrStreamConfig)
+	}
+	if cfg.Step == 0 {
+		cfg.Step = DefaultStep
+	}
+	if cfg.MaxBuffer == 0 {
+		cfg.MaxBuffer = DefaultMaxBuffer
+	}
+	if cfg.Step < minDecode {
+		return nil, fmt.Errorf("%w: step %v is below %v", ErrStreamConfig, cfg.Step, minDecode)
+	}
+	if cfg.MaxBuffer < 2*cfg.Step || cfg.MaxBuffer > maxWindow {
+		return nil, fmt.Errorf("%w: max buffer %v must lie between two steps (%v) and %v", ErrStreamConfig, cfg.MaxBuffer, 2*cfg.Step, maxWindow)
+	}
+	if cfg.Prompt == "" {
+		cfg.Prompt = cfg.Options.InitialPrompt
+	}
+	cfg.Prompt = strings.TrimSpace(cfg.Prompt)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Stream{
+		cfg:    cfg,
+		log:    log,
+		step:   int(samplesOf(cfg.Step)),
+		maxBuf: int(samplesOf(cfg.MaxBuffer)),
+	}, nil
+}
+
+// Stats returns the counts so far.
+func (s *Stream) Stats() StreamStats { return s.stats }
+
+// Push appends speech (16 kHz mono) whose first sample lies at meeting time
+// at, and decodes each time a Step of new speech has accumulated. A gap
+// before at is skipped on the meeting clock; an at earlier than the end of
+// the speech already pushed is read as continuing it. On a decode error the
+// audio is kept and the next Push tries again; the updates made before the
+// error are returned with it.
+func (s *Stream) Push(ctx context.Context, pcm []float32, at time.Duration) ([]Update, error) {
+	if len(pcm) == 0 {
+		return nil, nil
+	}
+	s.place(at)
+	var out []Update
+	for len(pcm) > 0 {
+		n := len(pcm)
+		if s.pending < s.step {
+			n = min(n, s.step-s.pending)
+		}
+		s.append(pcm[:n])
+		pcm = pcm[n:]
+		if s.pending < s.step {
+			continue
+		}
+		words, err := s.decode(ctx)
+		if err != nil {
+			s.append(pcm)
+			return out, err
+		}
+		out = append(out, s.advance(words)...)
+	}
+	return out, nil
+}
+
+// EndUtterance decodes the speech not yet decoded and commits every word of
+// the utterance. The utterance ends even when the decode fails: the last
+// hypothesis is committed then, and the error returned with it.
+func (s *Stream) EndUtterance(ctx context.Context) ([]Update, error) {
+	// The last hypothesis stands when the rest of the audio is too short to
+	// decode, when the decode fails, or when it finds nothing left to say.
+	words := s.prev
+	var err error
+	if s.pending > 0 && durationOf(int64(len(s.buf))) >= minDecode {
+		var fresh []word
+		fresh, err = s.decode(ctx)
+		if err == nil && len(fresh) > 0 {
+			words = fresh
+		}
+	}
+	out := s.commit(words)
+	s.prev = nil
+	out = append(out, s.partial(len(out) > 0)...)
+
+	s.bufStart += int64(len(s.buf))
+	s.buf = s.buf[:0]
+	s.pending, s.utterance = 0, 0
+	s.tail = nil
+	s.prune()
+	return out, err
+}
+
+func (s *Stream) append(pcm []float32) {
+	s.buf = append(s.buf, pcm...)
+	s.pending += len(pcm)
+	s.utterance += len(pcm)
+	s.stats.AudioPushed += durationOf(int64(len(pcm)))
+}
+
+// place maps the next pushed sample to meeting time at.
+func (s *Stream) place(at time.Duration) {
+	end := s.bufStart + int64(len(s.buf))
+	if len(s.spans) > 0 && at <= s.meeting(end, false) {
+		return
+	}
+	s.spans = append(s.spans, span{pos: end, at: at})
+}
+
+// meeting converts a stream position to the meeting clock. An end position
+// on a gap belongs to the audio before the gap.
+func (s *Stream) meeting(pos int64, end bool) time.Duration {
+	if len(s.spans) == 0 {
+		return durationOf(pos)
+	}
+	sp := s.spans[0]
+	for _, c := range s.spans[1:] {
+		if c.pos > pos || (end && c.pos == pos) {
+			break
+		}
+		sp = c
+	}
+	return sp.at + durationOf(pos-sp.pos)
+}
+
+// prune forgets spans wholly before the buffer.
+func (s *Stream) prune() {
+	i := 0
+	for i+1 < len(s.spans) && s.spans[i+1].pos <= s.bufStart {
+		i++
+	}
+	s.spans = s.spans[i:]
+}
+
+func (s *Stream) options() Options {
+	opt := s.cfg.Options
+	opt.InitialPrompt = s.prompt()
+	opt.AudioCtx = 0
+	opt.Progress = nil
+	return opt
+}
+
+// prompt is the fixed prompt followed by the channel's recent final text.
+func (s *Stream) prompt() string {
+	switch {
+	case s.cfg.Prompt == "":
+		return s.history
+	case s.history == "":
+		return s.cfg.Prompt
+	default:
+		return s.cfg.Prompt + " " + s.history
+	}
+}
+
+// decode transcribes the buffer and returns its hypothesis with the
+// hallucinations and the repeated committed tail removed.
+func (s *Stream) decode(ctx context.Context) ([]word, error) {
+	if len(s.buf) > s.maxBuf {
+		// Only after failed decodes: keep the newest audio within the bound.
+		cut := s.bufStart + int64(len(s.buf)-s.maxBuf)
+		s.stats.AudioDiscarded += durationOf(cut - s.bufStart)
+		s.trim(cut)
+		s.prev = dropBefore(s.prev, cut)
+	}
+	window := s.buf
+	dur := durationOf(int64(len(window)))
+	res, err := s.cfg.Engine.Transcribe(ctx, window, s.options())
+	s.stats.Decodes++
+	s.stats.AudioDecoded += dur
+	if err != nil {
+		return nil, fmt.Errorf("asr stream: decode %v of speech: %w", dur, err)
+	}
+	s.pending = 0
+	words := s.hypothesis(res, window)
+	return s.dropRepeatedTail(words), nil
+}
+
+// hypothesis turns a decode into words on the stream clock, leaving out what
+// the guards judge hallucinated.
+func (s *Stream) hypothesis(res Result, window []float32) []word {
+	short := durationOf(int64(s.utterance)) < shortUtterance
+	var words []word
+	for _, seg := range res.Segments {
+		if silentSegment(seg) {
+			s.drop("silence", seg.Text)
+			continue
+		}
+		from := min(samplesOf(max(seg.Start, 0)), int64(len(window)))
+		to := min(samplesOf(max(seg.End, 0)), int64(len(window)))
+		audio := window[from:max(from, to)]
+		if len(audio) == 0 {
+			audio = window
+		}
+		doubtful := seg.NoSpeechProb >= phraseNoSpeech || rms(audio) < quietRMS
+		if knownPhrase(seg.Text, doubtful, short) {
+			s.drop("known phrase", seg.Text)
+			continue
+		}
+		lang := seg.Language
+		if lang == "" {
+			lang = res.Language
+		}
+		words = append(words, s.dropAnnotations(s.segmentWords(seg, lang, int64(len(window))))...)
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	keys := make([]string, len(words))
+	for i, w := range words {
+		keys[i] = w.key
+	}
+	if cut, ok := loopStart(keys); ok {
+		s.drop("repetition", joinWords(words[cut:]))
+		words = words[:cut]
+	}
+	if text := joinWords(words); compressionRatio(text) > maxCompressionRatio {
+		s.drop("compression ratio", text)
+		return nil
+	}
+	return words
+}
+
+func (s *Stream) drop(reason, text string) {
+	s.stats.Dropped++
+	s.log.Debug("asr stream: dropped hallucination", "reason", reason, "text", text)
+}
+
+// segmentWords groups a segment's tokens into words: a token that begins
+// with a space starts a word, others continue it, and a word of punctuation
+// alone joins the word before. Without tokens, the text's words share the
+// segment's time evenly.
+func (s *Stream) segmentWords(seg Segment, lang string, n int64) []word {
+	place := func(d time.Duration) int64 { return s.bufStart + min(max(samplesOf(d), 0), n) }
+	var words []word
+	add := func(text string, start, end int64, tokens []placedToken) {
+		text = strings.TrimSpace(text)
+		key := normalize(text)
+		if key == "" {
+			if len(words) > 0 && text != "" && isPunct(text) {
+				last := &words[len(words)-1]
+				last.text += text
+				last.end = max(last.end, end)
+				last.tokens = append(last.tokens, tokens...)
+			}
+			return
+		}
+		if len(words) > 0 {
+			start = max(start, words[len(words)-1].start)
+		}
+		words = append(words, word{text: text, key: key, start: start, end: max(start, end), tokens: tokens, lang: lang, noSpeech: seg.NoSpeechProb})
+	}
+	if len(seg.Tokens) == 0 {
+		fields := strings.Fields(seg.Text)
+		a, b := place(seg.Start), place(seg.End)
+		for i, f := range fields {
+			k := int64(len(fields))
+			add(f, a+(b-a)*int64(i)/k, a+(b-a)*int64(i+1)/k, nil)
+		}
+		return words
+	}
+	var text strings.Builder
+	var toks []placedToken
+	flush := func() {
+		if len(toks) > 0 {
+			add(text.String(), toks[0].start, toks[len(toks)-1].end, toks)
+		}
+		text.Reset()
+		toks = nil
+	}
+	for _, t := range seg.Tokens {
+		if strings.HasPrefix(t.Text, " ") && len(toks) > 0 {
+			flush()
+		}
+		pt := placedToken{Token: t, start: place(t.Start), end: place(t.End)}
+		pt.end = max(pt.end, pt.start)
+		text.WriteString(t.Text)
+		toks = append(toks, pt)
+	}
+	flush()
+	return words
+}
+
+func isPunct(text string) bool {
+	for _, r := range text {
+		if !unicode.IsPunct(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// dropAnnotations removes non-speech annotations such as "[Music]" or
+// "(upbeat music)" that Whisper writes for sounds.
+func (s *Stream) dropAnnotations(words []word) []word {
+	out := words[:0]
+	for i := 0; i < len(words); i++ {
+		closer, ok := annotation(words[i].text)
+		if !ok {
+			out = append(out, words[i])
+			continue
+		}
+		j := i
+		if closer != 0 {
+			for j < len(words) && !closesWith(words[j].text, closer, j == i) {
+				j++
+			}
+			if j == len(words) {
+				j = len(words) - 1
+			}
+		}
+		s.drop("annotation", joinWords(words[i:j+1]))
+		i = j
+	}
+	return out
+}
+
+// closesWith reports whether text ends an annotation closed by closer; the
+// opening word of a '*' annotation needs a second star.
+func closesWith(text string, closer rune, opening bool) bool {
+	text = strings.TrimRightFunc(text, func(r rune) bool { return r != closer && unicode.IsPunct(r) })
+	last, _ := utf8.DecodeLastRuneInString(text)
+	if last != closer {
+		return false
+	}
+	return !opening || closer != '*' || strings.Count(text, "*") >= 2
+}
+
+// dropRepeatedTail removes a hypothesis prefix that repeats the committed
+// tail: the audio of committed words is cut, but word times are approximate
+// and a word's end can stay in the buffer.
+func (s *Stream) dropRepeatedTail(words []word) []word {
+	if len(s.tail) == 0 || len(words) == 0 || durationOf(words[0].start-s.lastCommit) > dedupWindow {
+		return words
+	}
+	for n := min(dedupWords, len(s.tail), len(words)); n > 0; n-- {
+		if sameWords(s.tail[len(s.tail)-n:], words[:n]) {
+			s.drop("repeated committed words", joinWords(words[:n]))
+			return words[n:]
+		}
+	}
+	return words
+}
+
+func sameWords(a, b []word) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].key != b[i].key {
+			return false
+		}
+	}
+	return true
+}
+
+// advance applies LocalAgreement-2 to a new hypothesis: the longest prefix it
+// shares with the previous one is committed. When the buffer nears its bound
+// without enough committed, its oldest words are committed too.
+func (s *Stream) advance(words []word) []Update {
+	n := 0
+	for n < len(words) && n < len(s.prev) && words[n].key == s.prev[n].key {
+		n++
+	}
+	commit, rest := words[:n:n], words[n:]
+	if len(s.buf)-int(s.lastCommitAfter(commit)) > s.maxBuf-s.step {
+		// The next decode would pass the bound: commit the words in the
+		// older half of the buffer and cut the audio there.
+		cut := s.bufStart + int64(len(s.buf)-s.maxBuf/2)
+		k := 0
+		for k < len(rest) && rest[k].end <= cut {
+			k++
+		}
+		commit = append(commit, rest[:k]...)
+		rest = rest[k:]
+		s.stats.ForcedCommits++
+		out := s.commit(commit)
+		if len(s.buf) > s.maxBuf-s.step {
+			// No word ends where it could be cut: cut the audio anyway.
+			s.trim(cut)
+			rest = dropBefore(rest, cut)
+		}
+		s.prev = rest
+		return append(out, s.partial(len(out) > 0)...)
+	}
+	out := s.commit(commit)
+	s.prev = rest
+	return append(out, s.partial(len(out) > 0)...)
+}
+
+// lastCommitAfter is how many buffered samples committing words would cut.
+func (s *Stream) lastCommitAfter(words []word) int64 {
+	if len(words) == 0 {
+		return 0
+	}
+	return min(max(words[len(words)-1].end-s.bufStart, 0), int64(len(s.buf)))
+}
+
+// dropBefore keeps the words that start at or after pos.
+func dropBefore(words []word, pos int64) []word {
+	for len(words) > 0 && words[0].start < pos {
+		words = words[1:]
+	}
+	return words
+}
+
+// commit publishes words as one final, cuts their audio from the buffer and
+// adds their text to the prompt history.
+func (s *Stream) commit(words []word) []Update {
+	if len(words) == 0 {
+		return nil
+	}
+	u := s.update(words, true)
+	s.lastFinal = u.End
+	s.stats.Finals++
+
+	end := words[len(words)-1].end
+	s.trim(end)
+	s.lastCommit = max(s.lastCommit, end)
+	s.tail = append(s.tail, words...)
+	if len(s.tail) > dedupWords {
+		s.tail = append([]word(nil), s.tail[len(s.tail)-dedupWords:]...)
+	}
+	s.remember(u.Text)
+	return []Update{u}
+}
+
+// partial publishes the uncommitted tail when it changed or a final was
+// just published.
+func (s *Stream) partial(afterFinal bool) []Update {
+	text := joinWords(s.prev)
+	if text == s.lastPartial && !afterFinal {
+		return nil
+	}
+	if text == "" && s.lastPartial == "" && !afterFinal {
+		return nil
+	}
+	s.lastPartial = text
+	s.stats.Partials++
+	if len(s.prev) == 0 {
+		at := max(s.lastFinal, s.meeting(s.bufStart, false))
+		return []Update{{Start: at, End: at}}
+	}
+	return []Update{s.update(s.prev, false)}
+}
+
+// update builds an Update on the meeting clock; nothing in it starts before
+// the last final ends.
+func (s *Stream) update(words []word, final bool) Update {
+	u := Update{Final: final, Text: joinWords(words), Language: words[0].lang}
+	u.Start = max(s.meeting(words[0].start, false), s.lastFinal)
+	u.End = max(s.meeting(words[len(words)-1].end, true), u.Start)
+	for _, w := range words {
+		u.NoSpeechProb = max(u.NoSpeechProb, w.noSpeech)
+		for _, t := range w.tokens {
+			tok := t.Token
+			tok.Start = min(max(s.meeting(t.start, false), u.Start), u.End)
+			tok.End = min(max(s.meeting(t.end, true), tok.Start), u.End)
+			u.Tokens = append(u.Tokens, tok)
+		}
+	}
+	return u
+}
+
+// trim cuts the buffer's audio before stream position pos.
+func (s *Stream) trim(pos int64) {
+	n := int(min(max(pos-s.bufStart, 0), int64(len(s.buf))))
+	if n == 0 {
+		return
+	}
+	s.buf = append(s.buf[:0], s.buf[n:]...)
+	s.bufStart += int64(n)
+	s.prune()
+}
+
+// remember adds final text to the prompt history, keeping its last
+// promptHistory bytes from a word boundary on.
+func (s *Stream) remember(text string) {
+	h := strings.TrimSpace(s.history + " " + text)
+	if len(h) > promptHistory {
+		h = h[len(h)-promptHistory:]
+		if i := strings.IndexByte(h, ' '); i >= 0 {
+			h = h[i+1:]
+		} else {
+			for len(h) > 0 && !utf8.RuneStart(h[0]) {
+				h = h[1:]
+			}
+		}
+	}
+	s.history = h
+}
+
+func joinWords(words []word) string {
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = w.text
+	}
+	return strings.Join(parts, " ")
+}
