@@ -1,0 +1,330 @@
+// Package agent runs one meeting: it carries each source's audio through the
+// segmenter and the speech engine into the meeting's event log, and owns every goroutine it starts.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+// EventLog is what a session needs of the meeting's log: finals and state
+// changes are stored, partials are only published.
+type EventLog interface {
+	Append(ctx context.Context, e ledger.Event) (ledger.Event, error)
+	Publish(e ledger.Event) error
+}
+
+var _ EventLog = (*ledger.MemLog)(nil)
+
+// Speaker is who is heard on a channel, when that is known up front (the
+// laptop's mic is its owner; a WebRTC track is one participant).
+type Speaker struct {
+	Name string
+	Org  string // vendor, partner, buyer or other
+}
+
+// Config sets up a Session.
+type Config struct {
+	Meeting string
+	Engine  asr.Engine
+	Log     EventLog
+	Sources []stream.Source
+	// Options apply to every decode: language, threads, beam.
+	Options asr.Options
+	// Prompt lists names to expect: people, companies, products.
+	Prompt string
+	// Speakers names the speaker of each channel that has a known one.
+	Speakers map[string]Speaker
+	// FrameQueue bounds the frames waiting for each channel's worker [64].
+	FrameQueue int
+	Logger     *slog.Logger
+}
+
+// Session is one meeting being captured. Run it once; Pause and Resume may be
+// called from any goroutine while it runs.
+type Session struct {
+	cfg    Config
+	log    *slog.Logger
+	paused atomic.Bool
+
+	mu      sync.Mutex
+	running bool
+	ctx     context.Context // Run's context, for state changes from other goroutines
+}
+
+// ErrRunning is returned by a second Run.
+var ErrRunning = errors.New("agent: session already ran")
+
+// New checks cfg and returns a session ready to Run.
+func New(cfg Config) (*Session, error) {
+	switch {
+	case cfg.Meeting == "":
+		return nil, errors.New("agent: a meeting ID is required")
+	case cfg.Engine == nil || cfg.Log == nil:
+		return nil, errors.New("agent: an engine and an event log are required")
+	case len(cfg.Sources) == 0:
+		return nil, errors.New("agent: no audio source: pass --input FILE or pick devices (see 'ledgerline devices')")
+	}
+	if cfg.FrameQueue <= 0 {
+		cfg.FrameQueue = 64
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting)}, nil
+}
+
+// Run captures until every source has ended or ctx is done, then flushes
+// what each channel still holds, records the meeting as stopped and returns.
+// It returns nil when the sources ended by themselves or ctx was cancelled,
+// and the first source or engine failure otherwise.
+func (s *Session) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running || s.ctx != nil {
+		s.mu.Unlock()
+		return ErrRunning
+	}
+	s.running, s.ctx = true, ctx
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = false
+		s.mu.Unlock()
+	}()
+
+	// Work that must finish even when ctx is cancelled (flushing the last
+	// words, recording the stop) runs on a context that outlives it.
+	flushCtx := context.WithoutCancel(ctx)
+	if err := s.state(flushCtx, ledger.MeetingRecording, "started"); err != nil {
+		return err
+	}
+	for _, src := range s.cfg.Sources {
+		for _, ch := range src.Channels() {
+			if sp, ok := s.cfg.Speakers[ch]; ok {
+				if _, err := s.cfg.Log.Append(flushCtx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: s.cfg.Meeting,
+					Speaker: &ledger.SpeakerInfo{ID: ch, Channel: ch, Name: sp.Name, Org: sp.Org}}); err != nil {
+					return fmt.Errorf("agent: announce speaker of %s: %w", ch, err)
+				}
+			}
+		}
+	}
+
+	frames := make(chan stream.Frame, s.cfg.FrameQueue)
+	srcCtx, stopSources := context.WithCancel(ctx)
+	defer stopSources()
+	var sources sync.WaitGroup
+	srcErrs := make(chan error, len(s.cfg.Sources))
+	for _, src := range s.cfg.Sources {
+		sources.Add(1)
+		go func() {
+			defer sources.Done()
+			if err := src.Start(srcCtx, frames); err != nil && !errors.Is(err, context.Canceled) {
+				srcErrs <- err
+				stopSources()
+			}
+		}()
+	}
+	go func() {
+		sources.Wait()
+		close(frames)
+	}()
+
+	err := s.dispatch(ctx, flushCtx, frames)
+	stopSources()
+	for range frames { // let sources blocked on send see the cancel
+	}
+	close(srcErrs)
+	if srcErr := <-srcErrs; srcErr != nil && err == nil {
+		err = srcErr
+	}
+	reason := "sources ended"
+	if ctx.Err() != nil {
+		reason = "stopped"
+	}
+	if err != nil {
+		reason = "failed: " + err.Error()
+	}
+	if serr := s.state(flushCtx, ledger.MeetingStopped, reason); serr != nil && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// dispatch routes frames to one worker per channel; each worker owns its
+// channel's segmenter and speech stream. It returns when frames is closed, or
+// a worker failed, and every worker has flushed.
+func (s *Session) dispatch(ctx, flushCtx context.Context, frames <-chan stream.Frame) error {
+	workers := map[string]chan stream.Frame{}
+	var wg sync.WaitGroup
+	failed, fail := context.WithCancelCause(context.Background())
+	defer fail(nil)
+loop:
+	for f := range frames {
+		if s.paused.Load() {
+			continue // paused audio is dropped, never transcribed
+		}
+		in, ok := workers[f.Channel]
+		if !ok {
+			st, err := asr.NewStream(asr.StreamConfig{Engine: s.cfg.Engine, Options: s.cfg.Options, Prompt: s.cfg.Prompt, Logger: s.log})
+			if err != nil {
+				fail(err)
+				break
+			}
+			in = make(chan stream.Frame, s.cfg.FrameQueue)
+			workers[f.Channel] = in
+			w := &channelWorker{s: s, channel: f.Channel, seg: stream.NewSegmenter(stream.SegmenterConfig{}), asr: st}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := w.run(ctx, flushCtx, in); err != nil {
+					fail(err)
+				}
+			}()
+		}
+		select {
+		case in <- f:
+		case <-failed.Done():
+			break loop
+		}
+	}
+	for _, in := range workers {
+		close(in)
+	}
+	wg.Wait()
+	return context.Cause(failed)
+}
+
+// Pause stops transcribing: audio that arrives while paused is dropped, and
+// viewers see the meeting as paused.
+func (s *Session) Pause() error { return s.setPaused(true) }
+
+// Resume undoes Pause.
+func (s *Session) Resume() error { return s.setPaused(false) }
+
+func (s *Session) setPaused(p bool) error {
+	s.mu.Lock()
+	ctx, running := s.ctx, s.running
+	s.mu.Unlock()
+	if !running {
+		return errors.New("agent: the session is not running")
+	}
+	if s.paused.Swap(p) == p {
+		return nil
+	}
+	state := ledger.MeetingRecording
+	if p {
+		state = ledger.MeetingPaused
+	}
+	return s.state(context.WithoutCancel(ctx), state, "user")
+}
+
+func (s *Session) state(ctx context.Context, st ledger.MeetingState, reason string) error {
+	_, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeMeetingState, Meeting: s.cfg.Meeting, State: st, Reason: reason})
+	if err != nil {
+		return fmt.Errorf("agent: record meeting %s: %w", st, err)
+	}
+	return nil
+}
+
+// channelWorker turns one channel's frames into segment events.
+type channelWorker struct {
+	s       *Session
+	channel string
+	seg     *stream.Segmenter
+	asr     *asr.Stream
+	finals  int
+	partial bool // a partial is on screen and must be cleared if the utterance ends empty
+}
+
+func (w *channelWorker) run(ctx, flushCtx context.Context, in <-chan stream.Frame) error {
+	for f := range in {
+		if err := w.chunks(ctx, w.seg.Push(f)); err != nil {
+			if ctx.Err() != nil {
+				break // stopping: flush below
+			}
+			return err
+		}
+	}
+	for range in { // drain what is left after a stop
+	}
+	return w.chunks(flushCtx, w.seg.Flush())
+}
+
+func (w *channelWorker) chunks(ctx context.Context, chunks []stream.Chunk) error {
+	for _, c := range chunks {
+		var ups []asr.Update
+		var err error
+		if len(c.Samples) > 0 {
+			ups, err = w.asr.Push(ctx, c.Samples, c.At)
+			if err != nil {
+				return fmt.Errorf("agent: transcribe %s: %w", w.channel, err)
+			}
+		}
+		if c.End {
+			end, err := w.asr.EndUtterance(ctx)
+			ups = append(ups, end...)
+			if err != nil {
+				return fmt.Errorf("agent: transcribe %s: %w", w.channel, err)
+			}
+		}
+		if err := w.emit(ctx, ups); err != nil {
+			return err
+		}
+		if c.End && w.partial {
+			// The utterance is over: whatever partial is left will never be final.
+			if err := w.publishPartial(asr.Update{}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *channelWorker) emit(ctx context.Context, ups []asr.Update) error {
+	for _, u := range ups {
+		if !u.Final {
+			if err := w.publishPartial(u); err != nil {
+				return err
+			}
+			continue
+		}
+		w.finals++
+		seg := w.segment(u, w.finals)
+		if _, err := w.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: w.s.cfg.Meeting, Segment: seg}); err != nil {
+			return fmt.Errorf("agent: store final of %s: %w", w.channel, err)
+		}
+		w.partial = false
+	}
+	return nil
+}
+
+// publishPartial shows the channel's uncommitted words; an empty update clears them.
+func (w *channelWorker) publishPartial(u asr.Update) error {
+	w.partial = u.Text != ""
+	err := w.s.cfg.Log.Publish(ledger.Event{Type: ledger.TypeSegmentPartial, Meeting: w.s.cfg.Meeting, Segment: w.segment(u, w.finals+1)})
+	if err != nil {
+		return fmt.Errorf("agent: publish partial of %s: %w", w.channel, err)
+	}
+	return nil
+}
+
+func (w *channelWorker) segment(u asr.Update, n int) *ledger.SegmentInfo {
+	seg := &ledger.SegmentInfo{
+		ID:      fmt.Sprintf("%s-%d", w.channel, n),
+		Channel: w.channel,
+		StartMS: u.Start.Milliseconds(), EndMS: u.End.Milliseconds(),
+		Text: u.Text, Language: u.Language,
+	}
+	if sp, ok := w.s.cfg.Speakers[w.channel]; ok {
+		seg.Speaker, seg.Org = w.channel, sp.Org
+	}
+	return seg
+}

@@ -1,0 +1,276 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/models"
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+var (
+	engineOnce sync.Once
+	engine     *asr.Whisper
+	engineErr  error
+	modelDir   string
+)
+
+// testEngine loads one random-weight model for the whole test binary.
+func testEngine(t *testing.T) *asr.Whisper {
+	t.Helper()
+	engineOnce.Do(func() {
+		modelDir, engineErr = os.MkdirTemp("", "ledgerline-agent-")
+		if engineErr != nil {
+			return
+		}
+		path := filepath.Join(modelDir, "ggml-test.bin")
+		if engineErr = models.GenerateRandomFile(path, models.ShapeTest, 5); engineErr != nil {
+			return
+		}
+		engine, engineErr = asr.NewWhisper(asr.WhisperConfig{ModelPath: path, Workers: 2})
+	})
+	if engineErr != nil {
+		t.Fatal(engineErr)
+	}
+	return engine
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if engine != nil {
+		engine.Close()
+	}
+	if modelDir != "" {
+		os.RemoveAll(modelDir)
+	}
+	os.Exit(code)
+}
+
+func sampleSpeech(t *testing.T, seconds float64) []float32 {
+	t.Helper()
+	a, err := stream.LoadWAV("../testdata/sample-call.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Samples[:int(seconds*stream.SampleRate)]
+}
+
+func TestSessionTurnsSpeechIntoOrderedEvents(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	sub := log.Subscribe("m1", 4096)
+	defer sub.Close()
+	speech := sampleSpeech(t, 12)
+	mic, err := stream.NewReplaySamples(speech, "mic", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{
+		Meeting: "m1", Engine: testEngine(t), Log: log, Sources: []stream.Source{mic},
+		Options:  asr.Options{Language: "en", Threads: 1, MaxFallbacks: -1},
+		Speakers: map[string]Speaker{"mic": {Name: "Dana", Org: "vendor"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := runtime.NumGoroutine()
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if err := s.Run(context.Background()); !errors.Is(err, ErrRunning) {
+		t.Errorf("second Run: %v, want ErrRunning", err)
+	}
+
+	stored, err := log.Since(context.Background(), "m1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) < 4 {
+		t.Fatalf("%d stored events, want the state changes, the speaker and some finals", len(stored))
+	}
+	if first := stored[0]; first.Type != ledger.TypeMeetingState || first.State != ledger.MeetingRecording {
+		t.Errorf("first event %+v, want recording", first)
+	}
+	if last := stored[len(stored)-1]; last.Type != ledger.TypeMeetingState || last.State != ledger.MeetingStopped || last.Reason != "sources ended" {
+		t.Errorf("last event %+v, want stopped because the sources ended", last)
+	}
+	finals := 0
+	var prevEnd int64
+	audioMS := int64(len(speech) * 1000 / stream.SampleRate)
+	for i, e := range stored {
+		if e.Seq != int64(i+1) {
+			t.Errorf("event %d has seq %d", i, e.Seq)
+		}
+		if e.Type != ledger.TypeSegmentFinal {
+			continue
+		}
+		finals++
+		seg := e.Segment
+		if seg.Channel != "mic" || seg.Speaker != "mic" || seg.Org != "vendor" {
+			t.Errorf("final %+v is not attributed to the mic's speaker", seg)
+		}
+		if seg.StartMS < prevEnd-1 || seg.EndMS < seg.StartMS || seg.EndMS > audioMS {
+			t.Errorf("final %+v overlaps the previous one (end %d) or lies outside the %d ms of audio", seg, prevEnd, audioMS)
+		}
+		prevEnd = seg.EndMS
+	}
+	if finals == 0 {
+		t.Error("no final segments from 12 s of speech")
+	}
+	// Every stored event also reached the live subscriber, in order, with partials between them.
+	var live []ledger.Event
+	for len(live) < len(stored) {
+		select {
+		case e := <-sub.C():
+			if e.Type != ledger.TypeSegmentPartial {
+				live = append(live, e)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("subscriber got %d of %d stored events", len(live), len(stored))
+		}
+	}
+	for i := range live {
+		if live[i].Seq != stored[i].Seq {
+			t.Fatalf("live event %d has seq %d, stored %d", i, live[i].Seq, stored[i].Seq)
+		}
+	}
+	waitGoroutines(t, before)
+}
+
+// gate is a source the test feeds by hand.
+type gate struct {
+	frames chan stream.Frame
+}
+
+func (g *gate) Channels() []string { return []string{"system"} }
+
+func (g *gate) Start(ctx context.Context, out chan<- stream.Frame) error {
+	for {
+		select {
+		case f, ok := <-g.frames:
+			if !ok {
+				return nil
+			}
+			select {
+			case out <- f:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func TestSessionPauseDropsAudioAndStopFlushes(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	src := &gate{frames: make(chan stream.Frame)}
+	s, err := New(Config{Meeting: "m2", Engine: testEngine(t), Log: log, Sources: []stream.Source{src},
+		Options: asr.Options{Language: "en", Threads: 1, MaxFallbacks: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Pause(); err == nil {
+		t.Error("Pause before Run succeeded")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+
+	speech := sampleSpeech(t, 6)
+	frame := func(i int) stream.Frame {
+		const n = stream.SampleRate / 50
+		return stream.Frame{Channel: "system", At: time.Duration(i) * 20 * time.Millisecond, Samples: speech[i*n : (i+1)*n]}
+	}
+	// The first second is heard; the rest arrives while paused and must be dropped.
+	for i := range 50 {
+		src.frames <- frame(i)
+	}
+	waitFor(t, func() bool { return s.isRunning() })
+	if err := s.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 50; i < 300; i++ {
+		src.frames <- frame(i)
+	}
+	if err := s.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	stored, _ := log.Since(context.Background(), "m2", 0)
+	var states []ledger.MeetingState
+	for _, e := range stored {
+		switch e.Type {
+		case ledger.TypeMeetingState:
+			states = append(states, e.State)
+		case ledger.TypeSegmentFinal:
+			if e.Segment.StartMS >= 1300 { // 1 s heard, plus the segmenter's post-roll and rounding
+				t.Errorf("final %+v comes from audio sent while paused", e.Segment)
+			}
+		}
+	}
+	want := []ledger.MeetingState{ledger.MeetingRecording, ledger.MeetingPaused, ledger.MeetingRecording, ledger.MeetingStopped}
+	if len(states) != len(want) {
+		t.Fatalf("states %v, want %v", states, want)
+	}
+	for i := range want {
+		if states[i] != want[i] {
+			t.Fatalf("states %v, want %v", states, want)
+		}
+	}
+}
+
+func (s *Session) isRunning() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.running
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10 s")
+		}
+		runtime.Gosched()
+	}
+}
+
+func waitGoroutines(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > want {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left, want %d:\n%s", runtime.NumGoroutine(), want, buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
+	}
+}
+
+func TestNewRefusesIncompleteConfig(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	for name, cfg := range map[string]Config{
+		"no meeting": {Engine: testEngine(t), Log: log, Sources: []stream.Source{&gate{}}},
+		"no engine":  {Meeting: "m", Log: log, Sources: []stream.Source{&gate{}}},
+		"no source":  {Meeting: "m", Engine: testEngine(t), Log: log},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
