@@ -1,0 +1,190 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SchemaVersion is the version of the event JSON schema written in Event.V (see docs/events.md).
+const SchemaVersion = 1
+
+// EventType names what an Event reports.
+type EventType string
+
+// The event types. Only TypeSegmentPartial is published without being stored.
+const (
+	TypeSegmentPartial   EventType = "segment.partial"   // provisional text of a segment still being spoken
+	TypeSegmentFinal     EventType = "segment.final"     // a segment's final, attributed text
+	TypeSpeakerUpdate    EventType = "speaker.update"    // a speaker's name or organisation was set or changed
+	TypeCommitmentUpsert EventType = "commitment.upsert" // a commitment was found or edited
+	TypeMeetingState     EventType = "meeting.state"     // the meeting started recording, paused or stopped
+)
+
+// Stored reports whether events of type t are appended to the log (and so replayed on resume).
+// Partials are published only.
+func (t EventType) Stored() bool {
+	switch t {
+	case TypeSegmentFinal, TypeSpeakerUpdate, TypeCommitmentUpsert, TypeMeetingState:
+		return true
+	}
+	return false
+}
+
+// Known reports whether t is one of the event types of this schema version.
+func (t EventType) Known() bool { return t == TypeSegmentPartial || t.Stored() }
+
+// MeetingState is the recording state carried by a meeting.state event.
+type MeetingState string
+
+// The meeting states.
+const (
+	MeetingRecording MeetingState = "recording"
+	MeetingPaused    MeetingState = "paused"
+	MeetingStopped   MeetingState = "stopped"
+)
+
+// Commitment statuses carried in CommitmentInfo.Status.
+const (
+	StatusOpen      = "open"
+	StatusDone      = "done"
+	StatusCancelled = "cancelled"
+)
+
+// Event is one change in a meeting, as stored in its log and sent to viewers, one per WebSocket message.
+// Exactly one of Segment, Speaker, Commitment or State is set, matching Type.
+//
+// Events are values shared between subscribers once appended or published: receivers must not modify
+// what the pointer fields point to.
+type Event struct {
+	V       int       `json:"v"`       // SchemaVersion
+	Type    EventType `json:"type"`    // what happened
+	Seq     int64     `json:"seq"`     // position in the meeting's log; a partial carries the current one
+	Meeting string    `json:"meeting"` // the meeting's ID
+	At      time.Time `json:"at"`      // wall-clock time the log accepted the event (RFC 3339)
+
+	Segment    *SegmentInfo    `json:"segment,omitempty"`    // segment.partial, segment.final
+	Speaker    *SpeakerInfo    `json:"speaker,omitempty"`    // speaker.update
+	Commitment *CommitmentInfo `json:"commitment,omitempty"` // commitment.upsert
+	State      MeetingState    `json:"state,omitempty"`      // meeting.state
+	Reason     string          `json:"reason,omitempty"`     // meeting.state: why, when known ("user", "source ended")
+}
+
+// SegmentInfo is a stretch of one channel's speech. StartMS and EndMS are on the meeting clock
+// (milliseconds since the meeting started).
+type SegmentInfo struct {
+	ID       string `json:"id"`                 // stable across the partials and the final of one segment
+	Channel  string `json:"channel"`            // the audio channel: "mic", "system", a track ID
+	Speaker  string `json:"speaker,omitempty"`  // the speaker's ID (see SpeakerInfo)
+	Org      string `json:"org,omitempty"`      // the speaker's organisation, when known
+	StartMS  int64  `json:"start_ms"`           // meeting clock
+	EndMS    int64  `json:"end_ms"`             // meeting clock
+	Text     string `json:"text"`               // the words
+	Language string `json:"language,omitempty"` // ISO 639-1 code
+}
+
+// SpeakerInfo names a speaker of a channel.
+type SpeakerInfo struct {
+	ID      string `json:"id"`            // what SegmentInfo.Speaker refers to
+	Channel string `json:"channel"`       // the channel the speaker is heard on
+	Name    string `json:"name"`          // display name
+	Org     string `json:"org,omitempty"` // organisation, when known
+}
+
+// CommitmentInfo is the current state of one commitment in the meeting's ledger. An upsert replaces
+// every field of the commitment with the same ID.
+type CommitmentInfo struct {
+	ID          string   `json:"id"`
+	What        string   `json:"what"`                  // the action: "send the integration architecture"
+	Owner       string   `json:"owner"`                 // who must act: a person, or an organisation for "we"
+	OwnerOrg    string   `json:"owner_org,omitempty"`   // the owner's organisation, when known
+	Beneficiary string   `json:"beneficiary,omitempty"` // to whom, when said
+	Due         string   `json:"due,omitempty"`         // due date as YYYY-MM-DD in the meeting's timezone
+	DuePhrase   string   `json:"due_phrase,omitempty"`  // the words said: "by Thursday"
+	Status      string   `json:"status"`                // StatusOpen, StatusDone or StatusCancelled
+	Confidence  float64  `json:"confidence"`            // 0..1
+	Quote       string   `json:"quote,omitempty"`       // the evidence, as said
+	SegmentIDs  []string `json:"segment_ids,omitempty"` // the segments the quote comes from
+	StartMS     int64    `json:"start_ms"`              // meeting clock of the first of those segments
+}
+
+// ErrInvalidEvent reports an event that does not follow the schema; the wrapped text says which rule.
+var ErrInvalidEvent = errors.New("ledger: invalid event")
+
+// Validate checks the parts of e a producer sets: a known type, a meeting ID, a supported version
+// (0 means the current one) and the payload that matches the type. Seq and At are the log's to set.
+func (e Event) Validate() error {
+	if e.V != 0 && e.V != SchemaVersion {
+		return fmt.Errorf("%w: version %d, want %d", ErrInvalidEvent, e.V, SchemaVersion)
+	}
+	if !e.Type.Known() {
+		return fmt.Errorf("%w: unknown type %q", ErrInvalidEvent, e.Type)
+	}
+	if e.Meeting == "" {
+		return fmt.Errorf("%w: %s without a meeting ID", ErrInvalidEvent, e.Type)
+	}
+	switch e.Type {
+	case TypeSegmentPartial, TypeSegmentFinal:
+		if e.Segment == nil || e.Segment.ID == "" {
+			return fmt.Errorf("%w: %s needs a segment with an id", ErrInvalidEvent, e.Type)
+		}
+	case TypeSpeakerUpdate:
+		if e.Speaker == nil || e.Speaker.ID == "" {
+			return fmt.Errorf("%w: %s needs a speaker with an id", ErrInvalidEvent, e.Type)
+		}
+	case TypeCommitmentUpsert:
+		if e.Commitment == nil || e.Commitment.ID == "" {
+			return fmt.Errorf("%w: %s needs a commitment with an id", ErrInvalidEvent, e.Type)
+		}
+	case TypeMeetingState:
+		switch e.State {
+		case MeetingRecording, MeetingPaused, MeetingStopped:
+		default:
+			return fmt.Errorf("%w: %s with state %q", ErrInvalidEvent, e.Type, e.State)
+		}
+	}
+	return nil
+}
+
+// clone returns a copy of e that shares no memory with it, so that a producer may reuse its values
+// after handing them to a log.
+func (e Event) clone() Event {
+	if e.Segment != nil {
+		s := *e.Segment
+		e.Segment = &s
+	}
+	if e.Speaker != nil {
+		s := *e.Speaker
+		e.Speaker = &s
+	}
+	if e.Commitment != nil {
+		c := *e.Commitment
+		c.SegmentIDs = append([]string(nil), c.SegmentIDs...)
+		e.Commitment = &c
+	}
+	return e
+}
+
+// Log is a meeting event log: the single source of truth for what viewers see. Every implementation
+// follows the same rules:
+//
+//   - Append stores an event before any subscriber sees it, so a reader that subscribes, then reads
+//     Since, misses nothing: each stored event is either in the Since result or arrives on the
+//     subscription (possibly both; skip by Seq).
+//   - Seq starts at 1 for each meeting and increases by one per appended event. A published partial
+//     carries the Seq of the last appended event of its meeting (0 before the first).
+//   - Subscribers of one meeting receive its events in the order they were appended or published.
+//   - The log never waits for a subscriber: one whose buffer is full is dropped (see Subscription).
+//   - All methods are safe for concurrent use.
+type Log interface {
+	// Append validates e, assigns the meeting's next Seq and the wall-clock time, stores it and then
+	// publishes it. It returns the event as stored. Partials are refused: use Publish.
+	Append(ctx context.Context, e Event) (Event, error)
+	// Publish sends a partial to the meeting's subscribers without storing it.
+	Publish(e Event) error
+	// Since returns the stored events of a meeting with Seq greater than seq, in order.
+	Since(ctx context.Context, meeting string, seq int64) ([]Event, error)
+	// Subscribe follows a meeting's events from now on, with room for buffer undelivered events.
+	Subscribe(meeting string, buffer int) *Subscription
+}
