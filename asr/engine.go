@@ -28,7 +28,7 @@ type Options struct {
 	Threads   int // CPU threads for this decode; 0 picks a default
 	BeamSize  int // 0 or 1 decodes greedily; more uses beam search
 	BestOf    int // candidates sampled at a non-zero temperature (greedy); 0 keeps the default
-	MaxTokens int // tokens per segment; 0 uses DefaultMaxTokens, negative leaves whisper.cpp's own cap
+	MaxTokens int // tokens per segment; 0 leaves whisper.cpp's cap of n_text_ctx/2 per 30 s window
 
 	Temperature    float32 // initial sampling temperature
 	TemperatureInc float32 // step of the fallback when a decode looks wrong; 0 uses 0.2
@@ -42,13 +42,12 @@ type Options struct {
 	Progress func(percent int)
 }
 
-// Defaults that bound decoding on audio a model cannot make sense of: without
-// them a confused model runs every pass to the token cap and the temperature
-// fallback multiplies that cost.
-const (
-	DefaultMaxTokens    = 128
-	DefaultMaxFallbacks = 2
-)
+// DefaultMaxFallbacks bounds decoding on audio a model cannot make sense of:
+// a confused model runs every pass to whisper.cpp's token cap (n_text_ctx/2,
+// 220 tokens, per 30 s window), and each temperature fallback repeats that
+// pass. A per-segment token cap is no bound on cost: segments cut short make
+// each window advance less, so more windows are decoded.
+const DefaultMaxFallbacks = 2
 
 // Result is the outcome of one decode.
 type Result struct {

@@ -315,10 +315,7 @@ func (w *Whisper) params(opt Options, samples int) C.struct_whisper_full_params 
 	if opt.BestOf > 0 {
 		p.greedy.best_of = C.int(opt.BestOf)
 	}
-	switch {
-	case opt.MaxTokens == 0:
-		p.max_tokens = DefaultMaxTokens
-	case opt.MaxTokens > 0:
+	if opt.MaxTokens > 0 {
 		p.max_tokens = C.int(opt.MaxTokens)
 	}
 

@@ -1,6 +1,11 @@
-// Package stream is Ledgerline's audio plumbing: it decodes WAV input, resamples
-// it to 16 kHz mono float32, and marks where speech starts and ends.
+// Package stream is Ledgerline's audio plumbing: it captures or replays each
+// channel of a meeting as 16 kHz mono frames on one clock and cuts it into utterances.
 //
-// Nothing here starts goroutines. A Resampler or VAD holds per-stream state and
-// must be used by one goroutine at a time; give each live source its own.
+// Sources (PortAudio devices, a replayed WAV file) send Frames to a channel
+// given to Start, which blocks until the context ends or the audio does; every
+// goroutine a source starts has stopped when Start returns. Meeting time is
+// counted in samples, never read from a wall clock, so channels line up.
+//
+// Everything else holds per-stream state and must be used by one goroutine at
+// a time: give each channel its own Resampler, VAD and Segmenter.
 package stream

@@ -31,6 +31,8 @@ type command struct {
 var commands = map[string]command{
 	"transcribe": {"transcribe an audio file on-device", runTranscribe},
 	"models":     {"list, pull, remove or generate Whisper models", runModels},
+	"run":        {"capture a call live and serve its overlay", runLive},
+	"devices":    {"list audio input devices", runDevices},
 }
 
 // errUsage marks an error the user fixes by changing the command line.

@@ -23,7 +23,7 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 	beam := fs.Int("beam", 0, "beam size (0 decodes greedily)")
 	fallbacks := fs.Int("fallbacks", asr.DefaultMaxFallbacks, "temperature fallback passes at most when a decode looks wrong (-1: none)")
 	prompt := fs.String("prompt", "", "words to expect: names of people, companies and products")
-	maxTokens := fs.Int("max-tokens", asr.DefaultMaxTokens, "tokens per segment at most (-1: no cap of ours)")
+	maxTokens := fs.Int("max-tokens", 0, "tokens per segment at most (0: whisper.cpp's cap of 220 per 30 s window)")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ledgerline/ledgerline/agent"
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/models"
+	"github.com/ledgerline/ledgerline/server"
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+// inputChannel names the channel of a replayed file: a recording of the call.
+const inputChannel = "call"
+
+func runLive(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR]")
+	input := fs.String("input", "", "replay this WAV file as the call instead of capturing devices")
+	speed := fs.String("speed", "1", "replay speed for --input: 1 is real time, 2 twice as fast, max as fast as possible")
+	mic := fs.String("mic", "", "microphone device: number or name from 'ledgerline devices' (default: the system's default input)")
+	system := fs.String("system", "", "device carrying the call's audio, such as a monitor or loopback input (default: none)")
+	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
+	language := fs.String("language", "auto", "spoken language (ISO 639-1), or auto to detect it")
+	listen := fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
+	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
+	me := fs.String("me", "", "your name, shown for the mic channel")
+	myOrg := fs.String("org", "vendor", "your organisation's role for the mic channel: vendor, partner, buyer or other")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+
+	sources, speakers, err := liveSources(e, *input, *speed, *mic, *system, *me, *myOrg)
+	if err != nil {
+		return err
+	}
+	path, err := resolveModel(*model)
+	if err != nil {
+		return err
+	}
+	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: path, Workers: runtime.NumCPU(), Logger: e.log})
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+
+	log := ledger.NewMemLog()
+	defer log.Close()
+	srv, err := server.New(server.Config{Addr: *listen, Log: log, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	meeting := newMeetingID()
+	token, err := srv.AddMeeting(meeting)
+	if err != nil {
+		return err
+	}
+	addr, err := srv.Start()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "overlay: http://%s%s\n", displayAddr(addr), server.PagePath(meeting, token))
+
+	session, err := agent.New(agent.Config{
+		Meeting: meeting, Engine: engine, Log: log, Sources: sources, Speakers: speakers,
+		Options: asr.Options{Language: *language, Threads: max(1, runtime.NumCPU()/2)},
+		Prompt:  *prompt, Logger: e.log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := session.Run(ctx); err != nil {
+		return err
+	}
+	if *stay && *input != "" && ctx.Err() == nil {
+		fmt.Fprintln(e.stderr, "the file has played; still serving the overlay until interrupted (Ctrl-C)")
+		<-ctx.Done()
+	}
+	return srv.Shutdown(context.WithoutCancel(ctx))
+}
+
+// liveSources builds the audio sources: a replayed file, or the laptop's devices.
+func liveSources(e *env, input, speed, mic, system, me, myOrg string) ([]stream.Source, map[string]agent.Speaker, error) {
+	if input != "" {
+		if mic != "" || system != "" {
+			return nil, nil, fmt.Errorf("%w: use either --input or --mic/--system, not both", errUsage)
+		}
+		rate, err := parseSpeed(speed)
+		if err != nil {
+			return nil, nil, err
+		}
+		src, err := stream.NewReplay(input, inputChannel, rate, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []stream.Source{src}, nil, nil
+	}
+	src, err := stream.NewPortAudio(stream.PortAudioConfig{Mic: mic, System: system, Logger: e.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	name := me
+	if name == "" {
+		name = "Me"
+	}
+	return []stream.Source{src}, map[string]agent.Speaker{stream.ChannelMic: {Name: name, Org: myOrg}}, nil
+}
+
+func parseSpeed(s string) (float64, error) {
+	if s == "max" {
+		return math.Inf(1), nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 || math.IsNaN(v) {
+		return 0, fmt.Errorf("%w: --speed %q: use a positive number such as 1 or 2, or max", errUsage, s)
+	}
+	return v, nil
+}
+
+// displayAddr turns a wildcard listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+}
+
+func newMeetingID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func runDevices(_ context.Context, e *env, args []string) error {
+	if len(args) != 0 {
+		return fmt.Errorf("%w: ledgerline devices takes no arguments", errUsage)
+	}
+	devs, err := stream.ListDevices()
+	if err != nil {
+		return err
+	}
+	if len(devs) == 0 {
+		return errors.New("no audio input device found: connect a microphone, or replay a recording with 'ledgerline run --input FILE'")
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INDEX\tNAME\tHOST API\tCHANNELS\tRATE\tDEFAULT")
+	for _, d := range devs {
+		def := ""
+		if d.Default {
+			def = "yes"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.0f\t%s\n", d.Index, d.Name, d.HostAPI, d.MaxInputChannels, d.DefaultSampleRate, def)
+	}
+	return tw.Flush()
+}

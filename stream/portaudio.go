@@ -1,0 +1,301 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gordonklaus/portaudio"
+)
+
+// PortAudioConfig chooses the devices a PortAudio source records from.
+type PortAudioConfig struct {
+	// Mic is the device for channel "mic": a number from ListDevices, or
+	// its name or a unique part of it (any case). Empty means the system's
+	// default input.
+	Mic string
+	// System is the device for channel "system", the audio the computer
+	// plays — a loopback or monitor input such as PulseAudio's
+	// "Monitor of …" or BlackHole. Empty means no system channel.
+	System string
+	// FrameDur is the length of each frame [DefaultFrameDur].
+	FrameDur time.Duration
+	// Logger receives warnings such as lost input; nil discards them.
+	Logger *slog.Logger
+}
+
+// PortAudio records a meeting from the computer's audio devices: channel
+// "mic" and, when a System device is named, channel "system". Audio at other
+// rates is resampled to 16 kHz, and devices with several channels are
+// averaged to mono.
+//
+// Each channel's meeting clock counts the samples its device delivered since
+// Start, so channels started together line up to within the few
+// milliseconds it takes to open a device. Audio the device drops when frames
+// are not taken fast enough (an input overflow) is not counted; it is logged.
+type PortAudio struct {
+	cfg      PortAudioConfig
+	log      *slog.Logger
+	audio    audioSystem
+	frame    int // samples per frame at 16 kHz
+	chosen   map[string]Device
+	channels []string
+	started  atomic.Bool
+}
+
+var _ Source = (*PortAudio)(nil)
+
+// audioSystem is what a PortAudio source needs from the platform; tests
+// stand in for PortAudio with it.
+type audioSystem interface {
+	acquire() error
+	release()
+	devices() ([]Device, error)
+	// open starts recording d with the given channel count, rate in Hz and
+	// frames per read.
+	open(d Device, channels, rate, frames int) (inputStream, error)
+}
+
+// inputStream is one device recording.
+type inputStream interface {
+	// Read blocks until the next buffer of interleaved samples is in and
+	// returns it; it is reused by the next Read. An error wrapping
+	// errInputOverflow comes with a valid buffer: input was lost before it.
+	Read() ([]float32, error)
+	Close() error
+}
+
+var errInputOverflow = errors.New("input overflowed")
+
+// NewPortAudio checks that the configured devices exist, so that a wrong
+// name fails before the meeting starts. Errors about devices wrap
+// ErrNoDevice and say how to choose one.
+func NewPortAudio(cfg PortAudioConfig) (*PortAudio, error) {
+	return newPortAudio(cfg, paBackend{})
+}
+
+func newPortAudio(cfg PortAudioConfig, audio audioSystem) (*PortAudio, error) {
+	if cfg.FrameDur < 0 || (cfg.FrameDur > 0 && durationSamples(cfg.FrameDur) < 1) {
+		return nil, fmt.Errorf("audio capture: frame length %v: use at least one sample (62.5µs), or 0 for %v",
+			cfg.FrameDur, DefaultFrameDur)
+	}
+	if cfg.FrameDur == 0 {
+		cfg.FrameDur = DefaultFrameDur
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &PortAudio{cfg: cfg, log: log, audio: audio, frame: int(durationSamples(cfg.FrameDur))}
+	p.channels = []string{ChannelMic}
+	if cfg.System != "" {
+		p.channels = append(p.channels, ChannelSystem)
+	}
+	if err := audio.acquire(); err != nil {
+		return nil, err
+	}
+	defer audio.release()
+	chosen, err := p.choose()
+	if err != nil {
+		return nil, err
+	}
+	p.chosen = chosen
+	return p, nil
+}
+
+// choose finds the device of each channel.
+func (p *PortAudio) choose() (map[string]Device, error) {
+	devs, err := p.audio.devices()
+	if err != nil {
+		return nil, err
+	}
+	chosen := make(map[string]Device, 2)
+	mic, err := selectDevice(devs, p.cfg.Mic, "--mic")
+	if err != nil {
+		return nil, fmt.Errorf("microphone: %w", err)
+	}
+	chosen[ChannelMic] = mic
+	if p.cfg.System != "" {
+		sys, err := selectDevice(devs, p.cfg.System, "--system")
+		if err != nil {
+			return nil, fmt.Errorf("system audio: %w", err)
+		}
+		if sys.Index == mic.Index {
+			return nil, fmt.Errorf("%w: the microphone and the system audio are both %v; "+
+				"choose a loopback or monitor device with --system (see `ledgerline devices`)", ErrNoDevice, mic)
+		}
+		chosen[ChannelSystem] = sys
+	}
+	return chosen, nil
+}
+
+// Channels reports "mic", and "system" when a system device is configured.
+func (p *PortAudio) Channels() []string { return append([]string(nil), p.channels...) }
+
+// Devices reports the device chosen for each channel by NewPortAudio. Start
+// looks them up again by the configured names.
+func (p *PortAudio) Devices() map[string]Device {
+	out := make(map[string]Device, len(p.chosen))
+	for k, v := range p.chosen {
+		out[k] = v
+	}
+	return out
+}
+
+// Start records every channel until ctx is done, then returns ctx.Err(). It
+// returns early with an error when a device fails; the other channels are
+// stopped first. Each channel is read by its own goroutine, which Start
+// waits for. A device read blocks for up to one frame, so Start returns
+// within about a frame of ctx being done.
+func (p *PortAudio) Start(ctx context.Context, out chan<- Frame) error {
+	if p.started.Swap(true) {
+		return fmt.Errorf("audio capture: %w", ErrStarted)
+	}
+	if err := p.audio.acquire(); err != nil {
+		return err
+	}
+	defer p.audio.release()
+	chosen, err := p.choose()
+	if err != nil {
+		return err
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(p.channels))
+	var wg sync.WaitGroup
+	for i, ch := range p.channels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = p.capture(runCtx, out, ch, chosen[ch]); errs[i] != nil {
+				cancel() // one channel alone would misattribute the meeting
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var failed []error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			failed = append(failed, err)
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// capture records one channel from dev until ctx is done or the device fails.
+func (p *PortAudio) capture(ctx context.Context, out chan<- Frame, channel string, dev Device) error {
+	rate := int(math.Round(dev.DefaultSampleRate))
+	rs, err := NewResampler(rate, SampleRate)
+	if err != nil {
+		return fmt.Errorf("%s: device %v records at %v Hz: %w; choose another device (see `ledgerline devices`)",
+			channel, dev, dev.DefaultSampleRate, err)
+	}
+	channels := min(dev.MaxInputChannels, 2)
+	perRead := max(1, int(int64(rate)*int64(p.cfg.FrameDur)/int64(time.Second)))
+	st, err := p.audio.open(dev, channels, rate, perRead)
+	if err != nil {
+		return fmt.Errorf("%s: open %v: %w; check that no other program holds it, or choose another with %s (see `ledgerline devices`)",
+			channel, dev, err, "--"+channel)
+	}
+	defer st.Close()
+	p.log.Info("recording", "channel", channel, "device", dev.Name, "index", dev.Index,
+		"rate", rate, "channels", channels)
+
+	mono := make([]float32, 0, perRead)
+	var pending []float32
+	var at int64 // samples sent
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		buf, err := st.Read()
+		if errors.Is(err, errInputOverflow) {
+			p.log.Warn("audio input lost: frames were not taken fast enough", "channel", channel, "at", samplesDuration(at))
+		} else if err != nil {
+			return fmt.Errorf("%s: read from %v: %w", channel, dev, err)
+		}
+		mono = downmix(mono[:0], buf, channels)
+		pending = rs.Process(pending, mono)
+		n := 0
+		for ; len(pending)-n >= p.frame; n += p.frame {
+			f := Frame{Channel: channel, At: samplesDuration(at), Samples: append([]float32(nil), pending[n:n+p.frame]...)}
+			if err := send(ctx, out, f); err != nil {
+				return err
+			}
+			at += int64(p.frame)
+		}
+		pending = pending[:copy(pending, pending[n:])]
+	}
+}
+
+// downmix appends the average of each frame of interleaved samples to dst.
+func downmix(dst, in []float32, channels int) []float32 {
+	if channels <= 1 {
+		return append(dst, in...)
+	}
+	scale := 1 / float32(channels)
+	for i := 0; i+channels <= len(in); i += channels {
+		var sum float32
+		for _, v := range in[i : i+channels] {
+			sum += v
+		}
+		dst = append(dst, sum*scale)
+	}
+	return dst
+}
+
+func (paBackend) open(d Device, channels, rate, frames int) (inputStream, error) {
+	paMu.Lock()
+	defer paMu.Unlock()
+	infos, err := portaudio.Devices()
+	if err != nil {
+		return nil, err
+	}
+	if d.Index < 0 || d.Index >= len(infos) || infos[d.Index].Name != d.Name {
+		return nil, fmt.Errorf("%w: device %v is gone", ErrNoDevice, d)
+	}
+	info := infos[d.Index]
+	buf := make([]float32, frames*channels)
+	params := portaudio.StreamParameters{
+		Input:           portaudio.StreamDeviceParameters{Device: info, Channels: channels, Latency: info.DefaultHighInputLatency},
+		SampleRate:      float64(rate),
+		FramesPerBuffer: frames,
+	}
+	s, err := portaudio.OpenStream(params, buf)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return &paStream{s: s, buf: buf}, nil
+}
+
+type paStream struct {
+	s   *portaudio.Stream
+	buf []float32
+}
+
+func (s *paStream) Read() ([]float32, error) {
+	err := s.s.Read()
+	if errors.Is(err, portaudio.InputOverflowed) {
+		return s.buf, fmt.Errorf("%w: %w", errInputOverflow, err)
+	}
+	return s.buf, err
+}
+
+func (s *paStream) Close() error {
+	paMu.Lock()
+	defer paMu.Unlock()
+	return errors.Join(s.s.Abort(), s.s.Close())
+}

@@ -1,0 +1,307 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const meetingWAV = "testdata/meeting-16k-mono-16.wav"
+
+// checkNoLeaks fails t when goroutines started after it was called are still
+// running when the test ends.
+func checkNoLeaks(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<16)
+				t.Fatalf("%d goroutines leaked:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
+			}
+			runtime.Gosched()
+		}
+	})
+}
+
+// collect runs src and gathers its frames until it returns.
+func collect(ctx context.Context, t *testing.T, src Source) ([]Frame, error) {
+	t.Helper()
+	out := make(chan Frame)
+	done := make(chan error, 1)
+	go func() { done <- src.Start(ctx, out) }()
+	var frames []Frame
+	for {
+		select {
+		case f := <-out:
+			frames = append(frames, f)
+		case err := <-done:
+			return frames, err
+		}
+	}
+}
+
+func TestReplayAsFastAsPossible(t *testing.T) {
+	checkNoLeaks(t)
+	want, err := LoadWAV(meetingWAV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, speed := range []float64{0, math.Inf(1)} {
+		r, err := NewReplay(meetingWAV, ChannelSystem, speed, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.Channels(); !slices.Equal(got, []string{ChannelSystem}) {
+			t.Errorf("Channels() = %q", got)
+		}
+		if r.Duration() != samplesDuration(int64(len(want.Samples))) {
+			t.Errorf("Duration() = %v for %d samples", r.Duration(), len(want.Samples))
+		}
+		frames, err := collect(context.Background(), t, r)
+		if err != nil {
+			t.Fatalf("replay at speed %v: %v", speed, err)
+		}
+		var joined []float32
+		for i, f := range frames {
+			if f.Channel != ChannelSystem {
+				t.Fatalf("frame %d on channel %q", i, f.Channel)
+			}
+			if f.At != samplesDuration(int64(len(joined))) {
+				t.Fatalf("frame %d at %v, want %v", i, f.At, samplesDuration(int64(len(joined))))
+			}
+			if len(f.Samples) != 320 && i != len(frames)-1 {
+				t.Fatalf("frame %d holds %d samples, want 20 ms (320)", i, len(f.Samples))
+			}
+			joined = append(joined, f.Samples...)
+		}
+		if !slices.Equal(joined, want.Samples) {
+			t.Fatalf("replayed audio differs from the file (%d samples, want %d)", len(joined), len(want.Samples))
+		}
+		if last := frames[len(frames)-1]; last.End() != r.Duration() {
+			t.Errorf("last frame ends at %v, the recording at %v", last.End(), r.Duration())
+		}
+	}
+}
+
+func TestReplayFrameLength(t *testing.T) {
+	x := make([]float32, 1000)
+	r, err := NewReplaySamples(x, "mic", 0, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := collect(context.Background(), t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	for _, f := range frames {
+		sizes = append(sizes, len(f.Samples))
+	}
+	if want := []int{160, 160, 160, 160, 160, 160, 40}; !slices.Equal(sizes, want) {
+		t.Fatalf("frame sizes %v, want %v", sizes, want)
+	}
+}
+
+// fakeClock stands still until the replay waits on it, then jumps to the
+// deadline and records it.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits []time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) WaitUntil(ctx context.Context, t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits = append(c.waits, t)
+	if t.After(c.now) {
+		c.now = t
+	}
+	return ctx.Err()
+}
+
+func TestReplayPacing(t *testing.T) {
+	for _, speed := range []float64{1, 50, 0.5} {
+		r, err := NewReplay(meetingWAV, "mic", speed, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC)
+		clk := &fakeClock{now: start}
+		r.clock = clk
+		out := make(chan Frame)
+		done := make(chan error, 1)
+		go func() { done <- r.Start(context.Background(), out) }()
+		n := 0
+	loop:
+		for {
+			select {
+			case f := <-out:
+				// The frame is out no sooner than its last sample would have
+				// been captured at this speed.
+				due := start.Add(time.Duration(float64(f.End()) / speed))
+				if now := clk.Now(); now.Before(due) {
+					t.Fatalf("speed %v: frame [%v, %v] sent %v after start, before its time %v",
+						speed, f.At, f.End(), now.Sub(start), due.Sub(start))
+				}
+				n++
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+				break loop
+			}
+		}
+		// Each deadline is set from the start, not from the previous frame.
+		if len(clk.waits) != n {
+			t.Fatalf("speed %v: %d waits for %d frames", speed, len(clk.waits), n)
+		}
+		for i, w := range clk.waits {
+			end := min(samplesDuration(int64(320*(i+1))), r.Duration())
+			if want := start.Add(time.Duration(float64(end) / speed)); !w.Equal(want) {
+				t.Fatalf("speed %v: frame %d waited for %v after start, want %v", speed, i, w.Sub(start), want.Sub(start))
+			}
+		}
+	}
+}
+
+func TestReplayRealClockIsNotEarly(t *testing.T) {
+	const speed = 50
+	r, err := NewReplay(meetingWAV, "mic", speed, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	frames, err := collect(context.Background(), t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Timers never fire early, so this lower bound cannot flake.
+	if elapsed, least := time.Since(begin), r.Duration()/speed; elapsed < least {
+		t.Fatalf("%d frames of %v replayed at %v× in %v, faster than %v", len(frames), r.Duration(), speed, elapsed, least)
+	}
+}
+
+func TestReplayStopsOnCancel(t *testing.T) {
+	checkNoLeaks(t)
+	r, err := NewReplay(meetingWAV, "mic", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan Frame)
+	done := make(chan error, 1)
+	go func() { done <- r.Start(ctx, out) }()
+	<-out // running at real time: the rest is seconds away
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Start returned %v after cancel, want context.Canceled", err)
+	}
+	if err := r.Start(context.Background(), out); !errors.Is(err, ErrStarted) {
+		t.Fatalf("second Start returned %v, want ErrStarted", err)
+	}
+}
+
+func TestReplayStopsWhenNobodyReads(t *testing.T) {
+	checkNoLeaks(t)
+	r, err := NewReplaySamples(make([]float32, SampleRate), "mic", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Start(ctx, make(chan Frame)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Start on a cancelled context returned %v", err)
+	}
+}
+
+func TestReplayErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope.wav")
+	if _, err := NewReplay(missing, "mic", 1, 0); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing file: %v; want a not-exist error naming the path", err)
+	}
+	bad := []struct {
+		name    string
+		channel string
+		speed   float64
+		frame   time.Duration
+	}{
+		{"no channel", "", 1, 0},
+		{"negative speed", "mic", -1, 0},
+		{"NaN speed", "mic", math.NaN(), 0},
+		{"negative frame", "mic", 1, -time.Millisecond},
+		{"frame under a sample", "mic", 1, time.Microsecond},
+	}
+	for _, c := range bad {
+		if _, err := NewReplay(meetingWAV, c.channel, c.speed, c.frame); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+}
+
+// TestReplayThroughSegmenter runs the live path from a recording: replayed
+// frames cut into utterances, the same as cutting the file directly.
+func TestReplayThroughSegmenter(t *testing.T) {
+	checkNoLeaks(t)
+	x := meetingFixture(t)
+	want := join(t, runSegmenter(NewSegmenter(SegmenterConfig{}), "mic", x, 0, 480), "mic", x, 0)
+
+	r, err := NewReplay(meetingWAV, "mic", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := collect(context.Background(), t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSegmenter(SegmenterConfig{})
+	var chunks []Chunk
+	for _, f := range frames {
+		chunks = append(chunks, s.Push(f)...)
+	}
+	got := join(t, append(chunks, s.Flush()...), "mic", x, 0)
+	if len(got) == 0 || len(got) != len(want) {
+		t.Fatalf("utterances %v, want %v", got, want)
+	}
+	for k := range want {
+		if got[k].at != want[k].at || !slices.Equal(got[k].samples, want[k].samples) {
+			t.Errorf("utterance %d is %v, want %v", k, got[k], want[k])
+		}
+	}
+}
+
+func BenchmarkReplay(b *testing.B) {
+	x := make([]float32, 60*SampleRate)
+	b.SetBytes(int64(len(x) * 4))
+	for b.Loop() {
+		r, _ := NewReplaySamples(x, "mic", 0, 0)
+		out := make(chan Frame, 64)
+		done := make(chan error, 1)
+		go func() { done <- r.Start(context.Background(), out) }()
+	drain:
+		for {
+			select {
+			case <-out:
+			case <-done:
+				break drain
+			}
+		}
+	}
+}
