@@ -1,0 +1,223 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+// serveSocket upgrades an authorised request to a viewer connection and serves it until it ends.
+// Query: t (the token), since (optional, the last seq the viewer has seen).
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.authorize(w, r)
+	if !ok {
+		return
+	}
+	var since int64
+	if v := r.URL.Query().Get("since"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			plainError(w, http.StatusBadRequest, "since must be the last seq seen, a whole number ≥ 0.")
+			return
+		}
+		since = n
+	}
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered with an HTTP error
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		closeNow(conn, websocket.CloseGoingAway, reasonStopping, s.cfg.WriteWait)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	c := &client{
+		conn:     conn,
+		cfg:      &s.cfg,
+		remote:   r.RemoteAddr,
+		log:      s.log.With("meeting", m.id, "remote", r.RemoteAddr),
+		send:     make(chan outMsg, s.cfg.SendQueue),
+		quit:     make(chan struct{}),
+		readDone: make(chan struct{}),
+	}
+	c.serve(m.hub, since)
+}
+
+// client is one viewer connection. readPump is its only reader and writePump its only writer.
+type client struct {
+	conn   *websocket.Conn
+	cfg    *Config
+	remote string
+	log    *slog.Logger
+
+	send     chan outMsg   // filled by the hub without waiting; drained by writePump
+	quit     chan struct{} // closed by kick: writePump sends the close frame and stops
+	readDone chan struct{} // closed when readPump returns
+
+	kickOnce    sync.Once
+	closeCode   int    // set before quit is closed
+	closeReason string // set before quit is closed
+}
+
+// kick asks writePump to close the connection with code and reason. Only the first call counts.
+func (c *client) kick(code int, reason string) {
+	c.kickOnce.Do(func() {
+		c.closeCode, c.closeReason = code, reason
+		close(c.quit)
+	})
+}
+
+// serve joins the hub, reads the stored events after since, and runs the pumps until the connection
+// ends. Joining before reading the history is what makes resume gap-free; writePump drops the
+// duplicates by seq.
+func (c *client) serve(h *hub, since int64) {
+	defer c.conn.Close()
+	if !h.join(c) {
+		closeNow(c.conn, websocket.CloseGoingAway, reasonStopping, c.cfg.WriteWait)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.WriteWait)
+	replay, err := c.cfg.Log.Since(ctx, h.meeting, since)
+	cancel()
+	if err != nil {
+		h.leave(c)
+		c.log.Error("cannot read the meeting's log for a viewer", "since", since, "err", err)
+		closeNow(c.conn, websocket.CloseInternalServerErr, "cannot read the meeting's log", c.cfg.WriteWait)
+		return
+	}
+	c.log.Debug("viewer connected", "since", since, "replay", len(replay))
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writePump(replay, since)
+	}()
+	c.readPump()
+	h.leave(c)
+	c.kick(websocket.CloseNormalClosure, "")
+	<-writerDone
+	c.log.Debug("viewer disconnected", "code", c.closeCode, "reason", c.closeReason)
+}
+
+// readPump is the connection's only reader. Viewers send nothing the server acts on yet; any message
+// or pong is a sign of life that extends the read deadline. A message over MaxMessageBytes ends the
+// connection (gorilla sends close code 1009).
+func (c *client) readPump() {
+	defer close(c.readDone)
+	c.conn.SetReadLimit(c.cfg.MaxMessageBytes)
+	alive := func() error { return c.conn.SetReadDeadline(time.Now().Add(c.cfg.PongWait)) }
+	if err := alive(); err != nil {
+		return
+	}
+	c.conn.SetPongHandler(func(string) error { return alive() })
+	for {
+		if _, _, err := c.conn.ReadMessage(); err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.log.Warn("viewer sent an oversized message", "limit", c.cfg.MaxMessageBytes)
+			}
+			return
+		}
+		if err := alive(); err != nil {
+			return
+		}
+	}
+}
+
+// writePump is the connection's only writer: the replayed history, then live events from the send
+// queue, pings, and at the end the close frame. Stored events at or below the last seq sent are
+// duplicates of the history and skipped; a partial older than the last stored event sent is stale
+// (its final is already out) and skipped too.
+func (c *client) writePump(replay []ledger.Event, since int64) {
+	ticker := time.NewTicker(c.cfg.PingInterval)
+	defer func() {
+		ticker.Stop()
+		_ = c.conn.Close() // ends readPump
+	}()
+	last := since
+	for _, e := range replay {
+		select {
+		case <-c.quit:
+			c.closeHandshake()
+			return
+		default:
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			c.log.Error("cannot encode event", "seq", e.Seq, "err", err)
+			continue
+		}
+		if err := c.write(websocket.TextMessage, data); err != nil {
+			return
+		}
+		last = e.Seq
+	}
+	for {
+		select {
+		case <-c.quit:
+			c.closeHandshake()
+			return
+		case m := <-c.send:
+			if m.stored {
+				if m.seq <= last {
+					continue
+				}
+				last = m.seq
+			} else if m.seq < last {
+				continue
+			}
+			if err := c.write(websocket.TextMessage, m.data); err != nil {
+				return
+			}
+		case <-ticker.C:
+			if err := c.write(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (c *client) write(typ int, data []byte) error {
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.cfg.WriteWait)); err != nil {
+		return err
+	}
+	if err := c.conn.WriteMessage(typ, data); err != nil {
+		c.log.Debug("write to viewer failed", "err", err)
+		return err
+	}
+	return nil
+}
+
+// closeHandshake sends the close frame and gives the viewer WriteWait to answer it, so the frame is
+// not lost to a reset connection.
+func (c *client) closeHandshake() {
+	msg := websocket.FormatCloseMessage(c.closeCode, c.closeReason)
+	if err := c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.cfg.WriteWait)); err != nil {
+		return
+	}
+	t := time.NewTimer(c.cfg.WriteWait)
+	defer t.Stop()
+	select {
+	case <-c.readDone:
+	case <-t.C:
+	}
+}
+
+// closeNow closes a connection that has no writePump yet.
+func closeNow(conn *websocket.Conn, code int, reason string, wait time.Duration) {
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(wait))
+	_ = conn.Close()
+}

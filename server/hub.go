@@ -1,0 +1,182 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+// Close codes and reasons the server sends viewers.
+const (
+	closeTooSlow     = websocket.ClosePolicyViolation // the viewer's send queue was full
+	reasonTooSlow    = "too slow"
+	reasonStopping   = "server stopping"
+	reasonDisconnect = "server restarting"
+	reasonBehind     = "server fell behind"
+)
+
+// outMsg is one event encoded once for all viewers of a meeting.
+type outMsg struct {
+	seq    int64
+	stored bool
+	data   []byte
+}
+
+// hub owns one meeting's subscription to the log and the set of its viewers. Only run touches
+// clients; everything else talks to it through channels, as in gorilla's chat example, and stop ends it.
+type hub struct {
+	meeting string
+	events  EventLog
+	buffer  int
+	log     *slog.Logger
+
+	register   chan *client
+	unregister chan *client
+	disconnect chan chan int
+	counts     chan chan int
+	quit       chan struct{}
+	done       chan struct{}
+	stopOnce   sync.Once
+
+	clients map[*client]struct{} // owned by run
+}
+
+func newHub(meeting string, events EventLog, buffer int, log *slog.Logger) *hub {
+	return &hub{
+		meeting:    meeting,
+		events:     events,
+		buffer:     buffer,
+		log:        log,
+		register:   make(chan *client),
+		unregister: make(chan *client),
+		disconnect: make(chan chan int),
+		counts:     make(chan chan int),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+		clients:    make(map[*client]struct{}),
+	}
+}
+
+// run fans the meeting's events out until stop. It subscribes before it accepts any viewer, so a viewer
+// registered here and then reading the log's history misses nothing.
+func (h *hub) run() {
+	defer close(h.done)
+	sub := h.events.Subscribe(h.meeting, h.buffer)
+	events := sub.C()
+	defer func() {
+		sub.Close()
+		h.kickAll(websocket.CloseGoingAway, reasonStopping)
+	}()
+	for {
+		select {
+		case c := <-h.register:
+			h.clients[c] = struct{}{}
+		case c := <-h.unregister:
+			delete(h.clients, c)
+		case reply := <-h.disconnect:
+			reply <- h.kickAll(websocket.CloseServiceRestart, reasonDisconnect)
+		case reply := <-h.counts:
+			reply <- len(h.clients)
+		case e, ok := <-events:
+			if !ok {
+				sub, events = h.resubscribe(sub)
+				continue
+			}
+			h.broadcast(e)
+		case <-h.quit:
+			return
+		}
+	}
+}
+
+// resubscribe handles the end of the hub's own subscription. Viewers may have missed events, so all are
+// disconnected to resume from their last seq. A lagged subscription is renewed; after any other end
+// (the log closed) the hub waits for stop with no events to follow.
+func (h *hub) resubscribe(old *ledger.Subscription) (*ledger.Subscription, <-chan ledger.Event) {
+	err := old.Err()
+	n := h.kickAll(websocket.CloseTryAgainLater, reasonBehind)
+	if errors.Is(err, ledger.ErrLagged) {
+		h.log.Warn("fell behind the event log; viewers will resume", "viewers", n)
+		sub := h.events.Subscribe(h.meeting, h.buffer)
+		return sub, sub.C()
+	}
+	h.log.Error("event log subscription ended", "err", err, "viewers", n)
+	return old, nil
+}
+
+// broadcast encodes e once and queues it for every viewer without waiting; a viewer whose queue is
+// full is dropped with a close frame saying "too slow".
+func (h *hub) broadcast(e ledger.Event) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		h.log.Error("cannot encode event", "seq", e.Seq, "type", string(e.Type), "err", err)
+		return
+	}
+	m := outMsg{seq: e.Seq, stored: e.Type.Stored(), data: data}
+	for c := range h.clients {
+		select {
+		case c.send <- m:
+		default:
+			delete(h.clients, c)
+			c.kick(closeTooSlow, reasonTooSlow)
+			h.log.Warn("disconnected a slow viewer", "remote", c.remote, "queue", cap(c.send))
+		}
+	}
+}
+
+func (h *hub) kickAll(code int, reason string) int {
+	n := len(h.clients)
+	for c := range h.clients {
+		delete(h.clients, c)
+		c.kick(code, reason)
+	}
+	return n
+}
+
+// join adds c to the viewers; false when the hub has stopped.
+func (h *hub) join(c *client) bool {
+	select {
+	case h.register <- c:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+func (h *hub) leave(c *client) {
+	select {
+	case h.unregister <- c:
+	case <-h.done:
+	}
+}
+
+func (h *hub) disconnectAll() int {
+	reply := make(chan int, 1)
+	select {
+	case h.disconnect <- reply:
+		return <-reply
+	case <-h.done:
+		return 0
+	}
+}
+
+func (h *hub) count() int {
+	reply := make(chan int, 1)
+	select {
+	case h.counts <- reply:
+		return <-reply
+	case <-h.done:
+		return 0
+	}
+}
+
+// stop ends run, which disconnects every viewer, and waits for it.
+func (h *hub) stop() {
+	h.stopOnce.Do(func() { close(h.quit) })
+	<-h.done
+}

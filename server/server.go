@@ -1,0 +1,433 @@
+// Package server serves a meeting's live overlay page and streams its event log to viewers over WebSocket.
+// Each meeting is reached by a capability link holding its access token; viewers never slow the pipeline.
+//
+// # Concurrency
+//
+// A Server is safe for concurrent use. It owns one hub goroutine per meeting, which holds the meeting's
+// subscription to the event log and the set of its viewers, and two goroutines per viewer connection, as
+// gorilla/websocket requires: a reader (readPump, the only reader) and a writer (writePump, the only
+// writer). The hub hands each event to every viewer's bounded send queue without waiting; a viewer whose
+// queue is full is disconnected with a close frame saying "too slow", and may reconnect with ?since=SEQ.
+// Close and Shutdown stop every goroutine the Server started and wait for them.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+// EventLog is what the server needs of a meeting's event log: replay after a sequence number, and
+// follow live. ledger.MemLog and the store implement it.
+type EventLog interface {
+	Since(ctx context.Context, meeting string, seq int64) ([]ledger.Event, error)
+	Subscribe(meeting string, buffer int) *ledger.Subscription
+}
+
+var _ EventLog = (*ledger.MemLog)(nil)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultAddr            = "127.0.0.1:8080"
+	DefaultSendQueue       = 256
+	DefaultMaxMessageBytes = 4096
+	DefaultPingInterval    = 30 * time.Second
+	DefaultPongWait        = 60 * time.Second
+	DefaultWriteWait       = 10 * time.Second
+	DefaultHubBuffer       = 4096
+)
+
+// Config configures a Server. Zero fields take the defaults above; Log is required.
+type Config struct {
+	// Addr is the address Start listens on; localhost only by default.
+	Addr string
+	// AllowedOrigins are extra browser origins ("https://crm.example.com") allowed to open a meeting's
+	// socket. Pages served by this server (same host) are always allowed.
+	AllowedOrigins []string
+	// Logger receives structured logs; nil discards them. Tokens are never logged.
+	Logger *slog.Logger
+	// Log is the event log viewers read.
+	Log EventLog
+	// SendQueue is how many events may wait for one viewer before it is disconnected as too slow.
+	SendQueue int
+	// MaxMessageBytes is the largest message a viewer may send; a larger one closes its connection.
+	MaxMessageBytes int64
+	// PingInterval is how often the server pings a viewer; PongWait is how long it waits for any
+	// message or pong before giving up on it (must exceed PingInterval); WriteWait bounds each write.
+	PingInterval, PongWait, WriteWait time.Duration
+	// HubBuffer is the buffer of each meeting's subscription to the log.
+	HubBuffer int
+}
+
+// ErrConfig reports an invalid Config.
+var ErrConfig = errors.New("server: invalid config")
+
+// ErrClosed is returned by a Server after Close or Shutdown.
+var ErrClosed = errors.New("server: closed")
+
+// ErrMeetingID reports a meeting ID that cannot be used in a link.
+var ErrMeetingID = errors.New("server: invalid meeting ID")
+
+var meetingIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Log == nil {
+		return c, fmt.Errorf("%w: Log is required", ErrConfig)
+	}
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	setDefault(&c.SendQueue, DefaultSendQueue)
+	setDefault(&c.HubBuffer, DefaultHubBuffer)
+	setDefault(&c.MaxMessageBytes, DefaultMaxMessageBytes)
+	setDefault(&c.PingInterval, DefaultPingInterval)
+	setDefault(&c.PongWait, DefaultPongWait)
+	setDefault(&c.WriteWait, DefaultWriteWait)
+	switch {
+	case c.SendQueue < 0, c.HubBuffer < 0, c.MaxMessageBytes < 0:
+		return c, fmt.Errorf("%w: SendQueue, HubBuffer and MaxMessageBytes must not be negative", ErrConfig)
+	case c.PingInterval < 0, c.WriteWait < 0:
+		return c, fmt.Errorf("%w: PingInterval and WriteWait must not be negative", ErrConfig)
+	case c.PongWait <= c.PingInterval:
+		return c, fmt.Errorf("%w: PongWait (%s) must exceed PingInterval (%s)", ErrConfig, c.PongWait, c.PingInterval)
+	}
+	origins := make([]string, 0, len(c.AllowedOrigins))
+	for _, o := range c.AllowedOrigins {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			return c, fmt.Errorf("%w: allowed origin %q is not scheme://host[:port]", ErrConfig, o)
+		}
+		origins = append(origins, strings.ToLower(u.Scheme+"://"+u.Host))
+	}
+	c.AllowedOrigins = origins
+	return c, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// Server serves meetings' overlay pages and event sockets.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	handler  http.Handler
+	upgrader websocket.Upgrader
+
+	mu       sync.Mutex // guards the fields below
+	meetings map[string]*meeting
+	https    []*http.Server
+	closed   bool
+
+	wg sync.WaitGroup // hubs, viewer connections, listeners started by Start
+}
+
+type meeting struct {
+	id    string
+	token [sha256.Size]byte // digest of the access token, compared in constant time
+	hub   *hub
+}
+
+// New returns a Server for cfg. It starts nothing until a meeting is added.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, meetings: make(map[string]*meeting)}
+	s.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.WriteWait,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  4096,
+		CheckOrigin:      s.checkOrigin,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /m/{meeting}", s.servePage)
+	mux.HandleFunc("GET /m/{meeting}/ws", s.serveSocket)
+	mux.Handle("GET /assets/", assetHandler())
+	s.handler = mux
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler, for use with an http.Server or httptest.Server of the
+// caller's. Connections it upgrades are still owned and stopped by the Server.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// NewToken returns a fresh access token: 128 random bits, base64url without padding.
+func NewToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails; it aborts the program instead
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// AddMeeting registers a meeting with a fresh access token and returns the token. Give viewers the
+// link PagePath(id, token).
+func (s *Server) AddMeeting(id string) (string, error) {
+	token := NewToken()
+	if err := s.AddMeetingToken(id, token); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// AddMeetingToken registers a meeting with a given access token, or replaces the token of a
+// registered one (its viewers stay connected). Tokens must be at least 16 characters.
+func (s *Server) AddMeetingToken(id, token string) error {
+	if !meetingIDPattern.MatchString(id) {
+		return fmt.Errorf("%w: %q (use 1-128 letters, digits, '.', '_', '~' or '-')", ErrMeetingID, id)
+	}
+	if len(token) < 16 {
+		return fmt.Errorf("server: token for meeting %q is too short (%d characters, want at least 16)", id, len(token))
+	}
+	digest := sha256.Sum256([]byte(token))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("server: add meeting %q: %w", id, ErrClosed)
+	}
+	if m := s.meetings[id]; m != nil {
+		m.token = digest
+		return nil
+	}
+	h := newHub(id, s.cfg.Log, s.cfg.HubBuffer, s.log.With("meeting", id))
+	s.meetings[id] = &meeting{id: id, token: digest, hub: h}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		h.run()
+	}()
+	return nil
+}
+
+// RemoveMeeting forgets a meeting and disconnects its viewers. It reports whether the meeting was known.
+func (s *Server) RemoveMeeting(id string) bool {
+	s.mu.Lock()
+	m := s.meetings[id]
+	delete(s.meetings, id)
+	s.mu.Unlock()
+	if m == nil {
+		return false
+	}
+	m.hub.stop()
+	return true
+}
+
+// DisconnectAll closes every viewer connection of a meeting with a close frame (1012, "server
+// restarting"); viewers may reconnect and resume. It returns how many were connected.
+func (s *Server) DisconnectAll(id string) int {
+	s.mu.Lock()
+	m := s.meetings[id]
+	s.mu.Unlock()
+	if m == nil {
+		return 0
+	}
+	return m.hub.disconnectAll()
+}
+
+// Viewers returns how many viewers are connected to a meeting.
+func (s *Server) Viewers(id string) int {
+	s.mu.Lock()
+	m := s.meetings[id]
+	s.mu.Unlock()
+	if m == nil {
+		return 0
+	}
+	return m.hub.count()
+}
+
+// PagePath returns the path of a meeting's overlay page, token included: the capability link.
+func PagePath(id, token string) string {
+	return "/m/" + url.PathEscape(id) + "?t=" + url.QueryEscape(token)
+}
+
+// Start listens on Config.Addr and serves in the background until Close or Shutdown. It returns the
+// address listened on (useful with port 0).
+func (s *Server) Start() (net.Addr, error) {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
+	}
+	hs, err := s.newHTTPServer()
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	go func() {
+		defer s.wg.Done()
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serving stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	s.log.Info("serving", "addr", ln.Addr().String())
+	return ln.Addr(), nil
+}
+
+// Serve serves on ln until Close or Shutdown, when it returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	hs, err := s.newHTTPServer()
+	if err != nil {
+		return err
+	}
+	defer s.wg.Done()
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("server: serve on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// newHTTPServer registers an http.Server and counts its serving goroutine in s.wg.
+func (s *Server) newHTTPServer() (*http.Server, error) {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	s.https = append(s.https, hs)
+	s.wg.Add(1)
+	return hs, nil
+}
+
+// Shutdown stops accepting connections, waits for page requests to finish, closes every viewer
+// connection with a close frame (1001, "server stopping") and waits for every goroutine the Server
+// started, or for ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	https, hubs := s.markClosed()
+	var errs []error
+	for _, hs := range https {
+		if err := hs.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("server: shutdown: %w", err))
+		}
+	}
+	for _, h := range hubs {
+		h.stop()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("server: shutdown: waiting for connections: %w", ctx.Err()))
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes listeners and page requests at once, closes every viewer connection with a close frame
+// (1001, "server stopping") and waits for every goroutine the Server started.
+func (s *Server) Close() error {
+	https, hubs := s.markClosed()
+	var errs []error
+	for _, hs := range https {
+		if err := hs.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("server: close: %w", err))
+		}
+	}
+	for _, h := range hubs {
+		h.stop()
+	}
+	s.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (s *Server) markClosed() ([]*http.Server, []*hub) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	https := s.https
+	s.https = nil
+	hubs := make([]*hub, 0, len(s.meetings))
+	for id, m := range s.meetings {
+		hubs = append(hubs, m.hub)
+		delete(s.meetings, id)
+	}
+	return https, hubs
+}
+
+// authorize finds the request's meeting and checks its token, answering 404, 401 or 403 itself.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*meeting, bool) {
+	id := r.PathValue("meeting")
+	s.mu.Lock()
+	m := s.meetings[id]
+	var want [sha256.Size]byte
+	if m != nil {
+		want = m.token
+	}
+	s.mu.Unlock()
+	if m == nil {
+		plainError(w, http.StatusNotFound, "No such meeting. Check the link you were given.")
+		return nil, false
+	}
+	token := r.URL.Query().Get("t")
+	if token == "" {
+		plainError(w, http.StatusUnauthorized, "This meeting link needs its access token (?t=…). Ask the organiser for the full link.")
+		return nil, false
+	}
+	got := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		s.log.Warn("refused a wrong access token", "meeting", id, "remote", r.RemoteAddr)
+		plainError(w, http.StatusForbidden, "This meeting link's access token is not valid. Ask the organiser for a new link.")
+		return nil, false
+	}
+	return m, true
+}
+
+func plainError(w http.ResponseWriter, code int, msg string) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	http.Error(w, fmt.Sprintf("%d %s\n\n%s", code, http.StatusText(code), msg), code)
+}
+
+// checkOrigin allows browsers on this server's own host and the configured origins. Requests without
+// an Origin header come from programs, not pages, and still need the token.
+func (s *Server) checkOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	o := strings.ToLower(u.Scheme + "://" + u.Host)
+	for _, a := range s.cfg.AllowedOrigins {
+		if o == a {
+			return true
+		}
+	}
+	s.log.Warn("refused a socket from another origin", "meeting", r.PathValue("meeting"), "origin", origin)
+	return false
+}
