@@ -39,5 +39,7 @@ for i in "${!lines[@]}"; do
 done
 echo "]" >> "$tmp/ref.json"
 sox "${parts[@]}" "$out/sample-call.wav"
+cp "$out/sample-call.wav" agent/sample/sample-call.wav
 mv "$tmp/ref.json" "$out/sample-call.json"
+cp "$out/sample-call.json" agent/sample/sample-call.json
 echo "wrote $out/sample-call.wav ($(soxi -d "$out/sample-call.wav")) and $out/sample-call.json" >&2

@@ -1,29 +1,27 @@
 #!/usr/bin/env bash
 # The main job: make sure a model is there (pulling the default one if absent),
-# then transcribe the bundled sample call.
+# then capture the call live from this machine's devices and serve the overlay.
 set -uo pipefail
 bin=$1
 model=${2:-base}
 sample=testdata/sample-call.wav
 
-if path=$("$bin" models pull "$model"); then
-  echo "model: $path" >&2
-  exec "$bin" transcribe "$sample" --model "$path" --format vtt
-fi
+if ! "$bin" models pull "$model" >/dev/null; then
+  cat >&2 <<MSG
 
-# Offline or the host is unreachable: show the pipeline working on a model
-# with random weights instead, and say how to get a real one.
-random=${XDG_CACHE_HOME:-$HOME/.cache}/ledgerline/ggml-random-test.bin
-[ -f "$random" ] || "$bin" models make-random --shape test --out "$random"
-cat >&2 <<MSG
-
-The '$model' model could not be downloaded (see above). To fix it, run
+The '$model' speech model is not here and could not be downloaded (see above).
+To fix it, run on a machine with internet access:
   $bin models pull $model
-on a machine with internet access, or pass a ggml model file you already have:
-  $bin transcribe $sample --model /path/to/ggml-$model.bin
+or pass a ggml model file you already have: $bin run --model /path/to/ggml-$model.bin
 
-Meanwhile, here is the same pipeline on a model with RANDOM weights: the
-words below are meaningless, the timings and the engine are real.
+Meanwhile, the demo replays the bundled sample call into the live overlay.
 
 MSG
-exec "$bin" transcribe "$sample" --model "$random" --format vtt --language en
+  exec "$bin" demo --stay
+fi
+
+if "$bin" devices >/dev/null 2>&1; then
+  exec "$bin" run --model "$model"
+fi
+echo "No audio input device on this machine: playing the bundled sample call instead ($sample)." >&2
+exec "$bin" run --input "$sample" --model "$model" --stay

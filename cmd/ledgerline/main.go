@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"models":     {"list, pull, remove or generate Whisper models", runModels},
 	"run":        {"capture a call live and serve its overlay", runLive},
 	"devices":    {"list audio input devices", runDevices},
+	"demo":       {"replay the bundled sample call into a live overlay", runDemo},
 }
 
 // errUsage marks an error the user fixes by changing the command line.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
@@ -49,46 +50,80 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: path, Workers: runtime.NumCPU(), Logger: e.log})
+	m, err := startMeeting(e, *listen)
+	if err != nil {
+		return err
+	}
+	defer m.close()
+	opt := asr.Options{Language: *language, Threads: max(1, runtime.NumCPU()/2)}
+	if err := m.transcribe(ctx, e, path, opt, *prompt, sources, speakers); err != nil {
+		return err
+	}
+	return m.finish(ctx, e, *stay && *input != "")
+}
+
+// liveMeeting is one meeting served to viewers: its event log and server.
+type liveMeeting struct {
+	id  string
+	log *ledger.MemLog
+	srv *server.Server
+}
+
+// startMeeting serves a new meeting and prints its overlay link.
+func startMeeting(e *env, listen string) (*liveMeeting, error) {
+	log := ledger.NewMemLog()
+	srv, err := server.New(server.Config{Addr: listen, Log: log, Logger: e.log})
+	if err != nil {
+		log.Close()
+		return nil, err
+	}
+	m := &liveMeeting{id: newMeetingID(), log: log, srv: srv}
+	token, err := srv.AddMeeting(m.id)
+	if err != nil {
+		m.close()
+		return nil, err
+	}
+	addr, err := srv.Start()
+	if err != nil {
+		m.close()
+		return nil, err
+	}
+	fmt.Fprintf(e.stdout, "overlay: http://%s%s\n", displayAddr(addr), server.PagePath(m.id, token))
+	return m, nil
+}
+
+func (m *liveMeeting) close() {
+	m.srv.Close()
+	m.log.Close()
+}
+
+// transcribe runs the live pipeline from sources into the meeting.
+func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, opt asr.Options, prompt string, sources []stream.Source, speakers map[string]agent.Speaker) error {
+	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: modelPath, Workers: runtime.NumCPU(), Logger: e.log})
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
-
-	log := ledger.NewMemLog()
-	defer log.Close()
-	srv, err := server.New(server.Config{Addr: *listen, Log: log, Logger: e.log})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	meeting := newMeetingID()
-	token, err := srv.AddMeeting(meeting)
-	if err != nil {
-		return err
-	}
-	addr, err := srv.Start()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "overlay: http://%s%s\n", displayAddr(addr), server.PagePath(meeting, token))
-
 	session, err := agent.New(agent.Config{
-		Meeting: meeting, Engine: engine, Log: log, Sources: sources, Speakers: speakers,
-		Options: asr.Options{Language: *language, Threads: max(1, runtime.NumCPU()/2)},
-		Prompt:  *prompt, Logger: e.log,
+		Meeting: m.id, Engine: engine, Log: m.log, Sources: sources, Speakers: speakers,
+		Options: opt, Prompt: prompt, Logger: e.log,
 	})
 	if err != nil {
 		return err
 	}
-	if err := session.Run(ctx); err != nil {
-		return err
-	}
-	if *stay && *input != "" && ctx.Err() == nil {
-		fmt.Fprintln(e.stderr, "the file has played; still serving the overlay until interrupted (Ctrl-C)")
+	return session.Run(ctx)
+}
+
+// finish keeps serving until interrupted when stay is set, then lets viewers
+// take what they have not yet received before the server stops.
+func (m *liveMeeting) finish(ctx context.Context, e *env, stay bool) error {
+	if stay && ctx.Err() == nil {
+		fmt.Fprintln(e.stderr, "the call has played; the overlay is still served until interrupted (Ctrl-C)")
 		<-ctx.Done()
 	}
-	return srv.Shutdown(context.WithoutCancel(ctx))
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return m.srv.Shutdown(shutdown)
 }
 
 // liveSources builds the audio sources: a replayed file, or the laptop's devices.

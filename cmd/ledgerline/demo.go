@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/ledgerline/ledgerline/agent"
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/models"
+	"github.com/ledgerline/ledgerline/server"
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "demo", "demo [--model NAME|PATH] [--listen ADDR] [--speed N] [--stay]")
+	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
+	listen := fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	speed := fs.String("speed", "1", "replay speed: 1 is real time, 2 twice as fast, max as fast as possible")
+	stay := fs.Bool("stay", false, "keep serving after the call has played, until interrupted")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	rate, err := parseSpeed(*speed)
+	if err != nil {
+		return err
+	}
+	path, modelErr := resolveModel(*model)
+	if modelErr == nil {
+		_, modelErr = models.Inspect(path)
+	}
+
+	m, err := startMeeting(e, *listen)
+	if err != nil {
+		return err
+	}
+	defer m.close()
+	if modelErr != nil {
+		fmt.Fprintf(e.stderr, "no usable speech model (%v)\nreplaying the sample call's reference transcript instead; to hear it transcribed, run 'ledgerline models pull %s' and start the demo again\n", modelErr, models.Default)
+		lines, err := agent.SampleCallTranscript()
+		if err != nil {
+			return err
+		}
+		if err := agent.ReplayTranscript(ctx, m.log, m.id, lines, rate); err != nil {
+			return err
+		}
+		return m.finish(ctx, e, *stay)
+	}
+
+	audio, err := stream.ReadWAV(bytes.NewReader(agent.SampleCallWAV()))
+	if err != nil && !errors.Is(err, stream.ErrTruncated) {
+		return fmt.Errorf("sample call: %w", err)
+	}
+	src, err := stream.NewReplaySamples(audio.Samples, "call", rate, 0)
+	if err != nil {
+		return err
+	}
+	opt := asr.Options{Language: "en", Threads: max(1, runtime.NumCPU()/2)}
+	if err := m.transcribe(ctx, e, path, opt, "Dana Whitfield, Ravi Menon, Laura Chen", []stream.Source{src}, nil); err != nil {
+		return err
+	}
+	return m.finish(ctx, e, *stay)
+}
