@@ -7,7 +7,7 @@ BIN := bin/ledgerline
 MODEL ?= base
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all deps whisper build run test lint fuzz bench sample clean
+.PHONY: all deps whisper build run test lint fuzz bench eval sample clean
 
 all: build
 
@@ -38,6 +38,10 @@ fuzz:
 bench: deps
 	@WITH_CLI=1 bash scripts/whisper.sh >/dev/null
 	@WITH_CLI=1 $(WITH_WHISPER) bash scripts/bench.sh
+
+# Precision, recall and F1 of commitment detection on the labelled sets.
+eval: build
+	$(BIN) ledger eval --data ledger/testdata
 
 sample:
 	bash scripts/make-sample.sh

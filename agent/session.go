@@ -58,6 +58,7 @@ type Session struct {
 	mu      sync.Mutex
 	running bool
 	ctx     context.Context // Run's context, for state changes from other goroutines
+	stats   map[string]asr.StreamStats
 }
 
 // ErrRunning is returned by a second Run.
@@ -202,6 +203,27 @@ loop:
 	return context.Cause(failed)
 }
 
+// Stats reports each channel's speech-stream figures (decodes, audio
+// decoded, finals): up to date for channels whose audio has ended.
+func (s *Session) Stats() map[string]asr.StreamStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]asr.StreamStats, len(s.stats))
+	for ch, st := range s.stats {
+		out[ch] = st
+	}
+	return out
+}
+
+func (s *Session) recordStats(channel string, st asr.StreamStats) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stats == nil {
+		s.stats = map[string]asr.StreamStats{}
+	}
+	s.stats[channel] = st
+}
+
 // Pause stops transcribing: audio that arrives while paused is dropped, and
 // viewers see the meeting as paused.
 func (s *Session) Pause() error { return s.setPaused(true) }
@@ -245,6 +267,7 @@ type channelWorker struct {
 }
 
 func (w *channelWorker) run(ctx, flushCtx context.Context, in <-chan stream.Frame) error {
+	defer func() { w.s.recordStats(w.channel, w.asr.Stats()) }()
 	for f := range in {
 		if err := w.chunks(ctx, w.seg.Push(f)); err != nil {
 			if ctx.Err() != nil {

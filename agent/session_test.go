@@ -125,6 +125,9 @@ func TestSessionTurnsSpeechIntoOrderedEvents(t *testing.T) {
 	if finals == 0 {
 		t.Error("no final segments from 12 s of speech")
 	}
+	if st := s.Stats()["mic"]; st.Decodes == 0 || st.Finals != finals {
+		t.Errorf("stats %+v: want decodes and %d finals", st, finals)
+	}
 	// Every stored event also reached the live subscriber, in order, with partials between them.
 	var live []ledger.Event
 	for len(live) < len(stored) {

@@ -21,7 +21,16 @@
 // when the clause directs it at another party ("in your staging environment", "with you"); anything said
 // to be internal ("we'll discuss it internally") never is. The rule is the same for every speaker, so a
 // buyer's "we'll get back to you with a decision by Friday" is a commitment and "we're going to migrate our
-// ERP next year" is not.
+// ERP next year" is not. Two more rules keep a meeting's own talk out of the ledger: an inclusive "we"
+// (or "let's", or a "we have to…") must name the other party, a date or a deliverable (send, share,
+// follow up…) — "we'll make the adjustments" is the group's own work; and verbs that usually describe the
+// meeting itself (tell, show, explain, introduce…) count only with a date ("I'll show you the roadmap on
+// Tuesday"). A short acceptance ("ok", "yeah") accepts a request only together with a date or a promise
+// of its own ("okay, tomorrow"); a clear one ("sure", "claro", "gerne", "bien sûr", "pode deixar") suffices.
+// An accepted request or offer must be one of the last two utterances and is accepted once.
+//
+// Hesitations ("um", "uh", "äh", "euh") and stutters ("I'll I'll") are ignored. Quotes and due phrases
+// are the words said; action phrases keep the words said where they can and fall back to normalised words ("I will").
 //
 // Owner: the speaker's name for "I", the speaker's organisation for "we" (the speaker's name when the
 // organisation is unknown), the person's name for a named colleague ("Omar will follow up…"), whose

@@ -239,3 +239,37 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("exit %d, %q; want 2 and the list of commands", code, errOut)
 	}
 }
+
+func TestLedgerDetectLines(t *testing.T) {
+	in := `{"text":"I will send you the integration architecture by Thursday.","meeting_date":"2026-11-30","timezone":"Europe/Berlin","language":"en","speaker":{"name":"Dana","org":"vendor"}}
+not json
+{"text":"We might look at pricing at some point.","meeting_date":"2026-11-30","speaker":{"name":"Ravi","org":"partner"}}
+`
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"ledger", "detect"}, strings.NewReader(in), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d output lines for 3 input lines:\n%s", len(lines), stdout.String())
+	}
+	var first struct {
+		Commitments []struct {
+			Owner string  `json:"owner"`
+			Due   *string `json:"due"`
+		} `json:"commitments"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || len(first.Commitments) != 1 {
+		t.Fatalf("line 1: %v %s", err, lines[0])
+	}
+	// 2026-11-30 is a Monday: "by Thursday" is 2026-12-03.
+	if c := first.Commitments[0]; c.Owner != "Dana" || c.Due == nil || *c.Due != "2026-12-03" {
+		t.Errorf("line 1 commitment %+v, want owner Dana due 2026-12-03", c)
+	}
+	if !strings.Contains(lines[1], `"error"`) {
+		t.Errorf("malformed line gave %s, want an error line", lines[1])
+	}
+	if !strings.Contains(lines[2], `"commitments":[]`) {
+		t.Errorf("a hedge gave %s, want no commitment", lines[2])
+	}
+}

@@ -1,0 +1,55 @@
+package ledger
+
+import (
+	"fmt"
+	"os"
+	"testing"
+)
+
+func TestEvalThreshold(t *testing.T) {
+	examples, err := LoadExamples("testdata/commitments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Evaluate(examples)
+	if testing.Verbose() || os.Getenv("LEDGER_EVAL_MISTAKES") != "" {
+		for _, m := range rep.Mistakes {
+			var got []string
+			for _, c := range m.Got {
+				due := "-"
+				if c.HasDue() {
+					due = c.Due.Format("2006-01-02")
+				}
+				got = append(got, fmt.Sprintf("{%s %s %q}", c.Owner, due, c.What))
+			}
+			t.Logf("%s %q\n   want %v\n   got  %v", m.ID, m.Text, m.Expected, got)
+		}
+	}
+	for _, s := range append(rep.ByLanguage, rep.Overall) {
+		t.Logf("%s: P %.3f R %.3f F1 %.3f countF1 %.3f owner %.3f due %.3f", s.Language, s.Precision(), s.Recall(), s.F1(), s.CountF1(), s.OwnerAccuracy(), s.DueAccuracy())
+	}
+	if f := rep.Overall.F1(); f < 0.85 {
+		t.Errorf("overall detection F1 = %.3f, want >= 0.85", f)
+	}
+}
+
+func TestHoldoutMistakes(t *testing.T) {
+	if os.Getenv("LEDGER_EVAL_MISTAKES") == "" {
+		t.Skip("set LEDGER_EVAL_MISTAKES=1 to list the held-out mistakes")
+	}
+	examples, err := LoadExamples("testdata/holdout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Evaluate(examples).Mistakes {
+		var got []string
+		for _, c := range m.Got {
+			due := "-"
+			if c.HasDue() {
+				due = c.Due.Format("2006-01-02")
+			}
+			got = append(got, fmt.Sprintf("{%s %s %q}", c.Owner, due, c.What))
+		}
+		t.Logf("%s %q\n   want %v\n   got  %v", m.ID, m.Text, m.Expected, got)
+	}
+}
