@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/ledger"
@@ -43,6 +44,9 @@ type Config struct {
 	Prompt string
 	// Speakers names the speaker of each channel that has a known one.
 	Speakers map[string]Speaker
+	// MeetingDate anchors due dates such as "by Thursday"; zero means now, in
+	// the local timezone.
+	MeetingDate time.Time
 	// FrameQueue bounds the frames waiting for each channel's worker [64].
 	FrameQueue int
 	Logger     *slog.Logger
@@ -59,6 +63,12 @@ type Session struct {
 	running bool
 	ctx     context.Context // Run's context, for state changes from other goroutines
 	stats   map[string]asr.StreamStats
+
+	// The detector keeps a little of the meeting's recent talk as context
+	// ("can you send the pricing?" … "sure, by Friday"), shared by all channels.
+	detectMu    sync.Mutex
+	detector    *ledger.Detector
+	commitments int
 }
 
 // ErrRunning is returned by a second Run.
@@ -80,7 +90,10 @@ func New(cfg Config) (*Session, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting)}, nil
+	if cfg.MeetingDate.IsZero() {
+		cfg.MeetingDate = time.Now()
+	}
+	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting), detector: ledger.NewDetector()}, nil
 }
 
 // Run captures until every source has ended or ctx is done, then flushes
@@ -224,6 +237,34 @@ func (s *Session) recordStats(channel string, st asr.StreamStats) {
 	s.stats[channel] = st
 }
 
+// detect records the commitments a final states, right after the final.
+func (s *Session) detect(ctx context.Context, seg *ledger.SegmentInfo) error {
+	sp, ok := s.cfg.Speakers[seg.Channel]
+	if !ok {
+		sp = Speaker{Name: seg.Channel}
+	}
+	s.detectMu.Lock()
+	found := s.detector.Detect(ledger.Utterance{Text: seg.Text, Speaker: ledger.Speaker{Name: sp.Name, Org: sp.Org},
+		Language: seg.Language, MeetingDate: s.cfg.MeetingDate})
+	first := s.commitments
+	s.commitments += len(found)
+	s.detectMu.Unlock()
+	for i, c := range found {
+		info := &ledger.CommitmentInfo{
+			ID: fmt.Sprintf("c-%d", first+i+1), What: c.What, Owner: c.Owner, OwnerOrg: c.OwnerOrg,
+			Beneficiary: c.Beneficiary, DuePhrase: c.DuePhrase, Status: ledger.StatusOpen,
+			Confidence: c.Confidence, Quote: c.Quote, SegmentIDs: []string{seg.ID}, StartMS: seg.StartMS,
+		}
+		if c.HasDue() {
+			info.Due = c.Due.Format(time.DateOnly)
+		}
+		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: info}); err != nil {
+			return fmt.Errorf("agent: store commitment: %w", err)
+		}
+	}
+	return nil
+}
+
 // Pause stops transcribing: audio that arrives while paused is dropped, and
 // viewers see the meeting as paused.
 func (s *Session) Pause() error { return s.setPaused(true) }
@@ -325,6 +366,9 @@ func (w *channelWorker) emit(ctx context.Context, ups []asr.Update) error {
 			return fmt.Errorf("agent: store final of %s: %w", w.channel, err)
 		}
 		w.partial = false
+		if err := w.s.detect(ctx, seg); err != nil {
+			return err
+		}
 	}
 	return nil
 }

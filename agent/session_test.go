@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -274,6 +275,64 @@ func TestNewRefusesIncompleteConfig(t *testing.T) {
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
+
+// sayingEngine hears the same sentence in any audio, its words spread evenly
+// over the window: a stand-in for a model that understands speech, so the
+// flow from finals to commitments can be checked with known words.
+type sayingEngine struct{ sentence string }
+
+func (e sayingEngine) Transcribe(ctx context.Context, pcm []float32, opt asr.Options) (asr.Result, error) {
+	words := strings.Fields(e.sentence)
+	dur := time.Duration(len(pcm)) * time.Second / asr.SampleRate
+	seg := asr.Segment{End: dur, Text: e.sentence, Language: "en"}
+	for i, w := range words {
+		seg.Tokens = append(seg.Tokens, asr.Token{ID: i, Text: " " + w, P: 0.9,
+			Start: dur * time.Duration(i) / time.Duration(len(words)), End: dur * time.Duration(i+1) / time.Duration(len(words))})
+	}
+	return asr.Result{Language: "en", Segments: []asr.Segment{seg}}, nil
+}
+
+func TestSessionRecordsCommitmentsAfterTheirFinal(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	mic, err := stream.NewReplaySamples(sampleSpeech(t, 5), "mic", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	monday := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	s, err := New(Config{Meeting: "m3", Engine: sayingEngine{"I will send you the pricing by Friday."}, Log: log,
+		Sources: []stream.Source{mic}, Speakers: map[string]Speaker{"mic": {Name: "Dana", Org: "vendor"}}, MeetingDate: monday})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := log.Since(context.Background(), "m3", 0)
+	finals := map[string]ledger.Event{}
+	var commitments []ledger.Event
+	for _, e := range stored {
+		switch e.Type {
+		case ledger.TypeSegmentFinal:
+			finals[e.Segment.ID] = e
+		case ledger.TypeCommitmentUpsert:
+			commitments = append(commitments, e)
+		}
+	}
+	if len(commitments) == 0 {
+		t.Fatalf("no commitment recorded; stored: %+v", stored)
+	}
+	for _, e := range commitments {
+		c := e.Commitment
+		if c.Owner != "Dana" || c.OwnerOrg != "vendor" || c.Due != "2026-12-04" || c.Status != ledger.StatusOpen || !strings.Contains(c.What, "pricing") {
+			t.Errorf("commitment %+v, want Dana (vendor) to send the pricing by 2026-12-04", c)
+		}
+		final, ok := finals[c.SegmentIDs[0]]
+		if !ok || final.Seq > e.Seq || !strings.Contains(strings.ToLower(final.Segment.Text), "friday") && !strings.Contains(c.Quote, "Friday") {
+			t.Errorf("commitment %+v does not follow the final %+v that states it", c, final.Segment)
 		}
 	}
 }
