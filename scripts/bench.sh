@@ -50,3 +50,19 @@ read -r _ w1 _ <<<"$ours"
 read -r _ w2 _ <<<"$theirs"
 echo
 echo "ledgerline / whisper-cli wall-time ratio (same settings): $(awk -v a="$w1" -v b="$w2" 'BEGIN{printf "%.2f", a/b}')"
+
+# Live pipeline: the sample call replayed at real time into a real WebSocket viewer.
+echo
+echo "Live pipeline: sample call (34 s) at real time, same model, latency from the end of the words to their arrival at a WebSocket viewer"
+LEDGERLINE_BENCH_MODEL=$model go test -run '^$' -bench 'LiveLatency' -benchtime 1x ./cmd/ledgerline >"$work/live.txt" 2>&1 || {
+  cat "$work/live.txt" >&2; exit 1; }
+awk '/^BenchmarkLiveLatency/ { for (i = 4; i < NF; i += 2) printf "  %-18s %10s\n", $(i+1), $i }' "$work/live.txt"
+
+# Fan-out: many viewers of one meeting.
+if grep -q 'func BenchmarkFanout500' server/*_test.go 2>/dev/null; then
+  echo
+  echo "Fan-out: 500 WebSocket viewers of one meeting over loopback"
+  go test -run '^$' -bench 'Fanout500' -benchtime 200x ./server >"$work/fanout.txt" 2>&1 || {
+    cat "$work/fanout.txt" >&2; exit 1; }
+  awk '/^BenchmarkFanout500/ { for (i = 4; i < NF; i += 2) printf "  %-18s %10s\n", $(i+1), $i }' "$work/fanout.txt"
+fi

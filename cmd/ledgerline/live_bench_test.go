@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/ledgerline/ledgerline/agent"
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/models"
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+// BenchmarkLiveLatency replays the sample call at real time through the live
+// pipeline and measures, at a real WebSocket client, how long after the end
+// of the words they carry partials and finals arrive; and how many encoder
+// passes each second of speech costs. LEDGERLINE_BENCH_MODEL picks the model
+// (default: a random model of the tiny model's dimensions).
+func BenchmarkLiveLatency(b *testing.B) {
+	model := os.Getenv("LEDGERLINE_BENCH_MODEL")
+	if model == "" {
+		model = filepath.Join(b.TempDir(), "tiny.bin")
+		if err := models.GenerateRandomFile(model, models.ShapeTiny, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	audio, err := stream.ReadWAV(bytes.NewReader(agent.SampleCallWAV()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		partials, finals, passesPerSecond := liveRun(b, model, audio.Samples)
+		report(b, "partial", partials)
+		report(b, "final", finals)
+		b.ReportMetric(passesPerSecond, "passes/speech-s")
+	}
+}
+
+func report(b *testing.B, kind string, lat []time.Duration) {
+	if len(lat) == 0 {
+		b.Logf("no %s events arrived", kind)
+		return
+	}
+	slices.Sort(lat)
+	at := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Milliseconds()) }
+	b.ReportMetric(at(0.5), kind+"-p50-ms")
+	b.ReportMetric(at(0.95), kind+"-p95-ms")
+	b.ReportMetric(float64(len(lat)), kind+"s")
+}
+
+func liveRun(b *testing.B, model string, samples []float32) (partials, finals []time.Duration, passesPerSecond float64) {
+	var out bytes.Buffer
+	e := &env{stdout: &out, stderr: &out, log: newLogger(&out, "")}
+	m, err := startMeeting(e, "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.close()
+	link := strings.TrimSpace(strings.TrimPrefix(out.String(), "overlay: "))
+	wsURL := strings.Replace(strings.Replace(link, "http://", "ws://", 1), "?t=", "/ws?t=", 1)
+	conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
+	if err != nil {
+		b.Fatalf("dial %s: %v", wsURL, err)
+	}
+	defer conn.Close()
+
+	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: model, Workers: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer engine.Close()
+	src, err := stream.NewReplaySamples(samples, "call", 1, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	session, err := agent.New(agent.Config{Meeting: m.id, Engine: engine, Log: m.log, Sources: []stream.Source{src},
+		Options: asr.Options{Language: "en", Threads: 2}})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	type arrival struct {
+		e  ledger.Event
+		at time.Time
+	}
+	arrivals := make(chan arrival, 4096)
+	go func() {
+		defer close(arrivals)
+		for {
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			var ev ledger.Event
+			if json.Unmarshal(msg, &ev) == nil {
+				arrivals <- arrival{ev, time.Now()}
+			}
+		}
+	}()
+	start := time.Now()
+	if err := session.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	// The stop is the last event: once it arrives, everything has.
+	deadline := time.After(30 * time.Second)
+	for done := false; !done; {
+		select {
+		case a, ok := <-arrivals:
+			if !ok {
+				b.Fatal("socket closed before the meeting stopped")
+			}
+			switch {
+			case a.e.Type == ledger.TypeMeetingState && a.e.State == ledger.MeetingStopped:
+				done = true
+			case a.e.Type == ledger.TypeSegmentPartial && a.e.Segment.Text != "":
+				partials = append(partials, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
+			case a.e.Type == ledger.TypeSegmentFinal:
+				finals = append(finals, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
+			}
+		case <-deadline:
+			b.Fatal("the meeting's stop never reached the viewer")
+		}
+	}
+	st := session.Stats()["call"]
+	if st.AudioPushed > 0 {
+		passesPerSecond = float64(st.Decodes) / st.AudioPushed.Seconds()
+	}
+	return partials, finals, passesPerSecond
+}
