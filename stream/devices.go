@@ -60,7 +60,7 @@ func (paBackend) acquire() error {
 	paMu.Lock()
 	defer paMu.Unlock()
 	if paRefs == 0 {
-		if err := portaudio.Initialize(); err != nil {
+		if err := withStderrMuted(portaudio.Initialize); err != nil {
 			return fmt.Errorf("%w: start PortAudio: %w; check the system's audio setup, "+
 				"or transcribe a recording with --input FILE", ErrNoDevice, err)
 		}

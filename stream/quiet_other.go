@@ -1,0 +1,5 @@
+//go:build !unix
+
+package stream
+
+func withStderrMuted(fn func() error) error { return fn() }
