@@ -273,3 +273,25 @@ not json
 		t.Errorf("a hedge gave %s, want no commitment", lines[2])
 	}
 }
+
+func TestDiarizeCommand(t *testing.T) {
+	code, out, errOut := ledgerline(t, "diarize", sample, "--speakers", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	rttm := regexp.MustCompile(`^SPEAKER sample-call 1 \d+\.\d+ \d+\.\d+ <NA> <NA> \S+ <NA> <NA>$`)
+	speakers := map[string]bool{}
+	for _, l := range lines {
+		if !rttm.MatchString(l) {
+			t.Fatalf("not an RTTM line: %q", l)
+		}
+		speakers[strings.Fields(l)[7]] = true
+	}
+	if len(speakers) < 2 || len(speakers) > 3 {
+		t.Errorf("%d speakers in a three-person call capped at 3", len(speakers))
+	}
+	if code, _, errOut := ledgerline(t, "diarize", sample, "--format", "csv"); code != 2 || !strings.Contains(errOut, "unknown format") {
+		t.Errorf("bad format: exit %d, %q", code, errOut)
+	}
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/ledgerline/ledgerline/diarize"
+)
+
+func runDiarize(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "diarize", "diarize FILE.wav [--speakers N] [--format rttm|json]")
+	speakers := fs.Int("speakers", 0, "the number of speakers, when you know it (0: find out)")
+	format := fs.String("format", "rttm", "output format: rttm or json")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		return fmt.Errorf("%w: give exactly one audio file", errUsage)
+	}
+	if *format != "rttm" && *format != "json" {
+		return fmt.Errorf("%w: unknown format %q: use rttm or json", errUsage, *format)
+	}
+	if *speakers < 0 {
+		return fmt.Errorf("%w: --speakers must be 0 or more", errUsage)
+	}
+	turns, err := diarize.DiarizeFile(ctx, files[0], diarize.Options{MaxSpeakers: *speakers})
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		return diarize.WriteJSON(e.stdout, turns)
+	}
+	id := strings.TrimSuffix(filepath.Base(files[0]), filepath.Ext(files[0]))
+	return diarize.WriteRTTM(e.stdout, id, turns)
+}

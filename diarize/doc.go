@@ -1,0 +1,24 @@
+// Package diarize says who spoke each part of a meeting: exactly for a channel
+// that carries one known speaker, by clustering voices inside a mixed channel.
+//
+// A channel's Attributor is fed that channel's speech on the meeting clock
+// and asked about transcript segments; it splits a segment wherever the
+// speaker changes. Track is the exact attributor for a channel with one
+// speaker (a WebRTC track, the laptop mic). Diarizer is the acoustic one for
+// a mixed channel (the system loopback, a recorded file): it finds speech,
+// cuts it at speaker changes, embeds each piece (FeatureEmbedder by default,
+// any Embedder such as a neural model otherwise) and clusters the pieces
+// online, so speaker ids stay stable through the meeting.
+//
+// ScoreDER measures a diarization against a reference (RTTM in and out);
+// GenerateCall synthesises mixed calls with a reference for tests and
+// benchmarks.
+//
+// Concurrency: an Attributor, a Diarizer and a FeatureEmbedder each belong to
+// one goroutine at a time; give every channel its own. Nothing in this
+// package starts a goroutine.
+package diarize
+
+import "github.com/ledgerline/ledgerline/stream"
+
+const sampleRate = stream.SampleRate
