@@ -66,3 +66,10 @@ if grep -q 'func BenchmarkFanout500' server/*_test.go 2>/dev/null; then
     cat "$work/fanout.txt" >&2; exit 1; }
   awk '/^BenchmarkFanout500/ { for (i = 4; i < NF; i += 2) printf "  %-18s %10s\n", $(i+1), $i }' "$work/fanout.txt"
 fi
+
+# Diarization: DER on synthetic mixed calls, and CPU time per minute of audio.
+echo
+echo "Diarization (weights-free default): mean DER over synthetic mixed calls, CPU per minute of audio"
+go test -run '^$' -bench 'DER|DiarizeMinute' -benchtime 2x ./diarize >"$work/diarize.txt" 2>&1 || {
+  cat "$work/diarize.txt" >&2; exit 1; }
+awk '/^Benchmark/ { printf "  %s\n", $1; for (i = 3; i < NF; i += 2) printf "    %-18s %10s\n", $(i+1), $i }' "$work/diarize.txt"
