@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/diarize"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/stream"
 )
@@ -42,8 +43,12 @@ type Config struct {
 	Options asr.Options
 	// Prompt lists names to expect: people, companies, products.
 	Prompt string
-	// Speakers names the speaker of each channel that has a known one.
+	// Speakers names the speaker of each channel that has a known one; the
+	// speech of other channels is diarized: told apart by voice.
 	Speakers map[string]Speaker
+	// MaxSpeakers caps the voices told apart in one diarized channel, when
+	// the user knows it (0: find out).
+	MaxSpeakers int
 	// MeetingDate anchors due dates such as "by Thursday"; zero means now, in
 	// the local timezone.
 	MeetingDate time.Time
@@ -69,6 +74,7 @@ type Session struct {
 	detectMu    sync.Mutex
 	detector    *ledger.Detector
 	commitments int
+	voices      map[string]Speaker // speakers found by diarization, by speaker ID
 }
 
 // ErrRunning is returned by a second Run.
@@ -192,9 +198,14 @@ loop:
 				fail(err)
 				break
 			}
+			attr, err := s.attributor(f.Channel)
+			if err != nil {
+				fail(err)
+				break
+			}
 			in = make(chan stream.Frame, s.cfg.FrameQueue)
 			workers[f.Channel] = in
-			w := &channelWorker{s: s, channel: f.Channel, seg: stream.NewSegmenter(stream.SegmenterConfig{}), asr: st}
+			w := &channelWorker{s: s, channel: f.Channel, seg: stream.NewSegmenter(stream.SegmenterConfig{}), asr: st, attr: attr}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -214,6 +225,44 @@ loop:
 	}
 	wg.Wait()
 	return context.Cause(failed)
+}
+
+// attributor says who speaks on a channel: its known speaker, or the voices
+// diarization tells apart.
+func (s *Session) attributor(channel string) (diarize.Attributor, error) {
+	if _, ok := s.cfg.Speakers[channel]; ok {
+		return diarize.NewTrack(channel), nil
+	}
+	d, err := diarize.NewDiarizer(diarize.Options{MaxSpeakers: s.cfg.MaxSpeakers})
+	if err != nil {
+		return nil, fmt.Errorf("agent: diarize %s: %w", channel, err)
+	}
+	return d, nil
+}
+
+// speaker returns who a speaker ID stands for, announcing a voice heard for
+// the first time to the viewers.
+func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, error) {
+	if sp, ok := s.cfg.Speakers[id]; ok {
+		return sp, nil
+	}
+	s.detectMu.Lock()
+	if s.voices == nil {
+		s.voices = map[string]Speaker{}
+	}
+	sp, ok := s.voices[id]
+	if !ok {
+		sp = Speaker{Name: fmt.Sprintf("Speaker %d", len(s.voices)+1)}
+		s.voices[id] = sp
+	}
+	s.detectMu.Unlock()
+	if !ok {
+		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: s.cfg.Meeting,
+			Speaker: &ledger.SpeakerInfo{ID: id, Channel: channel, Name: sp.Name}}); err != nil {
+			return Speaker{}, fmt.Errorf("agent: announce speaker %s: %w", id, err)
+		}
+	}
+	return sp, nil
 }
 
 // Stats reports each channel's speech-stream figures (decodes, audio
@@ -238,11 +287,7 @@ func (s *Session) recordStats(channel string, st asr.StreamStats) {
 }
 
 // detect records the commitments a final states, right after the final.
-func (s *Session) detect(ctx context.Context, seg *ledger.SegmentInfo) error {
-	sp, ok := s.cfg.Speakers[seg.Channel]
-	if !ok {
-		sp = Speaker{Name: seg.Channel}
-	}
+func (s *Session) detect(ctx context.Context, seg *ledger.SegmentInfo, sp Speaker) error {
 	s.detectMu.Lock()
 	found := s.detector.Detect(ledger.Utterance{Text: seg.Text, Speaker: ledger.Speaker{Name: sp.Name, Org: sp.Org},
 		Language: seg.Language, MeetingDate: s.cfg.MeetingDate})
@@ -303,6 +348,7 @@ type channelWorker struct {
 	channel string
 	seg     *stream.Segmenter
 	asr     *asr.Stream
+	attr    diarize.Attributor
 	finals  int
 	partial bool // a partial is on screen and must be cleared if the utterance ends empty
 }
@@ -327,6 +373,9 @@ func (w *channelWorker) chunks(ctx context.Context, chunks []stream.Chunk) error
 		var ups []asr.Update
 		var err error
 		if len(c.Samples) > 0 {
+			if err := w.attr.Push(c.At, c.Samples); err != nil {
+				return fmt.Errorf("agent: diarize %s: %w", w.channel, err)
+			}
 			ups, err = w.asr.Push(ctx, c.Samples, c.At)
 			if err != nil {
 				return fmt.Errorf("agent: transcribe %s: %w", w.channel, err)
@@ -360,17 +409,46 @@ func (w *channelWorker) emit(ctx context.Context, ups []asr.Update) error {
 			}
 			continue
 		}
-		w.finals++
-		seg := w.segment(u, w.finals)
-		if _, err := w.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: w.s.cfg.Meeting, Segment: seg}); err != nil {
-			return fmt.Errorf("agent: store final of %s: %w", w.channel, err)
+		parts, err := w.attr.Attribute(toDiarize(u))
+		if err != nil {
+			return fmt.Errorf("agent: attribute final of %s: %w", w.channel, err)
+		}
+		for _, p := range parts {
+			if err := w.final(ctx, u, p); err != nil {
+				return err
+			}
 		}
 		w.partial = false
-		if err := w.s.detect(ctx, seg); err != nil {
-			return err
-		}
 	}
 	return nil
+}
+
+// final stores one speaker's part of a final, then the commitments it states.
+func (w *channelWorker) final(ctx context.Context, u asr.Update, p diarize.Attributed) error {
+	id := w.channel
+	if p.Speaker != "" && p.Speaker != w.channel {
+		id = w.channel + "/" + p.Speaker
+	}
+	sp, err := w.s.speaker(ctx, w.channel, id)
+	if err != nil {
+		return err
+	}
+	u.Text, u.Start, u.End = p.Text, p.Start, p.End
+	w.finals++
+	seg := w.segment(u, w.finals)
+	seg.Speaker, seg.Org = id, sp.Org
+	if _, err := w.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: w.s.cfg.Meeting, Segment: seg}); err != nil {
+		return fmt.Errorf("agent: store final of %s: %w", w.channel, err)
+	}
+	return w.s.detect(ctx, seg, sp)
+}
+
+func toDiarize(u asr.Update) diarize.Segment {
+	seg := diarize.Segment{Start: u.Start, End: u.End, Text: u.Text}
+	for _, t := range u.Tokens {
+		seg.Tokens = append(seg.Tokens, diarize.Token{Text: t.Text, Start: t.Start, End: t.End})
+	}
+	return seg
 }
 
 // publishPartial shows the channel's uncommitted words; an empty update clears them.

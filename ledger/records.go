@@ -1,0 +1,328 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// CreateDeal implements Store. ID and Name are required.
+func (s *SQLiteStore) CreateDeal(ctx context.Context, d Deal) error {
+	if d.ID == "" || d.Name == "" {
+		return fmt.Errorf("%w: a deal needs an ID and a name", ErrInvalidRecord)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("ledger: create deal %q: %w", d.ID, ErrLogClosed)
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO deals (id, name, account, vendor, partner, token, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.Name, d.Account, d.Vendor, d.Partner, nullable(d.Token), formatTime(s.now()))
+	switch constraint(err) {
+	case 0:
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return fmt.Errorf("ledger: create deal %q: %w: its ID or token is taken", d.ID, ErrExists)
+	}
+	if err != nil {
+		return s.readErr(fmt.Sprintf("create deal %q", d.ID), err)
+	}
+	return nil
+}
+
+// Deal implements Store.
+func (s *SQLiteStore) Deal(ctx context.Context, id string) (Deal, error) {
+	return s.deal(ctx, fmt.Sprintf("deal %q", id), `WHERE id = ?`, id)
+}
+
+// DealByToken implements Store. An empty token matches no deal.
+func (s *SQLiteStore) DealByToken(ctx context.Context, token string) (Deal, error) {
+	if token == "" {
+		return Deal{}, fmt.Errorf("ledger: deal by token: %w", ErrNotFound)
+	}
+	return s.deal(ctx, "deal by token", `WHERE token = ?`, token)
+}
+
+func (s *SQLiteStore) deal(ctx context.Context, what, where string, arg any) (Deal, error) {
+	if s.closed.Load() {
+		return Deal{}, fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
+	}
+	var (
+		d       Deal
+		token   sql.NullString
+		created string
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, account, vendor, partner, token, created_at FROM deals `+where, arg).
+		Scan(&d.ID, &d.Name, &d.Account, &d.Vendor, &d.Partner, &token, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Deal{}, fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return Deal{}, s.readErr(what, err)
+	}
+	d.Token = token.String
+	if d.CreatedAt, err = parseTime(created); err != nil {
+		return Deal{}, fmt.Errorf("ledger: %s: %w", what, err)
+	}
+	return d, nil
+}
+
+// CreateMeeting implements Store. ID is required; Timezone, when set, must be a known IANA name.
+func (s *SQLiteStore) CreateMeeting(ctx context.Context, m Meeting) error {
+	if m.ID == "" {
+		return fmt.Errorf("%w: a meeting needs an ID", ErrInvalidRecord)
+	}
+	if m.Timezone != "" {
+		if _, err := time.LoadLocation(m.Timezone); err != nil {
+			return fmt.Errorf("%w: meeting %q: timezone: %w", ErrInvalidRecord, m.ID, err)
+		}
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("ledger: create meeting %q: %w", m.ID, ErrLogClosed)
+	}
+	now := s.now()
+	started := sql.NullString{String: formatTime(m.StartedAt), Valid: !m.StartedAt.IsZero()}
+	startedOrNow := formatTime(now)
+	if started.Valid {
+		startedOrNow = started.String
+	}
+	what := fmt.Sprintf("create meeting %q", m.ID)
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.readErr(what, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	// A meeting first seen through its log holds only its ID, its first event's time and its log
+	// (described = 0); creating it fills in the rest once.
+	res, err := tx.ExecContext(ctx, `INSERT INTO meetings
+		(id, deal_id, title, started_at, timezone, language, token, described, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+		ON CONFLICT (id) DO UPDATE SET
+			deal_id = excluded.deal_id, title = excluded.title, started_at = COALESCE(?, started_at),
+			timezone = excluded.timezone, language = excluded.language, token = excluded.token, described = 1
+		WHERE described = 0`,
+		m.ID, nullable(m.DealID), m.Title, startedOrNow, m.Timezone, m.Language, nullable(m.Token),
+		formatTime(now), started)
+	switch constraint(err) {
+	case 0:
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("ledger: %s: deal %q: %w", what, m.DealID, ErrNotFound)
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return fmt.Errorf("ledger: %s: %w: its token is taken", what, ErrExists)
+	}
+	if err != nil {
+		return s.readErr(what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("ledger: %s: %w", what, err)
+	} else if n == 0 {
+		return fmt.Errorf("ledger: %s: %w", what, ErrExists)
+	}
+	if m.DealID != "" {
+		if err := recomputeRoles(ctx, tx, m.ID); err != nil {
+			return fmt.Errorf("ledger: %s: %w", what, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.readErr(what, err)
+	}
+	return nil
+}
+
+// recomputeRoles sets the roles of the participants a meeting had before it joined its deal.
+func recomputeRoles(ctx context.Context, tx *sql.Tx, meeting string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT speaker_id, organisation FROM participants WHERE meeting_id = ?`, meeting)
+	if err != nil {
+		return fmt.Errorf("participants: %w", err)
+	}
+	orgs := map[string]string{}
+	for rows.Next() {
+		var id, org string
+		if err := rows.Scan(&id, &org); err != nil {
+			rows.Close()
+			return fmt.Errorf("participants: %w", err)
+		}
+		orgs[id] = org
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("participants: %w", err)
+	}
+	for id, org := range orgs {
+		role, err := roleOf(ctx, tx, meeting, org)
+		if err != nil {
+			return fmt.Errorf("role of %q: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE participants SET role = ? WHERE meeting_id = ? AND speaker_id = ?`,
+			string(role), meeting, id); err != nil {
+			return fmt.Errorf("role of %q: %w", id, err)
+		}
+	}
+	return nil
+}
+
+const meetingColumns = `id, deal_id, title, started_at, timezone, language, token, state, last_seq`
+
+// Meeting implements Store.
+func (s *SQLiteStore) Meeting(ctx context.Context, id string) (Meeting, error) {
+	return s.meeting(ctx, fmt.Sprintf("meeting %q", id), `WHERE id = ?`, id)
+}
+
+// MeetingByToken implements Store. An empty token matches no meeting.
+func (s *SQLiteStore) MeetingByToken(ctx context.Context, token string) (Meeting, error) {
+	if token == "" {
+		return Meeting{}, fmt.Errorf("ledger: meeting by token: %w", ErrNotFound)
+	}
+	return s.meeting(ctx, "meeting by token", `WHERE token = ?`, token)
+}
+
+func (s *SQLiteStore) meeting(ctx context.Context, what, where string, arg any) (Meeting, error) {
+	ms, err := s.meetings(ctx, what, where, arg)
+	if err != nil {
+		return Meeting{}, err
+	}
+	if len(ms) == 0 {
+		return Meeting{}, fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+	}
+	return ms[0], nil
+}
+
+// Meetings implements Store.
+func (s *SQLiteStore) Meetings(ctx context.Context, dealID string) ([]Meeting, error) {
+	if dealID == "" {
+		return s.meetings(ctx, "meetings of no deal", `WHERE deal_id IS NULL ORDER BY started_at, id`)
+	}
+	return s.meetings(ctx, fmt.Sprintf("meetings of deal %q", dealID), `WHERE deal_id = ? ORDER BY started_at, id`, dealID)
+}
+
+func (s *SQLiteStore) meetings(ctx context.Context, what, where string, args ...any) ([]Meeting, error) {
+	rows, err := s.query(ctx, what, `SELECT `+meetingColumns+` FROM meetings `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Meeting
+	for rows.Next() {
+		var (
+			m              Meeting
+			deal, token    sql.NullString
+			started, state string
+		)
+		if err := rows.Scan(&m.ID, &deal, &m.Title, &started, &m.Timezone, &m.Language, &token, &state, &m.LastSeq); err != nil {
+			return nil, s.readErr(what, err)
+		}
+		m.DealID, m.Token, m.State = deal.String, token.String, MeetingState(state)
+		if m.StartedAt, err = parseTime(started); err != nil {
+			return nil, fmt.Errorf("ledger: %s: %w", what, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(what, err)
+	}
+	return out, nil
+}
+
+// Participants implements Store.
+func (s *SQLiteStore) Participants(ctx context.Context, meetingID string) ([]Participant, error) {
+	what := fmt.Sprintf("participants of meeting %q", meetingID)
+	rows, err := s.query(ctx, what, `SELECT speaker_id, channel, name, organisation, role, seq
+		FROM participants WHERE meeting_id = ? ORDER BY speaker_id`, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Participant
+	for rows.Next() {
+		p := Participant{MeetingID: meetingID}
+		var role string
+		if err := rows.Scan(&p.SpeakerID, &p.Channel, &p.Name, &p.Org, &role, &p.Seq); err != nil {
+			return nil, s.readErr(what, err)
+		}
+		p.Role = Role(role)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(what, err)
+	}
+	return out, nil
+}
+
+// Segments implements Store.
+func (s *SQLiteStore) Segments(ctx context.Context, meetingID string) ([]Segment, error) {
+	what := fmt.Sprintf("segments of meeting %q", meetingID)
+	rows, err := s.query(ctx, what, `SELECT seq, segment_id, channel, speaker, organisation, start_ms, end_ms, text, language
+		FROM segments WHERE meeting_id = ? ORDER BY start_ms, seq`, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Segment
+	for rows.Next() {
+		g := Segment{MeetingID: meetingID}
+		if err := rows.Scan(&g.Seq, &g.ID, &g.Channel, &g.Speaker, &g.Org, &g.StartMS, &g.EndMS, &g.Text, &g.Language); err != nil {
+			return nil, s.readErr(what, err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(what, err)
+	}
+	return out, nil
+}
+
+// Commitments implements Store.
+func (s *SQLiteStore) Commitments(ctx context.Context, meetingID string) ([]CommitmentRecord, error) {
+	what := fmt.Sprintf("commitments of meeting %q", meetingID)
+	rows, err := s.query(ctx, what, `SELECT id, what, owner, owner_org, beneficiary, due, due_phrase, status,
+			confidence, quote, segment_ids, start_ms, seq, updated_at, updated_by
+		FROM commitments WHERE meeting_id = ? ORDER BY start_ms, id`, meetingID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CommitmentRecord
+	for rows.Next() {
+		c := CommitmentRecord{MeetingID: meetingID}
+		var ids, updated string
+		if err := rows.Scan(&c.ID, &c.What, &c.Owner, &c.OwnerOrg, &c.Beneficiary, &c.Due, &c.DuePhrase, &c.Status,
+			&c.Confidence, &c.Quote, &ids, &c.StartMS, &c.Seq, &updated, &c.UpdatedBy); err != nil {
+			return nil, s.readErr(what, err)
+		}
+		if err := json.Unmarshal([]byte(ids), &c.SegmentIDs); err != nil {
+			return nil, fmt.Errorf("ledger: %s: commitment %q: segment IDs: %w", what, c.ID, err)
+		}
+		if len(c.SegmentIDs) == 0 {
+			c.SegmentIDs = nil // as the event carried it: omitted when empty
+		}
+		if c.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, fmt.Errorf("ledger: %s: %w", what, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.readErr(what, err)
+	}
+	return out, nil
+}
+
+// query runs a read on the read pool.
+func (s *SQLiteStore) query(ctx context.Context, what, q string, args ...any) (*sql.Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("ledger: %s: %w", what, err)
+	}
+	if s.closed.Load() {
+		return nil, fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.readErr(what, err)
+	}
+	return rows, nil
+}
+
+// nullable stores "" as NULL, for optional references and tokens.
+func nullable(v string) sql.NullString { return sql.NullString{String: v, Valid: v != ""} }

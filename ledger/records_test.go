@@ -1,0 +1,244 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestSQLiteStoreDealsAndMeetings(t *testing.T) {
+	now := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+	s, _ := openStore(t, WithSQLiteClock(func() time.Time { return now }))
+	ctx := context.Background()
+
+	deal := Deal{ID: "d1", Name: "Fabrikam ERP integration", Account: "Fabrikam", Vendor: "Contoso", Partner: "Northwind", Token: "deal-tok"}
+	if err := s.CreateDeal(ctx, deal); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Deal(ctx, "d1")
+	deal.CreatedAt = now
+	if err != nil || !reflect.DeepEqual(got, deal) {
+		t.Fatalf("Deal(d1) = %+v, %v; want %+v", got, err, deal)
+	}
+	if got, err := s.DealByToken(ctx, "deal-tok"); err != nil || got.ID != "d1" {
+		t.Errorf("DealByToken = %+v, %v", got, err)
+	}
+	for _, tc := range []struct {
+		name string
+		d    Deal
+		want error
+	}{
+		{"same ID", Deal{ID: "d1", Name: "again"}, ErrExists},
+		{"same token", Deal{ID: "d2", Name: "other", Token: "deal-tok"}, ErrExists},
+		{"no name", Deal{ID: "d3"}, ErrInvalidRecord},
+	} {
+		if err := s.CreateDeal(ctx, tc.d); !errors.Is(err, tc.want) {
+			t.Errorf("CreateDeal(%s) = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := s.CreateDeal(ctx, Deal{ID: "d2", Name: "no token"}); err != nil {
+		t.Errorf("a second deal without a token: %v", err)
+	}
+	for _, q := range []func() error{
+		func() error { _, err := s.Deal(ctx, "nope"); return err },
+		func() error { _, err := s.DealByToken(ctx, ""); return err },
+		func() error { _, err := s.Meeting(ctx, "nope"); return err },
+		func() error { _, err := s.MeetingByToken(ctx, "nope"); return err },
+	} {
+		if err := q(); !errors.Is(err, ErrNotFound) {
+			t.Errorf("lookup of a missing record = %v, want ErrNotFound", err)
+		}
+	}
+
+	started := time.Date(2026, 3, 2, 16, 0, 0, 0, time.FixedZone("CET", 3600))
+	m1 := Meeting{ID: "m1", DealID: "d1", Title: "Integration deep-dive", StartedAt: started, Timezone: "Europe/Berlin", Language: "en", Token: "m1-tok"}
+	if err := s.CreateMeeting(ctx, m1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMeeting(ctx, Meeting{ID: "m0", DealID: "d1", Title: "Kick-off", StartedAt: started.Add(-24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMeeting(ctx, Meeting{ID: "solo", Title: "Internal prep"}); err != nil {
+		t.Fatal(err)
+	}
+	gm, err := s.Meeting(ctx, "m1")
+	m1.StartedAt = started.UTC()
+	if err != nil || !reflect.DeepEqual(gm, m1) {
+		t.Fatalf("Meeting(m1) = %+v, %v; want %+v", gm, err, m1)
+	}
+	if gm, err := s.MeetingByToken(ctx, "m1-tok"); err != nil || gm.ID != "m1" {
+		t.Errorf("MeetingByToken = %+v, %v", gm, err)
+	}
+	if solo, err := s.Meeting(ctx, "solo"); err != nil || !solo.StartedAt.Equal(now) || solo.DealID != "" {
+		t.Errorf("meeting without start or deal = %+v, %v", solo, err)
+	}
+	ms, err := s.Meetings(ctx, "d1")
+	if err != nil || len(ms) != 2 || ms[0].ID != "m0" || ms[1].ID != "m1" {
+		t.Errorf("Meetings(d1) = %+v, %v; want m0, m1", ms, err)
+	}
+	if ms, err := s.Meetings(ctx, ""); err != nil || len(ms) != 1 || ms[0].ID != "solo" {
+		t.Errorf(`Meetings("") = %+v, %v; want solo`, ms, err)
+	}
+	for _, tc := range []struct {
+		name string
+		m    Meeting
+		want error
+	}{
+		{"same ID", Meeting{ID: "m1"}, ErrExists},
+		{"same token", Meeting{ID: "m2", Token: "m1-tok"}, ErrExists},
+		{"unknown deal", Meeting{ID: "m3", DealID: "nope"}, ErrNotFound},
+		{"no ID", Meeting{Title: "x"}, ErrInvalidRecord},
+		{"bad timezone", Meeting{ID: "m4", Timezone: "Mars/Olympus"}, ErrInvalidRecord},
+	} {
+		if err := s.CreateMeeting(ctx, tc.m); !errors.Is(err, tc.want) {
+			t.Errorf("CreateMeeting(%s) = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestSQLiteStoreMeetingFirstSeenInLog: appending to an unknown meeting records it; it can then be
+// described once, keeping its log.
+func TestSQLiteStoreMeetingFirstSeenInLog(t *testing.T) {
+	first := time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)
+	now := first
+	s, _ := openStore(t, WithSQLiteClock(func() time.Time { return now }))
+	ctx := context.Background()
+	if _, err := s.Append(ctx, final("live", "s1", "hello")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, Event{Type: TypeSpeakerUpdate, Meeting: "live", Speaker: &SpeakerInfo{ID: "spk", Name: "Tom", Org: "Contoso"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Meeting(ctx, "live")
+	if err != nil || !m.StartedAt.Equal(first) || m.LastSeq != 2 {
+		t.Fatalf("meeting first seen in its log = %+v, %v", m, err)
+	}
+	now = first.Add(time.Hour)
+	if ps, err := s.Participants(ctx, "live"); err != nil || len(ps) != 1 || ps[0].Role != RoleOther {
+		t.Fatalf("participant of no deal = %+v, %v", ps, err)
+	}
+	if err := s.CreateDeal(ctx, Deal{ID: "d", Name: "deal", Vendor: "Contoso"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMeeting(ctx, Meeting{ID: "live", DealID: "d", Title: "Named later"}); err != nil {
+		t.Fatal(err)
+	}
+	m, err = s.Meeting(ctx, "live")
+	if err != nil || m.Title != "Named later" || m.DealID != "d" || !m.StartedAt.Equal(first) || m.LastSeq != 2 {
+		t.Errorf("described meeting = %+v, %v", m, err)
+	}
+	if ps, err := s.Participants(ctx, "live"); err != nil || len(ps) != 1 || ps[0].Role != RoleVendor {
+		t.Errorf("participant once the meeting joined its deal = %+v, %v", ps, err)
+	}
+	if err := s.CreateMeeting(ctx, Meeting{ID: "live", Title: "Again"}); !errors.Is(err, ErrExists) {
+		t.Errorf("describing it twice = %v, want ErrExists", err)
+	}
+}
+
+// TestSQLiteStoreProjections replays a call and checks the tables the pages read.
+func TestSQLiteStoreProjections(t *testing.T) {
+	at := time.Date(2026, 3, 2, 16, 30, 0, 0, time.UTC)
+	s, _ := openStore(t, WithSQLiteClock(func() time.Time { return at }))
+	ctx := context.Background()
+	if err := s.CreateDeal(ctx, Deal{ID: "d", Name: "Fabrikam", Account: "Fabrikam", Vendor: "Contoso", Partner: "northwind"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateMeeting(ctx, Meeting{ID: "m", DealID: "d", Timezone: "Europe/Madrid"}); err != nil {
+		t.Fatal(err)
+	}
+	session := loadSession(t)
+	for i, e := range session {
+		if e.Type == TypeCommitmentUpsert && i == len(session)-2 {
+			ctx = WithActor(ctx, "user:ana@northwind.example")
+		}
+		if _, err := s.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ps, err := s.Participants(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantP := []Participant{
+		{MeetingID: "m", SpeakerID: "spk-ana", Channel: "mic", Name: "Ana Ruiz", Org: "Northwind", Role: RolePartner, Seq: 2},
+		{MeetingID: "m", SpeakerID: "spk-lee", Channel: "system", Name: "Lee Park", Org: "Fabrikam", Role: RoleBuyer, Seq: 4},
+		{MeetingID: "m", SpeakerID: "spk-tom", Channel: "system", Name: "Tom Becker", Org: "Contoso", Role: RoleVendor, Seq: 3},
+	}
+	if !reflect.DeepEqual(ps, wantP) {
+		t.Errorf("Participants:\n got %+v\nwant %+v", ps, wantP)
+	}
+	if _, err := s.Append(ctx, Event{Type: TypeSpeakerUpdate, Meeting: "m", Speaker: &SpeakerInfo{ID: "spk-lee", Channel: "system", Name: "Lee Park (guest)", Org: "Elsewhere"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := s.Participants(ctx, "m"); err != nil || ps[1].Name != "Lee Park (guest)" || ps[1].Role != RoleOther {
+		t.Errorf("renamed participant = %+v, %v", ps, err)
+	}
+
+	segs, err := s.Segments(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, g := range segs {
+		ids = append(ids, g.ID)
+	}
+	if want := []string{"s1", "s2", "s3", "s4", "s5", "s6"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("segment order = %v, want %v", ids, want)
+	}
+	if want := (Segment{MeetingID: "m", Seq: 7, SegmentInfo: *session[6].Segment}); !reflect.DeepEqual(segs[2], want) {
+		t.Errorf("segment s3:\n got %+v\nwant %+v", segs[2], want)
+	}
+
+	cs, err := s.Commitments(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 {
+		t.Fatalf("Commitments = %+v, want 2", cs)
+	}
+	wantC1 := CommitmentRecord{MeetingID: "m", CommitmentInfo: *session[13].Commitment, Seq: 14, UpdatedAt: at, UpdatedBy: "user:ana@northwind.example"}
+	if !reflect.DeepEqual(cs[0], wantC1) {
+		t.Errorf("edited commitment:\n got %+v\nwant %+v", cs[0], wantC1)
+	}
+	if cs[1].ID != "c2" || !reflect.DeepEqual(cs[1].SegmentIDs, []string{"s4", "s5"}) || cs[1].UpdatedBy != "" {
+		t.Errorf("commitment c2 = %+v", cs[1])
+	}
+
+	m, err := s.Meeting(ctx, "m")
+	if err != nil || m.State != MeetingRecording || m.LastSeq != int64(len(session))+1 {
+		t.Errorf("meeting after the call = %+v, %v", m, err)
+	}
+	if _, err := s.Append(ctx, Event{Type: TypeMeetingState, Meeting: "m", State: MeetingStopped, Reason: "source ended"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.Meeting(ctx, "m"); err != nil || m.State != MeetingStopped {
+		t.Errorf("meeting after stop = %+v, %v", m, err)
+	}
+	for _, q := range []func() (int, error){
+		func() (int, error) { v, err := s.Segments(ctx, "nobody"); return len(v), err },
+		func() (int, error) { v, err := s.Commitments(ctx, "nobody"); return len(v), err },
+		func() (int, error) { v, err := s.Participants(ctx, "nobody"); return len(v), err },
+	} {
+		if n, err := q(); n != 0 || err != nil {
+			t.Errorf("projection of an unknown meeting: %d rows, %v", n, err)
+		}
+	}
+}
+
+// TestSQLiteStoreEventsAppendOnly: the log's table refuses changes to what was stored.
+func TestSQLiteStoreEventsAppendOnly(t *testing.T) {
+	s, path := openStore(t)
+	if _, err := s.Append(context.Background(), final("m", "s1", "x")); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	if _, err := db.Exec(`UPDATE events SET json = '{}'`); err == nil {
+		t.Error("an event was updated")
+	}
+	if _, err := db.Exec(`DELETE FROM events`); err == nil {
+		t.Error("an event was deleted")
+	}
+}

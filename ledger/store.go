@@ -1,0 +1,163 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+// Store keeps meetings durably: the event log of each meeting, the records of deals and meetings,
+// and the projections of the log that pages read (transcript, participants, commitments). It is
+// what the rest of the product needs from storage; SQLiteStore is the implementation for one
+// machine, and a team server may bring another (PostgreSQL) behind the same interface.
+//
+// A Store follows every rule of Log. In addition, an event and the projection rows it changes are
+// stored together: a reader never sees one without the other.
+type Store interface {
+	Log
+
+	// CreateDeal records a new deal. An existing ID or token fails with ErrExists.
+	CreateDeal(ctx context.Context, d Deal) error
+	// Deal returns the deal with the given ID, or ErrNotFound.
+	Deal(ctx context.Context, id string) (Deal, error)
+	// DealByToken returns the deal whose page token is token, or ErrNotFound.
+	DealByToken(ctx context.Context, token string) (Deal, error)
+
+	// CreateMeeting records a new meeting. An ID already described, or a token in use, fails with
+	// ErrExists; an unknown DealID fails with ErrNotFound. A meeting first seen through its log
+	// (appended to before it was created) may still be described once.
+	CreateMeeting(ctx context.Context, m Meeting) error
+	// Meeting returns the meeting with the given ID, or ErrNotFound.
+	Meeting(ctx context.Context, id string) (Meeting, error)
+	// MeetingByToken returns the meeting whose page token is token, or ErrNotFound.
+	MeetingByToken(ctx context.Context, token string) (Meeting, error)
+	// Meetings returns the meetings of a deal by start time; dealID "" returns those of no deal.
+	Meetings(ctx context.Context, dealID string) ([]Meeting, error)
+
+	// Participants returns the speakers named in a meeting, by speaker ID.
+	Participants(ctx context.Context, meetingID string) ([]Participant, error)
+	// Segments returns a meeting's final segments in transcript order (start time, then Seq).
+	Segments(ctx context.Context, meetingID string) ([]Segment, error)
+	// Commitments returns the current state of a meeting's commitments, by start time then ID.
+	Commitments(ctx context.Context, meetingID string) ([]CommitmentRecord, error)
+
+	// Close ends every subscription with ErrLogClosed and releases the storage; later calls fail
+	// with ErrLogClosed.
+	Close() error
+}
+
+var (
+	// ErrNotFound reports a deal or meeting that the store does not hold.
+	ErrNotFound = errors.New("ledger: not found")
+	// ErrExists reports a record whose ID or token is already taken.
+	ErrExists = errors.New("ledger: already exists")
+	// ErrInvalidRecord reports a deal or meeting that misses a required field or holds a bad one.
+	ErrInvalidRecord = errors.New("ledger: invalid record")
+	// ErrSchemaTooNew reports a database written by a newer Ledgerline than this one.
+	ErrSchemaTooNew = errors.New("ledger: database schema is newer than this build of Ledgerline")
+)
+
+// Role is the side a participant of a co-selling call is on.
+type Role string
+
+// The roles. A participant's role follows from their organisation and the meeting's deal.
+const (
+	RoleVendor  Role = "vendor"
+	RolePartner Role = "partner"
+	RoleBuyer   Role = "buyer"
+	RoleOther   Role = "other"
+)
+
+// Deal is an account and opportunity that a vendor and a partner work on together.
+type Deal struct {
+	ID        string
+	Name      string
+	Account   string // the buyer's organisation
+	Vendor    string // the vendor's organisation
+	Partner   string // the partner's organisation
+	Token     string // grants access to the deal page; "" for none
+	CreatedAt time.Time
+}
+
+// Meeting is one recorded call, on its own or as part of a deal.
+type Meeting struct {
+	ID        string
+	DealID    string // "" when the meeting belongs to no deal
+	Title     string
+	StartedAt time.Time // wall clock of meeting time 0, read back in UTC; now when zero at creation
+	Timezone  string    // IANA name ("Europe/Madrid"); due dates resolve in it
+	Language  string    // ISO 639-1 code of the main language
+	Token     string    // grants access to the meeting page; "" for none
+
+	// Set by the log, ignored by CreateMeeting.
+	State   MeetingState // the last meeting.state; "" before any
+	LastSeq int64        // Seq of the meeting's last event
+}
+
+// Participant is a speaker named in a meeting by a speaker.update event.
+type Participant struct {
+	MeetingID string
+	SpeakerID string
+	Channel   string
+	Name      string
+	Org       string
+	Role      Role  // from Org and the deal: vendor, partner, buyer (the deal's account) or other
+	Seq       int64 // the event that last set it
+}
+
+// Segment is a final segment of a meeting's transcript.
+type Segment struct {
+	MeetingID string
+	Seq       int64 // the segment.final event that carried it
+	SegmentInfo
+}
+
+// CommitmentRecord is the current state of one commitment of a meeting's ledger.
+type CommitmentRecord struct {
+	MeetingID string
+	CommitmentInfo
+	Seq       int64     // the commitment.upsert event that last set it
+	UpdatedAt time.Time // when that event was appended
+	UpdatedBy string    // who appended it, from WithActor; "" when not said
+}
+
+type actorKey struct{}
+
+// WithActor returns a context that names who appends the events made with it ("detector",
+// "user:ana@example.com"). A store records the actor of the last change to each commitment.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+func actorFrom(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}
+
+// DefaultPath returns where Ledgerline keeps its database for the current user:
+// $XDG_DATA_HOME/ledgerline/ledgerline.db when XDG_DATA_HOME is set; otherwise
+// ~/.local/share/ledgerline/ledgerline.db on Linux and other Unix systems, and the user's
+// configuration directory (~/Library/Application Support, %AppData%) on macOS and Windows.
+func DefaultPath() (string, error) {
+	const dir, file = "ledgerline", "ledgerline.db"
+	if x := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, dir, file), nil
+	}
+	switch runtime.GOOS {
+	case "darwin", "windows", "ios":
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("ledger: default database path: %w", err)
+		}
+		return filepath.Join(base, dir, file), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("ledger: default database path: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", dir, file), nil
+}
