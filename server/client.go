@@ -201,14 +201,17 @@ func (c *client) write(typ int, data []byte) error {
 	return nil
 }
 
-// closeHandshake sends the close frame and gives the viewer WriteWait to answer it, so the frame is
+// closeGrace bounds how long the server waits for a viewer to answer its close frame.
+const closeGrace = time.Second
+
+// closeHandshake sends the close frame and gives the viewer a moment to answer it, so the frame is
 // not lost to a reset connection.
 func (c *client) closeHandshake() {
 	msg := websocket.FormatCloseMessage(c.closeCode, c.closeReason)
 	if err := c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.cfg.WriteWait)); err != nil {
 		return
 	}
-	t := time.NewTimer(c.cfg.WriteWait)
+	t := time.NewTimer(min(closeGrace, c.cfg.WriteWait))
 	defer t.Stop()
 	select {
 	case <-c.readDone:

@@ -24,10 +24,11 @@
     return e;
   }
 
+  // Channels get colours in the order they first speak; every viewer replays the same order.
+  const colours = new Map();
   function colour(channel) {
-    let h = 0;
-    for (const ch of String(channel)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
-    return PALETTE[h % PALETTE.length];
+    if (!colours.has(channel)) colours.set(channel, PALETTE[colours.size % PALETTE.length]);
+    return colours.get(channel);
   }
 
   function clock(ms) {
