@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git  # whisper.cpp build, cgo
   nodejs npm                            # fetches the whisper.cpp source package
-  portaudio19-dev libopus-dev           # laptop capture, WebRTC audio
+  portaudio19-dev libopus-dev libopusfile-dev  # laptop capture, WebRTC audio
   pulseaudio                            # a null sink for the real capture test
   espeak-ng sox time                    # speech fixtures, audio checks, peak-memory figures
   chromium                              # the overlay page tested in a real browser

@@ -19,6 +19,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
 	listen := fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
 	speed := fs.String("speed", "1", "replay speed: 1 is real time, 2 twice as fast, max as fast as possible")
+	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
 	stay := fs.Bool("stay", false, "keep serving after the call has played, until interrupted")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -32,7 +33,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		_, modelErr = models.Inspect(path)
 	}
 
-	m, err := startMeeting(e, *listen)
+	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db})
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := agent.ReplayTranscript(ctx, m.log, m.id, lines, rate); err != nil {
+		if err := agent.ReplayTranscript(ctx, m.store, m.id, lines, rate); err != nil {
 			return err
 		}
 		return m.finish(ctx, e, *stay)

@@ -36,6 +36,8 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	listen := fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
 	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
 	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
+	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	resume := fs.String("meeting", "", "continue this meeting (its ID from an earlier run) instead of starting a new one")
 	me := fs.String("me", "", "your name, shown for the mic channel")
 	myOrg := fs.String("org", "vendor", "your organisation's role for the mic channel: vendor, partner, buyer or other")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -50,7 +52,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := startMeeting(e, *listen)
+	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db, resume: *resume})
 	if err != nil {
 		return err
 	}
@@ -62,24 +64,54 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	return m.finish(ctx, e, *stay && *input != "")
 }
 
-// liveMeeting is one meeting served to viewers: its event log and server.
+// liveMeeting is one meeting served to viewers: its durable record and server.
 type liveMeeting struct {
-	id  string
-	log *ledger.MemLog
-	srv *server.Server
+	id    string
+	store *ledger.SQLiteStore
+	srv   *server.Server
 }
 
-// startMeeting serves a new meeting and prints its overlay link.
-func startMeeting(e *env, listen string) (*liveMeeting, error) {
-	log := ledger.NewMemLog()
-	srv, err := server.New(server.Config{Addr: listen, Log: log, Logger: e.log})
+type meetingConfig struct {
+	listen string
+	db     string // database file; "" for the default
+	resume string // ID of a meeting to continue; "" for a new one
+}
+
+const defaultDBHint = "ledgerline.db in the user's data directory"
+
+// startMeeting opens the meeting's record, serves it and prints the overlay link.
+func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting, error) {
+	path := cfg.db
+	if path == "" {
+		var err error
+		if path, err = ledger.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	store, err := ledger.OpenSQLite(path)
 	if err != nil {
-		log.Close()
 		return nil, err
 	}
-	m := &liveMeeting{id: newMeetingID(), log: log, srv: srv}
-	token, err := srv.AddMeeting(m.id)
+	meeting := ledger.Meeting{ID: cfg.resume, Token: server.NewToken(), StartedAt: time.Now()}
+	if cfg.resume != "" {
+		if meeting, err = store.Meeting(ctx, cfg.resume); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("continue meeting %q: %w (see the meeting ID in the overlay link of the earlier run)", cfg.resume, err)
+		}
+	} else {
+		meeting.ID = newMeetingID()
+		if err := store.CreateMeeting(ctx, meeting); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	srv, err := server.New(server.Config{Addr: cfg.listen, Log: store, Logger: e.log})
 	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	m := &liveMeeting{id: meeting.ID, store: store, srv: srv}
+	if err := srv.AddMeetingToken(m.id, meeting.Token); err != nil {
 		m.close()
 		return nil, err
 	}
@@ -88,13 +120,14 @@ func startMeeting(e *env, listen string) (*liveMeeting, error) {
 		m.close()
 		return nil, err
 	}
-	fmt.Fprintf(e.stdout, "overlay: http://%s%s\n", displayAddr(addr), server.PagePath(m.id, token))
+	fmt.Fprintf(e.stdout, "overlay: http://%s%s\n", displayAddr(addr), server.PagePath(m.id, meeting.Token))
+	fmt.Fprintf(e.stderr, "meeting %s is recorded in %s\n", m.id, path)
 	return m, nil
 }
 
 func (m *liveMeeting) close() {
 	m.srv.Close()
-	m.log.Close()
+	m.store.Close()
 }
 
 // transcribe runs the live pipeline from sources into the meeting.
@@ -105,7 +138,7 @@ func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, 
 	}
 	defer engine.Close()
 	session, err := agent.New(agent.Config{
-		Meeting: m.id, Engine: engine, Log: m.log, Sources: sources, Speakers: speakers,
+		Meeting: m.id, Engine: engine, Log: m.store, Sources: sources, Speakers: speakers,
 		Options: opt, Prompt: prompt, Logger: e.log,
 	})
 	if err != nil {

@@ -1,0 +1,449 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"gopkg.in/hraban/opus.v2"
+
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+// Publisher encoding: 20 ms Opus frames from 16 kHz mono.
+const (
+	publishFrame   = stream.SampleRate * 20 / 1000 // input samples per packet
+	publishTicks   = opusRate * 20 / 1000          // RTP timestamp per packet
+	publishBitrate = 32000
+)
+
+// PublishOptions configures a Publisher. The zero value publishes in real
+// time on a default WebRTC stack.
+type PublishOptions struct {
+	// Channel is sent as the channel query parameter: the channel name the
+	// agent gives the track.
+	Channel string
+	// Speed paces sending: 1 (or 0) is real time, 4 sends four seconds of
+	// audio a second. RTP timestamps always count real audio time.
+	Speed float64
+	// API is the WebRTC stack; nil means NewAPI(APIConfig{}).
+	API *webrtc.API
+	// HTTPClient sends the WHIP requests; nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// ConfirmTimeout bounds how long Close waits for a receiver report
+	// saying the last packet arrived. Default 2 s.
+	ConfirmTimeout time.Duration
+	// Logger receives the publisher's logs; nil discards them.
+	Logger *slog.Logger
+
+	// firstSeq, when set, is the first RTP sequence number (tests use it to
+	// cross the 16-bit wrap).
+	firstSeq *uint16
+	// mangle, when set, sees each outgoing packet and returns what to send
+	// instead (tests drop and reorder with it); a final call with nil
+	// flushes what it holds.
+	mangle func(*rtp.Packet) []*rtp.Packet
+}
+
+// Publisher sends one Opus audio track to a WHIP endpoint. Send and Close
+// must be called from one goroutine; Close ends the session and stops the
+// publisher's goroutine.
+type Publisher struct {
+	opts     PublishOptions
+	client   *http.Client
+	log      *slog.Logger
+	pc       *webrtc.PeerConnection
+	track    *webrtc.TrackLocalStaticRTP
+	ssrc     uint32
+	resource string
+	token    string
+	enc      *opus.Encoder
+
+	pending []float32 // input short of a whole frame
+	seq     int64     // extended sequence number of the next packet
+	ts      uint32
+	sent    int64 // packets written
+	paceAt  time.Time
+	paced   int64 // packets since paceAt
+
+	acked     atomic.Int64 // highest extended sequence a receiver reported
+	ackSignal chan struct{}
+	wg        sync.WaitGroup
+	closed    bool
+}
+
+// Publish opens a WHIP session at endpoint with a bearer token (none if
+// empty) and waits until the peer connection is up.
+func Publish(ctx context.Context, endpoint, token string, opts PublishOptions) (*Publisher, error) {
+	if opts.Speed < 0 {
+		return nil, fmt.Errorf("%w: speed %g", ErrConfig, opts.Speed)
+	}
+	if opts.Speed == 0 {
+		opts.Speed = 1
+	}
+	if opts.ConfirmTimeout <= 0 {
+		opts.ConfirmTimeout = 2 * time.Second
+	}
+	p := &Publisher{opts: opts, client: opts.HTTPClient, log: opts.Logger, token: token,
+		ackSignal: make(chan struct{}, 1)}
+	if p.client == nil {
+		p.client = http.DefaultClient
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	api := opts.API
+	if api == nil {
+		var err error
+		if api, err = NewAPI(APIConfig{}); err != nil {
+			return nil, err
+		}
+	}
+	enc, err := opus.NewEncoder(stream.SampleRate, 1, opus.AppVoIP)
+	if err != nil {
+		return nil, fmt.Errorf("create Opus encoder: %w", err)
+	}
+	for _, set := range []func() error{
+		func() error { return enc.SetBitrate(publishBitrate) },
+		func() error { return enc.SetInBandFEC(true) },
+		func() error { return enc.SetPacketLossPerc(10) },
+	} {
+		if err := set(); err != nil {
+			return nil, fmt.Errorf("configure Opus encoder: %w", err)
+		}
+	}
+	p.enc = enc
+	p.seq = int64(rand.N[uint16](math.MaxUint16))
+	if opts.firstSeq != nil {
+		p.seq = int64(*opts.firstSeq)
+	}
+
+	if err := p.connect(ctx, api, endpoint); err != nil {
+		p.shutdown(ctx)
+		return nil, err
+	}
+	return p, nil
+}
+
+// connect does the WHIP exchange and waits for the connection.
+func (p *Publisher) connect(ctx context.Context, api *webrtc.API, endpoint string) error {
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return fmt.Errorf("new peer connection: %w", err)
+	}
+	p.pc = pc
+	up := make(chan webrtc.PeerConnectionState, 4)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		select {
+		case up <- st:
+		default:
+		}
+	})
+	name := p.opts.Channel
+	if name == "" {
+		name = "audio"
+	}
+	p.track, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: opusRate, Channels: 2,
+	}, name, "ledgerline")
+	if err != nil {
+		return fmt.Errorf("new track: %w", err)
+	}
+	tr, err := pc.AddTransceiverFromTrack(p.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return fmt.Errorf("add track: %w", err)
+	}
+	sender := tr.Sender()
+	p.ssrc = uint32(sender.GetParameters().Encodings[0].SSRC)
+	p.wg.Add(1)
+	go p.readRTCP(sender)
+
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("create offer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("set local description: %w", err)
+	}
+	if err := gather(ctx, gathered); err != nil {
+		return err
+	}
+
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return fmt.Errorf("%w: endpoint %q: %w", ErrConfig, endpoint, err)
+	}
+	if p.opts.Channel != "" {
+		q := u.Query()
+		q.Set("channel", p.opts.Channel)
+		u.RawQuery = q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(),
+		bytes.NewReader([]byte(pc.LocalDescription().SDP)))
+	if err != nil {
+		return fmt.Errorf("WHIP request: %w", err)
+	}
+	req.Header.Set("Content-Type", sdpType)
+	p.authorize(req)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("WHIP POST %s: %w", u.Redacted(), err)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOfferBytes))
+	_ = resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("WHIP POST %s: read answer: %w", u.Redacted(), err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("%w: POST %s: %s: %s", ErrWHIP, u.Redacted(), resp.Status, bytes.TrimSpace(body))
+	}
+	loc, err := resp.Location()
+	if err != nil {
+		return fmt.Errorf("%w: POST %s: answer without Location: %w", ErrWHIP, u.Redacted(), err)
+	}
+	p.resource = loc.String()
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		return fmt.Errorf("%w: bad SDP answer: %w", ErrWHIP, err)
+	}
+	for {
+		select {
+		case st := <-up:
+			switch st {
+			case webrtc.PeerConnectionStateConnected:
+				p.log.Debug("WHIP publisher connected", "resource", p.resource)
+				return nil
+			case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+				return fmt.Errorf("%w: connection %s", ErrDisconnected, st)
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("wait for connection: %w", ctx.Err())
+		}
+	}
+}
+
+func (p *Publisher) authorize(req *http.Request) {
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+}
+
+// readRTCP tracks the receiver's reports of the highest sequence number it
+// got, until the peer connection closes.
+func (p *Publisher) readRTCP(sender *webrtc.RTPSender) {
+	defer p.wg.Done()
+	for {
+		pkts, _, err := sender.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			rr, ok := pkt.(*rtcp.ReceiverReport)
+			if !ok {
+				continue
+			}
+			for _, r := range rr.Reports {
+				if r.SSRC != p.ssrc {
+					continue
+				}
+				if int64(r.LastSequenceNumber) > p.acked.Load() {
+					p.acked.Store(int64(r.LastSequenceNumber))
+					select {
+					case p.ackSignal <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}
+}
+
+// Send encodes 16 kHz mono audio and sends it, paced at the configured speed.
+// Input short of a whole 20 ms frame waits for the next Send or for Close.
+func (p *Publisher) Send(ctx context.Context, pcm []float32) error {
+	if p.closed {
+		return ErrClosed
+	}
+	p.pending = append(p.pending, pcm...)
+	i := 0
+	for ; len(p.pending)-i >= publishFrame; i += publishFrame {
+		if err := p.sendFrame(ctx, p.pending[i:i+publishFrame]); err != nil {
+			p.pending = p.pending[:copy(p.pending, p.pending[i:])]
+			return err
+		}
+	}
+	p.pending = p.pending[:copy(p.pending, p.pending[i:])]
+	return nil
+}
+
+// Sent is the duration of audio sent so far.
+func (p *Publisher) Sent() time.Duration { return samples48(p.sent * publishTicks) }
+
+func (p *Publisher) sendFrame(ctx context.Context, frame []float32) error {
+	if err := p.pace(ctx); err != nil {
+		return err
+	}
+	buf := make([]byte, 1500)
+	n, err := p.enc.EncodeFloat32(frame, buf)
+	if err != nil {
+		return fmt.Errorf("encode Opus: %w", err)
+	}
+	pkt := &rtp.Packet{
+		Header: rtp.Header{
+			Version: 2, Marker: p.sent == 0, PayloadType: opusPayloadType,
+			SequenceNumber: uint16(p.seq), Timestamp: p.ts,
+		},
+		Payload: buf[:n],
+	}
+	p.seq++
+	p.ts += publishTicks
+	p.sent++
+	return p.write(pkt)
+}
+
+func (p *Publisher) write(pkt *rtp.Packet) error {
+	out := []*rtp.Packet{pkt}
+	if p.opts.mangle != nil {
+		out = p.opts.mangle(pkt)
+	}
+	for _, q := range out {
+		if err := p.track.WriteRTP(q); err != nil {
+			return fmt.Errorf("send RTP: %w", err)
+		}
+	}
+	return nil
+}
+
+// pace waits until the next packet is due.
+func (p *Publisher) pace(ctx context.Context) error {
+	if p.paceAt.IsZero() {
+		p.paceAt = time.Now()
+	}
+	due := p.paceAt.Add(time.Duration(float64(p.paced) * float64(20*time.Millisecond) / p.opts.Speed))
+	p.paced++
+	if d := time.Until(due); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Close sends what remains (padded to a whole frame with silence), waits for
+// the receiver to confirm the last packet (up to ConfirmTimeout), ends the
+// session with DELETE and closes the peer connection. A session the endpoint
+// already ended (404) is not an error.
+func (p *Publisher) Close(ctx context.Context) error {
+	if p.closed {
+		return nil
+	}
+	var errs []error
+	if len(p.pending) > 0 {
+		pad := make([]float32, publishFrame-len(p.pending))
+		if err := p.Send(ctx, pad); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p.opts.mangle != nil {
+		for _, q := range p.opts.mangle(nil) {
+			if err := p.track.WriteRTP(q); err != nil {
+				errs = append(errs, fmt.Errorf("send RTP: %w", err))
+			}
+		}
+	}
+	if p.sent > 0 {
+		p.confirm(ctx, p.seq-1)
+	}
+	errs = append(errs, p.shutdown(ctx))
+	return errors.Join(errs...)
+}
+
+// confirm waits until a receiver report covers sequence last, ctx is done or
+// the confirm timeout passes.
+func (p *Publisher) confirm(ctx context.Context, last int64) {
+	t := time.NewTimer(p.opts.ConfirmTimeout)
+	defer t.Stop()
+	for p.acked.Load() < last {
+		select {
+		case <-p.ackSignal:
+		case <-t.C:
+			p.log.Debug("no receiver report for the last packet", "seq", last, "acked", p.acked.Load())
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// shutdown deletes the session (when one was created), closes the peer
+// connection and waits for the RTCP reader.
+func (p *Publisher) shutdown(ctx context.Context) error {
+	p.closed = true
+	// End the session even when ctx was what stopped the publisher.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var errs []error
+	if p.resource != "" {
+		req, err := http.NewRequestWithContext(ctx, http.MethodDelete, p.resource, nil)
+		if err == nil {
+			p.authorize(req)
+			var resp *http.Response
+			if resp, err = p.client.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNoContent &&
+					resp.StatusCode != http.StatusNotFound {
+					err = fmt.Errorf("%w: DELETE: %s", ErrWHIP, resp.Status)
+				}
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("end WHIP session: %w", err))
+		}
+	}
+	if p.pc != nil {
+		if err := p.pc.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close peer connection: %w", err))
+		}
+	}
+	p.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// PublishWAV sends a WAV file (any rate and channel count LoadWAV reads) to a
+// WHIP endpoint as one Opus track, then ends the session.
+func PublishWAV(ctx context.Context, endpoint, token, wavPath string, opts PublishOptions) error {
+	a, err := stream.LoadWAV(wavPath)
+	if err != nil {
+		return err
+	}
+	p, err := Publish(ctx, endpoint, token, opts)
+	if err != nil {
+		return err
+	}
+	if err := p.Send(ctx, a.Samples); err != nil {
+		_ = p.shutdown(ctx)
+		return err
+	}
+	return p.Close(ctx)
+}
+
+// Resource is the URL of the publisher's WHIP session.
+func (p *Publisher) Resource() string { return p.resource }

@@ -1,0 +1,492 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+const testToken = "s3cret"
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func loopbackAPI(tb testing.TB, cfg APIConfig) *webrtc.API {
+	tb.Helper()
+	cfg.Loopback = true
+	if cfg.ReportInterval == 0 {
+		cfg.ReportInterval = 50 * time.Millisecond
+	}
+	api, err := NewAPI(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return api
+}
+
+// checkLeaks fails the test if goroutines started during it outlive it. Call
+// it first so that its check runs after every other cleanup.
+func checkLeaks(tb testing.TB) {
+	base := runtime.NumGoroutine()
+	tb.Cleanup(func() {
+		deadline := time.After(5 * time.Second)
+		poll := time.NewTicker(10 * time.Millisecond) // the count has no signal to wait on
+		defer poll.Stop()
+		for runtime.NumGoroutine() > base {
+			select {
+			case <-poll.C:
+				continue
+			case <-deadline:
+				buf := make([]byte, 1<<20)
+				tb.Errorf("%d goroutines leaked (had %d):\n%s", runtime.NumGoroutine()-base, base,
+					buf[:runtime.Stack(buf, true)])
+				return
+			}
+		}
+	})
+}
+
+// harness is a WHIP endpoint on a loopback HTTP server.
+type harness struct {
+	h      *WHIP
+	srv    *httptest.Server
+	mux    *http.ServeMux
+	client *http.Client
+	tracks chan *Track
+}
+
+func newHarness(tb testing.TB, mut func(*WHIPConfig)) *harness {
+	tb.Helper()
+	hs := &harness{tracks: make(chan *Track, 16)}
+	cfg := WHIPConfig{
+		Authorize: func(r *http.Request, meeting string) error {
+			if tok, ok := BearerToken(r); !ok || tok != testToken {
+				return ErrUnauthorized
+			}
+			if meeting != "m1" {
+				return fmt.Errorf("%w: %s", ErrUnknownMeeting, meeting)
+			}
+			return nil
+		},
+		OnTrack: func(_ string, t *Track) { hs.tracks <- t },
+		API:     loopbackAPI(tb, APIConfig{}),
+		Logger:  discardLogger(),
+	}
+	if mut != nil {
+		mut(&cfg)
+	}
+	h, err := NewWHIP(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hs.h = h
+	hs.mux = http.NewServeMux()
+	hs.mux.Handle("/whip/{meeting}", h)
+	hs.mux.Handle("/whip/{meeting}/{session}", h)
+	hs.srv = httptest.NewServer(hs.mux)
+	hs.client = &http.Client{Transport: &http.Transport{}}
+	tb.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			tb.Error(err)
+		}
+		hs.srv.Close()
+		hs.client.CloseIdleConnections()
+	})
+	return hs
+}
+
+func (hs *harness) endpoint() string { return hs.srv.URL + "/whip/m1" }
+
+func (hs *harness) publishOptions(tb testing.TB, channel string) PublishOptions {
+	return PublishOptions{
+		Channel: channel, Speed: 4,
+		API:        loopbackAPI(tb, APIConfig{}),
+		HTTPClient: hs.client,
+		Logger:     discardLogger(),
+	}
+}
+
+// nextTrack waits for the endpoint to hand over a track.
+func (hs *harness) nextTrack(tb testing.TB) *Track {
+	tb.Helper()
+	select {
+	case t := <-hs.tracks:
+		return t
+	case <-time.After(10 * time.Second):
+		tb.Fatal("no track arrived")
+		return nil
+	}
+}
+
+// collect drains a track until it ends.
+func collect(tb testing.TB, t *Track) []stream.Frame {
+	tb.Helper()
+	var frames []stream.Frame
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case f, ok := <-t.Frames():
+			if !ok {
+				return frames
+			}
+			frames = append(frames, f)
+		case <-deadline:
+			tb.Fatalf("track %q did not end", t.Channel())
+		}
+	}
+}
+
+func testContext(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+func TestWHIPPublishWAV(t *testing.T) {
+	checkLeaks(t)
+	hs := newHarness(t, nil)
+	ctx := testContext(t)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- PublishWAV(ctx, hs.endpoint(), testToken, "testdata/alice.wav", hs.publishOptions(t, "alice"))
+	}()
+	tr := hs.nextTrack(t)
+	frames := collect(t, tr)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	checkContiguous(t, frames)
+	src := loadFixture(t, "alice.wav")
+	got := audioOf(frames)
+	checkLength(t, got, len(src))
+	if c := corr(got, src); c < 0.5 {
+		t.Errorf("correlation with the source %.2f, want > 0.5", c)
+	}
+	if tr.Channel() != "alice" || frames[0].Channel != "alice" || tr.Meeting() != "m1" {
+		t.Errorf("track %q/%q, frames %q", tr.Meeting(), tr.Channel(), frames[0].Channel)
+	}
+	if tr.Err() != nil {
+		t.Errorf("track ended with %v, want nil after DELETE", tr.Err())
+	}
+	if frames[0].At < 0 || frames[0].At > 5*time.Second {
+		t.Errorf("first frame at meeting time %v", frames[0].At)
+	}
+}
+
+func TestWHIPTwoPublishers(t *testing.T) {
+	checkLeaks(t)
+	hs := newHarness(t, nil)
+	ctx := testContext(t)
+	names := []string{"alice", "bob"}
+	errc := make(chan error, len(names))
+	for _, n := range names {
+		go func() {
+			errc <- PublishWAV(ctx, hs.endpoint(), testToken, "testdata/"+n+".wav", hs.publishOptions(t, n))
+		}()
+	}
+	got := map[string][]float32{}
+	starts := map[string]time.Duration{}
+	results := make(chan []stream.Frame, len(names))
+	for range names {
+		tr := hs.nextTrack(t)
+		go func() { results <- collect(t, tr) }()
+	}
+	for range names {
+		frames := <-results
+		if len(frames) == 0 {
+			t.Fatal("a track delivered no audio")
+		}
+		checkContiguous(t, frames)
+		for _, f := range frames {
+			if f.Channel != frames[0].Channel {
+				t.Fatalf("frames of %q and %q on one track", frames[0].Channel, f.Channel)
+			}
+		}
+		got[frames[0].Channel] = audioOf(frames)
+		starts[frames[0].Channel] = frames[0].At
+	}
+	for range names {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	srcs := map[string][]float32{"alice": loadFixture(t, "alice.wav"), "bob": loadFixture(t, "bob.wav")}
+	for _, n := range names {
+		other := names[0]
+		if n == other {
+			other = names[1]
+		}
+		checkLength(t, got[n], len(srcs[n]))
+		own, cross := corr(got[n], srcs[n]), corr(got[n], srcs[other])
+		t.Logf("%s: starts at %v, correlation with own source %.2f, with %s's %.2f", n, starts[n], own, other, cross)
+		if own < 0.5 || own < cross+0.3 {
+			t.Errorf("%s's channel: correlation %.2f with its source, %.2f with %s's", n, own, cross, other)
+		}
+	}
+	// Both joined at about the same moment, so their meeting times agree
+	// to well within a second.
+	if d := starts["alice"] - starts["bob"]; d > time.Second || d < -time.Second {
+		t.Errorf("start times %v and %v", starts["alice"], starts["bob"])
+	}
+}
+
+// lossy drops every twentieth packet (5%) and swaps neighbours every tenth.
+func lossy() (func(*rtp.Packet) []*rtp.Packet, *int) {
+	i, dropped := 0, 0
+	var held *rtp.Packet
+	return func(p *rtp.Packet) []*rtp.Packet {
+		if p == nil { // flush
+			if held != nil {
+				h := held
+				held = nil
+				return []*rtp.Packet{h}
+			}
+			return nil
+		}
+		defer func() { i++ }()
+		switch {
+		case held != nil:
+			h := held
+			held = nil
+			return []*rtp.Packet{p, h}
+		case i%20 == 7:
+			dropped++
+			return nil
+		case i%10 == 3:
+			held = p.Clone()
+			return nil
+		}
+		return []*rtp.Packet{p}
+	}, &dropped
+}
+
+func TestWHIPLossAndReorder(t *testing.T) {
+	checkLeaks(t)
+	hs := newHarness(t, nil)
+	ctx := testContext(t)
+	opts := hs.publishOptions(t, "alice")
+	first := uint16(65500) // cross the sequence number wrap
+	mangle, dropped := lossy()
+	opts.firstSeq, opts.mangle = &first, mangle
+	errc := make(chan error, 1)
+	go func() { errc <- PublishWAV(ctx, hs.endpoint(), testToken, "testdata/alice.wav", opts) }()
+	tr := hs.nextTrack(t)
+	frames := collect(t, tr)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	checkContiguous(t, frames)
+	src := loadFixture(t, "alice.wav")
+	got := audioOf(frames)
+	checkLength(t, got, len(src))
+	st := tr.Stats()
+	t.Logf("stats %+v, %d dropped", st, *dropped)
+	if st.Lost != int64(*dropped) || st.Late != 0 {
+		t.Errorf("lost %d late %d, want %d lost and none late", st.Lost, st.Late, *dropped)
+	}
+	if c := corr(got, src); c < 0.4 {
+		t.Errorf("correlation with the source %.2f, want > 0.4", c)
+	}
+}
+
+func TestWHIPIdleTrackCloses(t *testing.T) {
+	checkLeaks(t)
+	hs := newHarness(t, func(c *WHIPConfig) { c.IdleTimeout = 300 * time.Millisecond })
+	ctx := testContext(t)
+	p, err := Publish(ctx, hs.endpoint(), testToken, hs.publishOptions(t, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := loadFixture(t, "alice.wav")[:stream.SampleRate/2]
+	if err := p.Send(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	// The publisher goes quiet without ending its session.
+	tr := hs.nextTrack(t)
+	frames := collect(t, tr)
+	if !errors.Is(tr.Err(), ErrIdle) {
+		t.Errorf("track ended with %v, want ErrIdle", tr.Err())
+	}
+	checkLength(t, audioOf(frames), len(src))
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWHIPPeerGoneEndsTrack(t *testing.T) {
+	checkLeaks(t)
+	hs := newHarness(t, func(c *WHIPConfig) {
+		c.IdleTimeout = time.Minute
+		c.API = loopbackAPI(t, APIConfig{DisconnectedTimeout: time.Second, FailedTimeout: 2 * time.Second})
+	})
+	ctx := testContext(t)
+	p, err := Publish(ctx, hs.endpoint(), testToken, hs.publishOptions(t, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send(ctx, loadFixture(t, "alice.wav")[:stream.SampleRate/4]); err != nil {
+		t.Fatal(err)
+	}
+	tr := hs.nextTrack(t)
+	// The publisher vanishes without DELETE.
+	if err := p.pc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, tr)
+	if !errors.Is(tr.Err(), ErrDisconnected) {
+		t.Errorf("track ended with %v, want ErrDisconnected", tr.Err())
+	}
+	p.resource = "" // nothing to delete
+	if err := p.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The endpoint takes the next publisher as before.
+	if err := PublishWAV(ctx, hs.endpoint(), testToken, "testdata/bob.wav", hs.publishOptions(t, "bob")); err != nil {
+		t.Fatal(err)
+	}
+	tr = hs.nextTrack(t)
+	collect(t, tr)
+	if tr.Channel() != "bob" {
+		t.Fatalf("channel %q", tr.Channel())
+	}
+}
+
+// offer makes a real SDP offer with one sendonly Opus track.
+func offer(tb testing.TB) string {
+	tb.Helper()
+	pc, err := loopbackAPI(tb, APIConfig{}).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer pc.Close()
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "a", "s")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+		tb.Fatal(err)
+	}
+	o, err := pc.CreateOffer(nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(o); err != nil {
+		tb.Fatal(err)
+	}
+	<-done
+	return pc.LocalDescription().SDP
+}
+
+func TestWHIPRequests(t *testing.T) {
+	checkLeaks(t)
+	hs := newHarness(t, func(c *WHIPConfig) { c.MaxSessions = 2; c.RetryAfter = 7 * time.Second })
+	good := offer(t)
+	type step struct {
+		name, method, path, ctype, token, body string
+		want                                   int
+		header                                 map[string]string // expected response headers
+	}
+	var first, second string // Locations of created sessions
+	steps := []step{
+		{name: "preflight", method: "OPTIONS", path: "/whip/m1", want: 204,
+			header: map[string]string{"Access-Control-Allow-Origin": "*", "Allow": "OPTIONS, POST"}},
+		{name: "no token", method: "POST", path: "/whip/m1", ctype: sdpType, body: good, want: 401,
+			header: map[string]string{"WWW-Authenticate": `Bearer realm="ledgerline"`}},
+		{name: "wrong token", method: "POST", path: "/whip/m1", ctype: sdpType, token: "nope", body: good, want: 401},
+		{name: "unknown meeting", method: "POST", path: "/whip/m9", ctype: sdpType, token: testToken, body: good, want: 404},
+		{name: "wrong content type", method: "POST", path: "/whip/m1", ctype: "application/json", token: testToken, body: good, want: 415},
+		{name: "no content type", method: "POST", path: "/whip/m1", token: testToken, body: good, want: 415},
+		{name: "malformed SDP", method: "POST", path: "/whip/m1", ctype: sdpType, token: testToken, body: "not an offer at all", want: 400},
+		{name: "empty body", method: "POST", path: "/whip/m1", ctype: sdpType, token: testToken, want: 400},
+		{name: "video only", method: "POST", path: "/whip/m1", ctype: sdpType, token: testToken,
+			body: strings.ReplaceAll(good, "m=audio", "m=video"), want: 422},
+		{name: "no Opus", method: "POST", path: "/whip/m1", ctype: sdpType, token: testToken,
+			body: strings.ReplaceAll(good, "opus/48000", "PCMU/8000"), want: 422},
+		{name: "too large", method: "POST", path: "/whip/m1", ctype: sdpType, token: testToken,
+			body: good + strings.Repeat("a=x-pad:0\r\n", maxOfferBytes/10), want: 413},
+		{name: "bad channel", method: "POST", path: "/whip/m1?channel=a%20b", ctype: sdpType, token: testToken, body: good, want: 400},
+		{name: "GET endpoint", method: "GET", path: "/whip/m1", token: testToken, want: 405,
+			header: map[string]string{"Allow": "OPTIONS, POST"}},
+		{name: "create", method: "POST", path: "/whip/m1?channel=alice", ctype: "application/sdp; charset=utf-8",
+			token: testToken, body: good, want: 201, header: map[string]string{"Content-Type": sdpType}},
+		{name: "channel taken", method: "POST", path: "/whip/m1?channel=alice", ctype: sdpType, token: testToken, body: good, want: 409},
+		{name: "create another", method: "POST", path: "/whip/m1", ctype: sdpType, token: testToken, body: good, want: 201},
+		{name: "full", method: "POST", path: "/whip/m1", ctype: sdpType, token: testToken, body: good, want: 503,
+			header: map[string]string{"Retry-After": "7"}},
+		{name: "trickle", method: "PATCH", path: "FIRST", ctype: "application/trickle-ice-sdpfrag", token: testToken,
+			body: "a=end-of-candidates\r\n", want: 405, header: map[string]string{"Allow": "OPTIONS, DELETE"}},
+		{name: "resource preflight", method: "OPTIONS", path: "FIRST", want: 204, header: map[string]string{"Allow": "OPTIONS, DELETE"}},
+		{name: "delete without token", method: "DELETE", path: "FIRST", want: 401},
+		{name: "delete unknown", method: "DELETE", path: "/whip/m1/0123456789abcdef", token: testToken, want: 404},
+		{name: "delete", method: "DELETE", path: "FIRST", token: testToken, want: 200},
+		{name: "delete other", method: "DELETE", path: "SECOND", token: testToken, want: 200},
+	}
+	for _, s := range steps {
+		path := s.path
+		switch path {
+		case "FIRST":
+			path = first
+		case "SECOND":
+			path = second
+		}
+		req := httptest.NewRequest(s.method, path, strings.NewReader(s.body))
+		if s.ctype != "" {
+			req.Header.Set("Content-Type", s.ctype)
+		}
+		if s.token != "" {
+			req.Header.Set("Authorization", "Bearer "+s.token)
+		}
+		rec := httptest.NewRecorder()
+		hs.mux.ServeHTTP(rec, req)
+		if rec.Code != s.want {
+			t.Fatalf("%s: %s %s = %d %q, want %d", s.name, s.method, path, rec.Code, rec.Body.String(), s.want)
+		}
+		for k, v := range s.header {
+			if got := rec.Header().Get(k); got != v {
+				t.Errorf("%s: %s: %q, want %q", s.name, k, got, v)
+			}
+		}
+		if rec.Code == 201 {
+			loc := rec.Header().Get("Location")
+			if !strings.HasPrefix(loc, "/whip/m1/") || !strings.Contains(rec.Body.String(), "a=candidate") {
+				t.Fatalf("%s: Location %q, answer %q", s.name, loc, rec.Body.String())
+			}
+			if first == "" {
+				first = loc
+			} else {
+				second = loc
+			}
+		}
+	}
+}
+
+func TestWHIPConfig(t *testing.T) {
+	if _, err := NewWHIP(WHIPConfig{}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("NewWHIP without callbacks: %v, want ErrConfig", err)
+	}
+	if _, err := NewAPI(APIConfig{UDPPortMin: 5000, UDPPortMax: 4000}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("NewAPI with a reversed port range: %v, want ErrConfig", err)
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	for h, want := range map[string]string{"Bearer abc": "abc", "bearer  abc ": "abc", "Basic abc": "", "Bearer ": "", "": ""} {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set("Authorization", h)
+		if got, _ := BearerToken(r); got != want {
+			t.Errorf("BearerToken(%q) = %q, want %q", h, got, want)
+		}
+	}
+}
