@@ -49,6 +49,9 @@ type Config struct {
 	// MaxSpeakers caps the voices told apart in one diarized channel, when
 	// the user knows it (0: find out).
 	MaxSpeakers int
+	// KeepOpen keeps the meeting running when its sources end, until ctx is
+	// done, so that sources can join later with AddSource (WebRTC tracks).
+	KeepOpen bool
 	// MeetingDate anchors due dates such as "by Thursday"; zero means now, in
 	// the local timezone.
 	MeetingDate time.Time
@@ -75,6 +78,10 @@ type Session struct {
 	detector    *ledger.Detector
 	commitments int
 	voices      map[string]Speaker // speakers found by diarization, by speaker ID
+	speakerMu   sync.Mutex
+	known       map[string]Speaker // speakers known up front, by channel
+
+	sources *sourceSet // set while running
 }
 
 // ErrRunning is returned by a second Run.
@@ -99,7 +106,11 @@ func New(cfg Config) (*Session, error) {
 	if cfg.MeetingDate.IsZero() {
 		cfg.MeetingDate = time.Now()
 	}
-	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting), detector: ledger.NewDetector()}, nil
+	known := make(map[string]Speaker, len(cfg.Speakers))
+	for ch, sp := range cfg.Speakers {
+		known[ch] = sp
+	}
+	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting), detector: ledger.NewDetector(), known: known}, nil
 }
 
 // Run captures until every source has ended or ctx is done, then flushes
@@ -127,42 +138,40 @@ func (s *Session) Run(ctx context.Context) error {
 		return err
 	}
 	for _, src := range s.cfg.Sources {
-		for _, ch := range src.Channels() {
-			if sp, ok := s.cfg.Speakers[ch]; ok {
-				if _, err := s.cfg.Log.Append(flushCtx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: s.cfg.Meeting,
-					Speaker: &ledger.SpeakerInfo{ID: ch, Channel: ch, Name: sp.Name, Org: sp.Org}}); err != nil {
-					return fmt.Errorf("agent: announce speaker of %s: %w", ch, err)
-				}
-			}
+		if err := s.announce(flushCtx, src.Channels()); err != nil {
+			return err
 		}
 	}
 
 	frames := make(chan stream.Frame, s.cfg.FrameQueue)
 	srcCtx, stopSources := context.WithCancel(ctx)
 	defer stopSources()
-	var sources sync.WaitGroup
-	srcErrs := make(chan error, len(s.cfg.Sources))
-	for _, src := range s.cfg.Sources {
-		sources.Add(1)
+	set := &sourceSet{ctx: srcCtx, out: frames, stop: stopSources}
+	if s.cfg.KeepOpen {
+		set.wg.Add(1) // held until ctx is done, so that sources may come and go
 		go func() {
-			defer sources.Done()
-			if err := src.Start(srcCtx, frames); err != nil && !errors.Is(err, context.Canceled) {
-				srcErrs <- err
-				stopSources()
-			}
+			<-srcCtx.Done()
+			set.close()
+			set.wg.Done()
 		}()
 	}
+	for _, src := range s.cfg.Sources {
+		set.start(src, true)
+	}
+	s.mu.Lock()
+	s.sources = set
+	s.mu.Unlock()
 	go func() {
-		sources.Wait()
+		set.wg.Wait()
 		close(frames)
 	}()
 
 	err := s.dispatch(ctx, flushCtx, frames)
 	stopSources()
+	set.close()
 	for range frames { // let sources blocked on send see the cancel
 	}
-	close(srcErrs)
-	if srcErr := <-srcErrs; srcErr != nil && err == nil {
+	if srcErr := set.err(); srcErr != nil && err == nil {
 		err = srcErr
 	}
 	reason := "sources ended"
@@ -227,10 +236,104 @@ loop:
 	return context.Cause(failed)
 }
 
+// AddSource joins a source to the running meeting (a participant's WebRTC
+// track); speakers names who is heard on its channels. Its failure or end
+// ends only its own channels. It needs Config.KeepOpen.
+func (s *Session) AddSource(src stream.Source, speakers map[string]Speaker) error {
+	s.mu.Lock()
+	set, ctx := s.sources, s.ctx
+	s.mu.Unlock()
+	if set == nil || !s.cfg.KeepOpen {
+		return errors.New("agent: sources join only a running session kept open")
+	}
+	s.speakerMu.Lock()
+	for ch, sp := range speakers {
+		s.known[ch] = sp
+	}
+	s.speakerMu.Unlock()
+	if err := s.announce(context.WithoutCancel(ctx), src.Channels()); err != nil {
+		return err
+	}
+	if !set.start(src, false) {
+		return errors.New("agent: the meeting is stopping")
+	}
+	return nil
+}
+
+// announce tells viewers who is heard on channels with a known speaker.
+func (s *Session) announce(ctx context.Context, channels []string) error {
+	for _, ch := range channels {
+		sp, ok := s.knownSpeaker(ch)
+		if !ok {
+			continue
+		}
+		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: s.cfg.Meeting,
+			Speaker: &ledger.SpeakerInfo{ID: ch, Channel: ch, Name: sp.Name, Org: sp.Org}}); err != nil {
+			return fmt.Errorf("agent: announce speaker of %s: %w", ch, err)
+		}
+	}
+	return nil
+}
+
+func (s *Session) knownSpeaker(channel string) (Speaker, bool) {
+	s.speakerMu.Lock()
+	defer s.speakerMu.Unlock()
+	sp, ok := s.known[channel]
+	return sp, ok
+}
+
+// sourceSet runs a meeting's sources into one frame channel, which is
+// closed once every source has returned and no more may join.
+type sourceSet struct {
+	ctx  context.Context
+	out  chan<- stream.Frame
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	firstErr error
+}
+
+// start runs src unless the set is closed. The failure of a fatal source
+// stops the meeting; others end only their own channels.
+func (ss *sourceSet) start(src stream.Source, fatal bool) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return false
+	}
+	ss.wg.Add(1)
+	go func() {
+		defer ss.wg.Done()
+		if err := src.Start(ss.ctx, ss.out); err != nil && !errors.Is(err, context.Canceled) && fatal {
+			ss.mu.Lock()
+			if ss.firstErr == nil {
+				ss.firstErr = err
+			}
+			ss.mu.Unlock()
+			ss.stop()
+		}
+	}()
+	return true
+}
+
+func (ss *sourceSet) close() {
+	ss.mu.Lock()
+	ss.closed = true
+	ss.mu.Unlock()
+}
+
+func (ss *sourceSet) err() error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.firstErr
+}
+
 // attributor says who speaks on a channel: its known speaker, or the voices
 // diarization tells apart.
 func (s *Session) attributor(channel string) (diarize.Attributor, error) {
-	if _, ok := s.cfg.Speakers[channel]; ok {
+	if _, ok := s.knownSpeaker(channel); ok {
 		return diarize.NewTrack(channel), nil
 	}
 	d, err := diarize.NewDiarizer(diarize.Options{MaxSpeakers: s.cfg.MaxSpeakers})
@@ -243,7 +346,7 @@ func (s *Session) attributor(channel string) (diarize.Attributor, error) {
 // speaker returns who a speaker ID stands for, announcing a voice heard for
 // the first time to the viewers.
 func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, error) {
-	if sp, ok := s.cfg.Speakers[id]; ok {
+	if sp, ok := s.knownSpeaker(id); ok {
 		return sp, nil
 	}
 	s.detectMu.Lock()
@@ -468,7 +571,7 @@ func (w *channelWorker) segment(u asr.Update, n int) *ledger.SegmentInfo {
 		StartMS: u.Start.Milliseconds(), EndMS: u.End.Milliseconds(),
 		Text: u.Text, Language: u.Language,
 	}
-	if sp, ok := w.s.cfg.Speakers[w.channel]; ok {
+	if sp, ok := w.s.knownSpeaker(w.channel); ok {
 		seg.Speaker, seg.Org = w.channel, sp.Org
 	}
 	return seg

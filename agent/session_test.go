@@ -336,3 +336,58 @@ func TestSessionRecordsCommitmentsAfterTheirFinal(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionAcceptsSourcesThatJoinLater(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	sub := log.Subscribe("m4", 4096)
+	defer sub.Close()
+	s, err := New(Config{Meeting: "m4", Engine: sayingEngine{"We will share the deployment checklist."}, Log: log, KeepOpen: true,
+		Sources: []stream.Source{&gate{frames: make(chan stream.Frame)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddSource(&gate{}, nil); err == nil {
+		t.Error("AddSource before Run succeeded")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	alice, err := stream.NewReplaySamples(sampleSpeech(t, 4), "alice", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	track := &endedSource{Source: alice, done: make(chan struct{})}
+	waitFor(t, func() bool { return s.AddSource(track, map[string]Speaker{"alice": {Name: "Alice", Org: "partner"}}) == nil })
+	// The joined track ends; the meeting goes on until it is stopped, and
+	// then flushes what alice said.
+	<-track.done
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := log.Since(context.Background(), "m4", 0)
+	var named, finals bool
+	for _, e := range stored {
+		if e.Type == ledger.TypeSpeakerUpdate && e.Speaker.ID == "alice" && e.Speaker.Org == "partner" {
+			named = true
+		}
+		if e.Type == ledger.TypeSegmentFinal && e.Segment.Speaker == "alice" && e.Segment.Org == "partner" {
+			finals = true
+		}
+	}
+	if !named || !finals {
+		t.Errorf("joined source: speaker announced %v, finals attributed %v; events %+v", named, finals, stored)
+	}
+}
+
+// endedSource tells when its source has sent everything.
+type endedSource struct {
+	stream.Source
+	done chan struct{}
+}
+
+func (e *endedSource) Start(ctx context.Context, out chan<- stream.Frame) error {
+	defer close(e.done)
+	return e.Source.Start(ctx, out)
+}
