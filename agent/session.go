@@ -81,7 +81,8 @@ type Session struct {
 	speakerMu   sync.Mutex
 	known       map[string]Speaker // speakers known up front, by channel
 
-	sources *sourceSet // set while running
+	sources *sourceSet      // set while running
+	pending []stream.Source // joined before Run started them
 }
 
 // ErrRunning is returned by a second Run.
@@ -94,7 +95,7 @@ func New(cfg Config) (*Session, error) {
 		return nil, errors.New("agent: a meeting ID is required")
 	case cfg.Engine == nil || cfg.Log == nil:
 		return nil, errors.New("agent: an engine and an event log are required")
-	case len(cfg.Sources) == 0:
+	case len(cfg.Sources) == 0 && !cfg.KeepOpen:
 		return nil, errors.New("agent: no audio source: pass --input FILE or pick devices (see 'ledgerline devices')")
 	}
 	if cfg.FrameQueue <= 0 {
@@ -160,7 +161,15 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	s.sources = set
+	joined := s.pending
+	s.pending = nil
 	s.mu.Unlock()
+	for _, src := range joined {
+		if err := s.announce(flushCtx, src.Channels()); err != nil {
+			s.log.Warn("announce a joined source", "err", err)
+		}
+		set.start(src, false)
+	}
 	go func() {
 		set.wg.Wait()
 		close(frames)
@@ -236,21 +245,30 @@ loop:
 	return context.Cause(failed)
 }
 
-// AddSource joins a source to the running meeting (a participant's WebRTC
-// track); speakers names who is heard on its channels. Its failure or end
-// ends only its own channels. It needs Config.KeepOpen.
+// AddSource joins a source to the meeting (a participant's WebRTC track),
+// now if it runs, else as soon as Run starts; speakers names who is heard on
+// its channels. Its failure or end ends only its own channels. It needs
+// Config.KeepOpen.
 func (s *Session) AddSource(src stream.Source, speakers map[string]Speaker) error {
-	s.mu.Lock()
-	set, ctx := s.sources, s.ctx
-	s.mu.Unlock()
-	if set == nil || !s.cfg.KeepOpen {
-		return errors.New("agent: sources join only a running session kept open")
+	if !s.cfg.KeepOpen {
+		return errors.New("agent: sources join only a session kept open")
 	}
 	s.speakerMu.Lock()
 	for ch, sp := range speakers {
 		s.known[ch] = sp
 	}
 	s.speakerMu.Unlock()
+	s.mu.Lock()
+	set, ctx, ended := s.sources, s.ctx, s.ctx != nil && !s.running
+	if set == nil && !ended {
+		s.pending = append(s.pending, src) // Run announces and starts it
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	if ended {
+		return errors.New("agent: the meeting has ended")
+	}
 	if err := s.announce(context.WithoutCancel(ctx), src.Channels()); err != nil {
 		return err
 	}

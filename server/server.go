@@ -64,6 +64,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Log is the event log viewers read.
 	Log EventLog
+	// Ingest, when set, receives WebRTC audio pushed over WHIP at
+	// /whip/{meeting} and /whip/{meeting}/{session}; it checks its own tokens.
+	Ingest http.Handler
 	// SendQueue is how many events may wait for one viewer before it is disconnected as too slow.
 	SendQueue int
 	// MaxMessageBytes is the largest message a viewer may send; a larger one closes its connection.
@@ -167,6 +170,10 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /m/{meeting}", s.servePage)
 	mux.HandleFunc("GET /m/{meeting}/ws", s.serveSocket)
 	mux.Handle("GET /assets/", assetHandler())
+	if cfg.Ingest != nil {
+		mux.Handle("/whip/{meeting}", cfg.Ingest)
+		mux.Handle("/whip/{meeting}/{session}", cfg.Ingest)
+	}
 	s.handler = mux
 	return s, nil
 }
@@ -375,29 +382,43 @@ func (s *Server) markClosed() ([]*http.Server, []*hub) {
 // authorize finds the request's meeting and checks its token, answering 404, 401 or 403 itself.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*meeting, bool) {
 	id := r.PathValue("meeting")
+	token := r.URL.Query().Get("t")
+	m, known, ok := s.checkToken(id, token)
+	switch {
+	case !known:
+		plainError(w, http.StatusNotFound, "No such meeting. Check the link you were given.")
+		return nil, false
+	case token == "":
+		plainError(w, http.StatusUnauthorized, "This meeting link needs its access token (?t=…). Ask the organiser for the full link.")
+		return nil, false
+	case !ok:
+		s.log.Warn("refused a wrong access token", "meeting", id, "remote", r.RemoteAddr)
+		plainError(w, http.StatusForbidden, "This meeting link's access token is not valid. Ask the organiser for a new link.")
+		return nil, false
+	}
+	return m, true
+}
+
+// CheckToken reports whether a meeting is served (known) and whether token
+// is its access token (ok), for other ways in such as WHIP ingest.
+func (s *Server) CheckToken(meeting, token string) (known, ok bool) {
+	_, known, ok = s.checkToken(meeting, token)
+	return known, ok
+}
+
+func (s *Server) checkToken(id, token string) (m *meeting, known, ok bool) {
 	s.mu.Lock()
-	m := s.meetings[id]
+	m = s.meetings[id]
 	var want [sha256.Size]byte
 	if m != nil {
 		want = m.token
 	}
 	s.mu.Unlock()
 	if m == nil {
-		plainError(w, http.StatusNotFound, "No such meeting. Check the link you were given.")
-		return nil, false
-	}
-	token := r.URL.Query().Get("t")
-	if token == "" {
-		plainError(w, http.StatusUnauthorized, "This meeting link needs its access token (?t=…). Ask the organiser for the full link.")
-		return nil, false
+		return nil, false, false
 	}
 	got := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-		s.log.Warn("refused a wrong access token", "meeting", id, "remote", r.RemoteAddr)
-		plainError(w, http.StatusForbidden, "This meeting link's access token is not valid. Ask the organiser for a new link.")
-		return nil, false
-	}
-	return m, true
+	return m, true, token != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1
 }
 
 func plainError(w http.ResponseWriter, code int, msg string) {

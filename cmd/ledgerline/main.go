@@ -34,6 +34,7 @@ var commands = map[string]command{
 	"run":        {"capture a call live and serve its overlay", runLive},
 	"devices":    {"list audio input devices", runDevices},
 	"demo":       {"replay the bundled sample call into a live overlay", runDemo},
+	"publish":    {"push a recording to a meeting over WHIP, as one participant", runPublish},
 	"diarize":    {"say who spoke when in a recording (RTTM or JSON)", runDiarize},
 	"ledger":     {"detect commitments in utterances (JSON lines), or evaluate the detector", runLedger},
 }

@@ -8,14 +8,18 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/server"
@@ -38,14 +42,21 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
 	resume := fs.String("meeting", "", "continue this meeting (its ID from an earlier run) instead of starting a new one")
+	bot := fs.Bool("bot", false, "capture no local device: transcribe only the participants who join over WebRTC (the join link) or WHIP")
 	me := fs.String("me", "", "your name, shown for the mic channel")
 	myOrg := fs.String("org", "vendor", "your organisation's role for the mic channel: vendor, partner, buyer or other")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
 
-	sources, speakers, err := liveSources(e, *input, *speed, *mic, *system, *me, *myOrg)
-	if err != nil {
+	var sources []stream.Source
+	var speakers map[string]agent.Speaker
+	var err error
+	if *bot {
+		if *input != "" || *mic != "" || *system != "" {
+			return fmt.Errorf("%w: --bot captures no local audio: drop --input, --mic and --system", errUsage)
+		}
+	} else if sources, speakers, err = liveSources(e, *input, *speed, *mic, *system, *me, *myOrg); err != nil {
 		return err
 	}
 	path, err := resolveModel(*model)
@@ -58,7 +69,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	}
 	defer m.close()
 	opt := asr.Options{Language: *language, Threads: max(1, runtime.NumCPU()/2)}
-	if err := m.transcribe(ctx, e, path, opt, *prompt, sources, speakers); err != nil {
+	if err := m.transcribe(ctx, e, path, opt, *prompt, sources, speakers, *input == ""); err != nil {
 		return err
 	}
 	return m.finish(ctx, e, *stay && *input != "")
@@ -66,9 +77,17 @@ func runLive(ctx context.Context, e *env, args []string) error {
 
 // liveMeeting is one meeting served to viewers: its durable record and server.
 type liveMeeting struct {
-	id    string
-	store *ledger.SQLiteStore
-	srv   *server.Server
+	id      string
+	started time.Time
+	store   *ledger.SQLiteStore
+	srv     *server.Server
+	whip    *ingest.WHIP
+
+	session atomic.Pointer[agent.Session] // set while transcribing, for tracks that join
+	ready   chan struct{}                 // closed once session is set
+
+	mu      sync.Mutex
+	joining map[string]agent.Speaker // who announced themselves for a channel, until its track arrives
 }
 
 type meetingConfig struct {
@@ -105,17 +124,21 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 			return nil, err
 		}
 	}
-	srv, err := server.New(server.Config{Addr: cfg.listen, Log: store, Logger: e.log})
-	if err != nil {
+	m := &liveMeeting{id: meeting.ID, started: time.Now(), store: store, joining: map[string]agent.Speaker{}, ready: make(chan struct{})}
+	if m.whip, err = m.newWHIP(e, cfg.listen); err != nil {
 		store.Close()
 		return nil, err
 	}
-	m := &liveMeeting{id: meeting.ID, store: store, srv: srv}
-	if err := srv.AddMeetingToken(m.id, meeting.Token); err != nil {
+	if m.srv, err = server.New(server.Config{Addr: cfg.listen, Log: store, Logger: e.log, Ingest: m.whip}); err != nil {
+		m.whip.Close()
+		store.Close()
+		return nil, err
+	}
+	if err := m.srv.AddMeetingToken(m.id, meeting.Token); err != nil {
 		m.close()
 		return nil, err
 	}
-	addr, err := srv.Start()
+	addr, err := m.srv.Start()
 	if err != nil {
 		m.close()
 		return nil, err
@@ -126,12 +149,74 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 }
 
 func (m *liveMeeting) close() {
+	m.whip.Close()
 	m.srv.Close()
 	m.store.Close()
 }
 
+// newWHIP takes participants' audio over WebRTC: each track becomes a
+// channel of the running meeting, named after its publisher.
+func (m *liveMeeting) newWHIP(e *env, listen string) (*ingest.WHIP, error) {
+	host, _, _ := net.SplitHostPort(listen)
+	ip := net.ParseIP(host)
+	api, err := ingest.NewAPI(ingest.APIConfig{Loopback: host == "localhost" || ip != nil && ip.IsLoopback()})
+	if err != nil {
+		return nil, err
+	}
+	return ingest.NewWHIP(ingest.WHIPConfig{
+		API:          api,
+		Logger:       e.log,
+		MeetingStart: func(string) time.Time { return m.started },
+		Authorize: func(r *http.Request, meeting string) error {
+			token, _ := ingest.BearerToken(r)
+			known, ok := m.srv.CheckToken(meeting, token)
+			switch {
+			case !known:
+				return ingest.ErrUnknownMeeting
+			case !ok:
+				return ingest.ErrUnauthorized
+			}
+			q := r.URL.Query()
+			if ch := q.Get("channel"); ch != "" && r.Method == http.MethodPost {
+				name := q.Get("name")
+				if name == "" {
+					name = ch
+				}
+				m.mu.Lock()
+				m.joining[ch] = agent.Speaker{Name: name, Org: q.Get("org")}
+				m.mu.Unlock()
+			}
+			return nil
+		},
+		OnTrack: func(meeting string, t *ingest.Track) {
+			m.mu.Lock()
+			sp, ok := m.joining[t.Channel()]
+			delete(m.joining, t.Channel())
+			m.mu.Unlock()
+			if !ok {
+				sp = agent.Speaker{Name: t.Channel()}
+			}
+			// A participant may join while the model is still loading.
+			select {
+			case <-m.ready:
+			case <-t.Done():
+				return
+			}
+			s := m.session.Load()
+			if s == nil {
+				t.Close()
+				return
+			}
+			if err := s.AddSource(t, map[string]agent.Speaker{t.Channel(): sp}); err != nil {
+				e.log.Warn("refused a track", "channel", t.Channel(), "err", err)
+				t.Close()
+			}
+		},
+	})
+}
+
 // transcribe runs the live pipeline from sources into the meeting.
-func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, opt asr.Options, prompt string, sources []stream.Source, speakers map[string]agent.Speaker) error {
+func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, opt asr.Options, prompt string, sources []stream.Source, speakers map[string]agent.Speaker, keepOpen bool) error {
 	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: modelPath, Workers: runtime.NumCPU(), Logger: e.log})
 	if err != nil {
 		return err
@@ -139,11 +224,14 @@ func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, 
 	defer engine.Close()
 	session, err := agent.New(agent.Config{
 		Meeting: m.id, Engine: engine, Log: m.store, Sources: sources, Speakers: speakers,
-		Options: opt, Prompt: prompt, Logger: e.log,
+		Options: opt, Prompt: prompt, Logger: e.log, KeepOpen: keepOpen, MeetingDate: m.started,
 	})
 	if err != nil {
 		return err
 	}
+	m.session.Store(session)
+	close(m.ready)
+	defer m.session.Store(nil)
 	return session.Run(ctx)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,5 +94,83 @@ func TestRunInputServesLiveOverlay(t *testing.T) {
 		if string(a) != string(b) {
 			t.Errorf("event %d differs:\nseen   %s\nstored %s", i+1, a, b)
 		}
+	}
+}
+
+// TestBotTranscribesParticipantsPushedOverWHIP runs the agent with no local
+// device and pushes two participants' audio to it over WebRTC.
+func TestBotTranscribesParticipantsPushedOverWHIP(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "meetings.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr strings.Builder
+	done := make(chan int, 1)
+	go func() {
+		code := run(ctx, []string{"run", "--bot", "--model", testModel(t), "--language", "en", "--listen", "127.0.0.1:0", "--db", db},
+			strings.NewReader(""), pw, &stderr)
+		pw.Close()
+		done <- code
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no overlay line: %v; %s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	link := strings.TrimSpace(strings.TrimPrefix(line, "overlay: "))
+	base, query, _ := strings.Cut(link, "?t=")
+	whip := strings.Replace(base, "/m/", "/whip/", 1)
+	meeting := base[strings.LastIndex(base, "/")+1:]
+
+	var wg sync.WaitGroup
+	for _, p := range []struct{ name, org, file string }{
+		{"Alice Martin", "partner", "../../ingest/testdata/alice.wav"},
+		{"Bob Silva", "buyer", "../../ingest/testdata/bob.wav"},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out, errOut strings.Builder
+			code := run(ctx, []string{"publish", p.file, "--url", whip, "--token", query, "--name", p.name, "--org", p.org, "--speed", "2"},
+				strings.NewReader(""), &out, &errOut)
+			if code != 0 {
+				t.Errorf("publish %s: exit %d: %s", p.name, code, errOut.String())
+			}
+		}()
+	}
+	wg.Wait()
+	cancel() // the bot runs until stopped; stopping flushes what was said
+	if code := <-done; code != 0 {
+		t.Fatalf("run exited %d: %s", code, stderr.String())
+	}
+	store, err := ledger.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	parts, err := store.Participants(context.Background(), meeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs := map[string]string{}
+	for _, p := range parts {
+		orgs[p.Name] = p.Org
+	}
+	if orgs["Alice Martin"] != "partner" || orgs["Bob Silva"] != "buyer" {
+		t.Errorf("participants %+v, want Alice (partner) and Bob (buyer)", parts)
+	}
+	segs, err := store.Segments(context.Background(), meeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	speakers := map[string]int{}
+	for _, s := range segs {
+		speakers[s.Speaker]++
+		if s.Channel != s.Speaker {
+			t.Errorf("segment %+v: a participant's track is attributed exactly to its own channel", s.SegmentInfo)
+		}
+	}
+	if speakers["alice-martin"] == 0 || speakers["bob-silva"] == 0 {
+		t.Errorf("segments by speaker %v, want both participants", speakers)
 	}
 }

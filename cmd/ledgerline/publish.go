@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+
+	"github.com/ledgerline/ledgerline/ingest"
+)
+
+// runPublish pushes a recording to a meeting over WHIP, as one participant:
+// the same path a browser on the join page or OBS takes.
+func runPublish(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "publish", "publish FILE.wav --url http://HOST:PORT/whip/MEETING [--token T] [--name NAME --org ORG] [--speed N]")
+	endpoint := fs.String("url", "", "the meeting's WHIP endpoint: http://HOST:PORT/whip/MEETING")
+	token := fs.String("token", os.Getenv("LEDGERLINE_TOKEN"), "the meeting's access token (default $LEDGERLINE_TOKEN)")
+	channel := fs.String("channel", "", "channel name (letters, digits, '.', '_', '-'; default: derived from --name)")
+	name := fs.String("name", "", "the participant's display name")
+	org := fs.String("org", "other", "the participant's organisation: vendor, partner, buyer or other")
+	speed := fs.Float64("speed", 1, "1 sends at real time; 4 sends four seconds of audio a second")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) != 1 || *endpoint == "" || *token == "" {
+		fs.Usage()
+		return fmt.Errorf("%w: give one WAV file, --url and --token", errUsage)
+	}
+	switch *org {
+	case "vendor", "partner", "buyer", "other":
+	default:
+		return fmt.Errorf("%w: --org %q: use vendor, partner, buyer or other", errUsage, *org)
+	}
+	u, err := url.Parse(*endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("%w: --url %q is not an http(s) URL", errUsage, *endpoint)
+	}
+	q := u.Query()
+	if *name != "" {
+		q.Set("name", *name)
+	}
+	q.Set("org", *org)
+	u.RawQuery = q.Encode()
+	ch := *channel
+	if ch == "" {
+		ch = channelFor(*name)
+	}
+	return ingest.PublishWAV(ctx, u.String(), *token, files[0], ingest.PublishOptions{Channel: ch, Speed: *speed, Logger: e.log})
+}
+
+// channelFor turns a display name into a channel name the endpoint accepts.
+func channelFor(name string) string {
+	out := make([]rune, 0, len(name))
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+			out = append(out, r)
+		case r >= 'A' && r <= 'Z':
+			out = append(out, r+'a'-'A')
+		case r == ' ':
+			out = append(out, '-')
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return string(out[:min(len(out), 64)])
+}
