@@ -49,6 +49,10 @@ type Config struct {
 	// MaxSpeakers caps the voices told apart in one diarized channel, when
 	// the user knows it (0: find out).
 	MaxSpeakers int
+	// Refiner, when set, double-checks each detected commitment with a
+	// language model after the rule-based one is recorded; it may reword it
+	// or dismiss it. Its failure leaves the rule-based commitment standing.
+	Refiner ledger.Refiner
 	// KeepOpen keeps the meeting running when its sources end, until ctx is
 	// done, so that sources can join later with AddSource (WebRTC tracks).
 	KeepOpen bool
@@ -80,6 +84,8 @@ type Session struct {
 	voices      map[string]Speaker // speakers found by diarization, by speaker ID
 	speakerMu   sync.Mutex
 	known       map[string]Speaker // speakers known up front, by channel
+
+	refining sync.WaitGroup // refiner calls in flight; Run waits for them
 
 	sources *sourceSet      // set while running
 	pending []stream.Source // joined before Run started them
@@ -176,6 +182,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}()
 
 	err := s.dispatch(ctx, flushCtx, frames)
+	s.refining.Wait()
 	stopSources()
 	set.close()
 	for range frames { // let sources blocked on send see the cancel
@@ -410,25 +417,63 @@ func (s *Session) recordStats(channel string, st asr.StreamStats) {
 // detect records the commitments a final states, right after the final.
 func (s *Session) detect(ctx context.Context, seg *ledger.SegmentInfo, sp Speaker) error {
 	s.detectMu.Lock()
-	found := s.detector.Detect(ledger.Utterance{Text: seg.Text, Speaker: ledger.Speaker{Name: sp.Name, Org: sp.Org},
-		Language: seg.Language, MeetingDate: s.cfg.MeetingDate})
+	u := ledger.Utterance{Text: seg.Text, Speaker: ledger.Speaker{Name: sp.Name, Org: sp.Org},
+		Language: seg.Language, MeetingDate: s.cfg.MeetingDate}
+	found := s.detector.Detect(u)
 	first := s.commitments
 	s.commitments += len(found)
 	s.detectMu.Unlock()
+	infos := make([]*ledger.CommitmentInfo, len(found))
 	for i, c := range found {
-		info := &ledger.CommitmentInfo{
+		infos[i] = &ledger.CommitmentInfo{
 			ID: fmt.Sprintf("c-%d", first+i+1), What: c.What, Owner: c.Owner, OwnerOrg: c.OwnerOrg,
 			Beneficiary: c.Beneficiary, DuePhrase: c.DuePhrase, Status: ledger.StatusOpen,
 			Confidence: c.Confidence, Quote: c.Quote, SegmentIDs: []string{seg.ID}, StartMS: seg.StartMS,
 		}
 		if c.HasDue() {
-			info.Due = c.Due.Format(time.DateOnly)
+			infos[i].Due = c.Due.Format(time.DateOnly)
 		}
-		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: info}); err != nil {
+		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: infos[i]}); err != nil {
 			return fmt.Errorf("agent: store commitment: %w", err)
 		}
 	}
+	if s.cfg.Refiner != nil && len(found) > 0 {
+		s.refining.Add(1)
+		go func() {
+			defer s.refining.Done()
+			s.refine(context.WithoutCancel(ctx), u, found, infos)
+		}()
+	}
 	return nil
+}
+
+// refineTimeout bounds one refiner call: a late verdict is worth little.
+const refineTimeout = 20 * time.Second
+
+// refine asks the refiner about commitments already recorded and records
+// what it changes: a better phrase, or a dismissal.
+func (s *Session) refine(ctx context.Context, u ledger.Utterance, found []ledger.Commitment, infos []*ledger.CommitmentInfo) {
+	ctx, cancel := context.WithTimeout(ctx, refineTimeout)
+	defer cancel()
+	verdicts, err := s.cfg.Refiner.Refine(ctx, u, found)
+	if err != nil || len(verdicts) != len(infos) {
+		s.log.Warn("commitment refiner failed; the rule-based commitments stand", "err", err)
+		return
+	}
+	for i, v := range verdicts {
+		info := *infos[i]
+		switch {
+		case !v.Keep:
+			info.Status = ledger.StatusCancelled
+		case v.What != "" && v.What != info.What:
+			info.What = v.What
+		default:
+			continue
+		}
+		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: &info}); err != nil {
+			s.log.Warn("record a refined commitment", "id", info.ID, "err", err)
+		}
+	}
 }
 
 // Pause stops transcribing: audio that arrives while paused is dropped, and

@@ -3,6 +3,9 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -389,4 +392,50 @@ func (s *Session) isRunning() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.running
+}
+
+func TestSessionRefinerDismissesAndFailureLeavesRulesStanding(t *testing.T) {
+	for name, tc := range map[string]struct {
+		status int
+		want   string
+	}{
+		"model dismisses":  {http.StatusOK, ledger.StatusCancelled},
+		"endpoint failing": {http.StatusServiceUnavailable, ledger.StatusOpen},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(tc.status)
+			fmt.Fprint(w, `{"choices":[{"message":{"content":"{\"verdicts\":[{\"index\":0,\"keep\":false}]}"}}]}`)
+		}))
+		log := ledger.NewMemLog()
+		mic, err := stream.NewReplaySamples(sampleSpeech(t, 3), "mic", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := New(Config{Meeting: "m5", Engine: sayingEngine{"I will send you the pricing by Friday."}, Log: log,
+			Sources: []stream.Source{mic}, Speakers: map[string]Speaker{"mic": {Name: "Dana", Org: "vendor"}},
+			Refiner: &ledger.ChatRefiner{URL: srv.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		stored, _ := log.Since(context.Background(), "m5", 0)
+		last := map[string]string{}
+		for _, e := range stored {
+			if e.Type == ledger.TypeCommitmentUpsert {
+				last[e.Commitment.ID] = e.Commitment.Status
+			}
+		}
+		if len(last) == 0 {
+			t.Errorf("%s: no commitment recorded", name)
+		}
+		for id, st := range last {
+			if st != tc.want {
+				t.Errorf("%s: commitment %s ends %q, want %q", name, id, st, tc.want)
+			}
+		}
+		srv.Close()
+		log.Close()
+	}
 }

@@ -59,7 +59,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	opt := asr.Options{Language: "en", Threads: max(1, runtime.NumCPU()/2)}
-	if err := m.transcribe(ctx, e, path, opt, "Dana Whitfield, Ravi Menon, Laura Chen", []stream.Source{src}, nil, false); err != nil {
+	pipeline := agent.Config{Options: opt, Prompt: "Dana Whitfield, Ravi Menon, Laura Chen", Sources: []stream.Source{src}}
+	if err := m.transcribe(ctx, e, path, pipeline); err != nil {
 		return err
 	}
 	return m.finish(ctx, e, *stay)

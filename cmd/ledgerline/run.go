@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -43,6 +44,8 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
 	resume := fs.String("meeting", "", "continue this meeting (its ID from an earlier run) instead of starting a new one")
 	bot := fs.Bool("bot", false, "capture no local device: transcribe only the participants who join over WebRTC (the join link) or WHIP")
+	refinerURL := fs.String("refiner-url", "", "optional OpenAI-compatible endpoint (e.g. http://127.0.0.1:8081/v1) that double-checks commitments; key in $LEDGERLINE_REFINER_KEY")
+	refinerModel := fs.String("refiner-model", "", "model name for --refiner-url")
 	me := fs.String("me", "", "your name, shown for the mic channel")
 	myOrg := fs.String("org", "vendor", "your organisation's role for the mic channel: vendor, partner, buyer or other")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -69,7 +72,11 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	}
 	defer m.close()
 	opt := asr.Options{Language: *language, Threads: max(1, runtime.NumCPU()/2)}
-	if err := m.transcribe(ctx, e, path, opt, *prompt, sources, speakers, *input == ""); err != nil {
+	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers, KeepOpen: *input == ""}
+	if *refinerURL != "" {
+		pipeline.Refiner = &ledger.ChatRefiner{URL: *refinerURL, Model: *refinerModel, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}
+	}
+	if err := m.transcribe(ctx, e, path, pipeline); err != nil {
 		return err
 	}
 	return m.finish(ctx, e, *stay && *input != "")
@@ -215,17 +222,15 @@ func (m *liveMeeting) newWHIP(e *env, listen string) (*ingest.WHIP, error) {
 	})
 }
 
-// transcribe runs the live pipeline from sources into the meeting.
-func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, opt asr.Options, prompt string, sources []stream.Source, speakers map[string]agent.Speaker, keepOpen bool) error {
+// transcribe runs the live pipeline of cfg (sources, options) into the meeting.
+func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, cfg agent.Config) error {
 	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: modelPath, Workers: runtime.NumCPU(), Logger: e.log})
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
-	session, err := agent.New(agent.Config{
-		Meeting: m.id, Engine: engine, Log: m.store, Sources: sources, Speakers: speakers,
-		Options: opt, Prompt: prompt, Logger: e.log, KeepOpen: keepOpen, MeetingDate: m.started,
-	})
+	cfg.Meeting, cfg.Engine, cfg.Log, cfg.Logger, cfg.MeetingDate = m.id, engine, m.store, e.log, m.started
+	session, err := agent.New(cfg)
 	if err != nil {
 		return err
 	}
