@@ -69,6 +69,7 @@ type Event struct {
 	Commitment *CommitmentInfo `json:"commitment,omitempty"` // commitment.upsert
 	State      MeetingState    `json:"state,omitempty"`      // meeting.state
 	Reason     string          `json:"reason,omitempty"`     // meeting.state: why, when known ("user", "source ended")
+	By         string          `json:"by,omitempty"`         // who made a change from a page ("Dana", "viewer"); "" for the pipeline
 }
 
 // SegmentInfo is a stretch of one channel's speech. StartMS and EndMS are on the meeting clock
@@ -90,6 +91,9 @@ type SpeakerInfo struct {
 	Channel string `json:"channel"`       // the channel the speaker is heard on
 	Name    string `json:"name"`          // display name
 	Org     string `json:"org,omitempty"` // organisation, when known
+	// Consent is "declined" for a participant who refused to be recorded: nothing of theirs is in
+	// the record. Empty otherwise.
+	Consent string `json:"consent,omitempty"`
 }
 
 // CommitmentInfo is the current state of one commitment in the meeting's ledger. An upsert replaces
