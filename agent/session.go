@@ -78,12 +78,12 @@ type Session struct {
 
 	// The detector keeps a little of the meeting's recent talk as context
 	// ("can you send the pricing?" … "sure, by Friday"), shared by all channels.
-	detectMu    sync.Mutex
-	detector    *ledger.Detector
-	commitments int
-	voices      map[string]Speaker // speakers found by diarization, by speaker ID
-	speakerMu   sync.Mutex
-	known       map[string]Speaker // speakers known up front, by channel
+	detectMu  sync.Mutex
+	detector  *ledger.Detector
+	book      *ledger.Book
+	voices    map[string]Speaker // speakers found by diarization, by speaker ID
+	speakerMu sync.Mutex
+	known     map[string]Speaker // speakers known up front, by channel
 
 	refining sync.WaitGroup // refiner calls in flight; Run waits for them
 
@@ -117,7 +117,7 @@ func New(cfg Config) (*Session, error) {
 	for ch, sp := range cfg.Speakers {
 		known[ch] = sp
 	}
-	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting), detector: ledger.NewDetector(), known: known}, nil
+	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting), detector: ledger.NewDetector(), book: ledger.NewBook(), known: known}, nil
 }
 
 // Run captures until every source has ended or ctx is done, then flushes
@@ -420,19 +420,12 @@ func (s *Session) detect(ctx context.Context, seg *ledger.SegmentInfo, sp Speake
 	u := ledger.Utterance{Text: seg.Text, Speaker: ledger.Speaker{Name: sp.Name, Org: sp.Org},
 		Language: seg.Language, MeetingDate: s.cfg.MeetingDate}
 	found := s.detector.Detect(u)
-	first := s.commitments
-	s.commitments += len(found)
 	s.detectMu.Unlock()
+	// The book merges a promise said again into the first one, keeping both quotes as evidence.
 	infos := make([]*ledger.CommitmentInfo, len(found))
 	for i, c := range found {
-		infos[i] = &ledger.CommitmentInfo{
-			ID: fmt.Sprintf("c-%d", first+i+1), What: c.What, Owner: c.Owner, OwnerOrg: c.OwnerOrg,
-			Beneficiary: c.Beneficiary, DuePhrase: c.DuePhrase, Status: ledger.StatusOpen,
-			Confidence: c.Confidence, Quote: c.Quote, SegmentIDs: []string{seg.ID}, StartMS: seg.StartMS,
-		}
-		if c.HasDue() {
-			infos[i].Due = c.Due.Format(time.DateOnly)
-		}
+		info, _ := s.book.Add(c, *seg)
+		infos[i] = &info
 		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: infos[i]}); err != nil {
 			return fmt.Errorf("agent: store commitment: %w", err)
 		}
@@ -470,9 +463,11 @@ func (s *Session) refine(ctx context.Context, u ledger.Utterance, found []ledger
 		default:
 			continue
 		}
-		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: &info}); err != nil {
+		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: &info, By: "refiner"}); err != nil {
 			s.log.Warn("record a refined commitment", "id", info.ID, "err", err)
+			continue
 		}
+		s.book.Observe(info)
 	}
 }
 

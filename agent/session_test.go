@@ -322,12 +322,23 @@ func TestSessionRecordsCommitmentsAfterTheirFinal(t *testing.T) {
 	if len(commitments) == 0 {
 		t.Fatalf("no commitment recorded; stored: %+v", stored)
 	}
+	// The same promise, said in every final, is one commitment with more evidence each time.
+	ids := map[string]bool{}
+	for _, e := range commitments {
+		ids[e.Commitment.ID] = true
+	}
+	if len(ids) != 1 {
+		t.Errorf("%d commitments for one promise repeated: %v", len(ids), ids)
+	}
+	if last := commitments[len(commitments)-1].Commitment; len(commitments) > 1 && len(last.SegmentIDs) != len(commitments) {
+		t.Errorf("merged commitment %+v cites %d segments, want %d", last, len(last.SegmentIDs), len(commitments))
+	}
 	for _, e := range commitments {
 		c := e.Commitment
 		if c.Owner != "Dana" || c.OwnerOrg != "vendor" || c.Due != "2026-12-04" || c.Status != ledger.StatusOpen || !strings.Contains(c.What, "pricing") {
 			t.Errorf("commitment %+v, want Dana (vendor) to send the pricing by 2026-12-04", c)
 		}
-		final, ok := finals[c.SegmentIDs[0]]
+		final, ok := finals[c.SegmentIDs[len(c.SegmentIDs)-1]]
 		if !ok || final.Seq > e.Seq || !strings.Contains(strings.ToLower(final.Segment.Text), "friday") && !strings.Contains(c.Quote, "Friday") {
 			t.Errorf("commitment %+v does not follow the final %+v that states it", c, final.Segment)
 		}
