@@ -198,3 +198,175 @@ func TestOverlayResponsive(t *testing.T) {
 		}
 	}
 }
+
+// clearInput empties a text field, as selecting its text and deleting it would.
+func clearInput(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%q).value = ''`, sel))
+}
+
+// Two viewers of one meeting, each in its own tab: what one changes, both see, through the stream.
+func TestOverlayControlsLiveAcrossPages(t *testing.T) {
+	f, _ := newControlFixture(t)
+	browser := newBrowser(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingRecording})
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-1", Channel: "mic", Name: "Dana", Org: "Acme"}})
+	f.appendFinal(1, "Welcome.")
+	f.appendFinal(2, "We'll send the architecture by Friday.")
+	seedCommitment(f)
+
+	a := browser
+	b, closeB := chromedp.NewContext(browser) // a second tab
+	defer closeB()
+	page := f.http.URL + PagePath(testMeeting, f.token)
+	ready := waitJS(finalsJS + `.length === 2 && document.querySelector('#conn').dataset.conn === 'live' &&
+		document.querySelector('[data-commitment="c1"] button[data-action="done"]') !== null`)
+	for _, tab := range []context.Context{a, b} {
+		if err := chromedp.Do(tab, chromedp.Navigate(page), ready); err != nil {
+			t.Fatal(err)
+		}
+	}
+	both := func(what, cond string) {
+		t.Helper()
+		for i, tab := range []context.Context{a, b} {
+			if err := chromedp.Do(tab, waitJS(cond)); err != nil {
+				t.Fatalf("%s, in tab %d: %v", what, i+1, err)
+			}
+		}
+	}
+
+	// A types a name and renames the speaker from a caption.
+	err := chromedp.Do(a,
+		chromedp.SendKeys(chromedp.CSS("#by"), "Ana"),
+		chromedp.Click(chromedp.CSS(`#captions button.who[data-speaker="spk-1"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#speaker-dialog")),
+		clearInput(`#speaker-form input[name="name"]`),
+		chromedp.SendKeys(chromedp.CSS(`#speaker-form input[name="name"]`), "Dana <b>Smith</b>"),
+		chromedp.SetValue(chromedp.CSS(`#speaker-form select[name="org"]`), "partner"),
+		chromedp.Click(chromedp.CSS(`#speaker-form button[type="submit"]`)),
+		waitJS(`!document.querySelector('#speaker-dialog').open`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both("rename", `[...document.querySelectorAll('#captions .who')].every(w => w.textContent === 'Dana <b>Smith</b>') &&
+		[...document.querySelectorAll('#captions .org')].every(o => o.textContent === 'partner') &&
+		document.querySelector('#talk-speakers [data-speaker="spk-1"] .talk-name').textContent === 'Dana <b>Smith</b>' &&
+		document.querySelectorAll('b').length === 0`)
+	if e := f.lastStored(); e.Type != ledger.TypeSpeakerUpdate || e.By != "Ana" || e.Speaker.Name != "Dana <b>Smith</b>" || e.Speaker.Org != "partner" || e.Speaker.Channel != "mic" {
+		t.Fatalf("stored %+v (speaker %+v), want the rename by Ana", e, e.Speaker)
+	}
+
+	// B, under another name, marks the commitment done.
+	err = chromedp.Do(b,
+		chromedp.SendKeys(chromedp.CSS("#by"), "Raj"),
+		chromedp.Click(chromedp.CSS(`[data-commitment="c1"] button[data-action="done"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both("done", `(() => { const c = document.querySelector('[data-commitment="c1"]');
+		return c.dataset.status === 'done' && c.querySelector('.by').textContent === 'changed by Raj' &&
+			c.querySelector('button[data-action="reopen"]') !== null; })()`)
+
+	// A reassigns it and moves its due date.
+	err = chromedp.Do(a,
+		chromedp.Click(chromedp.CSS(`[data-commitment="c1"] button[data-action="edit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#commitment-dialog")),
+		clearInput(`#commitment-form input[name="owner"]`),
+		chromedp.SendKeys(chromedp.CSS(`#commitment-form input[name="owner"]`), "Sam"),
+		chromedp.SetValue(chromedp.CSS(`#commitment-form input[name="due"]`), "2026-03-10"),
+		chromedp.Click(chromedp.CSS(`#commitment-form button[type="submit"]`)),
+		waitJS(`!document.querySelector('#commitment-dialog').open`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	both("reassign", `(() => { const c = document.querySelector('[data-commitment="c1"]');
+		return c.querySelector('.owner').textContent === 'Sam (Acme)' && c.querySelector('.due').textContent === 'due 2026-03-10' &&
+			c.dataset.status === 'done' && c.querySelector('.by').textContent === 'changed by Ana'; })()`)
+
+	// B reopens it, then dismisses it.
+	for _, step := range []struct{ action, status string }{{"reopen", "open"}, {"dismiss", "cancelled"}} {
+		if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`[data-commitment="c1"] button[data-action="`+step.action+`"]`))); err != nil {
+			t.Fatal(err)
+		}
+		both(step.action, `document.querySelector('[data-commitment="c1"]').dataset.status === '`+step.status+`'`)
+	}
+	if c := f.lastStored().Commitment; c == nil || c.Status != ledger.StatusCancelled || c.Owner != "Sam" || c.Due != "2026-03-10" || c.Quote == "" {
+		t.Fatalf("stored commitment %+v, want cancelled, owned by Sam, due 2026-03-10, quote kept", c)
+	}
+
+	// A pauses, B resumes.
+	if err := chromedp.Do(a, chromedp.Click(chromedp.CSS("#pause"))); err != nil {
+		t.Fatal(err)
+	}
+	both("pause", `document.querySelector('#rec').dataset.state === 'paused' && document.querySelector('#pause').textContent === 'Resume'`)
+	if err := chromedp.Do(b, chromedp.Click(chromedp.CSS("#pause"))); err != nil {
+		t.Fatal(err)
+	}
+	both("resume", `document.querySelector('#rec').dataset.state === 'recording' && document.querySelector('#pause').textContent === 'Pause'`)
+
+	// The name typed is kept for the next visit; tabs of one browser share it, so the last one typed stands.
+	if err := chromedp.Do(a, chromedp.Navigate(page), waitJS(`document.querySelector('#conn').dataset.conn === 'live'`)); err != nil {
+		t.Fatal(err)
+	}
+	if by := evalJS[string](t, a, `document.querySelector('#by').value`); by != "Raj" {
+		t.Fatalf("name after reload %q, want Raj", by)
+	}
+}
+
+// Talk time adds up the finals' lengths per speaker and per organisation, for the replayed history
+// and live, and follows a final that replaces another and a speaker who changes organisation.
+func TestOverlayTalkTime(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := newBrowser(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-1", Channel: "mic", Name: "Dana", Org: "vendor"}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-2", Channel: "system", Name: "Lee", Org: "buyer"}})
+	final := func(id, channel, speaker string, start, end int64) {
+		f.mustAppend(ledger.Event{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{
+			ID: id, Channel: channel, Speaker: speaker, StartMS: start, EndMS: end, Text: "words " + id}})
+	}
+	final("s1", "mic", "spk-1", 0, 4000)
+	final("s2", "system", "spk-2", 4000, 6500)
+	final("s3", "mic", "spk-1", 7000, 9000)
+	final("s4", "room", "", 10000, 11000)
+	final("s5", "system", "spk-2", 12000, 80000)
+
+	const rows = `Object.fromEntries([...document.querySelectorAll('#talk-SIDE .talk-row')].map(r =>
+		[r.dataset.KEY, r.dataset.ms + ' ' + r.querySelector('.talk-dur').textContent]))`
+	speakersJS := strings.NewReplacer("SIDE", "speakers", "KEY", "speaker").Replace(rows)
+	orgsJS := strings.NewReplacer("SIDE", "orgs", "KEY", "org").Replace(rows)
+	check := func(what string, speakers, orgs map[string]string) {
+		t.Helper()
+		want := func(m map[string]string) string {
+			var parts []string
+			for k, v := range m {
+				parts = append(parts, fmt.Sprintf("%q: %q", k, v))
+			}
+			return "{" + strings.Join(parts, ", ") + "}"
+		}
+		cond := fmt.Sprintf(`(() => { const same = (a, b) => JSON.stringify(Object.entries(a).sort()) === JSON.stringify(Object.entries(b).sort());
+			return same(%s, %s) && same(%s, %s); })()`, speakersJS, want(speakers), orgsJS, want(orgs))
+		if err := chromedp.Do(ctx, waitJS(cond)); err != nil {
+			t.Fatalf("%s: talk time per speaker %v, per organisation %v; want %v and %v: %v", what,
+				evalJS[map[string]string](t, ctx, speakersJS), evalJS[map[string]string](t, ctx, orgsJS), speakers, orgs, err)
+		}
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.http.URL+PagePath(testMeeting, f.token)), waitJS(finalsJS+`.length === 5`)); err != nil {
+		t.Fatal(err)
+	}
+	check("replayed",
+		map[string]string{"spk-1": "6000 6s", "spk-2": "70500 1:11", "channel:room": "1000 1s"},
+		map[string]string{"vendor": "6000 6s", "buyer": "70500 1:11", "unassigned": "1000 1s"})
+	if first := evalJS[string](t, ctx, `document.querySelector('#talk-speakers .talk-name').textContent`); first != "Lee" {
+		t.Fatalf("first speaker in the panel %q, want Lee, who spoke longest", first)
+	}
+
+	final("s3", "mic", "spk-1", 7000, 10000) // the final of s3 again, longer
+	final("s6", "mic", "spk-1", 81000, 82500)
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-2", Channel: "system", Name: "Lee", Org: "partner"}})
+	check("live",
+		map[string]string{"spk-1": "8500 9s", "spk-2": "70500 1:11", "channel:room": "1000 1s"},
+		map[string]string{"vendor": "8500 9s", "partner": "70500 1:11", "unassigned": "1000 1s"})
+}

@@ -68,6 +68,8 @@ type client struct {
 	quit     chan struct{} // closed by kick: writePump sends the close frame and stops
 	readDone chan struct{} // closed when readPump returns
 
+	progress progress // the last stored seq written, for Drain
+
 	kickOnce    sync.Once
 	closeCode   int    // set before quit is closed
 	closeReason string // set before quit is closed
@@ -86,6 +88,7 @@ func (c *client) kick(code int, reason string) {
 // duplicates by seq.
 func (c *client) serve(h *hub, since int64) {
 	defer c.conn.Close()
+	defer c.progress.finish()
 	if !h.join(c) {
 		closeNow(c.conn, websocket.CloseGoingAway, reasonStopping, c.cfg.WriteWait)
 		return
@@ -148,6 +151,7 @@ func (c *client) writePump(replay []ledger.Event, since int64) {
 		_ = c.conn.Close() // ends readPump
 	}()
 	last := since
+	c.progress.advance(since) // the viewer has these already
 	for _, e := range replay {
 		select {
 		case <-c.quit:
@@ -164,6 +168,7 @@ func (c *client) writePump(replay []ledger.Event, since int64) {
 			return
 		}
 		last = e.Seq
+		c.progress.advance(last)
 	}
 	for {
 		select {
@@ -181,6 +186,9 @@ func (c *client) writePump(replay []ledger.Event, since int64) {
 			}
 			if err := c.write(websocket.TextMessage, m.data); err != nil {
 				return
+			}
+			if m.stored {
+				c.progress.advance(m.seq)
 			}
 		case <-ticker.C:
 			if err := c.write(websocket.PingMessage, nil); err != nil {

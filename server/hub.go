@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/websocket"
 
@@ -39,11 +42,13 @@ type hub struct {
 	unregister chan *client
 	disconnect chan chan int
 	counts     chan chan int
+	snapshots  chan chan []*client // Drain asks for the viewers connected now
 	quit       chan struct{}
 	done       chan struct{}
 	stopOnce   sync.Once
 
 	clients map[*client]struct{} // owned by run
+	seen    atomic.Int64         // seq of the last stored event broadcast; written by run
 }
 
 func newHub(meeting string, events EventLog, buffer int, log *slog.Logger) *hub {
@@ -56,6 +61,7 @@ func newHub(meeting string, events EventLog, buffer int, log *slog.Logger) *hub 
 		unregister: make(chan *client),
 		disconnect: make(chan chan int),
 		counts:     make(chan chan int),
+		snapshots:  make(chan chan []*client),
 		quit:       make(chan struct{}),
 		done:       make(chan struct{}),
 		clients:    make(map[*client]struct{}),
@@ -82,6 +88,8 @@ func (h *hub) run() {
 			reply <- h.kickAll(websocket.CloseServiceRestart, reasonDisconnect)
 		case reply := <-h.counts:
 			reply <- len(h.clients)
+		case reply := <-h.snapshots:
+			reply <- slices.Collect(maps.Keys(h.clients))
 		case e, ok := <-events:
 			if !ok {
 				sub, events = h.resubscribe(sub)
@@ -118,6 +126,9 @@ func (h *hub) broadcast(e ledger.Event) {
 		return
 	}
 	m := outMsg{seq: e.Seq, stored: e.Type.Stored(), data: data}
+	if m.stored {
+		h.seen.Store(e.Seq)
+	}
 	for c := range h.clients {
 		select {
 		case c.send <- m:

@@ -76,6 +76,13 @@ type Config struct {
 	PingInterval, PongWait, WriteWait time.Duration
 	// HubBuffer is the buffer of each meeting's subscription to the log.
 	HubBuffer int
+	// Control, when set, appends the changes viewers make from the overlay (renames, commitment
+	// edits); Recorder, when set, pauses and resumes capture. Unset, those requests answer 501.
+	Control  Control
+	Recorder Recorder
+	// Records, when set, is the store the recap, export and deal pages read (/m/{meeting}/recap,
+	// /m/{meeting}/export/{kind}, /d/{deal}, /api/deals/{deal}). Unset, those answer 404.
+	Records RecordStore
 }
 
 // ErrConfig reports an invalid Config.
@@ -151,6 +158,7 @@ type meeting struct {
 	id    string
 	token [sha256.Size]byte // digest of the access token, compared in constant time
 	hub   *hub
+	edit  sync.Mutex // serialises viewers' changes: read the latest state, then append
 }
 
 // New returns a Server for cfg. It starts nothing until a meeting is added.
@@ -170,6 +178,8 @@ func New(cfg Config) (*Server, error) {
 	mux.HandleFunc("GET /m/{meeting}", s.servePage)
 	mux.HandleFunc("GET /m/{meeting}/ws", s.serveSocket)
 	mux.Handle("GET /assets/", assetHandler())
+	s.registerControl(mux)
+	s.handleRecords(mux)
 	if cfg.Ingest != nil {
 		mux.Handle("/whip/{meeting}", cfg.Ingest)
 		mux.Handle("/whip/{meeting}/{session}", cfg.Ingest)

@@ -1,5 +1,8 @@
 // Ledgerline live overlay: follows one meeting's event stream (docs/events.md) over a WebSocket and
-// shows captions and the commitments ledger. All text goes in through textContent, never as HTML.
+// shows captions, talk time and the commitments ledger. Viewers may rename speakers, edit
+// commitments and pause the recording through the control API; the page never changes what it
+// shows on its own: every change comes back, to every viewer, as an event on the stream.
+// All text goes in through textContent, never as HTML.
 'use strict';
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -11,8 +14,10 @@
   const MIN_BACKOFF = 500, MAX_BACKOFF = 15000;
 
   const captions = $('captions'), partials = $('partials'), scroller = $('scroller');
-  const ledger = $('commitments'), conn = $('conn'), rec = $('rec');
+  const ledger = $('commitments'), conn = $('conn'), rec = $('rec'), pause = $('pause');
   const speakers = new Map(); // speaker id → {name, org}
+  const finals = new Map(); // segment id → segment, for talk time and re-rendering after a rename
+  const commitments = new Map(); // commitment id → commitment
   let lastSeq = 0, connects = 0, backoff = MIN_BACKOFF, retry = null;
 
   $('meeting').textContent = meetingID;
@@ -57,14 +62,23 @@
     li.style.setProperty('--c', colour(seg.channel || ''));
     const head = el('header');
     head.append(el('span', 'time', clock(seg.start_ms)));
-    const who = el('span', 'who', speakerName(seg));
-    who.dataset.speaker = seg.speaker || '';
-    head.append(who);
+    head.append(whoButton(seg));
     const org = speakerOrg(seg);
     if (org) head.append(el('span', 'org', org));
     li.append(head, el('p', 'text', seg.text || ''));
     if (seg.language) li.lang = seg.language;
     return li;
+  }
+
+  // whoButton shows a speaker's name; a click opens the rename dialog when the speaker has an id.
+  function whoButton(seg) {
+    const who = el(seg.speaker ? 'button' : 'span', 'who', speakerName(seg));
+    who.dataset.speaker = seg.speaker || '';
+    if (seg.speaker) {
+      who.type = 'button';
+      who.title = 'Rename this speaker';
+    }
+    return who;
   }
 
   function atBottom() {
@@ -88,6 +102,8 @@
     const li = line(seg, true, e.seq);
     const old = find(captions, 'segment', seg.id);
     if (old) old.replaceWith(li); else captions.append(li);
+    finals.set(seg.id, seg);
+    talkLater();
     follow(stick);
   }
 
@@ -103,13 +119,77 @@
   function onSpeaker(e) {
     const s = e.speaker;
     speakers.set(s.id, { name: s.name, org: s.org || '' });
-    for (const who of document.querySelectorAll('.who')) {
+    for (const li of [...captions.children]) {
+      const seg = finals.get(li.dataset.segment);
+      if (seg && seg.speaker === s.id) li.replaceWith(line(seg, true, li.dataset.finalSeq));
+    }
+    for (const who of partials.querySelectorAll('.who')) {
       if (who.dataset.speaker === s.id) who.textContent = s.name || s.id;
     }
+    talkLater();
+  }
+
+  // Talk time: the length of every final (end_ms − start_ms), summed per speaker and per
+  // organisation. A final that replaces another of the same id replaces its time too.
+  function duration(ms) {
+    const s = Math.round(Math.max(0, ms) / 1000);
+    return s < 60 ? `${s}s` : clock(s * 1000);
+  }
+
+  let talkTimer = null;
+  function talkLater() { // one render for a burst of events, as when the history is replayed
+    if (talkTimer === null) talkTimer = setTimeout(() => { talkTimer = null; renderTalk(); }, 50);
+  }
+
+  function renderTalk() {
+    const bySpeaker = new Map(), byOrg = new Map();
+    let total = 0;
+    for (const seg of finals.values()) {
+      const ms = Math.max(0, (seg.end_ms || 0) - (seg.start_ms || 0));
+      const key = seg.speaker || `channel:${seg.channel || ''}`;
+      const row = bySpeaker.get(key) || { seg, ms: 0 };
+      row.ms += ms;
+      row.seg = seg;
+      bySpeaker.set(key, row);
+      total += ms;
+    }
+    for (const row of bySpeaker.values()) {
+      const org = speakerOrg(row.seg) || 'unassigned';
+      byOrg.set(org, (byOrg.get(org) || 0) + row.ms);
+    }
+    const rows = (entries, build) => entries.sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0]))).map(build);
+    const bar = (ms) => {
+      const b = el('span', 'talk-bar');
+      const fill = el('i');
+      fill.style.setProperty('width', `${total ? (100 * ms / total).toFixed(1) : 0}%`);
+      b.append(fill);
+      return b;
+    };
+    $('talk-orgs').replaceChildren(...rows([...byOrg.entries()], ([org, ms]) => {
+      const li = el('li', 'talk-row org-row');
+      li.dataset.org = org;
+      li.dataset.ms = String(ms);
+      li.append(el('span', 'talk-name', org), bar(ms), el('span', 'talk-dur', duration(ms)));
+      return li;
+    }));
+    $('talk-speakers').replaceChildren(...rows([...bySpeaker.entries()].map(([k, r]) => [k, r.ms, r.seg]), ([key, ms, seg]) => {
+      const li = el('li', 'talk-row speaker-row');
+      li.dataset.speaker = key;
+      li.dataset.ms = String(ms);
+      li.style.setProperty('--c', colour(seg.channel || ''));
+      const name = whoButton(seg);
+      name.classList.add('talk-name');
+      const org = speakerOrg(seg);
+      if (org) name.title = `${name.title ? name.title + ' · ' : ''}${org}`;
+      li.append(name, bar(ms), el('span', 'talk-dur', duration(ms)));
+      return li;
+    }));
+    $('no-talk').hidden = finals.size > 0;
   }
 
   function onCommitment(e) {
     const c = e.commitment;
+    commitments.set(c.id, c);
     const li = el('li', 'commitment');
     li.dataset.commitment = c.id;
     li.dataset.status = c.status || 'open';
@@ -124,8 +204,10 @@
       if (c.due && c.due_phrase) d.title = c.due_phrase;
       meta.append(d);
     }
+    if (e.by) meta.append(el('span', 'by', `changed by ${e.by}`));
     li.append(meta);
     if (c.quote) li.append(el('p', 'quote', `“${c.quote}”`));
+    li.append(commitmentActions(c));
     const old = find(ledger, 'commitment', c.id);
     if (old) old.replaceWith(li); else ledger.append(li);
     const open = [...ledger.children].filter((x) => x.dataset.status === 'open').length;
@@ -133,12 +215,194 @@
     $('no-commitments').hidden = true;
   }
 
+  function commitmentActions(c) {
+    const box = el('div', 'actions');
+    const button = (action, label, title) => {
+      const b = el('button', 'action', label);
+      b.type = 'button';
+      b.dataset.action = action;
+      b.title = title;
+      return b;
+    };
+    if ((c.status || 'open') === 'open') {
+      box.append(button('done', 'Done', 'Mark this commitment done'),
+        button('dismiss', 'Dismiss', 'Not a commitment, or no longer one'));
+    } else {
+      box.append(button('reopen', 'Reopen', 'Mark this commitment open again'));
+    }
+    box.append(button('edit', 'Edit', 'Reassign the owner or change the due date'));
+    return box;
+  }
+
   function onState(e) {
     const labels = { recording: 'Recording', paused: 'Paused', stopped: 'Stopped' };
     rec.dataset.state = e.state;
     rec.textContent = labels[e.state] || String(e.state);
     rec.title = e.reason ? `Recording state: ${e.reason}` : 'Recording state';
+    pause.hidden = pauseUnavailable || (e.state !== 'recording' && e.state !== 'paused');
+    pause.dataset.action = e.state === 'paused' ? 'resume' : 'pause';
+    pause.textContent = e.state === 'paused' ? 'Resume' : 'Pause';
   }
+
+  // Control: changes go to the server as JSON; what the page shows changes only when their events
+  // come back on the stream, so every viewer sees the same thing.
+  const byInput = $('by'), notice = $('notice');
+  const BY_KEY = 'ledgerline.by';
+  let pauseUnavailable = false, noticeTimer = null;
+  try { byInput.value = localStorage.getItem(BY_KEY) || ''; } catch (err) { /* storage may be off */ }
+  byInput.addEventListener('change', () => {
+    byInput.value = byInput.value.trim().slice(0, 80);
+    try { localStorage.setItem(BY_KEY, byInput.value); } catch (err) { /* storage may be off */ }
+  });
+
+  function by() {
+    return byInput.value.trim().slice(0, 80) || 'viewer';
+  }
+
+  function showNotice(text) {
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => { notice.hidden = true; }, 8000);
+  }
+
+  class ControlError extends Error {
+    constructor(status, message) { super(message); this.status = status; }
+  }
+
+  async function send(path, body) {
+    let res;
+    try {
+      res = await fetch(`${base}/${path}?t=${encodeURIComponent(token)}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Ledgerline': 'overlay' },
+        body: JSON.stringify(body),
+        cache: 'no-store',
+        credentials: 'same-origin',
+        referrerPolicy: 'no-referrer',
+      });
+    } catch (err) {
+      throw new ControlError(0, 'The server cannot be reached; try again.');
+    }
+    if (res.ok) return;
+    const text = (await res.text().catch(() => '')).trim();
+    const parts = text.split(/\n\s*\n/); // "CODE Status", then the explanation
+    throw new ControlError(res.status, parts[parts.length - 1] || `The change failed (${res.status}).`);
+  }
+
+  async function act(path, body, onError) {
+    try {
+      await send(path, body);
+      return true;
+    } catch (err) {
+      (onError || showNotice)(err.message);
+      return false;
+    }
+  }
+
+  pause.addEventListener('click', async () => {
+    const action = pause.dataset.action === 'resume' ? 'resume' : 'pause';
+    pause.disabled = true;
+    try {
+      await send(action, {});
+    } catch (err) {
+      if (err.status === 501) {
+        pauseUnavailable = true;
+        pause.hidden = true;
+      }
+      showNotice(err.message);
+    } finally {
+      pause.disabled = false;
+    }
+  });
+
+  function formError(form, text) {
+    const p = form.querySelector('.form-error');
+    p.textContent = text || '';
+    p.hidden = !text;
+  }
+
+  function openDialog(dialog) {
+    formError(dialog.querySelector('form'), '');
+    if (typeof dialog.showModal === 'function') dialog.showModal(); else dialog.setAttribute('open', '');
+    const first = dialog.querySelector('input');
+    if (first) first.focus();
+  }
+
+  function closeDialog(dialog) {
+    if (typeof dialog.close === 'function') dialog.close(); else dialog.removeAttribute('open');
+  }
+
+  for (const dialog of document.querySelectorAll('dialog')) {
+    dialog.addEventListener('click', (ev) => {
+      if (ev.target instanceof Element && ev.target.closest('[data-close]')) closeDialog(dialog);
+    });
+  }
+
+  const speakerDialog = $('speaker-dialog'), speakerForm = $('speaker-form');
+  function editSpeaker(id) {
+    const s = speakers.get(id);
+    speakerForm.dataset.speaker = id;
+    speakerForm.elements.name.value = (s && s.name) || id;
+    const org = s && s.org;
+    speakerForm.elements.org.value = ['vendor', 'partner', 'buyer', 'other'].includes(org) ? org : '';
+    openDialog(speakerDialog);
+  }
+
+  speakerForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const name = speakerForm.elements.name.value.trim();
+    if (!name) { formError(speakerForm, 'Give the speaker a name.'); return; }
+    const body = { name, by: by() };
+    if (speakerForm.elements.org.value) body.org = speakerForm.elements.org.value;
+    const id = speakerForm.dataset.speaker;
+    if (await act(`speakers/${encodeURIComponent(id)}`, body, (m) => formError(speakerForm, m))) closeDialog(speakerDialog);
+  });
+
+  const commitmentDialog = $('commitment-dialog'), commitmentForm = $('commitment-form');
+  function editCommitment(id) {
+    const c = commitments.get(id);
+    if (!c) return;
+    commitmentForm.dataset.commitment = id;
+    commitmentForm.querySelector('.what-preview').textContent = c.what || '';
+    commitmentForm.elements.owner.value = c.owner || '';
+    commitmentForm.elements.owner_org.value = c.owner_org || '';
+    commitmentForm.elements.due.value = c.due || '';
+    openDialog(commitmentDialog);
+  }
+
+  commitmentForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const id = commitmentForm.dataset.commitment;
+    const c = commitments.get(id) || {};
+    const f = commitmentForm.elements;
+    const owner = f.owner.value.trim(), ownerOrg = f.owner_org.value.trim(), due = f.due.value;
+    if (!owner) { formError(commitmentForm, 'Say who owns this commitment.'); return; }
+    const body = { by: by() };
+    if (owner !== (c.owner || '')) body.owner = owner;
+    if (ownerOrg !== (c.owner_org || '')) body.owner_org = ownerOrg;
+    if (due !== (c.due || '')) body.due = due || null;
+    if (Object.keys(body).length === 1) { closeDialog(commitmentDialog); return; }
+    if (await act(`commitments/${encodeURIComponent(id)}`, body, (m) => formError(commitmentForm, m))) closeDialog(commitmentDialog);
+  });
+
+  const STATUS_OF = { done: 'done', dismiss: 'cancelled', reopen: 'open' };
+  ledger.addEventListener('click', async (ev) => {
+    const b = ev.target instanceof Element ? ev.target.closest('button[data-action]') : null;
+    const li = b && b.closest('[data-commitment]');
+    if (!li) return;
+    const id = li.dataset.commitment, action = b.dataset.action;
+    if (action === 'edit') { editCommitment(id); return; }
+    if (!STATUS_OF[action]) return;
+    b.disabled = true;
+    const ok = await act(`commitments/${encodeURIComponent(id)}`, { status: STATUS_OF[action], by: by() });
+    if (!ok) b.disabled = false;
+  });
+
+  document.addEventListener('click', (ev) => {
+    const who = ev.target instanceof Element ? ev.target.closest('button.who[data-speaker]') : null;
+    if (who && who.dataset.speaker) editSpeaker(who.dataset.speaker);
+  });
 
   function handle(e) {
     if (!e || e.v !== 1 || typeof e.type !== 'string') return;

@@ -1,0 +1,487 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+// Control appends the changes viewers make from the overlay (a speaker renamed, a commitment
+// edited) to a meeting's log. Every change is an appended event; viewers see it through the event
+// stream like any other. ledger.MemLog and ledger.Store implement it.
+type Control interface {
+	Append(ctx context.Context, e ledger.Event) (ledger.Event, error)
+}
+
+var (
+	_ Control = (*ledger.MemLog)(nil)
+	_ Control = (ledger.Store)(nil)
+)
+
+// Recorder pauses and resumes the capture of a meeting. It records the change itself, as a
+// meeting.state event in the meeting's log.
+type Recorder interface {
+	Pause(meeting string) error
+	Resume(meeting string) error
+}
+
+// Limits of the control API.
+const (
+	maxControlBody = 4 << 10 // bytes of one request body
+	maxNameLen     = 80      // characters of a speaker's name, an owner, an organisation, "by"
+	maxWhatLen     = 500     // characters of a commitment's action
+	maxIDLen       = 128     // characters of a speaker or commitment ID
+	controlTimeout = 10 * time.Second
+	defaultBy      = "viewer"
+	controlHeader  = "X-Ledgerline" // pages send it; programs without an Origin header must too
+)
+
+// Speaker organisations a viewer may pick.
+var speakerOrgs = map[string]bool{"vendor": true, "partner": true, "buyer": true, "other": true}
+
+// controlError is an answer other than 200, with a message for the client.
+type controlError struct {
+	code int
+	msg  string
+}
+
+func (e *controlError) Error() string { return e.msg }
+
+func fail(code int, format string, args ...any) error {
+	return &controlError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) registerControl(mux *http.ServeMux) {
+	mux.HandleFunc("POST /m/{meeting}/speakers/{id}", s.controlHandler(s.editSpeaker))
+	mux.HandleFunc("POST /m/{meeting}/commitments/{id}", s.controlHandler(s.editCommitment))
+	mux.HandleFunc("POST /m/{meeting}/pause", s.controlHandler(s.pause))
+	mux.HandleFunc("POST /m/{meeting}/resume", s.controlHandler(s.resume))
+}
+
+// controlFunc makes one change for an authorised, same-origin JSON request and returns the event
+// to answer with.
+type controlFunc func(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error)
+
+// controlHandler checks what every control request needs — the meeting's token, a request a
+// page of another site cannot forge, a JSON body of bounded size — then runs fn and answers with
+// the event as JSON, or with the error.
+func (s *Server) controlHandler(fn controlFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m, ok := s.authorize(w, r)
+		if !ok {
+			return
+		}
+		if err := s.checkControlOrigin(r); err != nil {
+			s.log.Warn("refused a control request", "meeting", m.id, "path", r.URL.Path, "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+			s.controlFail(w, m, r, err)
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+			s.controlFail(w, m, r, fail(http.StatusUnsupportedMediaType, "Send the change as JSON (Content-Type: application/json)."))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxControlBody)
+		ctx, cancel := context.WithTimeout(r.Context(), controlTimeout)
+		defer cancel()
+		e, err := fn(ctx, m, r)
+		if err != nil {
+			s.controlFail(w, m, r, err)
+			return
+		}
+		body, err := json.Marshal(e)
+		if err != nil {
+			s.controlFail(w, m, r, fmt.Errorf("encode the answer: %w", err))
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(append(body, '\n'))
+	}
+}
+
+// controlFail answers with err: its own code for a controlError, 413 for a body over the limit, 500
+// (logged, not shown) for anything else.
+func (s *Server) controlFail(w http.ResponseWriter, m *meeting, r *http.Request, err error) {
+	var ce *controlError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &ce):
+		plainError(w, ce.code, ce.msg)
+	case errors.As(err, &tooBig):
+		plainError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("The change is larger than %d bytes.", maxControlBody))
+	default:
+		s.log.Error("control request failed", "meeting", m.id, "path", r.URL.Path, "err", err)
+		plainError(w, http.StatusInternalServerError, "The change could not be saved. Try again; if it keeps failing, check the server's log.")
+	}
+}
+
+// checkControlOrigin refuses requests a page of another site could make. A browser sends Origin
+// with every POST: it must be this server's host. A request without Origin comes from a program,
+// which must send the X-Ledgerline header (a page of another site cannot send it without a CORS
+// preflight, which this server never grants).
+func (s *Server) checkControlOrigin(r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		if r.Header.Get(controlHeader) == "" {
+			return fail(http.StatusForbidden, "Send the %s header with changes made from a program.", controlHeader)
+		}
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+		return fail(http.StatusForbidden, "Changes are accepted only from this server's own overlay page.")
+	}
+	return nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// decode reads exactly one JSON object into v, refusing unknown fields. An empty body decodes as {}.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return err
+		case errors.Is(err, io.EOF):
+			return nil
+		}
+		return fail(http.StatusBadRequest, "The body is not a valid change: %s.", jsonProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return fail(http.StatusBadRequest, "The body must hold one JSON object and nothing after it.")
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without echoing the body.
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be a %s", typ.Field, typ.Type)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	}
+	return "malformed JSON"
+}
+
+// text checks one text field: trimmed, at most max characters, no control characters, and not
+// empty unless allowEmpty.
+func text(field, v string, maxLen int, allowEmpty bool) (string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "" && !allowEmpty:
+		return "", fail(http.StatusBadRequest, "%s must not be empty.", field)
+	case utf8.RuneCountInString(v) > maxLen:
+		return "", fail(http.StatusBadRequest, "%s is longer than %d characters.", field, maxLen)
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return "", fail(http.StatusBadRequest, "%s must be one line of text without control characters.", field)
+	}
+	return v, nil
+}
+
+// by reads who made a change: a name the viewer typed, or "viewer".
+func by(v *string) (string, error) {
+	if v == nil {
+		return defaultBy, nil
+	}
+	name, err := text("by", *v, maxNameLen, true)
+	if name == "" && err == nil {
+		name = defaultBy
+	}
+	return name, err
+}
+
+// pathID reads and checks the {id} of the request's path.
+func pathID(r *http.Request, what string) (string, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > maxIDLen || strings.ContainsFunc(id, unicode.IsControl) {
+		return "", fail(http.StatusBadRequest, "The %s ID in the path must be 1-%d characters without control characters.", what, maxIDLen)
+	}
+	return id, nil
+}
+
+func (s *Server) control() (Control, error) {
+	if s.cfg.Control == nil {
+		return nil, fail(http.StatusNotImplemented, "This server does not accept changes to its meetings.")
+	}
+	return s.cfg.Control, nil
+}
+
+// latest returns the last stored event of the meeting for which match holds.
+func (s *Server) latest(ctx context.Context, meeting string, match func(ledger.Event) bool) (ledger.Event, bool, error) {
+	events, err := s.cfg.Log.Since(ctx, meeting, 0)
+	if err != nil {
+		return ledger.Event{}, false, fmt.Errorf("read the meeting's log: %w", err)
+	}
+	for i := len(events) - 1; i >= 0; i-- {
+		if match(events[i]) {
+			return events[i], true, nil
+		}
+	}
+	return ledger.Event{}, false, nil
+}
+
+// speakerEdit is the body of POST /m/{meeting}/speakers/{id}. Absent fields keep their value.
+type speakerEdit struct {
+	Name *string `json:"name"`
+	Org  *string `json:"org"`
+	By   *string `json:"by"`
+}
+
+// editSpeaker appends a speaker.update with the speaker's new name or organisation. The channel
+// comes from the speaker's latest speaker.update, or from its latest final segment.
+func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error) {
+	ctl, err := s.control()
+	if err != nil {
+		return ledger.Event{}, err
+	}
+	id, err := pathID(r, "speaker")
+	if err != nil {
+		return ledger.Event{}, err
+	}
+	var req speakerEdit
+	if err := decode(r, &req); err != nil {
+		return ledger.Event{}, err
+	}
+	if req.Name == nil && req.Org == nil {
+		return ledger.Event{}, fail(http.StatusBadRequest, "Give a name or an org to change.")
+	}
+	var name, org string
+	if req.Name != nil {
+		if name, err = text("name", *req.Name, maxNameLen, false); err != nil {
+			return ledger.Event{}, err
+		}
+	}
+	if req.Org != nil {
+		org = strings.TrimSpace(*req.Org)
+		if !speakerOrgs[org] {
+			return ledger.Event{}, fail(http.StatusBadRequest, "org must be vendor, partner, buyer or other.")
+		}
+	}
+	who, err := by(req.By)
+	if err != nil {
+		return ledger.Event{}, err
+	}
+
+	m.edit.Lock() // the latest state read here is the one the edit applies to
+	defer m.edit.Unlock()
+	last, found, err := s.latest(ctx, m.id, func(e ledger.Event) bool {
+		return e.Type == ledger.TypeSpeakerUpdate && e.Speaker != nil && e.Speaker.ID == id
+	})
+	if err == nil && !found {
+		last, found, err = s.latest(ctx, m.id, func(e ledger.Event) bool {
+			return e.Type == ledger.TypeSegmentFinal && e.Segment != nil && e.Segment.Speaker == id
+		})
+	}
+	if err != nil {
+		return ledger.Event{}, err
+	}
+	if !found {
+		return ledger.Event{}, fail(http.StatusNotFound, "No speaker %q has been heard in this meeting.", id)
+	}
+	sp := ledger.SpeakerInfo{ID: id}
+	if last.Speaker != nil {
+		sp = *last.Speaker
+	} else {
+		sp.Channel, sp.Org = last.Segment.Channel, last.Segment.Org
+	}
+	if req.Name != nil {
+		sp.Name = name
+	}
+	if req.Org != nil {
+		sp.Org = org
+	}
+	if sp.Name == "" {
+		sp.Name = id
+	}
+	return s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: m.id, Speaker: &sp, By: who})
+}
+
+// commitmentEdit is the body of POST /m/{meeting}/commitments/{id}. Absent fields keep their
+// value; due may be null to clear the due date.
+type commitmentEdit struct {
+	Status   *string         `json:"status"`
+	Owner    *string         `json:"owner"`
+	OwnerOrg *string         `json:"owner_org"`
+	Due      json.RawMessage `json:"due"`
+	What     *string         `json:"what"`
+	By       *string         `json:"by"`
+}
+
+// editCommitment appends a commitment.upsert carrying the commitment's latest state with the edit
+// applied.
+func (s *Server) editCommitment(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error) {
+	ctl, err := s.control()
+	if err != nil {
+		return ledger.Event{}, err
+	}
+	id, err := pathID(r, "commitment")
+	if err != nil {
+		return ledger.Event{}, err
+	}
+	var req commitmentEdit
+	if err := decode(r, &req); err != nil {
+		return ledger.Event{}, err
+	}
+	apply, err := req.check()
+	if err != nil {
+		return ledger.Event{}, err
+	}
+	who, err := by(req.By)
+	if err != nil {
+		return ledger.Event{}, err
+	}
+
+	m.edit.Lock()
+	defer m.edit.Unlock()
+	last, found, err := s.latest(ctx, m.id, func(e ledger.Event) bool {
+		return e.Type == ledger.TypeCommitmentUpsert && e.Commitment != nil && e.Commitment.ID == id
+	})
+	if err != nil {
+		return ledger.Event{}, err
+	}
+	if !found {
+		return ledger.Event{}, fail(http.StatusNotFound, "No commitment %q in this meeting.", id)
+	}
+	c := *last.Commitment
+	c.SegmentIDs = append([]string(nil), c.SegmentIDs...)
+	apply(&c)
+	return s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: m.id, Commitment: &c, By: who})
+}
+
+// check validates the edit and returns the function that applies it.
+func (req commitmentEdit) check() (func(*ledger.CommitmentInfo), error) {
+	var edits []func(*ledger.CommitmentInfo)
+	if req.Status != nil {
+		st := *req.Status
+		switch st {
+		case ledger.StatusOpen, ledger.StatusDone, ledger.StatusCancelled:
+		default:
+			return nil, fail(http.StatusBadRequest, "status must be open, done or cancelled.")
+		}
+		edits = append(edits, func(c *ledger.CommitmentInfo) { c.Status = st })
+	}
+	if req.Owner != nil {
+		owner, err := text("owner", *req.Owner, maxNameLen, false)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, func(c *ledger.CommitmentInfo) { c.Owner = owner })
+	}
+	if req.OwnerOrg != nil {
+		org, err := text("owner_org", *req.OwnerOrg, maxNameLen, true)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, func(c *ledger.CommitmentInfo) { c.OwnerOrg = org })
+	}
+	if req.What != nil {
+		what, err := text("what", *req.What, maxWhatLen, false)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, func(c *ledger.CommitmentInfo) { c.What = what })
+	}
+	if req.Due != nil {
+		if string(req.Due) == "null" {
+			// No due date: the words said no longer stand for one either.
+			edits = append(edits, func(c *ledger.CommitmentInfo) { c.Due, c.DuePhrase = "", "" })
+		} else {
+			var due string
+			if err := json.Unmarshal(req.Due, &due); err != nil {
+				return nil, fail(http.StatusBadRequest, "due must be a date (YYYY-MM-DD) or null.")
+			}
+			if _, err := time.Parse(time.DateOnly, due); err != nil {
+				return nil, fail(http.StatusBadRequest, "due must be a date (YYYY-MM-DD) or null.")
+			}
+			edits = append(edits, func(c *ledger.CommitmentInfo) { c.Due = due })
+		}
+	}
+	if len(edits) == 0 {
+		return nil, fail(http.StatusBadRequest, "Give at least one of status, owner, owner_org, due or what to change.")
+	}
+	return func(c *ledger.CommitmentInfo) {
+		for _, edit := range edits {
+			edit(c)
+		}
+	}, nil
+}
+
+// appendEdit appends e, recording who made it as the store's actor too.
+func (s *Server) appendEdit(ctx context.Context, ctl Control, e ledger.Event) (ledger.Event, error) {
+	stored, err := ctl.Append(ledger.WithActor(ctx, e.By), e)
+	if err != nil {
+		return ledger.Event{}, fmt.Errorf("append %s: %w", e.Type, err)
+	}
+	s.log.Info("viewer changed the meeting", "meeting", e.Meeting, "type", string(e.Type), "seq", stored.Seq)
+	return stored, nil
+}
+
+// pause and resume ask the Recorder to change the meeting's state, then answer with the meeting's
+// latest meeting.state event: the one the Recorder appended, or the standing one when the meeting
+// was already in that state.
+func (s *Server) pause(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error) {
+	return s.setRecording(ctx, m, r, "pause")
+}
+
+func (s *Server) resume(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error) {
+	return s.setRecording(ctx, m, r, "resume")
+}
+
+func (s *Server) setRecording(ctx context.Context, m *meeting, r *http.Request, verb string) (ledger.Event, error) {
+	rec := s.cfg.Recorder
+	if rec == nil {
+		return ledger.Event{}, fail(http.StatusNotImplemented, "This server cannot pause or resume its recordings.")
+	}
+	var req struct{}
+	if err := decode(r, &req); err != nil {
+		return ledger.Event{}, err
+	}
+	m.edit.Lock()
+	defer m.edit.Unlock()
+	do := rec.Pause
+	if verb == "resume" {
+		do = rec.Resume
+	}
+	if err := do(m.id); err != nil {
+		s.log.Warn("cannot change the recording state", "meeting", m.id, "action", verb, "err", err)
+		return ledger.Event{}, fail(http.StatusConflict, "The meeting cannot %s now; it may not be recording.", verb)
+	}
+	last, found, err := s.latest(ctx, m.id, func(e ledger.Event) bool { return e.Type == ledger.TypeMeetingState })
+	if err != nil {
+		return ledger.Event{}, err
+	}
+	if !found {
+		return ledger.Event{}, fmt.Errorf("%s: the recorder stored no meeting.state event", verb)
+	}
+	return last, nil
+}

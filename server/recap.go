@@ -1,0 +1,207 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+// RecordStore is what the recap, export and deal pages read of the store: the records of meetings
+// and deals and the projections of their logs. ledger.SQLiteStore implements it.
+type RecordStore interface {
+	Meeting(ctx context.Context, id string) (ledger.Meeting, error)
+	Deal(ctx context.Context, id string) (ledger.Deal, error)
+	Meetings(ctx context.Context, dealID string) ([]ledger.Meeting, error)
+	Participants(ctx context.Context, meetingID string) ([]ledger.Participant, error)
+	Segments(ctx context.Context, meetingID string) ([]ledger.Segment, error)
+	Commitments(ctx context.Context, meetingID string) ([]ledger.CommitmentRecord, error)
+}
+
+var (
+	_ RecordStore       = (*ledger.SQLiteStore)(nil)
+	_ ledger.DealSource = RecordStore(nil)
+)
+
+// recordCSP allows the pages' one inline style sheet and nothing else: no scripts, no other hosts.
+func recordCSP() string {
+	return "default-src 'none'; style-src " + ledger.PageStyleSource() +
+		"; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+}
+
+// handleRecords registers the recap, export and deal routes.
+func (s *Server) handleRecords(mux *http.ServeMux) {
+	mux.HandleFunc("GET /m/{meeting}/recap", s.serveRecap)
+	mux.HandleFunc("GET /m/{meeting}/export/{kind}", s.serveExport)
+	mux.HandleFunc("GET /d/{deal}", s.serveDeal)
+	mux.HandleFunc("GET /api/deals/{deal}", s.serveDealAPI)
+}
+
+// RecapPath returns the path of a meeting's recap page, token included.
+func RecapPath(id, token string) string {
+	return "/m/" + url.PathEscape(id) + "/recap?t=" + url.QueryEscape(token)
+}
+
+// ExportPath returns the path of a meeting's export of a kind ("vtt", "ics"…), token included.
+func ExportPath(id, kind, token string) string {
+	return "/m/" + url.PathEscape(id) + "/export/" + url.PathEscape(kind) + "?t=" + url.QueryEscape(token)
+}
+
+// tokenMatches compares a presented token with the expected one in constant time; an empty
+// expected token matches nothing.
+func tokenMatches(got string, want [sha256.Size]byte, set bool) bool {
+	g := sha256.Sum256([]byte(got))
+	return subtle.ConstantTimeCompare(g[:], want[:]) == 1 && set
+}
+
+// authorizeRecord finds a stored meeting and checks the request's token against the meeting's
+// stored token, or the token it was registered with on this server. It answers errors itself.
+func (s *Server) authorizeRecord(w http.ResponseWriter, r *http.Request) (ledger.Meeting, bool) {
+	store := s.cfg.Records
+	id := r.PathValue("meeting")
+	if store == nil || !meetingIDPattern.MatchString(id) {
+		plainError(w, http.StatusNotFound, "No such meeting. Check the link you were given.")
+		return ledger.Meeting{}, false
+	}
+	m, err := store.Meeting(r.Context(), id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		plainError(w, http.StatusNotFound, "No such meeting. Check the link you were given.")
+		return ledger.Meeting{}, false
+	}
+	if err != nil {
+		s.log.Error("cannot read a meeting", "meeting", id, "err", err)
+		plainError(w, http.StatusInternalServerError, "The meeting's records cannot be read right now. Try again shortly.")
+		return ledger.Meeting{}, false
+	}
+	token := r.URL.Query().Get("t")
+	if token == "" {
+		plainError(w, http.StatusUnauthorized, "This meeting link needs its access token (?t=…). Ask the organiser for the full link.")
+		return ledger.Meeting{}, false
+	}
+	var live [sha256.Size]byte
+	s.mu.Lock()
+	lm := s.meetings[id]
+	if lm != nil {
+		live = lm.token
+	}
+	s.mu.Unlock()
+	stored := tokenMatches(token, sha256.Sum256([]byte(m.Token)), m.Token != "")
+	registered := tokenMatches(token, live, lm != nil)
+	if !stored && !registered {
+		s.log.Warn("refused a wrong access token", "meeting", id, "remote", r.RemoteAddr)
+		plainError(w, http.StatusForbidden, "This meeting link's access token is not valid. Ask the organiser for a new link.")
+		return ledger.Meeting{}, false
+	}
+	return m, true
+}
+
+// authorizeDeal finds a deal and checks the request's token against the deal's.
+func (s *Server) authorizeDeal(w http.ResponseWriter, r *http.Request) (ledger.Deal, bool) {
+	store := s.cfg.Records
+	id := r.PathValue("deal")
+	if store == nil || !meetingIDPattern.MatchString(id) {
+		plainError(w, http.StatusNotFound, "No such deal. Check the link you were given.")
+		return ledger.Deal{}, false
+	}
+	d, err := store.Deal(r.Context(), id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		plainError(w, http.StatusNotFound, "No such deal. Check the link you were given.")
+		return ledger.Deal{}, false
+	}
+	if err != nil {
+		s.log.Error("cannot read a deal", "deal", id, "err", err)
+		plainError(w, http.StatusInternalServerError, "The deal's records cannot be read right now. Try again shortly.")
+		return ledger.Deal{}, false
+	}
+	token := r.URL.Query().Get("t")
+	if token == "" {
+		plainError(w, http.StatusUnauthorized, "This deal link needs its access token (?t=…). Ask the deal's owner for the full link.")
+		return ledger.Deal{}, false
+	}
+	if !tokenMatches(token, sha256.Sum256([]byte(d.Token)), d.Token != "") {
+		s.log.Warn("refused a wrong deal token", "deal", id, "remote", r.RemoteAddr)
+		plainError(w, http.StatusForbidden, "This deal link's access token is not valid. Ask the deal's owner for a new link.")
+		return ledger.Deal{}, false
+	}
+	return d, true
+}
+
+// serveRecap serves a meeting's recap: an HTML page, or Markdown with ?format=md.
+func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.authorizeRecord(w, r)
+	if !ok {
+		return
+	}
+	recap, err := ledger.BuildRecap(r.Context(), s.cfg.Records, m.ID)
+	if err != nil {
+		s.recordError(w, "cannot build a recap", "meeting", m.ID, err)
+		return
+	}
+	var buf bytes.Buffer
+	h := w.Header()
+	switch format := r.URL.Query().Get("format"); format {
+	case "md", "markdown":
+		err = recap.WriteMarkdown(&buf)
+		h.Set("Content-Type", "text/markdown; charset=utf-8")
+	case "", "html":
+		err = recap.WriteHTML(&buf)
+		h.Set("Content-Type", "text/html; charset=utf-8")
+		h.Set("Content-Security-Policy", recordCSP())
+	default:
+		plainError(w, http.StatusBadRequest, "Unknown recap format "+strconv.Quote(format)+": use format=md, or leave it out for the page.")
+		return
+	}
+	if err != nil {
+		s.recordError(w, "cannot write a recap", "meeting", m.ID, err)
+		return
+	}
+	setRecordHeaders(h)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// serveExport serves a meeting's transcript, commitments or speaker turns as a file.
+func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.authorizeRecord(w, r)
+	if !ok {
+		return
+	}
+	f, err := ledger.LookupExport(r.PathValue("kind"))
+	if err != nil {
+		plainError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	data, err := ledger.LoadMeeting(r.Context(), s.cfg.Records, m.ID)
+	if err != nil {
+		s.recordError(w, "cannot read a meeting to export", "meeting", m.ID, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := f.Export(&buf, data, ledger.ExportOptions{}); err != nil {
+		s.recordError(w, "cannot export a meeting", "meeting", m.ID, err)
+		return
+	}
+	h := w.Header()
+	setRecordHeaders(h)
+	h.Set("Content-Type", f.ContentType)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": f.FileName(m.ID)}))
+	_, _ = w.Write(buf.Bytes())
+}
+
+// recordError logs a failure to read or write records and answers 500.
+func (s *Server) recordError(w http.ResponseWriter, msg, key, id string, err error) {
+	s.log.Error(msg, key, id, "err", err)
+	plainError(w, http.StatusInternalServerError, "The records cannot be read right now. Try again shortly.")
+}
+
+func setRecordHeaders(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer") // the URL holds the token
+	h.Set("X-Content-Type-Options", "nosniff")
+}
