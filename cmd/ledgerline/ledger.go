@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/server"
 )
 
-func runLedger(_ context.Context, e *env, args []string) error {
-	const synopsis = "ledger detect < utterances.jsonl | ledger eval [--data DIR]"
+func runLedger(ctx context.Context, e *env, args []string) error {
+	const synopsis = "ledger detect < utterances.jsonl | ledger eval [--data DIR] | ledger --deal ID [--open] [--format table|json]"
 	if len(args) == 0 {
 		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
 	}
@@ -25,7 +27,125 @@ func runLedger(_ context.Context, e *env, args []string) error {
 			return err
 		}
 		return ledger.RunEval(e.stdout, *data)
+	}
+	fs := newFlagSet(e, "ledger", "ledger --deal ID [--open] [--format table|json] [--db FILE]")
+	deal := fs.String("deal", "", "the deal to report on: commitments made and kept per organisation, talk time, who raised what")
+	open := fs.Bool("open", false, "list only the commitments still open")
+	format := fs.String("format", "table", "table or json")
+	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	if rest, err := parseInterspersed(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 || *deal == "" {
+		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
+	}
+	if *format != "table" && *format != "json" {
+		return fmt.Errorf("%w: unknown format %q: use table or json", errUsage, *format)
+	}
+	store, err := openStore(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	report, err := ledger.DealReport(ctx, store, *deal, *open)
+	if err != nil {
+		return err
+	}
+	if *format == "json" {
+		return report.WriteJSON(e.stdout)
+	}
+	return report.WriteTable(e.stdout)
+}
+
+func openStore(path string) (*ledger.SQLiteStore, error) {
+	if path == "" {
+		var err error
+		if path, err = ledger.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open meeting database: %w (record a meeting with 'ledgerline run' first, or pass --db FILE)", err)
+	}
+	return ledger.OpenSQLite(path)
+}
+
+// runDeal creates a deal: an account that a vendor and a partner sell to together.
+func runDeal(ctx context.Context, e *env, args []string) error {
+	const synopsis = "deal create --id ID --name NAME --account BUYER --vendor VENDOR --partner PARTNER [--db FILE]"
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
+	}
+	fs := newFlagSet(e, "deal create", synopsis)
+	id := fs.String("id", "", "a short ID for the deal (letters, digits, '-')")
+	name := fs.String("name", "", "the deal's name")
+	account := fs.String("account", "", "the buyer's organisation")
+	vendor := fs.String("vendor", "", "the vendor's organisation")
+	partner := fs.String("partner", "", "the partner's organisation")
+	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	if _, err := parseInterspersed(fs, args[1:]); err != nil {
+		return err
+	}
+	if *id == "" || *name == "" {
+		return fmt.Errorf("%w: --id and --name are required: ledgerline %s", errUsage, synopsis)
+	}
+	path := *db
+	if path == "" {
+		var err error
+		if path, err = ledger.DefaultPath(); err != nil {
+			return err
+		}
+	}
+	store, err := ledger.OpenSQLite(path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	d := ledger.Deal{ID: *id, Name: *name, Account: *account, Vendor: *vendor, Partner: *partner, Token: server.NewToken()}
+	if err := store.CreateDeal(ctx, d); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "deal %s created; record its calls with 'ledgerline run --deal %s'\ndeal page (while ledgerline runs): %s\n", d.ID, d.ID, server.DealPath(d.ID, d.Token))
+	return nil
+}
+
+// runRecap prints a recorded meeting's recap, or one of its exports.
+func runRecap(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "recap", "recap MEETING [--format md|html|json|vtt|srt|txt|csv|ics|rttm] [--db FILE]")
+	format := fs.String("format", "md", "md or html for the recap; json, vtt, srt or txt for the transcript; csv or ics for the commitments; rttm for who spoke when")
+	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	ids, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(ids) != 1 {
+		return fmt.Errorf("%w: give one meeting ID (it is in the overlay link)", errUsage)
+	}
+	var exp ledger.ExportFormat
+	if *format != "md" && *format != "html" {
+		if exp, err = ledger.LookupExport(*format); err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+	}
+	store, err := openStore(*db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	switch *format {
+	case "md", "html":
+		recap, err := ledger.BuildRecap(ctx, store, ids[0])
+		if err != nil {
+			return err
+		}
+		if *format == "html" {
+			return recap.WriteHTML(e.stdout)
+		}
+		return recap.WriteMarkdown(e.stdout)
 	default:
-		return fmt.Errorf("%w: unknown ledger command %q: ledgerline %s", errUsage, args[0], synopsis)
+		data, err := ledger.LoadMeeting(ctx, store, ids[0])
+		if err != nil {
+			return err
+		}
+		return exp.Export(e.stdout, data, ledger.ExportOptions{})
 	}
 }

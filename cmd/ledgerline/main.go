@@ -36,7 +36,9 @@ var commands = map[string]command{
 	"demo":       {"replay the bundled sample call into a live overlay", runDemo},
 	"publish":    {"push a recording to a meeting over WHIP, as one participant", runPublish},
 	"diarize":    {"say who spoke when in a recording (RTTM or JSON)", runDiarize},
-	"ledger":     {"detect commitments in utterances (JSON lines), or evaluate the detector", runLedger},
+	"ledger":     {"report on a deal, detect commitments in utterances, or evaluate the detector", runLedger},
+	"deal":       {"create a deal: an account a vendor and a partner sell to together", runDeal},
+	"recap":      {"print a recorded meeting's recap or exports", runRecap},
 }
 
 // errUsage marks an error the user fixes by changing the command line.

@@ -42,7 +42,10 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
 	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	deal := fs.String("deal", "", "the deal this call belongs to (see 'ledgerline deal create')")
 	resume := fs.String("meeting", "", "continue this meeting (its ID from an earlier run) instead of starting a new one")
+	var hooks webhookFlags
+	fs.Var(&hooks, "webhook", "on meeting end, post the recap summary to this URL (repeatable); prefix slack= for a Slack-compatible incoming webhook")
 	bot := fs.Bool("bot", false, "capture no local device: transcribe only the participants who join over WebRTC (the join link) or WHIP")
 	refinerURL := fs.String("refiner-url", "", "optional OpenAI-compatible endpoint (e.g. http://127.0.0.1:8081/v1) that double-checks commitments; key in $LEDGERLINE_REFINER_KEY")
 	refinerModel := fs.String("refiner-model", "", "model name for --refiner-url")
@@ -66,7 +69,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db, resume: *resume})
+	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db, resume: *resume, deal: *deal, webhooks: hooks.endpoints})
 	if err != nil {
 		return err
 	}
@@ -84,11 +87,14 @@ func runLive(ctx context.Context, e *env, args []string) error {
 
 // liveMeeting is one meeting served to viewers: its durable record and server.
 type liveMeeting struct {
-	id      string
-	started time.Time
-	store   *ledger.SQLiteStore
-	srv     *server.Server
-	whip    *ingest.WHIP
+	id       string
+	started  time.Time
+	base     string // http://host:port of the server
+	token    string
+	webhooks []ledger.WebhookEndpoint
+	store    *ledger.SQLiteStore
+	srv      *server.Server
+	whip     *ingest.WHIP
 
 	session atomic.Pointer[agent.Session] // set while transcribing, for tracks that join
 	ready   chan struct{}                 // closed once session is set
@@ -98,9 +104,11 @@ type liveMeeting struct {
 }
 
 type meetingConfig struct {
-	listen string
-	db     string // database file; "" for the default
-	resume string // ID of a meeting to continue; "" for a new one
+	listen   string
+	db       string // database file; "" for the default
+	resume   string // ID of a meeting to continue; "" for a new one
+	deal     string // ID of the deal a new meeting belongs to
+	webhooks []ledger.WebhookEndpoint
 }
 
 const defaultDBHint = "ledgerline.db in the user's data directory"
@@ -118,7 +126,7 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 	if err != nil {
 		return nil, err
 	}
-	meeting := ledger.Meeting{ID: cfg.resume, Token: server.NewToken(), StartedAt: time.Now()}
+	meeting := ledger.Meeting{ID: cfg.resume, DealID: cfg.deal, Token: server.NewToken(), StartedAt: time.Now(), Timezone: localZone()}
 	if cfg.resume != "" {
 		if meeting, err = store.Meeting(ctx, cfg.resume); err != nil {
 			store.Close()
@@ -131,12 +139,14 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 			return nil, err
 		}
 	}
-	m := &liveMeeting{id: meeting.ID, started: time.Now(), store: store, joining: map[string]agent.Speaker{}, ready: make(chan struct{})}
+	m := &liveMeeting{id: meeting.ID, started: time.Now(), store: store, token: meeting.Token, webhooks: cfg.webhooks,
+		joining: map[string]agent.Speaker{}, ready: make(chan struct{})}
 	if m.whip, err = m.newWHIP(e, cfg.listen); err != nil {
 		store.Close()
 		return nil, err
 	}
-	if m.srv, err = server.New(server.Config{Addr: cfg.listen, Log: store, Logger: e.log, Ingest: m.whip}); err != nil {
+	if m.srv, err = server.New(server.Config{Addr: cfg.listen, Log: store, Logger: e.log, Ingest: m.whip,
+		Control: store, Records: store, Recorder: recorder{m}}); err != nil {
 		m.whip.Close()
 		store.Close()
 		return nil, err
@@ -150,7 +160,8 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 		m.close()
 		return nil, err
 	}
-	fmt.Fprintf(e.stdout, "overlay: http://%s%s\n", displayAddr(addr), server.PagePath(m.id, meeting.Token))
+	m.base = "http://" + displayAddr(addr)
+	fmt.Fprintf(e.stdout, "overlay: %s%s\n", m.base, server.PagePath(m.id, meeting.Token))
 	fmt.Fprintf(e.stderr, "meeting %s is recorded in %s\n", m.id, path)
 	return m, nil
 }
@@ -240,16 +251,84 @@ func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, 
 	return session.Run(ctx)
 }
 
-// finish keeps serving until interrupted when stay is set, then lets viewers
-// take what they have not yet received before the server stops.
+// finish keeps serving until interrupted when stay is set, lets viewers take
+// every event they have not yet received, tells the webhooks, and stops the server.
 func (m *liveMeeting) finish(ctx context.Context, e *env, stay bool) error {
 	if stay && ctx.Err() == nil {
 		fmt.Fprintln(e.stderr, "the call has played; the overlay is still served until interrupted (Ctrl-C)")
 		<-ctx.Done()
 	}
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	bg := context.WithoutCancel(ctx)
+	drain, cancel := context.WithTimeout(bg, 10*time.Second)
 	defer cancel()
+	if err := m.srv.Drain(drain, m.id); err != nil {
+		e.log.Warn("some viewers did not receive every event before the end", "err", err)
+	}
+	if len(m.webhooks) > 0 {
+		m.notify(bg, e)
+	}
+	shutdown, cancelShutdown := context.WithTimeout(bg, 10*time.Second)
+	defer cancelShutdown()
 	return m.srv.Shutdown(shutdown)
+}
+
+// notify sends the meeting's recap summary to the webhooks; a failure is
+// reported, never fatal: the record is safe in the store either way.
+func (m *liveMeeting) notify(ctx context.Context, e *env) {
+	recap, err := ledger.BuildRecap(ctx, m.store, m.id)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "webhooks: %v\n", err)
+		return
+	}
+	hooks := ledger.Webhooks{Endpoints: m.webhooks, Logger: e.log}
+	url := m.base + server.RecapPath(m.id, m.token)
+	if err := hooks.Send(ctx, ledger.NewWebhookSummary(recap, url)); err != nil {
+		fmt.Fprintf(e.stderr, "webhooks: %v\n", err)
+	}
+}
+
+// recorder lets viewers pause and resume the meeting being captured.
+type recorder struct{ m *liveMeeting }
+
+func (r recorder) session(meeting string) (*agent.Session, error) {
+	s := r.m.session.Load()
+	if s == nil || meeting != r.m.id {
+		return nil, errors.New("this meeting is not being captured right now")
+	}
+	return s, nil
+}
+
+func (r recorder) Pause(meeting string) error {
+	s, err := r.session(meeting)
+	if err != nil {
+		return err
+	}
+	return s.Pause()
+}
+
+func (r recorder) Resume(meeting string) error {
+	s, err := r.session(meeting)
+	if err != nil {
+		return err
+	}
+	return s.Resume()
+}
+
+// webhookFlags collects --webhook values: URL or slack=URL.
+type webhookFlags struct{ endpoints []ledger.WebhookEndpoint }
+
+func (w *webhookFlags) String() string { return fmt.Sprint(len(w.endpoints), " webhooks") }
+
+func (w *webhookFlags) Set(v string) error {
+	ep := ledger.WebhookEndpoint{URL: v, Format: ledger.WebhookJSON}
+	if rest, ok := strings.CutPrefix(v, "slack="); ok {
+		ep = ledger.WebhookEndpoint{URL: rest, Format: ledger.WebhookSlack}
+	}
+	if !strings.HasPrefix(ep.URL, "https://") && !strings.HasPrefix(ep.URL, "http://") {
+		return fmt.Errorf("webhook %q is not an http(s) URL", v)
+	}
+	w.endpoints = append(w.endpoints, ep)
+	return nil
 }
 
 // liveSources builds the audio sources: a replayed file, or the laptop's devices.
@@ -326,4 +405,14 @@ func runDevices(_ context.Context, e *env, args []string) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.0f\t%s\n", d.Index, d.Name, d.HostAPI, d.MaxInputChannels, d.DefaultSampleRate, def)
 	}
 	return tw.Flush()
+}
+
+// localZone is this machine's IANA timezone when it can be known (from TZ),
+// so due dates resolve where the meeting happened; "" otherwise.
+func localZone() string {
+	tz := strings.TrimPrefix(os.Getenv("TZ"), ":")
+	if _, err := time.LoadLocation(tz); tz == "" || err != nil {
+		return ""
+	}
+	return tz
 }
