@@ -247,11 +247,19 @@ func orgRecaps(d MeetingData, speakers map[string]Participant) []OrgRecap {
 	return out
 }
 
-// dealRole tells an organisation's side in a deal.
+// dealRole tells an organisation's side in a deal. A side's own name
+// ("vendor", "partner", "buyer"), as a participant may pick it when joining,
+// counts as that side.
 func dealRole(d Deal, org string) Role {
 	switch {
 	case org == "":
 		return RoleOther
+	case strings.EqualFold(org, string(RoleVendor)):
+		return RoleVendor
+	case strings.EqualFold(org, string(RolePartner)):
+		return RolePartner
+	case strings.EqualFold(org, string(RoleBuyer)):
+		return RoleBuyer
 	case d.Vendor != "" && strings.EqualFold(org, d.Vendor):
 		return RoleVendor
 	case d.Partner != "" && strings.EqualFold(org, d.Partner):

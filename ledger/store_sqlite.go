@@ -307,27 +307,13 @@ func project(ctx context.Context, tx *sql.Tx, e Event, actor string) error {
 
 // roleOf tells a participant's side from their organisation and the meeting's deal.
 func roleOf(ctx context.Context, tx *sql.Tx, meeting, org string) (Role, error) {
-	if org == "" {
-		return RoleOther, nil
-	}
-	var account, vendor, partner string
+	var d Deal
 	err := tx.QueryRowContext(ctx, `SELECT d.account, d.vendor, d.partner
-		FROM meetings m JOIN deals d ON d.id = m.deal_id WHERE m.id = ?`, meeting).Scan(&account, &vendor, &partner)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return RoleOther, nil
-	case err != nil:
+		FROM meetings m JOIN deals d ON d.id = m.deal_id WHERE m.id = ?`, meeting).Scan(&d.Account, &d.Vendor, &d.Partner)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
-	switch {
-	case vendor != "" && strings.EqualFold(org, vendor):
-		return RoleVendor, nil
-	case partner != "" && strings.EqualFold(org, partner):
-		return RolePartner, nil
-	case account != "" && strings.EqualFold(org, account):
-		return RoleBuyer, nil
-	}
-	return RoleOther, nil
+	return dealRole(d, org), nil
 }
 
 // Publish implements Log. Only segment.partial events may be published.
