@@ -12,7 +12,7 @@ work=bin/bench
 mkdir -p "$work"
 
 go build -o bin/ledgerline ./cmd/ledgerline
-model=$work/ggml-random-tiny.bin
+model=$PWD/$work/ggml-random-tiny.bin
 [ -f "$model" ] || bin/ledgerline models make-random --shape tiny --out "$model" 2>/dev/null
 audio=$work/speech-60s.wav
 [ -f "$audio" ] || sox testdata/sample-call.wav testdata/sample-call.wav "$audio" trim 0 60
