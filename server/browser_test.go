@@ -370,3 +370,20 @@ func TestOverlayTalkTime(t *testing.T) {
 		map[string]string{"spk-1": "8500 9s", "spk-2": "70500 1:11", "channel:room": "1000 1s"},
 		map[string]string{"vendor": "8500 9s", "partner": "70500 1:11", "unassigned": "1000 1s"})
 }
+
+// A participant who declined recording is listed for everyone, and never as a speaker.
+func TestOverlayListsWhoDeclined(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := newBrowser(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "declined-eve", Name: "Eve <b>Ng</b>", Org: "partner", Consent: ConsentDeclined}})
+	const text = `document.querySelector('#declined li') ? document.querySelector('#declined li').textContent : ''`
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.http.URL+PagePath(testMeeting, f.token)), waitJS(text+` !== ''`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS[string](t, ctx, text); got != "Eve <b>Ng</b> (partner) declined recording: nothing they say is recorded." {
+		t.Errorf("declined notice %q", got)
+	}
+	if n := evalJS[float64](t, ctx, `document.querySelectorAll('#declined b').length + document.querySelectorAll('#talk-speakers .talk-row').length`); n != 0 {
+		t.Errorf("a declined participant shows as markup or as a speaker (%v elements)", n)
+	}
+}

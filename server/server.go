@@ -180,6 +180,7 @@ func New(cfg Config) (*Server, error) {
 	mux.Handle("GET /assets/", assetHandler())
 	s.registerControl(mux)
 	s.handleRecords(mux)
+	s.registerJoin(mux)
 	if cfg.Ingest != nil {
 		mux.Handle("/whip/{meeting}", cfg.Ingest)
 		mux.Handle("/whip/{meeting}/{session}", cfg.Ingest)

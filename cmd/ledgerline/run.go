@@ -162,6 +162,7 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 	}
 	m.base = "http://" + displayAddr(addr)
 	fmt.Fprintf(e.stdout, "overlay: %s%s\n", m.base, server.PagePath(m.id, meeting.Token))
+	fmt.Fprintf(e.stdout, "join: %s%s\n", m.base, server.JoinPath(m.id, meeting.Token))
 	fmt.Fprintf(e.stderr, "meeting %s is recorded in %s\n", m.id, path)
 	return m, nil
 }

@@ -116,8 +116,20 @@
     follow(stick);
   }
 
+  // A participant who declined recording stays listed for everyone: nothing of theirs is recorded.
+  function onDeclined(s) {
+    const list = $('declined');
+    if ([...list.children].some((li) => li.dataset.speaker === s.id)) return;
+    const li = document.createElement('li');
+    li.dataset.speaker = s.id;
+    li.textContent = `${s.name || 'A participant'}${s.org ? ` (${s.org})` : ''} declined recording: nothing they say is recorded.`;
+    list.append(li);
+    list.hidden = false;
+  }
+
   function onSpeaker(e) {
     const s = e.speaker;
+    if (s.consent === 'declined') { onDeclined(s); return; }
     speakers.set(s.id, { name: s.name, org: s.org || '' });
     for (const li of [...captions.children]) {
       const seg = finals.get(li.dataset.segment);
