@@ -457,7 +457,7 @@ func (s *Session) refine(ctx context.Context, u ledger.Utterance, found []ledger
 		info := *infos[i]
 		switch {
 		case !v.Keep:
-			info.Status = ledger.StatusCancelled
+			info.Status = ledger.StatusDropped
 		case v.What != "" && v.What != info.What:
 			info.What = v.What
 		default:
@@ -597,7 +597,7 @@ func (w *channelWorker) final(ctx context.Context, u asr.Update, p diarize.Attri
 	u.Text, u.Start, u.End = p.Text, p.Start, p.End
 	w.finals++
 	seg := w.segment(u, w.finals)
-	seg.Speaker, seg.Org = id, sp.Org
+	seg.Speaker, seg.Org, seg.Overlap = id, sp.Org, p.Overlap
 	if _, err := w.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: w.s.cfg.Meeting, Segment: seg}); err != nil {
 		return fmt.Errorf("agent: store final of %s: %w", w.channel, err)
 	}

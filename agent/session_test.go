@@ -410,7 +410,7 @@ func TestSessionRefinerDismissesAndFailureLeavesRulesStanding(t *testing.T) {
 		status int
 		want   string
 	}{
-		"model dismisses":  {http.StatusOK, ledger.StatusCancelled},
+		"model dismisses":  {http.StatusOK, ledger.StatusDropped},
 		"endpoint failing": {http.StatusServiceUnavailable, ledger.StatusOpen},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

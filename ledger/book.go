@@ -32,8 +32,8 @@ type Evidence struct {
 // Merging keeps the first commitment's ID, what and owner; it adds the new quote and segment as
 // evidence, keeps the more specific due date (an explicit date over a weekday or "tomorrow", either
 // over "this week" or "end of month", any over none; the first one on a tie), fills in a beneficiary
-// or owner organisation still missing, and keeps the higher confidence. A cancelled commitment takes
-// no merges: the same promise made after it was cancelled is a new one.
+// or owner organisation still missing, and keeps the higher confidence. A dropped commitment takes
+// no merges: the same promise made after it was dropped is a new one.
 //
 // A Book is safe for concurrent use, though a meeting's finals should reach it in order.
 type Book struct {
@@ -165,7 +165,7 @@ func (b *Book) match(owner string, words map[string]bool) *bookEntry {
 		bestScore float64
 	)
 	for _, e := range b.entries {
-		if e.info.Status == StatusCancelled || !sameOwnerName(e.info.Owner, owner) {
+		if e.info.Status == StatusDropped || !sameOwnerName(e.info.Owner, owner) {
 			continue
 		}
 		if s := jaccard(e.words, words); s >= b.threshold && s > bestScore {

@@ -67,13 +67,13 @@ func TestBookKeepsDistinctPromisesApart(t *testing.T) {
 	if !merged || same.ID != a.ID || len(same.SegmentIDs) != 1 {
 		t.Fatalf("same segment: %+v", same)
 	}
-	// A cancelled promise made again is a new one.
-	cancelled := same
-	cancelled.Status = StatusCancelled
-	b.Observe(cancelled)
+	// A dropped promise made again is a new one.
+	dropped := same
+	dropped.Status = StatusDropped
+	b.Observe(dropped)
 	anew, merged := b.Add(Commitment{What: "send you the deck", Owner: "Acme"}, seg("s9"))
 	if merged || anew.ID == a.ID {
-		t.Fatalf("merged into a cancelled commitment: %+v", anew)
+		t.Fatalf("merged into a dropped commitment: %+v", anew)
 	}
 	if n := len(b.Commitments()); n != 4 {
 		t.Fatalf("%d commitments in the book, want 4", n)

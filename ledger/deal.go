@@ -62,7 +62,7 @@ type DealOrg struct {
 	Made      int     `json:"made"`
 	Kept      int     `json:"kept"` // done
 	Open      int     `json:"open"`
-	Cancelled int     `json:"cancelled"`
+	Dropped   int     `json:"dropped"`
 	TalkMS    int64   `json:"talk_ms"`
 	TalkShare float64 `json:"talk_share"` // 0..1 of the deal's talk time
 }
@@ -208,8 +208,8 @@ func NewDealSummary(deal Deal, meetings []MeetingData, openOnly bool) DealSummar
 		switch g.Status {
 		case StatusDone:
 			o.Kept++
-		case StatusCancelled:
-			o.Cancelled++
+		case StatusDropped:
+			o.Dropped++
 		default:
 			o.Open++
 		}
@@ -277,7 +277,7 @@ func addDealCommitment(groups []*DealCommitment, deal Deal, d MeetingData, c Com
 	}
 	words := contentWords(c.What)
 	for _, g := range groups {
-		if g.Status == StatusCancelled || !sameOwnerName(g.Owner, c.Owner) || jaccard(g.words, words) < DefaultSimilarity {
+		if g.Status == StatusDropped || !sameOwnerName(g.Owner, c.Owner) || jaccard(g.words, words) < DefaultSimilarity {
 			continue
 		}
 		if !slices.Contains(g.Meetings, d.Meeting.ID) {
@@ -338,7 +338,7 @@ func (s DealSummary) WriteTable(w io.Writer) error {
 	}
 	p("\nORGANISATION\tROLE\tMADE\tKEPT\tOPEN\tCANCELLED\tTALK TIME\tSHARE\n")
 	for _, o := range s.Orgs {
-		p("%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", tabSafe(orgName(o.Org)), o.Role, o.Made, o.Kept, o.Open, o.Cancelled,
+		p("%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", tabSafe(orgName(o.Org)), o.Role, o.Made, o.Kept, o.Open, o.Dropped,
 			FormatClock(o.TalkMS), pct(o.TalkShare))
 	}
 	title := "COMMITMENTS"

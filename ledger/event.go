@@ -47,9 +47,9 @@ const (
 
 // Commitment statuses carried in CommitmentInfo.Status.
 const (
-	StatusOpen      = "open"
-	StatusDone      = "done"
-	StatusCancelled = "cancelled"
+	StatusOpen    = "open"
+	StatusDone    = "done"
+	StatusDropped = "dropped"
 )
 
 // Event is one change in a meeting, as stored in its log and sent to viewers, one per WebSocket message.
@@ -83,6 +83,9 @@ type SegmentInfo struct {
 	EndMS    int64  `json:"end_ms"`             // meeting clock
 	Text     string `json:"text"`               // the words
 	Language string `json:"language,omitempty"` // ISO 639-1 code
+	// Overlap marks words said while someone else on the same channel was talking too: the speaker
+	// is the likelier one, not a certainty.
+	Overlap bool `json:"overlap,omitempty"`
 }
 
 // SpeakerInfo names a speaker of a channel.
@@ -106,7 +109,7 @@ type CommitmentInfo struct {
 	Beneficiary string   `json:"beneficiary,omitempty"` // to whom, when said
 	Due         string   `json:"due,omitempty"`         // due date as YYYY-MM-DD in the meeting's timezone
 	DuePhrase   string   `json:"due_phrase,omitempty"`  // the words said: "by Thursday"
-	Status      string   `json:"status"`                // StatusOpen, StatusDone or StatusCancelled
+	Status      string   `json:"status"`                // StatusOpen, StatusDone or StatusDropped
 	Confidence  float64  `json:"confidence"`            // 0..1
 	Quote       string   `json:"quote,omitempty"`       // the evidence, as said
 	SegmentIDs  []string `json:"segment_ids,omitempty"` // the segments the quote comes from

@@ -53,7 +53,7 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 		if opts.Events {
 			status := "CONFIRMED"
 			switch c.Status {
-			case StatusCancelled:
+			case StatusDropped:
 				status = "CANCELLED"
 			case StatusDone:
 				summary = "Done: " + summary
@@ -74,7 +74,7 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 		switch c.Status {
 		case StatusDone:
 			status = "COMPLETED"
-		case StatusCancelled:
+		case StatusDropped:
 			status = "CANCELLED"
 		}
 		iw.line("BEGIN", "VTODO")

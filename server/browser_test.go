@@ -286,14 +286,14 @@ func TestOverlayControlsLiveAcrossPages(t *testing.T) {
 			c.dataset.status === 'done' && c.querySelector('.by').textContent === 'changed by Ana'; })()`)
 
 	// B reopens it, then dismisses it.
-	for _, step := range []struct{ action, status string }{{"reopen", "open"}, {"dismiss", "cancelled"}} {
+	for _, step := range []struct{ action, status string }{{"reopen", "open"}, {"dismiss", "dropped"}} {
 		if err := chromedp.Do(b, chromedp.Click(chromedp.CSS(`[data-commitment="c1"] button[data-action="`+step.action+`"]`))); err != nil {
 			t.Fatal(err)
 		}
 		both(step.action, `document.querySelector('[data-commitment="c1"]').dataset.status === '`+step.status+`'`)
 	}
-	if c := f.lastStored().Commitment; c == nil || c.Status != ledger.StatusCancelled || c.Owner != "Sam" || c.Due != "2026-03-10" || c.Quote == "" {
-		t.Fatalf("stored commitment %+v, want cancelled, owned by Sam, due 2026-03-10, quote kept", c)
+	if c := f.lastStored().Commitment; c == nil || c.Status != ledger.StatusDropped || c.Owner != "Sam" || c.Due != "2026-03-10" || c.Quote == "" {
+		t.Fatalf("stored commitment %+v, want dropped, owned by Sam, due 2026-03-10, quote kept", c)
 	}
 
 	// A pauses, B resumes.

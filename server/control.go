@@ -384,9 +384,9 @@ func (req commitmentEdit) check() (func(*ledger.CommitmentInfo), error) {
 	if req.Status != nil {
 		st := *req.Status
 		switch st {
-		case ledger.StatusOpen, ledger.StatusDone, ledger.StatusCancelled:
+		case ledger.StatusOpen, ledger.StatusDone, ledger.StatusDropped:
 		default:
-			return nil, fail(http.StatusBadRequest, "status must be open, done or cancelled.")
+			return nil, fail(http.StatusBadRequest, "status must be open, done or dropped.")
 		}
 		edits = append(edits, func(c *ledger.CommitmentInfo) { c.Status = st })
 	}

@@ -304,7 +304,7 @@ func TestControlCommitmentEdits(t *testing.T) {
 	step(`{"due":null,"what":"send the architecture and the pricing"}`, "viewer", func(c *ledger.CommitmentInfo) {
 		c.Due, c.DuePhrase, c.What = "", "", "send the architecture and the pricing"
 	})
-	step(`{"status":"cancelled","owner_org":""}`, "viewer", func(c *ledger.CommitmentInfo) { c.Status, c.OwnerOrg = ledger.StatusCancelled, "" })
+	step(`{"status":"dropped","owner_org":""}`, "viewer", func(c *ledger.CommitmentInfo) { c.Status, c.OwnerOrg = ledger.StatusDropped, "" })
 	step(`{"status":"open"}`, "viewer", func(c *ledger.CommitmentInfo) { c.Status = ledger.StatusOpen })
 
 	// The other commitment is untouched, and a viewer resuming from the start sees every edit.

@@ -65,6 +65,7 @@
     head.append(whoButton(seg));
     const org = speakerOrg(seg);
     if (org) head.append(el('span', 'org', org));
+    if (seg.overlap) head.append(el('span', 'overlap', 'overlapping speech'));
     li.append(head, el('p', 'text', seg.text || ''));
     if (seg.language) li.lang = seg.language;
     return li;
@@ -398,7 +399,7 @@
     if (await act(`commitments/${encodeURIComponent(id)}`, body, (m) => formError(commitmentForm, m))) closeDialog(commitmentDialog);
   });
 
-  const STATUS_OF = { done: 'done', dismiss: 'cancelled', reopen: 'open' };
+  const STATUS_OF = { done: 'done', dismiss: 'dropped', reopen: 'open' };
   ledger.addEventListener('click', async (ev) => {
     const b = ev.target instanceof Element ? ev.target.closest('button[data-action]') : null;
     const li = b && b.closest('[data-commitment]');
