@@ -73,3 +73,12 @@ echo "Diarization (weights-free default): mean DER over synthetic mixed calls, C
 go test -run '^$' -bench 'DER|DiarizeMinute' -benchtime 2x ./diarize >"$work/diarize.txt" 2>&1 || {
   cat "$work/diarize.txt" >&2; exit 1; }
 awk '/^Benchmark/ { printf "  %s\n", $1; for (i = 3; i < NF; i += 2) printf "    %-18s %10s\n", $(i+1), $i }' "$work/diarize.txt"
+
+# WebRTC ingest: participants one agent keeps up with (test model), and Opus decoding cost.
+echo
+echo "WHIP ingest: concurrent publishers at real time with the test model (sustained while p95 caption lag < 3 s)"
+LEDGERLINE_BENCH_PUBLISHERS=${BENCH_PUBLISHERS:-1,2,4,8,16} go test -run '^$' -bench 'WHIPCapacity' -benchtime 1x \
+  ./cmd/ledgerline >"$work/whip.txt" 2>&1 || { cat "$work/whip.txt" >&2; exit 1; }
+awk '/^BenchmarkWHIPCapacity/ { for (i = 4; i < NF; i += 2) printf "  %-28s %10s\n", $(i+1), $i }' "$work/whip.txt"
+go test -run '^$' -bench 'OpusDecodeStream' -benchtime 2s ./ingest >"$work/opus.txt" 2>&1 || { cat "$work/opus.txt" >&2; exit 1; }
+awk '/^BenchmarkOpusDecodeStream/ { printf "  Opus decode to 16 kHz frames: %s %s", $3, $4; for (i = 5; i < NF; i += 2) printf ", %s %s", $i, $(i+1); print "" }' "$work/opus.txt"

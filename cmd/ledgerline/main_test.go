@@ -26,7 +26,7 @@ var (
 )
 
 // testModel writes a random-weight model once for the whole test binary.
-func testModel(t *testing.T) string {
+func testModel(t testing.TB) string {
 	t.Helper()
 	modelOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "ledgerline-cmd-")

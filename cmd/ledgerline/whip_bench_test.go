@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/ledgerline/ledgerline/ingest"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+// BenchmarkWHIPCapacity finds how many participants publishing over WHIP at
+// once one agent keeps up with, using the small test model: each publisher
+// sends 10 s of speech at real time, and a WebSocket viewer measures how far
+// behind the audio the captions arrive. A count is sustained while the p95
+// lag stays under 3 s. LEDGERLINE_BENCH_PUBLISHERS lists the counts to try.
+func BenchmarkWHIPCapacity(b *testing.B) {
+	counts := []int{1, 2, 4, 8}
+	if v := os.Getenv("LEDGERLINE_BENCH_PUBLISHERS"); v != "" {
+		counts = nil
+		for _, f := range strings.Split(v, ",") {
+			var n int
+			fmt.Sscan(f, &n)
+			counts = append(counts, n)
+		}
+	}
+	a, err := stream.LoadWAV("../../ingest/testdata/alice.wav")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var speech []float32
+	for len(speech) < 10*stream.SampleRate {
+		speech = append(speech, a.Samples...)
+		speech = append(speech, make([]float32, stream.SampleRate/2)...)
+	}
+	model := testModel(b)
+	for b.Loop() {
+		sustained := 0
+		for _, n := range counts {
+			p95 := whipLag(b, model, speech, n)
+			b.Logf("%d publishers: p95 caption lag %v", n, p95)
+			b.ReportMetric(float64(p95.Milliseconds()), fmt.Sprintf("p95-lag-ms/%d-publishers", n))
+			if p95 < 3*time.Second {
+				sustained = n
+			}
+		}
+		b.ReportMetric(float64(sustained), "publishers-sustained")
+	}
+}
+
+func whipLag(b *testing.B, model string, speech []float32, n int) time.Duration {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		code := run(ctx, []string{"run", "--bot", "--model", model, "--language", "en", "--listen", "127.0.0.1:0",
+			"--db", b.TempDir() + "/bench.db"}, strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+		done <- code
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	link := strings.TrimSpace(strings.TrimPrefix(line, "overlay: "))
+	base, token, _ := strings.Cut(link, "?t=")
+	conn, _, err := websocket.DefaultDialer.Dial(strings.Replace(base, "http://", "ws://", 1)+"/ws?t="+token, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+
+	// The meeting's clock started about when its link was printed.
+	meetingStart := time.Now()
+	var mu sync.Mutex
+	var lags []time.Duration
+	go func() {
+		for {
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			var e ledger.Event
+			if json.Unmarshal(msg, &e) != nil || e.Segment == nil || e.Segment.Text == "" {
+				continue
+			}
+			mu.Lock()
+			lags = append(lags, now.Sub(meetingStart.Add(time.Duration(e.Segment.EndMS)*time.Millisecond)))
+			mu.Unlock()
+		}
+	}()
+
+	whip := strings.Replace(base, "/m/", "/whip/", 1)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ch := fmt.Sprintf("p%d", i)
+			pub, err := ingest.Publish(ctx, whip+"?name="+ch, token, ingest.PublishOptions{Channel: ch, Speed: 1})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if err := pub.Send(ctx, speech); err != nil {
+				b.Error(err)
+			}
+			pub.Close(ctx)
+		}()
+	}
+	wg.Wait()
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lags) == 0 {
+		return time.Hour
+	}
+	slices.Sort(lags)
+	return lags[int(0.95*float64(len(lags)-1))]
+}
