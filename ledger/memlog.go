@@ -59,8 +59,9 @@ func NewMemLog(opts ...MemLogOption) *MemLog {
 	return m
 }
 
-// Append implements Log.
-func (m *MemLog) Append(ctx context.Context, e Event) (Event, error) {
+// prepareAppend checks an event to append and returns the copy a log stores:
+// every Log implementation refuses the same events.
+func prepareAppend(ctx context.Context, e Event) (Event, error) {
 	if err := ctx.Err(); err != nil {
 		return Event{}, fmt.Errorf("ledger: append: %w", err)
 	}
@@ -72,6 +73,28 @@ func (m *MemLog) Append(ctx context.Context, e Event) (Event, error) {
 	}
 	e = e.clone()
 	e.V = SchemaVersion
+	return e, nil
+}
+
+// preparePublish checks a partial to publish and returns the copy a log sends.
+func preparePublish(e Event) (Event, error) {
+	if err := e.Validate(); err != nil {
+		return Event{}, err
+	}
+	if e.Type.Stored() {
+		return Event{}, fmt.Errorf("%w: %s must be appended, not published", ErrInvalidEvent, e.Type)
+	}
+	e = e.clone()
+	e.V = SchemaVersion
+	return e, nil
+}
+
+// Append implements Log.
+func (m *MemLog) Append(ctx context.Context, e Event) (Event, error) {
+	e, err := prepareAppend(ctx, e)
+	if err != nil {
+		return Event{}, err
+	}
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -92,14 +115,10 @@ func (m *MemLog) Append(ctx context.Context, e Event) (Event, error) {
 
 // Publish implements Log. Only segment.partial events may be published.
 func (m *MemLog) Publish(e Event) error {
-	if err := e.Validate(); err != nil {
+	e, err := preparePublish(e)
+	if err != nil {
 		return err
 	}
-	if e.Type.Stored() {
-		return fmt.Errorf("%w: %s must be appended, not published", ErrInvalidEvent, e.Type)
-	}
-	e = e.clone()
-	e.V = SchemaVersion
 
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -184,17 +184,10 @@ func (s *SQLiteStore) Path() string { return s.path }
 // Once begun, an append runs to its end even if ctx is cancelled, so that a caller never has to
 // guess whether a cancelled append was stored.
 func (s *SQLiteStore) Append(ctx context.Context, e Event) (Event, error) {
-	if err := ctx.Err(); err != nil {
-		return Event{}, fmt.Errorf("ledger: append: %w", err)
-	}
-	if err := e.Validate(); err != nil {
+	e, err := prepareAppend(ctx, e)
+	if err != nil {
 		return Event{}, err
 	}
-	if !e.Type.Stored() {
-		return Event{}, fmt.Errorf("%w: %s is published, not appended", ErrInvalidEvent, e.Type)
-	}
-	e = e.clone()
-	e.V = SchemaVersion
 	actor := actorFrom(ctx)
 
 	s.mu.Lock()
@@ -318,14 +311,10 @@ func roleOf(ctx context.Context, tx *sql.Tx, meeting, org string) (Role, error) 
 
 // Publish implements Log. Only segment.partial events may be published.
 func (s *SQLiteStore) Publish(e Event) error {
-	if err := e.Validate(); err != nil {
+	e, err := preparePublish(e)
+	if err != nil {
 		return err
 	}
-	if e.Type.Stored() {
-		return fmt.Errorf("%w: %s must be appended, not published", ErrInvalidEvent, e.Type)
-	}
-	e = e.clone()
-	e.V = SchemaVersion
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

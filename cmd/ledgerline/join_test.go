@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,26 +34,9 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 	mic := speechWithPause(t, "../../ingest/testdata/alice.wav")
 
 	db := filepath.Join(t.TempDir(), "meetings.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr lockedBuffer
-	done := make(chan int, 1)
 	started := time.Now()
-	go func() {
-		code := run(ctx, []string{"run", "--bot", "--model", testModel(t), "--language", "en", "--listen", "127.0.0.1:0", "--db", db},
-			strings.NewReader(""), pw, &stderr)
-		pw.Close()
-		done <- code
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no overlay line: %v; %s", err, stderr.String())
-	}
-	go io.Copy(io.Discard, pr)
-	overlay := strings.TrimSpace(strings.TrimPrefix(line, "overlay: "))
-	base, token, _ := strings.Cut(overlay, "?t=")
-	meeting := base[strings.LastIndex(base, "/")+1:]
+	agent := startAgent(t, "--bot", "--model", testModel(t), "--language", "en", "--listen", "127.0.0.1:0", "--db", db)
+	stderr, base, token, meeting := agent.stderr, agent.base, agent.token, agent.meeting
 	join := base + "/join?t=" + token
 
 	// A viewer follows the meeting from the start.
@@ -174,8 +154,7 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 		t.Errorf("DELETE on leaving answered %q, want 200 on the session's Location", del)
 	}
 
-	cancel() // the bot runs until stopped
-	if code := <-done; code != 0 {
+	if code := agent.end(); code != 0 { // the bot runs until stopped
 		t.Fatalf("run exited %d: %s", code, stderr.String())
 	}
 	store, err := ledger.OpenSQLite(db)
@@ -194,24 +173,6 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 	if !found {
 		t.Errorf("participants %+v, want Carla Duarte (buyer)", parts)
 	}
-}
-
-// lockedBuffer collects the agent's output while the test reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func waitPage(cond string) chromedp.Action[chromedp.Void] {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,23 +17,10 @@ import (
 // watches it as a viewer would, and checks the record kept on disk.
 func TestRunInputServesLiveOverlay(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "meetings.db")
-	pr, pw := io.Pipe()
-	var stderr strings.Builder
-	done := make(chan int, 1)
-	go func() {
-		code := run(context.Background(), []string{"run", "--input", sample, "--model", testModel(t), "--speed", "4",
-			"--language", "en", "--listen", "127.0.0.1:0", "--db", db}, strings.NewReader(""), pw, &stderr)
-		pw.Close()
-		done <- code
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "overlay: http://127.0.0.1:") {
-		t.Fatalf("first line %q (%v), want the overlay link", line, err)
-	}
-	go io.Copy(io.Discard, pr)
-	link := strings.TrimSpace(strings.TrimPrefix(line, "overlay: "))
-	meeting := strings.TrimPrefix(strings.SplitN(link, "?", 2)[0][strings.Index(link, "/m/"):], "/m/")
-	conn, _, err := websocket.DefaultDialer.Dial(strings.Replace(strings.Replace(link, "http://", "ws://", 1), "?t=", "/ws?t=", 1), nil)
+	agent := startAgent(t, "--input", sample, "--model", testModel(t), "--speed", "4",
+		"--language", "en", "--listen", "127.0.0.1:0", "--db", db)
+	meeting := agent.meeting
+	conn, _, err := websocket.DefaultDialer.Dial(agent.socket(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +45,8 @@ func TestRunInputServesLiveOverlay(t *testing.T) {
 			break
 		}
 	}
-	if code := <-done; code != 0 {
-		t.Fatalf("run exited %d: %s", code, stderr.String())
+	if code := agent.wait(); code != 0 {
+		t.Fatalf("run exited %d: %s", code, agent.stderr.String())
 	}
 	finals := 0
 	for i, e := range seen {
@@ -101,26 +86,8 @@ func TestRunInputServesLiveOverlay(t *testing.T) {
 // device and pushes two participants' audio to it over WebRTC.
 func TestBotTranscribesParticipantsPushedOverWHIP(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "meetings.db")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr strings.Builder
-	done := make(chan int, 1)
-	go func() {
-		code := run(ctx, []string{"run", "--bot", "--model", testModel(t), "--language", "en", "--listen", "127.0.0.1:0", "--db", db},
-			strings.NewReader(""), pw, &stderr)
-		pw.Close()
-		done <- code
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no overlay line: %v; %s", err, stderr.String())
-	}
-	go io.Copy(io.Discard, pr)
-	link := strings.TrimSpace(strings.TrimPrefix(line, "overlay: "))
-	base, query, _ := strings.Cut(link, "?t=")
-	whip := strings.Replace(base, "/m/", "/whip/", 1)
-	meeting := base[strings.LastIndex(base, "/")+1:]
+	agent := startAgent(t, "--bot", "--model", testModel(t), "--language", "en", "--listen", "127.0.0.1:0", "--db", db)
+	ctx, whip, query, meeting := context.Background(), agent.whip(), agent.token, agent.meeting
 
 	var wg sync.WaitGroup
 	for _, p := range []struct{ name, org, file string }{
@@ -139,9 +106,8 @@ func TestBotTranscribesParticipantsPushedOverWHIP(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	cancel() // the bot runs until stopped; stopping flushes what was said
-	if code := <-done; code != 0 {
-		t.Fatalf("run exited %d: %s", code, stderr.String())
+	if code := agent.end(); code != 0 { // the bot runs until stopped; stopping flushes what was said
+		t.Fatalf("run exited %d: %s", code, agent.stderr.String())
 	}
 	store, err := ledger.OpenSQLite(db)
 	if err != nil {

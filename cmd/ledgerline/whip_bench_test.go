@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -59,24 +57,9 @@ func BenchmarkWHIPCapacity(b *testing.B) {
 }
 
 func whipLag(b *testing.B, model string, speech []float32, n int) time.Duration {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := run(ctx, []string{"run", "--bot", "--model", model, "--language", "en", "--listen", "127.0.0.1:0",
-			"--db", b.TempDir() + "/bench.db"}, strings.NewReader(""), pw, io.Discard)
-		pw.Close()
-		done <- code
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	go io.Copy(io.Discard, pr)
-	link := strings.TrimSpace(strings.TrimPrefix(line, "overlay: "))
-	base, token, _ := strings.Cut(link, "?t=")
-	conn, _, err := websocket.DefaultDialer.Dial(strings.Replace(base, "http://", "ws://", 1)+"/ws?t="+token, nil)
+	agent := startAgent(b, "--bot", "--model", model, "--language", "en", "--listen", "127.0.0.1:0", "--db", b.TempDir()+"/bench.db")
+	ctx := context.Background()
+	conn, _, err := websocket.DefaultDialer.Dial(agent.socket(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,14 +86,14 @@ func whipLag(b *testing.B, model string, speech []float32, n int) time.Duration 
 		}
 	}()
 
-	whip := strings.Replace(base, "/m/", "/whip/", 1)
+	whip := agent.whip()
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			ch := fmt.Sprintf("p%d", i)
-			pub, err := ingest.Publish(ctx, whip+"?name="+ch, token, ingest.PublishOptions{Channel: ch, Speed: 1})
+			pub, err := ingest.Publish(ctx, whip+"?name="+ch, agent.token, ingest.PublishOptions{Channel: ch, Speed: 1})
 			if err != nil {
 				b.Error(err)
 				return
@@ -122,8 +105,7 @@ func whipLag(b *testing.B, model string, speech []float32, n int) time.Duration 
 		}()
 	}
 	wg.Wait()
-	cancel()
-	<-done
+	agent.end()
 	mu.Lock()
 	defer mu.Unlock()
 	if len(lags) == 0 {
