@@ -125,6 +125,13 @@ const (
 // embedder's (when it has a Centre method) and moves to the mean voice of
 // the meeting.
 //
+// An embedder that is a NoiseObserver is handed the audio between speech.
+// With the default FeatureEmbedder, Flush also runs a second pass over the
+// whole meeting: speech is re-clustered in windows with hindsight, labels
+// are smoothed, and each speaker found keeps the online id it shares most
+// speech with; Turns then reflect it. Push after Flush carries on online
+// from the updated speakers.
+//
 // Overlap heuristic: where a speaker change falls inside continuous speech,
 // the window straddling the change is compared with the two speakers and
 // with their mean. When it is nearer the mean of both than either alone,
@@ -143,6 +150,7 @@ type Diarizer struct {
 	buf     []float32     // audio from bufAt to end
 	bufAt   time.Duration
 	frame   []float32     // samples waiting to fill a VAD frame
+	quiet   []float32     // recent audio outside speech, for the noise
 	vadZero time.Duration // meeting time of the VAD's stream time zero
 
 	speaking    bool
@@ -154,6 +162,12 @@ type Diarizer struct {
 	clusters []*cluster
 	turns    []turn
 	flushed  bool
+
+	// For the second pass at Flush: the units of speech heard, the
+	// stretches of speech so far and the spans found overlapped.
+	units   []unit
+	regions int
+	overs   [][2]time.Duration
 }
 
 type cluster struct {
@@ -205,6 +219,7 @@ func (d *Diarizer) Push(at time.Duration, samples []float32) error {
 			break
 		}
 		ev, ok := d.vad.Push(d.frame)
+		d.noise(d.frame)
 		d.frame = d.frame[:0]
 		if ok {
 			if err := d.event(ev); err != nil {
@@ -214,6 +229,29 @@ func (d *Diarizer) Push(at time.Duration, samples []float32) error {
 	}
 	d.trim()
 	return nil
+}
+
+// noiseDelay is how long audio outside speech is held back before it is
+// taken for noise: the VAD confirms the start of speech only after it.
+const noiseDelay = sampleRate / 10
+
+// noise passes the frame just judged by the VAD to a NoiseObserver embedder
+// once it is clear that no speech began in it.
+func (d *Diarizer) noise(frame []float32) {
+	obs, ok := d.opt.Embedder.(NoiseObserver)
+	if !ok {
+		return
+	}
+	if d.vad.Speaking() {
+		d.quiet = d.quiet[:0]
+		return
+	}
+	d.quiet = append(d.quiet, frame...)
+	if n := len(d.quiet) - noiseDelay; n >= frameLen {
+		n -= n % frameHop
+		obs.ObserveNoise(d.quiet[:n+frameLen-frameHop])
+		d.quiet = d.quiet[:copy(d.quiet, d.quiet[n:])]
+	}
 }
 
 // endStretch closes the audio pushed so far, as before a gap.
@@ -282,7 +320,8 @@ func (d *Diarizer) settle(t time.Duration) error {
 	return nil
 }
 
-// Flush ends the channel: it diarizes the speech still open and folds
+// Flush ends the channel: it diarizes the speech still open, runs the
+// second pass over the meeting (with the default embedder) and folds
 // speakers heard for less than MinSpeakerTime into the nearest other one.
 // More audio may be pushed afterwards.
 func (d *Diarizer) Flush() error {
@@ -294,6 +333,7 @@ func (d *Diarizer) Flush() error {
 		return nil
 	}
 	d.flushed = true
+	d.recluster()
 	for {
 		live := d.live()
 		if len(live) < 2 {
@@ -328,7 +368,9 @@ func (d *Diarizer) region(a, b time.Duration) error {
 		return nil
 	}
 	a = b - samplesToDur(len(audio))
-	cuts, over := d.changes(audio)
+	embs := d.windows(audio)
+	cuts, over := d.changes(audio, embs)
+	d.record(a, audio, embs)
 	start := 0
 	for i := 0; i <= len(cuts); i++ {
 		end := len(audio)
@@ -341,28 +383,22 @@ func (d *Diarizer) region(a, b time.Duration) error {
 		start = end
 	}
 	for _, o := range over {
-		d.markOverlap(a+samplesToDur(o[0]), a+samplesToDur(o[1]))
+		s, e := a+samplesToDur(o[0]), a+samplesToDur(o[1])
+		d.markOverlap(s, e)
+		d.overs = append(d.overs, [2]time.Duration{s, e})
 	}
 	return nil
 }
 
 // changes finds speaker changes inside one stretch of speech, as sample
 // offsets, and the spans around them that sound like two voices at once.
-func (d *Diarizer) changes(audio []float32) (cuts []int, over [][2]int) {
+func (d *Diarizer) changes(audio []float32, embs [][]float64) (cuts []int, over [][2]int) {
 	win, hop := durToSamples(d.opt.Window), durToSamples(d.opt.Hop)
 	minTurn := durToSamples(d.opt.MinTurn)
 	if len(audio) < 2*win || hop <= 0 {
 		return nil, nil
 	}
 	m := max(1, win/hop)
-	var embs [][]float64
-	for k := 0; k*hop+win <= len(audio); k++ {
-		e, err := d.opt.Embedder.Embed(audio[k*hop : k*hop+win])
-		if err != nil {
-			e = nil
-		}
-		embs = append(embs, e)
-	}
 	dist := make([]float64, len(embs))
 	for k := range dist {
 		dist[k] = math.NaN()
@@ -400,6 +436,25 @@ func (d *Diarizer) changes(audio []float32) (cuts []int, over [][2]int) {
 		}
 	}
 	return cuts, over
+}
+
+// windows embeds the windows of one stretch of speech, Window long every
+// Hop; nil for a window with too little voice, and none for a stretch
+// shorter than a window.
+func (d *Diarizer) windows(audio []float32) [][]float64 {
+	win, hop := durToSamples(d.opt.Window), durToSamples(d.opt.Hop)
+	if hop <= 0 {
+		return nil
+	}
+	var embs [][]float64
+	for k := 0; k*hop+win <= len(audio); k++ {
+		e, err := d.opt.Embedder.Embed(audio[k*hop : k*hop+win])
+		if err != nil {
+			e = nil
+		}
+		embs = append(embs, e)
+	}
+	return embs
 }
 
 // refine moves a change found at sample c to where the windows either side
