@@ -466,20 +466,6 @@ func fft(x []complex128) {
 	}
 }
 
-// cosineDistance is 1 - cos(a, b); 1 when either vector is zero.
-func cosineDistance(a, b []float64) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += a[i] * b[i]
-		na += a[i] * a[i]
-		nb += b[i] * b[i]
-	}
-	if na == 0 || nb == 0 {
-		return 1
-	}
-	return 1 - dot/math.Sqrt(na*nb)
-}
-
 // featureMean and featureWeight normalise FeatureEmbedder statistics:
 // subtract the mean over many voices, divide by the spread within one
 // voice, and drop the statistics that vary more within a voice than
