@@ -56,7 +56,7 @@ echo
 echo "Live pipeline: sample call (34 s) at real time, same model, latency from the end of the words to their arrival at a WebSocket viewer"
 LEDGERLINE_BENCH_MODEL=$model go test -run '^$' -bench 'LiveLatency' -benchtime 1x ./cmd/ledgerline >"$work/live.txt" 2>&1 || {
   cat "$work/live.txt" >&2; exit 1; }
-awk '/^BenchmarkLiveLatency/ { for (i = 4; i < NF; i += 2) printf "  %-18s %10s\n", $(i+1), $i }' "$work/live.txt"
+awk '/^BenchmarkLiveLatency/ { for (i = 5; i < NF; i += 2) printf "  %-18s %10s\n", $(i+1), $i }' "$work/live.txt"
 
 # Fan-out: many viewers of one meeting.
 if grep -q 'func BenchmarkFanout500' server/*_test.go 2>/dev/null; then
@@ -64,7 +64,7 @@ if grep -q 'func BenchmarkFanout500' server/*_test.go 2>/dev/null; then
   echo "Fan-out: 500 WebSocket viewers of one meeting over loopback"
   go test -run '^$' -bench 'Fanout500' -benchtime 200x ./server >"$work/fanout.txt" 2>&1 || {
     cat "$work/fanout.txt" >&2; exit 1; }
-  awk '/^BenchmarkFanout500/ { for (i = 4; i < NF; i += 2) printf "  %-18s %10s\n", $(i+1), $i }' "$work/fanout.txt"
+  awk '/^BenchmarkFanout500/ { for (i = 5; i < NF; i += 2) printf "  %-18s %10s\n", $(i+1), $i }' "$work/fanout.txt"
 fi
 
 # Diarization: DER on synthetic mixed calls, and CPU time per minute of audio.
@@ -79,6 +79,6 @@ echo
 echo "WHIP ingest: concurrent publishers at real time with the test model (sustained while p95 caption lag < 3 s)"
 LEDGERLINE_BENCH_PUBLISHERS=${BENCH_PUBLISHERS:-1,2,4,8,16} go test -run '^$' -bench 'WHIPCapacity' -benchtime 1x \
   ./cmd/ledgerline >"$work/whip.txt" 2>&1 || { cat "$work/whip.txt" >&2; exit 1; }
-awk '/^BenchmarkWHIPCapacity/ { for (i = 4; i < NF; i += 2) printf "  %-28s %10s\n", $(i+1), $i }' "$work/whip.txt"
+awk '/^BenchmarkWHIPCapacity/ { for (i = 5; i < NF; i += 2) printf "  %-28s %10s\n", $(i+1), $i }' "$work/whip.txt"
 go test -run '^$' -bench 'OpusDecodeStream' -benchtime 2s ./ingest >"$work/opus.txt" 2>&1 || { cat "$work/opus.txt" >&2; exit 1; }
 awk '/^BenchmarkOpusDecodeStream/ { printf "  Opus decode to 16 kHz frames: %s %s", $3, $4; for (i = 5; i < NF; i += 2) printf ", %s %s", $i, $(i+1); print "" }' "$work/opus.txt"
