@@ -393,6 +393,25 @@ func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, err
 	return sp, nil
 }
 
+// Rename records a new name or organisation for a speaker, as a viewer gave
+// it (the speaker.update is the caller's to append): the speaker's later
+// finals and commitments carry it.
+func (s *Session) Rename(id string, sp Speaker) {
+	s.speakerMu.Lock()
+	if _, ok := s.known[id]; ok {
+		s.known[id] = sp
+		s.speakerMu.Unlock()
+		return
+	}
+	s.speakerMu.Unlock()
+	s.detectMu.Lock()
+	defer s.detectMu.Unlock()
+	if s.voices == nil {
+		s.voices = map[string]Speaker{}
+	}
+	s.voices[id] = sp
+}
+
 // Stats reports each channel's speech-stream figures (decodes, audio
 // decoded, finals): up to date for channels whose audio has ended.
 func (s *Session) Stats() map[string]asr.StreamStats {

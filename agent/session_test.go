@@ -450,3 +450,30 @@ func TestSessionRefinerDismissesAndFailureLeavesRulesStanding(t *testing.T) {
 		log.Close()
 	}
 }
+
+func TestRenamedSpeakersCarryTheirNewNames(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	s, err := New(Config{Meeting: "m6", Engine: sayingEngine{"x"}, Log: log, Sources: []stream.Source{&gate{}},
+		Speakers: map[string]Speaker{"mic": {Name: "Me", Org: "vendor"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	voice, err := s.speaker(ctx, "system", "system/spk1")
+	if err != nil || voice.Name != "Speaker 1" {
+		t.Fatalf("first voice %+v, %v; want Speaker 1", voice, err)
+	}
+	s.Rename("system/spk1", Speaker{Name: "Laura Chen", Org: "buyer"})
+	s.Rename("mic", Speaker{Name: "Dana Whitfield", Org: "vendor"})
+	if sp, _ := s.speaker(ctx, "system", "system/spk1"); sp != (Speaker{Name: "Laura Chen", Org: "buyer"}) {
+		t.Errorf("renamed voice is %+v", sp)
+	}
+	if sp, _ := s.speaker(ctx, "mic", "mic"); sp != (Speaker{Name: "Dana Whitfield", Org: "vendor"}) {
+		t.Errorf("renamed mic speaker is %+v", sp)
+	}
+	stored, _ := log.Since(ctx, "m6", 0)
+	if len(stored) != 1 {
+		t.Errorf("%d events; want only the first voice's announcement (renames are appended by whoever made them)", len(stored))
+	}
+}

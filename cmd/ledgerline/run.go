@@ -146,7 +146,7 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 		return nil, err
 	}
 	if m.srv, err = server.New(server.Config{Addr: cfg.listen, Log: store, Logger: e.log, Ingest: m.whip,
-		Control: store, Records: store, Recorder: recorder{m}}); err != nil {
+		Control: renames{store, m}, Records: store, Recorder: recorder{m}}); err != nil {
 		m.whip.Close()
 		store.Close()
 		return nil, err
@@ -286,6 +286,23 @@ func (m *liveMeeting) notify(ctx context.Context, e *env) {
 	if err := hooks.Send(ctx, ledger.NewWebhookSummary(recap, url)); err != nil {
 		fmt.Fprintf(e.stderr, "webhooks: %v\n", err)
 	}
+}
+
+// renames appends viewers' changes and tells the running pipeline about
+// renamed speakers, so their later words and promises carry the new name.
+type renames struct {
+	store *ledger.SQLiteStore
+	m     *liveMeeting
+}
+
+func (r renames) Append(ctx context.Context, e ledger.Event) (ledger.Event, error) {
+	out, err := r.store.Append(ctx, e)
+	if err == nil && e.Type == ledger.TypeSpeakerUpdate && e.Meeting == r.m.id && e.Speaker.Consent == "" {
+		if s := r.m.session.Load(); s != nil {
+			s.Rename(e.Speaker.ID, agent.Speaker{Name: e.Speaker.Name, Org: e.Speaker.Org})
+		}
+	}
+	return out, err
 }
 
 // recorder lets viewers pause and resume the meeting being captured.
