@@ -15,9 +15,9 @@ const ReplayReason = "replay of the sample call's reference transcript (no speec
 
 // ReplayTranscript plays a reference transcript into a meeting's log at the
 // lines' own times divided by speed, word by word as partials and line by
-// line as finals, so the overlay can be seen working before any model is
-// downloaded. Each speaker gets a channel of their own. The meeting is marked
-// as a replay, never as recognised speech.
+// line as finals, with the commitments each line states, so the overlay can
+// be seen working before any model is downloaded. Each speaker gets a channel
+// of their own. The meeting is marked as a replay, never as recognised speech.
 func ReplayTranscript(ctx context.Context, log EventLog, meeting string, lines []SampleLine, speed float64) error {
 	if speed <= 0 {
 		speed = 1
@@ -38,6 +38,7 @@ func ReplayTranscript(ctx context.Context, log EventLog, meeting string, lines [
 			return fmt.Errorf("agent: replay: %w", err)
 		}
 	}
+	commitments := newKeeper(log, meeting, time.Now(), nil, nil)
 	start := time.Now()
 	wait := func(at time.Duration) error {
 		d := time.Until(start.Add(time.Duration(float64(at) / speed)))
@@ -77,6 +78,9 @@ func ReplayTranscript(ctx context.Context, log EventLog, meeting string, lines [
 		}
 		seg.EndMS, seg.Text = l.End.Milliseconds(), l.Text
 		if _, err = log.Append(bg, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: meeting, Segment: &seg}); err != nil {
+			break
+		}
+		if err = commitments.record(bg, &seg, Speaker{Name: l.Speaker, Org: l.Org}); err != nil {
 			break
 		}
 	}

@@ -32,8 +32,13 @@ func TestReplayTranscriptShowsEveryLineInOrder(t *testing.T) {
 	}
 	var finals []string
 	names := map[string]string{}
+	owners := map[string]int{}
 	for _, e := range stored {
 		switch e.Type {
+		case ledger.TypeCommitmentUpsert:
+			if e.Commitment.Due != "" {
+				owners[e.Commitment.Owner]++
+			}
 		case ledger.TypeSpeakerUpdate:
 			names[e.Speaker.ID] = e.Speaker.Name
 		case ledger.TypeSegmentFinal:
@@ -50,6 +55,10 @@ func TestReplayTranscriptShowsEveryLineInOrder(t *testing.T) {
 		if finals[i] != l.Text {
 			t.Errorf("final %d = %q, want %q", i, finals[i], l.Text)
 		}
+	}
+	// The sample's promises: Dana's architecture by Thursday and pricing by Friday.
+	if owners["Dana Whitfield"] < 2 {
+		t.Errorf("commitments with a due date by owner %v, want Dana Whitfield's two", owners)
 	}
 	partials := 0
 	for len(sub.C()) > 0 {

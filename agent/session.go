@@ -76,16 +76,11 @@ type Session struct {
 	ctx     context.Context // Run's context, for state changes from other goroutines
 	stats   map[string]asr.StreamStats
 
-	// The detector keeps a little of the meeting's recent talk as context
-	// ("can you send the pricing?" … "sure, by Friday"), shared by all channels.
-	detectMu  sync.Mutex
-	detector  *ledger.Detector
-	book      *ledger.Book
-	voices    map[string]Speaker // speakers found by diarization, by speaker ID
+	commitments *keeper
+
 	speakerMu sync.Mutex
 	known     map[string]Speaker // speakers known up front, by channel
-
-	refining sync.WaitGroup // refiner calls in flight; Run waits for them
+	voices    map[string]Speaker // speakers found by diarization, by speaker ID
 
 	sources *sourceSet      // set while running
 	pending []stream.Source // joined before Run started them
@@ -117,7 +112,8 @@ func New(cfg Config) (*Session, error) {
 	for ch, sp := range cfg.Speakers {
 		known[ch] = sp
 	}
-	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting), detector: ledger.NewDetector(), book: ledger.NewBook(), known: known}, nil
+	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting), known: known,
+		commitments: newKeeper(cfg.Log, cfg.Meeting, cfg.MeetingDate, cfg.Refiner, cfg.Logger)}, nil
 }
 
 // Run captures until every source has ended or ctx is done, then flushes
@@ -182,7 +178,7 @@ func (s *Session) Run(ctx context.Context) error {
 	}()
 
 	err := s.dispatch(ctx, flushCtx, frames)
-	s.refining.Wait()
+	s.commitments.wait()
 	stopSources()
 	set.close()
 	for range frames { // let sources blocked on send see the cancel
@@ -374,7 +370,7 @@ func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, err
 	if sp, ok := s.knownSpeaker(id); ok {
 		return sp, nil
 	}
-	s.detectMu.Lock()
+	s.speakerMu.Lock()
 	if s.voices == nil {
 		s.voices = map[string]Speaker{}
 	}
@@ -383,7 +379,7 @@ func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, err
 		sp = Speaker{Name: fmt.Sprintf("Speaker %d", len(s.voices)+1)}
 		s.voices[id] = sp
 	}
-	s.detectMu.Unlock()
+	s.speakerMu.Unlock()
 	if !ok {
 		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: s.cfg.Meeting,
 			Speaker: &ledger.SpeakerInfo{ID: id, Channel: channel, Name: sp.Name}}); err != nil {
@@ -398,14 +394,11 @@ func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, err
 // finals and commitments carry it.
 func (s *Session) Rename(id string, sp Speaker) {
 	s.speakerMu.Lock()
+	defer s.speakerMu.Unlock()
 	if _, ok := s.known[id]; ok {
 		s.known[id] = sp
-		s.speakerMu.Unlock()
 		return
 	}
-	s.speakerMu.Unlock()
-	s.detectMu.Lock()
-	defer s.detectMu.Unlock()
 	if s.voices == nil {
 		s.voices = map[string]Speaker{}
 	}
@@ -431,63 +424,6 @@ func (s *Session) recordStats(channel string, st asr.StreamStats) {
 		s.stats = map[string]asr.StreamStats{}
 	}
 	s.stats[channel] = st
-}
-
-// detect records the commitments a final states, right after the final.
-func (s *Session) detect(ctx context.Context, seg *ledger.SegmentInfo, sp Speaker) error {
-	s.detectMu.Lock()
-	u := ledger.Utterance{Text: seg.Text, Speaker: ledger.Speaker{Name: sp.Name, Org: sp.Org},
-		Language: seg.Language, MeetingDate: s.cfg.MeetingDate}
-	found := s.detector.Detect(u)
-	s.detectMu.Unlock()
-	// The book merges a promise said again into the first one, keeping both quotes as evidence.
-	infos := make([]*ledger.CommitmentInfo, len(found))
-	for i, c := range found {
-		info, _ := s.book.Add(c, *seg)
-		infos[i] = &info
-		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: infos[i]}); err != nil {
-			return fmt.Errorf("agent: store commitment: %w", err)
-		}
-	}
-	if s.cfg.Refiner != nil && len(found) > 0 {
-		s.refining.Add(1)
-		go func() {
-			defer s.refining.Done()
-			s.refine(context.WithoutCancel(ctx), u, found, infos)
-		}()
-	}
-	return nil
-}
-
-// refineTimeout bounds one refiner call: a late verdict is worth little.
-const refineTimeout = 20 * time.Second
-
-// refine asks the refiner about commitments already recorded and records
-// what it changes: a better phrase, or a dismissal.
-func (s *Session) refine(ctx context.Context, u ledger.Utterance, found []ledger.Commitment, infos []*ledger.CommitmentInfo) {
-	ctx, cancel := context.WithTimeout(ctx, refineTimeout)
-	defer cancel()
-	verdicts, err := s.cfg.Refiner.Refine(ctx, u, found)
-	if err != nil || len(verdicts) != len(infos) {
-		s.log.Warn("commitment refiner failed; the rule-based commitments stand", "err", err)
-		return
-	}
-	for i, v := range verdicts {
-		info := *infos[i]
-		switch {
-		case !v.Keep:
-			info.Status = ledger.StatusDropped
-		case v.What != "" && v.What != info.What:
-			info.What = v.What
-		default:
-			continue
-		}
-		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: s.cfg.Meeting, Commitment: &info, By: "refiner"}); err != nil {
-			s.log.Warn("record a refined commitment", "id", info.ID, "err", err)
-			continue
-		}
-		s.book.Observe(info)
-	}
 }
 
 // Pause stops transcribing: audio that arrives while paused is dropped, and
@@ -620,7 +556,7 @@ func (w *channelWorker) final(ctx context.Context, u asr.Update, p diarize.Attri
 	if _, err := w.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: w.s.cfg.Meeting, Segment: seg}); err != nil {
 		return fmt.Errorf("agent: store final of %s: %w", w.channel, err)
 	}
-	return w.s.detect(ctx, seg, sp)
+	return w.s.commitments.record(ctx, seg, sp)
 }
 
 func toDiarize(u asr.Update) diarize.Segment {

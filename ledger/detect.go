@@ -212,12 +212,35 @@ func (d *Detector) applyAcceptance(r *langRules, sents []sentence, u Utterance, 
 			if out[i].letUs {
 				out[i].Owner, out[i].OwnerOrg = ownerName(u.Speaker), u.Speaker.Org
 			}
-			if len(strings.Fields(out[i].What)) <= 3 && prev.act != "" {
+			if (len(strings.Fields(out[i].What)) <= 3 || vagueAction(out[i].What)) && prev.act != "" {
 				out[i].What = prev.act
 			}
 		}
 	}
 	return out
+}
+
+// anaphoric holds the pronouns and particles of an action phrase that only points back at something
+// said before ("get that to you", "te lo mando", "schicke es Ihnen"), in the five languages.
+var anaphoric = wordSet("that", "it", "this", "them", "those", "to", "you", "over", "across", "back", "for", "your", "way",
+	"eso", "esto", "lo", "la", "los", "las", "te", "le", "les", "se", "a", "usted", "ustedes",
+	"das", "es", "ihnen", "dir", "euch", "zu", "rüber",
+	"ça", "cela", "vous", "lui", "leur",
+	"isso", "isto", "o", "os", "as", "lhe", "você", "vocês", "para")
+
+// vagueAction reports whether an action phrase is a verb and words pointing back: when it answers a
+// request, the request says what the action is.
+func vagueAction(what string) bool {
+	words := strings.Fields(strings.ToLower(what))
+	if len(words) < 2 {
+		return true
+	}
+	for _, w := range words[1:] {
+		if !anaphoric[strings.Trim(w, ".,;:!?")] {
+			return false
+		}
+	}
+	return true
 }
 
 func sameSpeaker(a, b Speaker) bool { return a.Name == b.Name && a.Org == b.Org }

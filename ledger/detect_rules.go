@@ -66,7 +66,7 @@ type langRules struct {
 	stative func(lemma string) bool // be, need, see: not an action
 	plan    func(lemma string) bool // migrate, hire, evaluate: own plans unless directed at the other party
 	// inMeeting verbs (tell, show, introduce) usually describe what happens in the meeting itself: they
-	// are commitments only with a due date.
+	// are commitments only with a due date after the meeting's day.
 	inMeeting func(lemma string) bool
 	// deliverable verbs (send, share, follow up) make a promise without a date or a "you"; nil when the
 	// language relies on its clitics and dates instead.
@@ -297,7 +297,9 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 	if (r.conditional != nil && r.conditional.MatchString(before)) || (r.report != nil && r.report.MatchString(before)) {
 		return false
 	}
-	_, _, hasDue := r.findDue(s, a, reqB, meeting)
+	due, _, hasDue := r.findDue(s, a, reqB, meeting)
+	// "Today" is the meeting itself for what happens in it ("today we will walk through the plan").
+	laterDue := hasDue && due.After(meeting)
 	ben := r.beneficiary != nil && r.beneficiary.MatchString(s.span(a, reqB))
 	verb := t.verb
 	if t.p.verbFinal {
@@ -320,7 +322,7 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 		if r.stative(l) {
 			return false
 		}
-		if r.inMeeting != nil && r.inMeeting(l) && !hasDue {
+		if r.inMeeting != nil && r.inMeeting(l) && !laterDue {
 			return false
 		}
 		if r.plan(l) && !ben {

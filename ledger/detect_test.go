@@ -321,3 +321,33 @@ func TestDetectorContextSize(t *testing.T) {
 		t.Errorf("empty text: %+v", got)
 	}
 }
+
+// An agenda for the meeting itself ("today we will walk through…") is not a promise to anyone,
+// while the same verb with a later date is.
+func TestAgendaIsNotACommitment(t *testing.T) {
+	d := NewDetector()
+	if got := sayIn(d, vendorAE, "en", "Today we will walk through the integration plan for the data platform."); len(got) != 0 {
+		t.Errorf("agenda detected as %+v", got)
+	}
+	if got := sayIn(d, vendorAE, "en", "I will walk you through the deployment on Monday."); len(got) != 1 || got[0].Due.Format(time.DateOnly) != "2025-03-10" {
+		t.Errorf("a walkthrough promised for Monday: %+v", got)
+	}
+}
+
+// "I'll get that to you" answering a request takes its action from the request.
+func TestPointingBackTakesTheRequestedAction(t *testing.T) {
+	for _, tc := range []struct{ lang, ask, answer, what string }{
+		{"en", "Can you also send the pricing for the enterprise tier?", "Sure, I will get that to you by Friday.", "send the pricing for the enterprise tier"},
+		{"es", "¿Nos puedes mandar la propuesta actualizada?", "Claro, te la mando mañana.", "mandar la propuesta actualizada"},
+	} {
+		d := NewDetector()
+		sayIn(d, buyerCTO, tc.lang, tc.ask)
+		got := sayIn(d, vendorAE, tc.lang, tc.answer)
+		if len(got) != 1 || got[0].What != tc.what || got[0].Owner != "Dana" {
+			t.Errorf("%s: %+v, want Dana to %q", tc.lang, got, tc.what)
+		}
+	}
+	if !vagueAction("get that to you") || vagueAction("send the pricing") {
+		t.Error("vagueAction does not tell a pointer from an action")
+	}
+}

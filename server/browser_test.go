@@ -387,3 +387,19 @@ func TestOverlayListsWhoDeclined(t *testing.T) {
 		t.Errorf("a declined participant shows as markup or as a speaker (%v elements)", n)
 	}
 }
+
+// A meeting that is a replay says so for as long as the page is open.
+func TestOverlaySaysWhenItIsAReplay(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := newBrowser(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingRecording, Reason: "replay of the sample call's reference transcript (no speech model)"})
+	f.mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingStopped, Reason: "replay ended"})
+	const about = `document.querySelector('#about').hidden ? '' : document.querySelector('#about').textContent`
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.http.URL+PagePath(testMeeting, f.token)),
+		waitJS(`document.querySelector('#rec').dataset.state === 'stopped'`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := evalJS[string](t, ctx, about); got != "Replay of the sample call's reference transcript (no speech model)" {
+		t.Errorf("banner %q, want the replay named", got)
+	}
+}

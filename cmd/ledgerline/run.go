@@ -74,6 +74,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer m.close()
+	fmt.Fprintf(e.stdout, "join: %s%s\n", m.base, server.JoinPath(m.id, m.token))
 	opt := asr.Options{Language: *language, Threads: max(1, runtime.NumCPU()/2)}
 	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers, KeepOpen: *input == ""}
 	if *refinerURL != "" {
@@ -162,7 +163,6 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 	}
 	m.base = "http://" + displayAddr(addr)
 	fmt.Fprintf(e.stdout, "overlay: %s%s\n", m.base, server.PagePath(m.id, meeting.Token))
-	fmt.Fprintf(e.stdout, "join: %s%s\n", m.base, server.JoinPath(m.id, meeting.Token))
 	fmt.Fprintf(e.stderr, "meeting %s is recorded in %s\n", m.id, path)
 	return m, nil
 }

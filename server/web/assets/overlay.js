@@ -252,6 +252,13 @@
     rec.dataset.state = e.state;
     rec.textContent = labels[e.state] || String(e.state);
     rec.title = e.reason ? `Recording state: ${e.reason}` : 'Recording state';
+    // What the record is made of, when it is not live speech recognition (a replay), or why
+    // capture ended badly, stays in view: a viewer must never mistake it for a live transcript.
+    const about = $('about');
+    if (e.reason && (e.reason.startsWith('replay of') || e.reason.startsWith('failed'))) {
+      about.textContent = e.reason.charAt(0).toUpperCase() + e.reason.slice(1);
+      about.hidden = false;
+    }
     pause.hidden = pauseUnavailable || (e.state !== 'recording' && e.state !== 'paused');
     pause.dataset.action = e.state === 'paused' ? 'resume' : 'pause';
     pause.textContent = e.state === 'paused' ? 'Resume' : 'Pause';
