@@ -33,7 +33,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		_, modelErr = models.Inspect(path)
 	}
 
-	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db})
+	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db, title: "Sample joint call: data platform integration"})
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
 	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	title := fs.String("title", "", "the meeting's title, shown on its recap")
 	deal := fs.String("deal", "", "the deal this call belongs to (see 'ledgerline deal create')")
 	resume := fs.String("meeting", "", "continue this meeting (its ID from an earlier run) instead of starting a new one")
 	var hooks webhookFlags
@@ -69,7 +70,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db, resume: *resume, deal: *deal, webhooks: hooks.endpoints})
+	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db, resume: *resume, deal: *deal, title: *title, webhooks: hooks.endpoints})
 	if err != nil {
 		return err
 	}
@@ -109,6 +110,7 @@ type meetingConfig struct {
 	db       string // database file; "" for the default
 	resume   string // ID of a meeting to continue; "" for a new one
 	deal     string // ID of the deal a new meeting belongs to
+	title    string
 	webhooks []ledger.WebhookEndpoint
 }
 
@@ -127,7 +129,7 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 	if err != nil {
 		return nil, err
 	}
-	meeting := ledger.Meeting{ID: cfg.resume, DealID: cfg.deal, Token: server.NewToken(), StartedAt: time.Now(), Timezone: localZone()}
+	meeting := ledger.Meeting{ID: cfg.resume, DealID: cfg.deal, Title: cfg.title, Token: server.NewToken(), StartedAt: time.Now(), Timezone: localZone()}
 	if cfg.resume != "" {
 		if meeting, err = store.Meeting(ctx, cfg.resume); err != nil {
 			store.Close()
