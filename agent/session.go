@@ -465,6 +465,7 @@ type channelWorker struct {
 	seg     *stream.Segmenter
 	asr     *asr.Stream
 	attr    diarize.Attributor
+	said    []*ledger.SegmentInfo // finals of a diarized channel, for the second pass
 	finals  int
 	partial bool // a partial is on screen and must be cleared if the utterance ends empty
 }
@@ -481,7 +482,61 @@ func (w *channelWorker) run(ctx, flushCtx context.Context, in <-chan stream.Fram
 	}
 	for range in { // drain what is left after a stop
 	}
-	return w.chunks(flushCtx, w.seg.Flush())
+	if err := w.chunks(flushCtx, w.seg.Flush()); err != nil {
+		return err
+	}
+	return w.reattribute(flushCtx)
+}
+
+// reattribute revisits a diarized channel's finals once its audio has ended:
+// the diarizer's second pass over the whole channel tells voices apart
+// better than it could live, so a final whose speaker it corrects is
+// appended again under its own id, which viewers and the record replace.
+func (w *channelWorker) reattribute(ctx context.Context) error {
+	d, ok := w.attr.(*diarize.Diarizer)
+	if !ok || len(w.said) == 0 {
+		return nil
+	}
+	if err := d.Flush(); err != nil {
+		return fmt.Errorf("agent: diarize %s: %w", w.channel, err)
+	}
+	turns := d.Turns()
+	for _, seg := range w.said {
+		spk := majoritySpeaker(turns, time.Duration(seg.StartMS)*time.Millisecond, time.Duration(seg.EndMS)*time.Millisecond)
+		if spk == "" {
+			continue
+		}
+		id := w.channel + "/" + spk
+		if id == seg.Speaker {
+			continue
+		}
+		sp, err := w.s.speaker(ctx, w.channel, id)
+		if err != nil {
+			return err
+		}
+		fixed := *seg
+		fixed.Speaker, fixed.Org = id, sp.Org
+		if _, err := w.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: w.s.cfg.Meeting, Segment: &fixed}); err != nil {
+			return fmt.Errorf("agent: store corrected final of %s: %w", w.channel, err)
+		}
+	}
+	return nil
+}
+
+// majoritySpeaker is the speaker of the most time of [a, b) in turns; ""
+// when no turn covers any of it.
+func majoritySpeaker(turns []diarize.Turn, a, b time.Duration) string {
+	share := map[string]time.Duration{}
+	best := ""
+	for _, t := range turns {
+		if d := min(t.End, b) - max(t.Start, a); d > 0 {
+			share[t.Speaker] += d
+			if best == "" || share[t.Speaker] > share[best] {
+				best = t.Speaker
+			}
+		}
+	}
+	return best
 }
 
 func (w *channelWorker) chunks(ctx context.Context, chunks []stream.Chunk) error {
@@ -555,6 +610,9 @@ func (w *channelWorker) final(ctx context.Context, u asr.Update, p diarize.Attri
 	seg.Speaker, seg.Org, seg.Overlap = id, sp.Org, p.Overlap
 	if _, err := w.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: w.s.cfg.Meeting, Segment: seg}); err != nil {
 		return fmt.Errorf("agent: store final of %s: %w", w.channel, err)
+	}
+	if _, diarized := w.attr.(*diarize.Diarizer); diarized {
+		w.said = append(w.said, seg)
 	}
 	return w.s.commitments.record(ctx, seg, sp)
 }

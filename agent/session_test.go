@@ -477,3 +477,57 @@ func TestRenamedSpeakersCarryTheirNewNames(t *testing.T) {
 		t.Errorf("%d events; want only the first voice's announcement (renames are appended by whoever made them)", len(stored))
 	}
 }
+
+// In a mixed channel, each line of the sample call ends attributed to one of
+// its three voices, and the buyer's lines to a voice other than the vendor's.
+func TestDiarizedChannelEndsWithEachVoiceApart(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	a, err := stream.LoadWAV("../testdata/sample-call.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	call, err := stream.NewReplaySamples(a.Samples, "call", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Meeting: "m7", Engine: sayingEngine{"We can look at it."}, Log: log, Sources: []stream.Source{call}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := log.Since(context.Background(), "m7", 0)
+	last := map[string]ledger.SegmentInfo{} // a corrected final replaces the first
+	for _, e := range stored {
+		if e.Type == ledger.TypeSegmentFinal {
+			last[e.Segment.ID] = *e.Segment
+		}
+	}
+	lines, _ := SampleCallTranscript()
+	voiceOf := map[string]map[string]int{} // reference speaker → final speaker → segments
+	for _, seg := range last {
+		for _, l := range lines {
+			if seg.StartMS < l.End.Milliseconds() && seg.EndMS > l.Start.Milliseconds() {
+				if voiceOf[l.Speaker] == nil {
+					voiceOf[l.Speaker] = map[string]int{}
+				}
+				voiceOf[l.Speaker][seg.Speaker]++
+			}
+		}
+	}
+	main := func(who string) string {
+		best := ""
+		for v, n := range voiceOf[who] {
+			if best == "" || n > voiceOf[who][best] {
+				best = v
+			}
+		}
+		return best
+	}
+	t.Logf("voices by reference speaker: %v", voiceOf)
+	if dana, laura := main("Dana Whitfield"), main("Laura Chen"); dana == "" || dana == laura || !strings.HasPrefix(dana, "call/") {
+		t.Errorf("vendor heard as %q and buyer as %q: want two voices of the call channel", dana, laura)
+	}
+}
