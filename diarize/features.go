@@ -3,8 +3,9 @@ package diarize
 import (
 	"errors"
 	"math"
-	"math/cmplx"
 	"slices"
+
+	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // Embedder turns a stretch of one speaker's speech (16 kHz mono) into a
@@ -60,7 +61,9 @@ type FeatureEmbedder struct {
 	window []float64
 	mel    [][]melTap
 	dct    [][]float64
-	spec   []complex128
+	fft    *fourier.FFT
+	frame  []float64    // the pre-emphasised, windowed frame, zero-padded to nfft
+	coef   []complex128 // its spectrum, bins 0..nfft/2
 	power  []float64
 	logMel []float64
 	melPow []float64
@@ -94,7 +97,9 @@ var (
 func NewFeatureEmbedder() *FeatureEmbedder {
 	e := &FeatureEmbedder{
 		window: make([]float64, frameLen),
-		spec:   make([]complex128, nfft),
+		fft:    fourier.NewFFT(nfft),
+		frame:  make([]float64, nfft),
+		coef:   make([]complex128, nfft/2+1),
 		power:  make([]float64, nfft/2+1),
 		logMel: make([]float64, melBands),
 		melPow: make([]float64, melBands),
@@ -214,21 +219,7 @@ func (e *FeatureEmbedder) cepstra(samples []float32) ([][]float64, []float64) {
 	energy := make([]float64, nFrames)
 	for f := range nFrames {
 		off := f * frameHop
-		var sum float64
-		prev := 0.0
-		if off > 0 {
-			prev = float64(samples[off-1])
-		}
-		for i := range nfft {
-			if i < frameLen {
-				x := float64(samples[off+i])
-				sum += x * x
-				e.spec[i] = complex((x-0.97*prev)*e.window[i], 0)
-				prev = x
-			} else {
-				e.spec[i] = 0
-			}
-		}
+		sum := e.loadFrame(samples, off)
 		energy[f] = 10 * math.Log10(sum/frameLen+1e-12)
 		e.melPower()
 		denoise := e.noiseFrames >= minNoiseFrames
@@ -251,12 +242,29 @@ func (e *FeatureEmbedder) cepstra(samples []float32) ([][]float64, []float64) {
 	return ceps, energy
 }
 
-// melPower fills melPow with the mel-band power of the frame in spec,
-// transforming it in place.
+// loadFrame puts the frame of samples starting at off into frame,
+// pre-emphasised and windowed, and returns its energy (the sum of squares).
+func (e *FeatureEmbedder) loadFrame(samples []float32, off int) float64 {
+	var sum float64
+	prev := 0.0
+	if off > 0 {
+		prev = float64(samples[off-1])
+	}
+	clear(e.frame)
+	for i := range frameLen {
+		x := float64(samples[off+i])
+		sum += x * x
+		e.frame[i] = (x - 0.97*prev) * e.window[i]
+		prev = x
+	}
+	return sum
+}
+
+// melPower fills melPow with the mel-band power of the frame in frame.
 func (e *FeatureEmbedder) melPower() {
-	fft(e.spec)
+	e.coef = e.fft.Coefficients(e.coef, e.frame)
 	for k := range e.power {
-		e.power[k] = real(e.spec[k])*real(e.spec[k]) + imag(e.spec[k])*imag(e.spec[k])
+		e.power[k] = real(e.coef[k])*real(e.coef[k]) + imag(e.coef[k])*imag(e.coef[k])
 	}
 	for b, taps := range e.mel {
 		var s float64
@@ -295,21 +303,7 @@ const (
 // audio without speech.
 func (e *FeatureEmbedder) ObserveNoise(samples []float32) {
 	for off := 0; off+frameLen <= len(samples); off += frameHop {
-		var sum float64
-		prev := 0.0
-		if off > 0 {
-			prev = float64(samples[off-1])
-		}
-		for i := range nfft {
-			if i < frameLen {
-				x := float64(samples[off+i])
-				sum += x * x
-				e.spec[i] = complex((x-0.97*prev)*e.window[i], 0)
-				prev = x
-			} else {
-				e.spec[i] = 0
-			}
-		}
+		sum := e.loadFrame(samples, off)
 		db := 10 * math.Log10(sum/frameLen+1e-12)
 		switch {
 		case e.noiseFrames == 0 && e.floorDB == 0, db < e.floorDB:
@@ -438,32 +432,6 @@ func melFilters(bands, n, rate int, lo, hi float64) [][]melTap {
 		}
 	}
 	return out
-}
-
-// fft is an in-place radix-2 transform; len(x) must be a power of two.
-func fft(x []complex128) {
-	n := len(x)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j ^= bit
-		if i < j {
-			x[i], x[j] = x[j], x[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		w := cmplx.Exp(complex(0, -2*math.Pi/float64(size)))
-		for start := 0; start < n; start += size {
-			wk := complex(1, 0)
-			for k := range size / 2 {
-				a, b := x[start+k], x[start+k+size/2]*wk
-				x[start+k], x[start+k+size/2] = a+b, a-b
-				wk *= w
-			}
-		}
-	}
 }
 
 // featureMean and featureWeight normalise FeatureEmbedder statistics:

@@ -2,8 +2,9 @@ package stream
 
 import (
 	"math"
-	"math/cmplx"
 	"time"
+
+	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // EventKind says whether speech started or ended.
@@ -101,7 +102,9 @@ type VAD struct {
 	minFrames, hangover int
 	nfft                int
 	window              []float64
-	spec                []complex128
+	fft                 *fourier.FFT
+	frame               []float64    // the windowed frame, zero-padded to nfft
+	coef                []complex128 // its spectrum, bins 0..nfft/2
 
 	floor    float64 // noise floor in dBFS; NaN until the first frame
 	now      int64   // samples pushed
@@ -134,7 +137,9 @@ func NewVAD(cfg VADConfig) *VAD {
 	for i := range v.window {
 		v.window[i] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(cfg.FrameSize))
 	}
-	v.spec = make([]complex128, v.nfft)
+	v.fft = fourier.NewFFT(v.nfft)
+	v.frame = make([]float64, v.nfft)
+	v.coef = make([]complex128, v.nfft/2+1)
 	v.Reset()
 	return v
 }
@@ -235,18 +240,16 @@ func (v *VAD) Analyze(frame []float32) Features {
 		f.EnergyDB = max(silenceDB, 10*math.Log10(e))
 	}
 
-	for i := range v.spec {
-		v.spec[i] = 0
-	}
+	clear(v.frame)
 	for i, s := range frame[:n] {
-		v.spec[i] = complex(float64(s)*v.window[i], 0)
+		v.frame[i] = float64(s) * v.window[i]
 	}
-	fft(v.spec)
+	v.coef = v.fft.Coefficients(v.coef, v.frame)
 	binHz := float64(SampleRate) / float64(v.nfft)
 	var total, band, logSum float64
 	bins := 0
 	for k := 1; k <= v.nfft/2; k++ {
-		p := real(v.spec[k])*real(v.spec[k]) + imag(v.spec[k])*imag(v.spec[k])
+		p := real(v.coef[k])*real(v.coef[k]) + imag(v.coef[k])*imag(v.coef[k])
 		total += p
 		hz := float64(k) * binHz
 		if hz >= 300 && hz <= 3400 {
@@ -263,29 +266,3 @@ func (v *VAD) Analyze(frame []float32) Features {
 }
 
 func samplesDuration(n int64) time.Duration { return framesDuration(n, SampleRate) }
-
-// fft is an in-place radix-2 decimation-in-time FFT; len(x) is a power of two.
-func fft(x []complex128) {
-	n := len(x)
-	for i, j := 1, 0; i < n; i++ {
-		bit := n >> 1
-		for ; j&bit != 0; bit >>= 1 {
-			j ^= bit
-		}
-		j ^= bit
-		if i < j {
-			x[i], x[j] = x[j], x[i]
-		}
-	}
-	for size := 2; size <= n; size <<= 1 {
-		step := cmplx.Rect(1, -2*math.Pi/float64(size))
-		for start := 0; start < n; start += size {
-			w := complex(1, 0)
-			for k := 0; k < size/2; k++ {
-				a, b := x[start+k], x[start+k+size/2]*w
-				x[start+k], x[start+k+size/2] = a+b, a-b
-				w *= step
-			}
-		}
-	}
-}
