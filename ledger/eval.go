@@ -366,17 +366,22 @@ func RunEval(w io.Writer, dir string) error {
 	if err := rep.WriteTable(w); err != nil {
 		return err
 	}
-	held, err := LoadExamples(filepath.Join(dir, "holdout"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("load held-out set: %w", err)
-	default:
-		hrep := Evaluate(held)
-		if _, err := fmt.Fprintf(w, "\nHeld-out set, written after the rules (%d utterances; see testdata/holdout/README.md)\n", hrep.Overall.Examples); err != nil {
+	for _, set := range []struct{ dir, title string }{
+		{"holdout", "Held-out set, written after the rules"},
+		{"blind", "Blind set, labelled before the detector first ran on it, never used to change the rules"},
+	} {
+		examples, err := LoadExamples(filepath.Join(dir, set.dir))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return fmt.Errorf("load %s set: %w", set.dir, err)
+		}
+		rep := Evaluate(examples)
+		if _, err := fmt.Fprintf(w, "\n%s (%d utterances; see testdata/%s/README.md)\n", set.title, rep.Overall.Examples, set.dir); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
-		if err := hrep.WriteTable(w); err != nil {
+		if err := rep.WriteTable(w); err != nil {
 			return err
 		}
 	}
