@@ -89,6 +89,7 @@ type StreamStats struct {
 	ForcedCommits  int           // times the buffer bound committed or cut without agreement
 	Dropped        int           // segments and words removed as hallucinations
 	AudioDiscarded time.Duration // speech dropped undecoded after failed decodes
+	Step           time.Duration // new speech between decodes now: Step, or more when decoding is slow
 }
 
 // Stream turns one channel's speech into partial and final text. Push the
@@ -98,7 +99,8 @@ type StreamStats struct {
 type Stream struct {
 	cfg          StreamConfig
 	log          *slog.Logger
-	step, maxBuf int // samples
+	step, maxBuf int              // samples
+	now          func() time.Time // the wall clock that times decodes
 
 	buf       []float32
 	bufStart  int64 // stream position (samples since the first push) of buf[0]
@@ -172,6 +174,7 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 		log:    log,
 		step:   int(samplesOf(cfg.Step)),
 		maxBuf: int(samplesOf(cfg.MaxBuffer)),
+		now:    time.Now,
 	}, nil
 }
 
@@ -310,15 +313,28 @@ func (s *Stream) decode(ctx context.Context) ([]word, error) {
 	}
 	window := s.buf
 	dur := durationOf(int64(len(window)))
+	began := s.now()
 	res, err := s.cfg.Engine.Transcribe(ctx, window, s.options())
 	s.stats.Decodes++
 	s.stats.AudioDecoded += dur
 	if err != nil {
 		return nil, fmt.Errorf("asr stream: decode %v of speech: %w", dur, err)
 	}
+	s.pace(s.now().Sub(began))
 	s.pending = 0
 	words := s.hypothesis(res, window)
 	return s.dropRepeatedTail(words), nil
+}
+
+// pace spaces decodes by how long the last one took: when decoding a window
+// takes longer than Step (a big model, a busy machine, many channels on one
+// engine), the stream decodes less often instead of falling behind the live
+// audio. Partials then come less often; nothing said is lost. The step never
+// exceeds half the buffer bound, so agreement between two decodes stays possible.
+func (s *Stream) pace(took time.Duration) {
+	step := max(s.cfg.Step, took+took/4)
+	s.step = int(samplesOf(min(step, s.cfg.MaxBuffer/2)))
+	s.stats.Step = durationOf(int64(s.step))
 }
 
 // hypothesis turns a decode into words on the stream clock, leaving out what

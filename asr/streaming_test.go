@@ -609,3 +609,54 @@ func BenchmarkStreamDecodes(b *testing.B) {
 	b.ReportMetric(float64(decodes)/speech.Seconds(), "decodes/s_speech")
 	b.ReportMetric(decoded.Seconds()/speech.Seconds(), "decoded/speech")
 }
+
+// slowClock is a wall clock that each decode moves on by took: an engine
+// slower than the live audio.
+type slowClock struct {
+	now  time.Time
+	took time.Duration
+}
+
+type slowEngine struct {
+	scripted
+	clock *slowClock
+}
+
+func (e *slowEngine) Transcribe(ctx context.Context, pcm []float32, opt Options) (Result, error) {
+	e.clock.now = e.clock.now.Add(e.clock.took)
+	return e.scripted.Transcribe(ctx, pcm, opt)
+}
+
+// A stream whose decodes take longer than a step decodes less often, so it
+// keeps up with the live audio instead of falling further behind it.
+func TestStreamSlowsDownWhenDecodingIsSlow(t *testing.T) {
+	for _, tc := range []struct {
+		took     time.Duration
+		decodes  int // at most, for 12 s of speech
+		wantStep time.Duration
+	}{
+		{took: 200 * time.Millisecond, decodes: 12, wantStep: time.Second},
+		{took: 3 * time.Second, decodes: 4, wantStep: 3750 * time.Millisecond},
+		{took: 20 * time.Second, decodes: 2, wantStep: DefaultMaxBuffer / 2},
+	} {
+		clock := &slowClock{now: time.Unix(0, 0), took: tc.took}
+		e := &slowEngine{clock: clock}
+		s, err := NewStream(StreamConfig{Engine: e, Options: Options{Language: "en"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.now = func() time.Time { return clock.now }
+		chunk := make([]float32, SampleRate/10)
+		for i := range 120 {
+			if _, err := s.Push(context.Background(), chunk, time.Duration(i)*100*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := len(e.windows); got > tc.decodes || got == 0 {
+			t.Errorf("decodes taking %v: %d decodes of 12 s of speech, want 1..%d", tc.took, got, tc.decodes)
+		}
+		if st := s.Stats(); st.Step != tc.wantStep {
+			t.Errorf("decodes taking %v: step %v, want %v", tc.took, st.Step, tc.wantStep)
+		}
+	}
+}
