@@ -29,12 +29,12 @@ type keeper struct {
 	refining sync.WaitGroup // refiner calls in flight
 }
 
-func newKeeper(log EventLog, meeting string, date time.Time, refiner ledger.Refiner, logger *slog.Logger) *keeper {
+func newKeeper(log EventLog, meeting, idPrefix string, date time.Time, refiner ledger.Refiner, logger *slog.Logger) *keeper {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &keeper{log: log, meeting: meeting, date: date, refiner: refiner, logger: logger,
-		detector: ledger.NewDetector(), book: ledger.NewBook()}
+		detector: ledger.NewDetector(), book: ledger.NewBook(ledger.WithIDPrefix(idPrefix + "c-"))}
 }
 
 // record appends the commitments seg states, said by sp.
@@ -62,6 +62,20 @@ func (k *keeper) record(ctx context.Context, seg *ledger.SegmentInfo, sp Speaker
 	return nil
 }
 
+// observe brings the book up to date with a change made elsewhere (a
+// viewer's edit), so that a repeated promise merges into the edited one.
+func (k *keeper) observe(info ledger.CommitmentInfo) { k.book.Observe(info) }
+
+// current returns the book's commitment with id.
+func (k *keeper) current(id string) (ledger.CommitmentInfo, bool) {
+	for _, c := range k.book.Commitments() {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return ledger.CommitmentInfo{}, false
+}
+
 // wait returns once every refiner call has ended.
 func (k *keeper) wait() { k.refining.Wait() }
 
@@ -79,7 +93,12 @@ func (k *keeper) refine(ctx context.Context, u ledger.Utterance, found []ledger.
 		return
 	}
 	for i, v := range verdicts {
-		info := *infos[i]
+		// Judge the commitment as it stands now: it may have gathered more
+		// evidence, or a viewer may have edited it, since it was found.
+		info, ok := k.current(infos[i].ID)
+		if !ok {
+			continue
+		}
 		switch {
 		case !v.Keep:
 			info.Status = ledger.StatusDropped

@@ -38,7 +38,7 @@ func ReplayTranscript(ctx context.Context, log EventLog, meeting string, lines [
 			return fmt.Errorf("agent: replay: %w", err)
 		}
 	}
-	commitments := newKeeper(log, meeting, time.Now(), nil, nil)
+	commitments := newKeeper(log, meeting, "", time.Now(), nil, nil)
 	start := time.Now()
 	wait := func(at time.Duration) error {
 		d := time.Until(start.Add(time.Duration(float64(at) / speed)))

@@ -53,6 +53,10 @@ type Config struct {
 	// language model after the rule-based one is recorded; it may reword it
 	// or dismiss it. Its failure leaves the rule-based commitment standing.
 	Refiner ledger.Refiner
+	// IDPrefix starts the IDs this run gives segments, voices and
+	// commitments, so that a meeting continued by a later run keeps what the
+	// earlier runs recorded ("r2-" for the second run; "" for the first).
+	IDPrefix string
 	// KeepOpen keeps the meeting running when its sources end, until ctx is
 	// done, so that sources can join later with AddSource (WebRTC tracks).
 	KeepOpen bool
@@ -86,6 +90,10 @@ type Session struct {
 	pending []stream.Source // joined before Run started them
 }
 
+// ReasonStarted is the reason of the meeting.state a run records first:
+// counting them tells how many runs a meeting has had.
+const ReasonStarted = "started"
+
 // ErrRunning is returned by a second Run.
 var ErrRunning = errors.New("agent: session already ran")
 
@@ -113,7 +121,7 @@ func New(cfg Config) (*Session, error) {
 		known[ch] = sp
 	}
 	return &Session{cfg: cfg, log: cfg.Logger.With("meeting", cfg.Meeting), known: known,
-		commitments: newKeeper(cfg.Log, cfg.Meeting, cfg.MeetingDate, cfg.Refiner, cfg.Logger)}, nil
+		commitments: newKeeper(cfg.Log, cfg.Meeting, cfg.IDPrefix, cfg.MeetingDate, cfg.Refiner, cfg.Logger)}, nil
 }
 
 // Run captures until every source has ended or ctx is done, then flushes
@@ -137,7 +145,7 @@ func (s *Session) Run(ctx context.Context) error {
 	// Work that must finish even when ctx is cancelled (flushing the last
 	// words, recording the stop) runs on a context that outlives it.
 	flushCtx := context.WithoutCancel(ctx)
-	if err := s.state(flushCtx, ledger.MeetingRecording, "started"); err != nil {
+	if err := s.state(flushCtx, ledger.MeetingRecording, ReasonStarted); err != nil {
 		return err
 	}
 	for _, src := range s.cfg.Sources {
@@ -405,6 +413,11 @@ func (s *Session) Rename(id string, sp Speaker) {
 	s.voices[id] = sp
 }
 
+// ObserveCommitment takes a change to a commitment made elsewhere (a
+// viewer's edit, appended by the caller) into account: the same promise
+// said again merges into the edited commitment and keeps the edit.
+func (s *Session) ObserveCommitment(info ledger.CommitmentInfo) { s.commitments.observe(info) }
+
 // Stats reports each channel's speech-stream figures (decodes, audio
 // decoded, finals): up to date for channels whose audio has ended.
 func (s *Session) Stats() map[string]asr.StreamStats {
@@ -506,7 +519,7 @@ func (w *channelWorker) reattribute(ctx context.Context) error {
 		if spk == "" {
 			continue
 		}
-		id := w.channel + "/" + spk
+		id := w.voiceID(spk)
 		if id == seg.Speaker {
 			continue
 		}
@@ -539,7 +552,11 @@ func majoritySpeaker(turns []diarize.Turn, a, b time.Duration) string {
 	return best
 }
 
+// chunks decodes chunks with ctx and records what they yield. Records are
+// appended even once ctx is cancelled: words the stream has committed must
+// reach the log, also when a stop interrupts a decode.
 func (w *channelWorker) chunks(ctx context.Context, chunks []stream.Chunk) error {
+	record := context.WithoutCancel(ctx)
 	for _, c := range chunks {
 		var ups []asr.Update
 		var err error
@@ -548,19 +565,17 @@ func (w *channelWorker) chunks(ctx context.Context, chunks []stream.Chunk) error
 				return fmt.Errorf("agent: diarize %s: %w", w.channel, err)
 			}
 			ups, err = w.asr.Push(ctx, c.Samples, c.At)
-			if err != nil {
-				return fmt.Errorf("agent: transcribe %s: %w", w.channel, err)
-			}
 		}
-		if c.End {
-			end, err := w.asr.EndUtterance(ctx)
+		if c.End && err == nil {
+			var end []asr.Update
+			end, err = w.asr.EndUtterance(ctx)
 			ups = append(ups, end...)
-			if err != nil {
-				return fmt.Errorf("agent: transcribe %s: %w", w.channel, err)
-			}
 		}
-		if err := w.emit(ctx, ups); err != nil {
-			return err
+		if eerr := w.emit(record, ups); eerr != nil {
+			return eerr
+		}
+		if err != nil {
+			return fmt.Errorf("agent: transcribe %s: %w", w.channel, err)
 		}
 		if c.End && w.partial {
 			// The utterance is over: whatever partial is left will never be final.
@@ -598,7 +613,7 @@ func (w *channelWorker) emit(ctx context.Context, ups []asr.Update) error {
 func (w *channelWorker) final(ctx context.Context, u asr.Update, p diarize.Attributed) error {
 	id := w.channel
 	if p.Speaker != "" && p.Speaker != w.channel {
-		id = w.channel + "/" + p.Speaker
+		id = w.voiceID(p.Speaker)
 	}
 	sp, err := w.s.speaker(ctx, w.channel, id)
 	if err != nil {
@@ -616,6 +631,9 @@ func (w *channelWorker) final(ctx context.Context, u asr.Update, p diarize.Attri
 	}
 	return w.s.commitments.record(ctx, seg, sp)
 }
+
+// voiceID names a voice the diarizer found on this channel.
+func (w *channelWorker) voiceID(spk string) string { return w.s.cfg.IDPrefix + w.channel + "/" + spk }
 
 func toDiarize(u asr.Update) diarize.Segment {
 	seg := diarize.Segment{Start: u.Start, End: u.End, Text: u.Text}
@@ -637,7 +655,7 @@ func (w *channelWorker) publishPartial(u asr.Update) error {
 
 func (w *channelWorker) segment(u asr.Update, n int) *ledger.SegmentInfo {
 	seg := &ledger.SegmentInfo{
-		ID:      fmt.Sprintf("%s-%d", w.channel, n),
+		ID:      fmt.Sprintf("%s%s-%d", w.s.cfg.IDPrefix, w.channel, n),
 		Channel: w.channel,
 		StartMS: u.Start.Milliseconds(), EndMS: u.End.Milliseconds(),
 		Text: u.Text, Language: u.Language,

@@ -97,14 +97,15 @@ type decoder struct {
 	maxConceal int64 // most PLC samples for one loss; silence beyond
 	maxGap     int64 // a bigger timestamp jump is a discontinuity, not audio
 
-	anchored bool
-	anchorTS int64 // an RTP timestamp pinned to a meeting time
-	anchorAt time.Duration
-	started  bool
-	start    time.Duration // meeting time of the first output sample
-	pos      int64         // RTP timestamp of the next expected sample
-	lastSeen time.Time     // arrival of the previous packet
-	emitted  int64         // 16 kHz samples sent as frames
+	anchored  bool
+	anchorTS  int64 // an RTP timestamp pinned to a meeting time
+	anchorAt  time.Duration
+	started   bool
+	start     time.Duration // meeting time of the first output sample
+	pos       int64         // RTP timestamp of the next expected sample
+	lastSeen  time.Time     // arrival of the previous packet
+	firstSeen time.Time     // arrival of the first packet
+	emitted   int64         // 16 kHz samples sent as frames
 
 	pcm   []float32 // 48 kHz scratch
 	out   []float32 // 16 kHz samples not yet framed
@@ -157,8 +158,14 @@ func (d *decoder) packet(p packet, lost int64, frames []stream.Frame) []stream.F
 	if !d.lastSeen.IsZero() {
 		wall = max(int64(p.arrival.Sub(d.lastSeen).Seconds()*opusRate), 0)
 	}
+	if d.firstSeen.IsZero() {
+		d.firstSeen = p.arrival
+	}
+	// Silence may not take the channel ahead of the time that really passed
+	// since its first packet: many small claimed gaps add up like one big one.
+	ahead := gap > 0 && d.emitted*(opusRate/stream.SampleRate)+gap > int64(p.arrival.Sub(d.firstSeen).Seconds()*opusRate)+gapSlack
 	switch {
-	case gap > d.maxGap || gap < -d.maxGap || (gap > gapSlack && gap > wall+gapSlack):
+	case gap > d.maxGap || gap < -d.maxGap || (gap > gapSlack && gap > wall+gapSlack) || ahead:
 		// A timestamp jump no real pause explains (the sender reset its
 		// clock, or claims more time passed than did): keep the time that
 		// really passed, within the cap, and go on from the new

@@ -298,6 +298,20 @@ func TestTrackTimestampGaps(t *testing.T) {
 	}
 }
 
+// Many small claimed gaps add up like one big one: a sender cannot make the
+// agent produce more audio than the time that passed, plus the slack.
+func TestTrackGapsCannotOutrunTime(t *testing.T) {
+	payloads := encode(t, loadFixture(t, "alice.wav")[:stream.SampleRate])
+	pkts := rtpPackets(payloads, 10, 0)
+	for i, p := range pkts {
+		p.Timestamp += uint32(i) * opusRate * 3 / 2 // each packet claims 1.5 s more than it carries
+	}
+	frames, _ := runFake(t, pkts, nil, 0)
+	if got := samples16(int64(len(audioOf(frames)))); got > time.Second+2*time.Second+200*time.Millisecond {
+		t.Errorf("decoded %v from 1 s of packets claiming %v of gaps, want at most about 3 s", got, time.Duration(len(pkts))*1500*time.Millisecond)
+	}
+}
+
 func TestTrackStartsAtArrivalMeetingTime(t *testing.T) {
 	payloads := encode(t, loadFixture(t, "bob.wav")[:stream.SampleRate/2])
 	frames, _ := runFake(t, rtpPackets(payloads, 1, 777), nil, 3*time.Second+123*time.Microsecond)

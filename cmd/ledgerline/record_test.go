@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ledgerline/ledgerline/ledger"
 )
 
 // TestDealRecordFlow creates a deal, records a call of it, and reads the
@@ -87,4 +90,37 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A meeting continued by a later run keeps everything the earlier run recorded.
+func TestContinuedMeetingKeepsEarlierRuns(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "meetings.db")
+	args := []string{"run", "--input", sample, "--model", testModel(t), "--speed", "max", "--language", "en", "--listen", "127.0.0.1:0", "--db", db}
+	code, out, errOut := ledgerline(t, args...)
+	if code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	meeting := regexp.MustCompile(`/m/([a-z0-9]+)\?t=`).FindStringSubmatch(out)[1]
+	count := func() int {
+		store, err := ledger.OpenSQLite(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		segs, err := store.Segments(context.Background(), meeting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(segs)
+	}
+	first := count()
+	if first == 0 {
+		t.Fatal("the first run recorded no segments")
+	}
+	if code, _, errOut = ledgerline(t, append(args, "--meeting", meeting)...); code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, errOut)
+	}
+	if second := count(); second < 2*first-2 {
+		t.Errorf("%d segments after continuing a meeting that had %d: the second run replaced the first's", second, first)
+	}
 }

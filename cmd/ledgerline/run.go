@@ -82,7 +82,9 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		pipeline.Refiner = &ledger.ChatRefiner{URL: *refinerURL, Model: *refinerModel, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}
 	}
 	if err := m.transcribe(ctx, e, path, pipeline); err != nil {
-		return err
+		// What was recorded before the failure is still the meeting's record:
+		// let viewers have it and tell the webhooks before reporting the failure.
+		return errors.Join(err, m.finish(ctx, e, false))
 	}
 	return m.finish(ctx, e, *stay && *input != "")
 }
@@ -93,13 +95,16 @@ type liveMeeting struct {
 	started  time.Time
 	base     string // http://host:port of the server
 	token    string
+	idPrefix string // for the IDs this run gives, when it continues a meeting
 	webhooks []ledger.WebhookEndpoint
 	store    *ledger.SQLiteStore
 	srv      *server.Server
 	whip     *ingest.WHIP
 
-	session atomic.Pointer[agent.Session] // set while transcribing, for tracks that join
-	ready   chan struct{}                 // closed once session is set
+	session   atomic.Pointer[agent.Session] // set while transcribing, for tracks that join
+	ready     chan struct{}                 // closed once transcribing has started, or failed to
+	readyOnce sync.Once
+	local     map[string]bool // channels captured here, which no participant may take
 
 	mu      sync.Mutex
 	joining map[string]agent.Speaker // who announced themselves for a channel, until its track arrives
@@ -130,10 +135,15 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 		return nil, err
 	}
 	meeting := ledger.Meeting{ID: cfg.resume, DealID: cfg.deal, Title: cfg.title, Token: server.NewToken(), StartedAt: time.Now(), Timezone: localZone()}
+	idPrefix := ""
 	if cfg.resume != "" {
 		if meeting, err = store.Meeting(ctx, cfg.resume); err != nil {
 			store.Close()
 			return nil, fmt.Errorf("continue meeting %q: %w (see the meeting ID in the overlay link of the earlier run)", cfg.resume, err)
+		}
+		if idPrefix, err = runPrefix(ctx, store, meeting.ID); err != nil {
+			store.Close()
+			return nil, err
 		}
 	} else {
 		meeting.ID = newMeetingID()
@@ -142,14 +152,14 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 			return nil, err
 		}
 	}
-	m := &liveMeeting{id: meeting.ID, started: time.Now(), store: store, token: meeting.Token, webhooks: cfg.webhooks,
+	m := &liveMeeting{id: meeting.ID, started: time.Now(), store: store, token: meeting.Token, webhooks: cfg.webhooks, idPrefix: idPrefix,
 		joining: map[string]agent.Speaker{}, ready: make(chan struct{})}
 	if m.whip, err = m.newWHIP(e, cfg.listen); err != nil {
 		store.Close()
 		return nil, err
 	}
 	if m.srv, err = server.New(server.Config{Addr: cfg.listen, Log: store, Logger: e.log, Ingest: m.whip,
-		Control: renames{store, m}, Records: store, Recorder: recorder{m}}); err != nil {
+		Control: viewerChanges{store, m}, Records: store, Recorder: recorder{m}}); err != nil {
 		m.whip.Close()
 		store.Close()
 		return nil, err
@@ -167,6 +177,23 @@ func startMeeting(ctx context.Context, e *env, cfg meetingConfig) (*liveMeeting,
 	fmt.Fprintf(e.stdout, "overlay: %s%s\n", m.base, server.PagePath(m.id, meeting.Token))
 	fmt.Fprintf(e.stderr, "meeting %s is recorded in %s\n", m.id, path)
 	return m, nil
+}
+
+// runPrefix is what the IDs of the next run of a continued meeting start
+// with, so that they never replace what earlier runs recorded: "r2-" for
+// the second run.
+func runPrefix(ctx context.Context, store *ledger.SQLiteStore, meeting string) (string, error) {
+	events, err := store.Since(ctx, meeting, 0)
+	if err != nil {
+		return "", err
+	}
+	runs := 0
+	for _, e := range events {
+		if e.Type == ledger.TypeMeetingState && e.State == ledger.MeetingRecording && e.Reason == agent.ReasonStarted {
+			runs++
+		}
+	}
+	return fmt.Sprintf("r%d-", max(runs, 1)+1), nil
 }
 
 func (m *liveMeeting) close() {
@@ -218,13 +245,10 @@ func (m *liveMeeting) newWHIP(e *env, listen string) (*ingest.WHIP, error) {
 				sp = agent.Speaker{Name: t.Channel()}
 			}
 			// A participant may join while the model is still loading.
-			select {
-			case <-m.ready:
-			case <-t.Done():
-				return
-			}
+			<-m.ready
 			s := m.session.Load()
-			if s == nil {
+			if s == nil || m.local[t.Channel()] {
+				e.log.Warn("refused a track", "channel", t.Channel(), "reason", "not transcribing, or a channel captured here")
 				t.Close()
 				return
 			}
@@ -238,21 +262,30 @@ func (m *liveMeeting) newWHIP(e *env, listen string) (*ingest.WHIP, error) {
 
 // transcribe runs the live pipeline of cfg (sources, options) into the meeting.
 func (m *liveMeeting) transcribe(ctx context.Context, e *env, modelPath string, cfg agent.Config) error {
+	defer m.markReady() // tracks waiting for the pipeline are refused if it never starts
+	m.local = map[string]bool{}
+	for _, src := range cfg.Sources {
+		for _, ch := range src.Channels() {
+			m.local[ch] = true
+		}
+	}
 	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: modelPath, Workers: runtime.NumCPU(), Logger: e.log})
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
-	cfg.Meeting, cfg.Engine, cfg.Log, cfg.Logger, cfg.MeetingDate = m.id, engine, m.store, e.log, m.started
+	cfg.Meeting, cfg.Engine, cfg.Log, cfg.Logger, cfg.MeetingDate, cfg.IDPrefix = m.id, engine, m.store, e.log, m.started, m.idPrefix
 	session, err := agent.New(cfg)
 	if err != nil {
 		return err
 	}
 	m.session.Store(session)
-	close(m.ready)
+	m.markReady()
 	defer m.session.Store(nil)
 	return session.Run(ctx)
 }
+
+func (m *liveMeeting) markReady() { m.readyOnce.Do(func() { close(m.ready) }) }
 
 // finish keeps serving until interrupted when stay is set, lets viewers take
 // every event they have not yet received, tells the webhooks, and stops the server.
@@ -290,19 +323,25 @@ func (m *liveMeeting) notify(ctx context.Context, e *env) {
 	}
 }
 
-// renames appends viewers' changes and tells the running pipeline about
-// renamed speakers, so their later words and promises carry the new name.
-type renames struct {
+// viewerChanges appends viewers' changes and tells the running pipeline about
+// them: a renamed speaker's later words carry the new name, and a promise said
+// again merges into the commitment as a viewer left it.
+type viewerChanges struct {
 	store *ledger.SQLiteStore
 	m     *liveMeeting
 }
 
-func (r renames) Append(ctx context.Context, e ledger.Event) (ledger.Event, error) {
+func (r viewerChanges) Append(ctx context.Context, e ledger.Event) (ledger.Event, error) {
 	out, err := r.store.Append(ctx, e)
-	if err == nil && e.Type == ledger.TypeSpeakerUpdate && e.Meeting == r.m.id && e.Speaker.Consent == "" {
-		if s := r.m.session.Load(); s != nil {
-			s.Rename(e.Speaker.ID, agent.Speaker{Name: e.Speaker.Name, Org: e.Speaker.Org})
-		}
+	s := r.m.session.Load()
+	if err != nil || s == nil || e.Meeting != r.m.id {
+		return out, err
+	}
+	switch {
+	case e.Type == ledger.TypeSpeakerUpdate && e.Speaker.Consent == "":
+		s.Rename(e.Speaker.ID, agent.Speaker{Name: e.Speaker.Name, Org: e.Speaker.Org})
+	case e.Type == ledger.TypeCommitmentUpsert:
+		s.ObserveCommitment(*e.Commitment)
 	}
 	return out, err
 }
