@@ -105,6 +105,7 @@ type decoder struct {
 	pos       int64         // RTP timestamp of the next expected sample
 	lastSeen  time.Time     // arrival of the previous packet
 	firstSeen time.Time     // arrival of the first packet
+	synth     int64         // 48 kHz samples made up so far: silence and loss concealment
 	emitted   int64         // 16 kHz samples sent as frames
 
 	pcm   []float32 // 48 kHz scratch
@@ -161,9 +162,9 @@ func (d *decoder) packet(p packet, lost int64, frames []stream.Frame) []stream.F
 	if d.firstSeen.IsZero() {
 		d.firstSeen = p.arrival
 	}
-	// Silence may not take the channel ahead of the time that really passed
-	// since its first packet: many small claimed gaps add up like one big one.
-	ahead := gap > 0 && d.emitted*(opusRate/stream.SampleRate)+gap > int64(p.arrival.Sub(d.firstSeen).Seconds()*opusRate)+gapSlack
+	// Audio made up for gaps may not add up to more than the time that really
+	// passed since the first packet: many small claimed gaps count like one big one.
+	ahead := gap > 0 && d.synth+gap > int64(p.arrival.Sub(d.firstSeen).Seconds()*opusRate)+gapSlack
 	switch {
 	case gap > d.maxGap || gap < -d.maxGap || (gap > gapSlack && gap > wall+gapSlack) || ahead:
 		// A timestamp jump no real pause explains (the sender reset its
@@ -215,6 +216,7 @@ func (d *decoder) conceal(gap int64, next []byte, n int) {
 		left -= k
 	}
 	d.stats.Concealed += samples48(plc)
+	d.synth += plc
 	d.silence(rest - plc)
 	if fec > 0 {
 		buf := d.pcm[:fec:fec]
@@ -234,6 +236,7 @@ func (d *decoder) silence(n int64) {
 		return
 	}
 	d.stats.Silence += samples48(n)
+	d.synth += n
 	clear(d.pcm)
 	for left := n; left > 0; {
 		k := min(left, int64(len(d.pcm)))
