@@ -268,8 +268,18 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 
 	abort := (*C.int32_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int32_t(0)))))
 	defer C.free(unsafe.Pointer(abort))
-	stop := context.AfterFunc(ctx, func() { atomic.StoreInt32((*int32)(unsafe.Pointer(abort)), 1) })
-	defer stop()
+	// The flag must outlive a cancellation racing with the end of the decode:
+	// wait for the store that cancellation started before the flag is freed.
+	stored := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		atomic.StoreInt32((*int32)(unsafe.Pointer(abort)), 1)
+		close(stored)
+	})
+	defer func() {
+		if !stop() {
+			<-stored
+		}
+	}()
 	var progress cgo.Handle
 	if opt.Progress != nil {
 		progress = cgo.NewHandle(opt.Progress)

@@ -167,6 +167,9 @@ loop:
 	s.log.Info("WHIP session ended", "reason", reason)
 }
 
+// maxTracksPerSession bounds the audio tracks one WHIP session may send.
+const maxTracksPerSession = 2
+
 // onTrack runs on the goroutine the WebRTC stack starts for a new remote
 // track; it reads the track until the session closes it.
 func (s *session) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
@@ -176,6 +179,13 @@ func (s *session) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		return
+	}
+	if len(s.tracks) >= maxTracksPerSession {
+		// A participant sends a microphone and perhaps a tab; an offer with
+		// more audio tracks would have each transcribed at the others' cost.
+		s.mu.Unlock()
+		s.log.Warn("ignored an audio track beyond the limit of a session", "limit", maxTracksPerSession)
 		return
 	}
 	s.tracksWG.Add(1)
