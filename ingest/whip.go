@@ -330,7 +330,13 @@ func (h *WHIP) post(w http.ResponseWriter, r *http.Request, meeting string) {
 		http.Error(w, "negotiation failed", http.StatusServiceUnavailable)
 		return
 	}
-	h.launch(s)
+	if !h.launch(s) {
+		_ = s.pc.Close()
+		h.release(s)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "the endpoint is shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	w.Header().Set("Content-Type", sdpType)
 	w.Header().Set("Location", location(r, s.id))
 	w.WriteHeader(http.StatusCreated)
@@ -412,10 +418,17 @@ func (h *WHIP) reserve(meeting, channel string) (*session, int, string) {
 	return s, 0, ""
 }
 
-// launch starts a negotiated session's goroutine.
-func (h *WHIP) launch(s *session) {
+// launch runs a negotiated session unless the endpoint closed meanwhile;
+// Close then waits for it like for any other.
+func (h *WHIP) launch(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
 	h.wg.Add(1)
 	go s.run()
+	return true
 }
 
 // release forgets a session and frees its channel names.
