@@ -139,7 +139,16 @@ func (s *Session) Run(ctx context.Context) error {
 	defer func() {
 		s.mu.Lock()
 		s.running = false
+		orphans := s.pending
+		s.pending = nil
 		s.mu.Unlock()
+		// Sources that joined but were never started (Run failed early) are
+		// let go, so that whoever feeds them stops waiting.
+		for _, src := range orphans {
+			if c, ok := src.(interface{ Close() }); ok {
+				c.Close()
+			}
+		}
 	}()
 
 	// Work that must finish even when ctx is cancelled (flushing the last
