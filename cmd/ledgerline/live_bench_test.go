@@ -109,6 +109,7 @@ func liveRun(b *testing.B, model string, samples []float32) (partials, finals []
 	if err := session.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	seen := map[string]bool{}
 	// The stop is the last event: once it arrives, everything has.
 	deadline := time.After(30 * time.Second)
 	for done := false; !done; {
@@ -122,7 +123,10 @@ func liveRun(b *testing.B, model string, samples []float32) (partials, finals []
 				done = true
 			case a.e.Type == ledger.TypeSegmentPartial && a.e.Segment.Text != "":
 				partials = append(partials, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
-			case a.e.Type == ledger.TypeSegmentFinal:
+			case a.e.Type == ledger.TypeSegmentFinal && !seen[a.e.Segment.ID]:
+				// A final appended again later (its speaker corrected when the
+				// channel ends) is a correction, not a new final.
+				seen[a.e.Segment.ID] = true
 				finals = append(finals, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
 			}
 		case <-deadline:
