@@ -221,53 +221,29 @@ func BenchmarkDiarizeMinute(b *testing.B) {
 	}
 }
 
-// BenchmarkDERMixed reports the mean DER over eight mixed three-speaker
+// BenchmarkDERMixed reports the mean DER of the default diarizer on mixed
 // calls with overlap and noise (seeds 101–108, which no test asserts on).
 func BenchmarkDERMixed(b *testing.B) {
-	needSynth(b)
-	type call struct{ wav, rttm string }
-	var calls []call
+	var specs []CallSpec
 	for seed := int64(101); seed <= 108; seed++ {
-		wav, rttm, err := GenerateCall(context.Background(), CallSpec{Speakers: 3, Turns: 14, Seed: seed, Overlap: 0.2, NoiseSNR: 20}, b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		calls = append(calls, call{wav, rttm})
+		specs = append(specs, CallSpec{Speakers: 3, Turns: 14, Seed: seed, Overlap: 0.2, NoiseSNR: 20})
 	}
-	b.ResetTimer()
-	var sum float64
-	n := 0
-	for b.Loop() {
-		for _, c := range calls {
-			f, err := os.Open(c.rttm)
-			if err != nil {
-				b.Fatal(err)
-			}
-			files, err := ReadRTTM(f)
-			f.Close()
-			if err != nil {
-				b.Fatal(err)
-			}
-			hyp, err := DiarizeFile(context.Background(), c.wav, Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			sum += ScoreDER(files["call"], hyp, DefaultCollar).DER()
-			n++
-		}
-	}
-	b.ReportMetric(sum/float64(n), "DER")
+	benchmarkDER(b, specs)
 }
 
 // BenchmarkDER diarizes a few generated calls and reports their mean DER.
 func BenchmarkDER(b *testing.B) {
-	needSynth(b)
-	specs := []CallSpec{
+	benchmarkDER(b, []CallSpec{
 		{Speakers: 2, Turns: 12, Seed: 1},
 		{Speakers: 3, Turns: 14, Seed: 2, Voices: clearVoices},
 		{Speakers: 3, Turns: 14, Seed: 3, Overlap: 0.2, NoiseSNR: 20},
 		{Speakers: 4, Turns: 16, Seed: 4, Overlap: 0.2, NoiseSNR: 20},
-	}
+	})
+}
+
+// benchmarkDER generates the calls of specs, diarizes them and reports their mean DER.
+func benchmarkDER(b *testing.B, specs []CallSpec) {
+	needSynth(b)
 	type call struct{ wav, rttm string }
 	var calls []call
 	for _, s := range specs {

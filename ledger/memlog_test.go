@@ -51,28 +51,6 @@ func TestMemLogAppendAssignsSeqAndTime(t *testing.T) {
 	}
 }
 
-func TestMemLogRefusals(t *testing.T) {
-	l := NewMemLog()
-	ctx := context.Background()
-	if _, err := l.Append(ctx, partial("m", "s", "x")); !errors.Is(err, ErrInvalidEvent) {
-		t.Errorf("Append(partial) = %v, want ErrInvalidEvent", err)
-	}
-	if err := l.Publish(final("m", "s", "x")); !errors.Is(err, ErrInvalidEvent) {
-		t.Errorf("Publish(final) = %v, want ErrInvalidEvent", err)
-	}
-	if _, err := l.Append(ctx, Event{Type: TypeSegmentFinal, Meeting: "m"}); !errors.Is(err, ErrInvalidEvent) {
-		t.Errorf("Append(no segment) = %v, want ErrInvalidEvent", err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := l.Append(cctx, final("m", "s", "x")); !errors.Is(err, context.Canceled) {
-		t.Errorf("Append(cancelled) = %v, want context.Canceled", err)
-	}
-	if _, err := l.Since(cctx, "m", 0); !errors.Is(err, context.Canceled) {
-		t.Errorf("Since(cancelled) = %v, want context.Canceled", err)
-	}
-}
-
 func TestMemLogAppendCopiesPayload(t *testing.T) {
 	l := NewMemLog()
 	ctx := context.Background()
