@@ -1,0 +1,57 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+// sourceSet runs a meeting's sources into one frame channel, which is
+// closed once every source has returned and no more may join.
+type sourceSet struct {
+	ctx  context.Context
+	out  chan<- stream.Frame
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	firstErr error
+}
+
+// start runs src unless the set is closed. The failure of a fatal source
+// stops the meeting; others end only their own channels.
+func (ss *sourceSet) start(src stream.Source, fatal bool) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return false
+	}
+	ss.wg.Add(1)
+	go func() {
+		defer ss.wg.Done()
+		if err := src.Start(ss.ctx, ss.out); err != nil && !errors.Is(err, context.Canceled) && fatal {
+			ss.mu.Lock()
+			if ss.firstErr == nil {
+				ss.firstErr = err
+			}
+			ss.mu.Unlock()
+			ss.stop()
+		}
+	}()
+	return true
+}
+
+func (ss *sourceSet) close() {
+	ss.mu.Lock()
+	ss.closed = true
+	ss.mu.Unlock()
+}
+
+func (ss *sourceSet) err() error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.firstErr
+}
