@@ -5,14 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/ledgerline/ledgerline/ledger"
 )
 
 // smallBuffers makes the kernel hold little for a connection, so that what the server has written
@@ -32,31 +29,7 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 // newDrainFixture is newFixture on a listener with small socket buffers.
 func newDrainFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, log: ledger.NewMemLog()}
-	cfg := Config{Log: f.log}
-	if edit != nil {
-		edit(&cfg)
-	}
-	srv, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.srv = srv
-	if f.token, err = srv.AddMeeting(testMeeting); err != nil {
-		t.Fatal(err)
-	}
-	f.http = httptest.NewUnstartedServer(srv.Handler())
-	f.http.Listener = smallBufferListener{f.http.Listener}
-	f.http.Start()
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-		f.http.Close()
-		_ = f.log.Close()
-		checkNoLeaks(t)
-	})
-	return f
+	return startFixture(t, edit, func(l net.Listener) net.Listener { return smallBufferListener{l} })
 }
 
 // dialSmall connects a viewer whose socket receive buffer is small.

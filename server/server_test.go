@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -32,6 +33,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
+	return startFixture(t, edit, nil)
+}
+
+// startFixture serves a fresh meeting; wrap, when set, wraps the listener.
+func startFixture(t *testing.T, edit func(*Config), wrap func(net.Listener) net.Listener) *fixture {
+	t.Helper()
 	f := &fixture{t: t, log: ledger.NewMemLog()}
 	cfg := Config{Log: f.log}
 	if edit != nil {
@@ -42,11 +49,14 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	f.srv = srv
-	f.token, err = srv.AddMeeting(testMeeting)
-	if err != nil {
+	if f.token, err = srv.AddMeeting(testMeeting); err != nil {
 		t.Fatal(err)
 	}
-	f.http = httptest.NewServer(srv.Handler())
+	f.http = httptest.NewUnstartedServer(srv.Handler())
+	if wrap != nil {
+		f.http.Listener = wrap(f.http.Listener)
+	}
+	f.http.Start()
 	t.Cleanup(func() {
 		if err := srv.Close(); err != nil {
 			t.Errorf("Close: %v", err)
