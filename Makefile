@@ -41,7 +41,7 @@ bench: deps
 
 # Precision, recall and F1 of commitment detection on the labelled sets.
 eval: build
-	$(BIN) ledger eval --data ledger/testdata
+	$(BIN) ledger eval --data detect/eval/testdata
 
 sample:
 	bash scripts/make-sample.sh

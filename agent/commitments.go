@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledgerline/ledgerline/detect"
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
@@ -17,29 +18,29 @@ type keeper struct {
 	log     EventLog
 	meeting string
 	date    time.Time
-	refiner ledger.Refiner
+	refiner detect.Refiner
 	logger  *slog.Logger
 
 	// The detector keeps a little of the meeting's recent talk as context
 	// ("can you send the pricing?" … "sure, by Friday"), shared by all channels.
 	mu       sync.Mutex
-	detector *ledger.Detector
-	book     *ledger.Book
+	detector *detect.Detector
+	book     *detect.Book
 
 	refining sync.WaitGroup // refiner calls in flight
 }
 
-func newKeeper(log EventLog, meeting, idPrefix string, date time.Time, refiner ledger.Refiner, logger *slog.Logger) *keeper {
+func newKeeper(log EventLog, meeting, idPrefix string, date time.Time, refiner detect.Refiner, logger *slog.Logger) *keeper {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &keeper{log: log, meeting: meeting, date: date, refiner: refiner, logger: logger,
-		detector: ledger.NewDetector(), book: ledger.NewBook(ledger.WithIDPrefix(idPrefix + "c-"))}
+		detector: detect.NewDetector(), book: detect.NewBook(detect.WithIDPrefix(idPrefix + "c-"))}
 }
 
 // record appends the commitments seg states, said by sp.
 func (k *keeper) record(ctx context.Context, seg *ledger.SegmentInfo, sp Speaker) error {
-	u := ledger.Utterance{Text: seg.Text, Speaker: ledger.Speaker{Name: sp.Name, Org: sp.Org},
+	u := detect.Utterance{Text: seg.Text, Speaker: detect.Speaker{Name: sp.Name, Org: sp.Org},
 		Language: seg.Language, MeetingDate: k.date}
 	k.mu.Lock()
 	found := k.detector.Detect(u)
@@ -84,7 +85,7 @@ const refineTimeout = 20 * time.Second
 
 // refine asks the refiner about commitments already recorded and records
 // what it changes: a better phrase, or a dismissal.
-func (k *keeper) refine(ctx context.Context, u ledger.Utterance, found []ledger.Commitment, infos []*ledger.CommitmentInfo) {
+func (k *keeper) refine(ctx context.Context, u detect.Utterance, found []detect.Commitment, infos []*ledger.CommitmentInfo) {
 	ctx, cancel := context.WithTimeout(ctx, refineTimeout)
 	defer cancel()
 	verdicts, err := k.refiner.Refine(ctx, u, found)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/detect"
 	"github.com/ledgerline/ledgerline/diarize"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/stream"
@@ -52,7 +53,7 @@ type Config struct {
 	// Refiner, when set, double-checks each detected commitment with a
 	// language model after the rule-based one is recorded; it may reword it
 	// or dismiss it. Its failure leaves the rule-based commitment standing.
-	Refiner ledger.Refiner
+	Refiner detect.Refiner
 	// IDPrefix starts the IDs this run gives segments, voices and
 	// commitments, so that a meeting continued by a later run keeps what the
 	// earlier runs recorded ("r2-" for the second run; "" for the first).

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/detect"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/stream"
@@ -424,7 +425,7 @@ func TestSessionRefinerDismissesAndFailureLeavesRulesStanding(t *testing.T) {
 		}
 		s, err := New(Config{Meeting: "m5", Engine: sayingEngine{"I will send you the pricing by Friday."}, Log: log,
 			Sources: []stream.Source{mic}, Speakers: map[string]Speaker{"mic": {Name: "Dana", Org: "vendor"}},
-			Refiner: &ledger.ChatRefiner{URL: srv.URL}})
+			Refiner: &detect.ChatRefiner{URL: srv.URL}})
 		if err != nil {
 			t.Fatal(err)
 		}

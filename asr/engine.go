@@ -1,5 +1,11 @@
 // Package asr turns 16 kHz mono speech into timed text with token detail.
-// It defines the Engine the pipeline needs and implements it with whisper.cpp.
+// It defines the Engine the pipeline needs, implements it with whisper.cpp,
+// and turns one channel's speech into partial and final text with Stream.
+//
+// Concurrency: an Engine is safe for concurrent use, so one loaded model
+// serves every stream of every meeting; a Stream is not, so each channel has
+// its own. The package's errors say "asr: " once, whichever of its layers
+// they pass through.
 package asr
 
 import (

@@ -32,7 +32,7 @@ func WriteResult(w io.Writer, res Result, duration time.Duration, format string)
 	case "srt":
 		return writeCues(w, res, "", ",", true)
 	default:
-		return fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
+		return fmt.Errorf("asr: unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
 	}
 }
 

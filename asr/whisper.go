@@ -20,13 +20,11 @@ static void ll_progress(struct whisper_context * ctx, struct whisper_state * sta
 	ledgerlineWhisperProgress((uintptr_t) handle, progress);
 }
 
-static void ll_set_callbacks(struct whisper_full_params * p, int32_t * abort_flag, uintptr_t progress) {
+static void ll_set_callbacks(struct whisper_full_params * p, int32_t * abort_flag, uintptr_t call) {
 	p->abort_callback = ll_abort;
 	p->abort_callback_user_data = abort_flag;
-	if (progress != 0) {
-		p->progress_callback = ll_progress;
-		p->progress_callback_user_data = (void *) progress;
-	}
+	p->progress_callback = ll_progress;
+	p->progress_callback_user_data = (void *) call;
 }
 
 static struct whisper_context * ll_load(const char * path, int use_gpu) {
@@ -43,6 +41,8 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/cgo"
+	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +54,8 @@ import (
 )
 
 // whisper.cpp logs through one process-wide callback; it goes to the logger
-// of the most recently loaded model, at debug level, instead of stderr.
+// of the most recently loaded model, at debug level, instead of stderr. A
+// model loaded without a logger drops the lines.
 var (
 	cLogger  atomic.Pointer[slog.Logger]
 	routeLog sync.Once
@@ -62,6 +63,7 @@ var (
 
 //export ledgerlineWhisperLog
 func ledgerlineWhisperLog(level C.int, text *C.char) {
+	defer recoverCallback("log")
 	if l := cLogger.Load(); l != nil {
 		if msg := strings.TrimSpace(C.GoString(text)); msg != "" {
 			l.Debug(msg, "source", "whisper.cpp", "level", int(level))
@@ -69,11 +71,46 @@ func ledgerlineWhisperLog(level C.int, text *C.char) {
 	}
 }
 
+// decodeCall is what whisper.cpp's progress callback reaches during one
+// decode, as each window of up to 30 s starts.
+type decodeCall struct {
+	ctx      context.Context
+	abort    *int32
+	progress func(percent int) // the caller's Options.Progress, or nil
+}
+
 //export ledgerlineWhisperProgress
 func ledgerlineWhisperProgress(handle C.uintptr_t, progress C.int) {
-	if fn, ok := cgo.Handle(handle).Value().(func(int)); ok {
-		fn(int(progress))
+	defer recoverCallback("progress")
+	call := cgo.Handle(handle).Value().(*decodeCall)
+	// Raising the flag here as well as in Transcribe's context.AfterFunc stops
+	// a cancelled decode at this window for certain, even when that goroutine
+	// has not run yet on a busy machine. Deferred, so that it also follows a
+	// progress function that cancelled or panicked.
+	defer func() {
+		if call.ctx.Err() != nil {
+			atomic.StoreInt32(call.abort, 1)
+		}
+	}()
+	if call.progress != nil {
+		call.progress(int(progress))
 	}
+}
+
+// recoverCallback, deferred in each function whisper.cpp calls, stops a
+// panic there: unwinding through C frames would crash the process and take
+// every meeting on it down. The panic is logged as the bug it is, on the
+// model's logger or else the default one, so that it is seen.
+func recoverCallback(callback string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	l := cLogger.Load()
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Error("asr: panic in a whisper.cpp callback", "callback", callback, "panic", r, "stack", string(debug.Stack()))
 }
 
 // WhisperConfig sets up a whisper.cpp engine.
@@ -83,7 +120,10 @@ type WhisperConfig struct {
 	// state (tens of MB for small models). 0 uses the number of CPUs.
 	Workers int
 	UseGPU  bool
-	Logger  *slog.Logger
+	// Logger receives whisper.cpp's own log lines at debug level; nil drops
+	// them. Panics recovered in callbacks go to it too, or else to slog's
+	// default logger.
+	Logger *slog.Logger
 }
 
 // Whisper is the whisper.cpp Engine. It loads the model once and keeps a pool
@@ -110,13 +150,9 @@ var _ Engine = (*Whisper)(nil)
 func NewWhisper(cfg WhisperConfig) (*Whisper, error) {
 	info, err := models.Inspect(cfg.ModelPath)
 	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
+		return nil, fmt.Errorf("asr: load model: %w", err)
 	}
-	if cfg.Logger != nil {
-		cLogger.Store(cfg.Logger)
-	} else {
-		cLogger.Store(slog.New(slog.DiscardHandler))
-	}
+	cLogger.Store(cfg.Logger)
 	routeLog.Do(func() { C.ll_route_log() })
 
 	path := C.CString(cfg.ModelPath)
@@ -127,7 +163,7 @@ func NewWhisper(cfg WhisperConfig) (*Whisper, error) {
 	}
 	model := C.ll_load(path, gpu)
 	if model == nil {
-		return nil, fmt.Errorf("load model %s: whisper.cpp could not load it (run with --log-level debug for its reasons; re-download it with 'ledgerline models pull NAME')", cfg.ModelPath)
+		return nil, fmt.Errorf("asr: load model %s: whisper.cpp could not load it (run with --log-level debug for its reasons; re-download it with 'ledgerline models pull NAME')", cfg.ModelPath)
 	}
 	workers := cfg.Workers
 	if workers <= 0 {
@@ -148,22 +184,19 @@ func (w *Whisper) bindings() *whisper.Context {
 func (w *Whisper) Info() models.Info { return w.info }
 
 // Languages lists the language codes the model can be asked for.
-func Languages() []string {
+func Languages() []string { return slices.Clone(languages()) }
+
+// languages is whisper.cpp's fixed language table, read once: every decode
+// that names a language checks it, and each entry costs a cgo call.
+var languages = sync.OnceValue(func() []string {
 	out := make([]string, 0, whisper.Whisper_lang_max_id()+1)
 	for id := 0; id <= whisper.Whisper_lang_max_id(); id++ {
 		out = append(out, whisper.Whisper_lang_str(id))
 	}
 	return out
-}
+})
 
-func validLanguage(code string) bool {
-	for _, l := range Languages() {
-		if l == code {
-			return true
-		}
-	}
-	return false
-}
+func validLanguage(code string) bool { return slices.Contains(languages(), code) }
 
 // SystemInfo reports the CPU features whisper.cpp was built with.
 func SystemInfo() string { return strings.TrimSpace(whisper.Whisper_print_system_info()) }
@@ -190,7 +223,7 @@ func (w *Whisper) acquire(ctx context.Context) (*C.struct_whisper_state, error) 
 	select {
 	case w.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, fmt.Errorf("asr: decode stopped: %w", ctx.Err())
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -236,7 +269,7 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 		return Result{}, fmt.Errorf("%w %q: this model is English-only; use a multilingual model (one without .en)", ErrLanguage, opt.Language)
 	}
 	if err := ctx.Err(); err != nil {
-		return Result{}, err
+		return Result{}, fmt.Errorf("asr: decode stopped: %w", err)
 	}
 	st, err := w.acquire(ctx)
 	if err != nil {
@@ -280,12 +313,9 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 			<-stored
 		}
 	}()
-	var progress cgo.Handle
-	if opt.Progress != nil {
-		progress = cgo.NewHandle(opt.Progress)
-		defer progress.Delete()
-	}
-	C.ll_set_callbacks(&params, abort, C.uintptr_t(progress))
+	call := cgo.NewHandle(&decodeCall{ctx: ctx, abort: (*int32)(unsafe.Pointer(abort)), progress: opt.Progress})
+	defer call.Delete()
+	C.ll_set_callbacks(&params, abort, C.uintptr_t(call))
 
 	rc := C.whisper_full_with_state(w.model, st, params, (*C.float)(unsafe.Pointer(&pcm[0])), C.int(len(pcm)))
 	runtime.KeepAlive(pcm)

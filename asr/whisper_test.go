@@ -1,11 +1,15 @@
 package asr
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -158,6 +162,162 @@ func TestWhisperCancelledContext(t *testing.T) {
 	cancel()
 	if _, err := w.Transcribe(ctx, chirp(1), Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+// A decode cancelled part way stops at once with the context's error, and
+// the decoder state it gives back serves the next decode as if nothing had
+// happened.
+func TestWhisperCancelMidDecode(t *testing.T) {
+	w := loadTest(t, 1) // one state: the decode after the cancel reuses it
+	// Greedy and short, so that the first window is quick and every decode
+	// of the same audio gives the same text.
+	opt := Options{Language: "en", Threads: 2, MaxTokens: 4, MaxFallbacks: -1}
+	want, err := w.Transcribe(context.Background(), chirp(2), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var progress []int
+	cancelling := opt
+	cancelling.Progress = func(p int) {
+		// whisper.cpp reports progress as each window (up to 30 s) starts: cancel
+		// when the second one does, after the first was decoded.
+		progress = append(progress, p)
+		if len(progress) == 2 {
+			cancel()
+		}
+	}
+	// 40 s: more than one window, so the decode reaches a second one.
+	if _, err := w.Transcribe(ctx, chirp(40), cancelling); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if len(progress) != 2 {
+		t.Errorf("progress reports %v: the decode went on past the window it was cancelled in", progress)
+	}
+
+	got, err := w.Transcribe(context.Background(), chirp(2), opt)
+	if err != nil {
+		t.Fatalf("decode after a cancelled one: %v", err)
+	}
+	if !sameText(got, want) {
+		t.Errorf("decode after a cancelled one = %+v, want %+v as before it", got.Segments, want.Segments)
+	}
+}
+
+// Close while decodes run and others wait for a worker: it waits for the
+// running ones, and every decode after it is refused with ErrClosed.
+func TestWhisperCloseRacesTranscribe(t *testing.T) {
+	w := loadTest(t, 2)
+	audio := chirp(2)
+	running := make(chan struct{}, 1)
+	opt := Options{Language: "en", Threads: 1, Progress: func(int) {
+		select {
+		case running <- struct{}{}:
+		default:
+		}
+	}}
+	// Four decoders on two workers, each decoding until the engine refuses.
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for errs[i] == nil {
+				_, errs[i] = w.Transcribe(context.Background(), audio, opt)
+			}
+		}()
+	}
+	<-running
+	closed := make(chan error, 2)
+	for range 2 {
+		go func() { closed <- w.Close() }()
+	}
+	for range 2 {
+		if err := <-closed; err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("decoder %d ended with %v, want ErrClosed", i, err)
+		}
+	}
+	_, err := w.Transcribe(context.Background(), audio, Options{Language: "en"})
+	if !errors.Is(err, ErrClosed) {
+		t.Errorf("Transcribe after Close: err = %v, want ErrClosed", err)
+	}
+}
+
+// syncBuffer is a log destination that callbacks on whisper.cpp's threads
+// and the test may use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A panic in a callback that whisper.cpp makes must not unwind through its C
+// frames: it is recovered and logged, and the decode goes on.
+func TestWhisperRecoversPanicInProgress(t *testing.T) {
+	var logs syncBuffer
+	w, err := NewWhisper(WhisperConfig{ModelPath: testModel(t), Workers: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	opt := Options{Language: "en", Threads: 2, Progress: func(int) { panic("progress bug") }}
+	if _, err := w.Transcribe(context.Background(), chirp(1), opt); err != nil {
+		t.Fatalf("Transcribe: %v", err)
+	}
+	if out := logs.String(); !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "progress bug") {
+		t.Errorf("log = %q, want the panic logged as an error", out)
+	}
+}
+
+// Errors leaving the package say "asr: " once, also when one layer of the
+// package wraps another's.
+func TestErrorsSayASROnce(t *testing.T) {
+	w := loadTest(t, 1)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, cancelErr := w.Transcribe(cancelled, chirp(1), Options{})
+	_, langErr := w.Transcribe(context.Background(), chirp(1), Options{Language: "xx"})
+	_, loadErr := NewWhisper(WhisperConfig{ModelPath: filepath.Join(t.TempDir(), "missing.bin")})
+	formatErr := WriteResult(io.Discard, Result{}, 0, "docx")
+	_, configErr := NewStream(StreamConfig{})
+	w.Close()
+	_, closedErr := w.Transcribe(context.Background(), chirp(1), Options{})
+	_, streamErr := newTestStream(t, StreamConfig{Engine: w}).Push(context.Background(), chirp(1), 0)
+	for name, err := range map[string]error{
+		"cancelled": cancelErr, "language": langErr, "load": loadErr, "format": formatErr,
+		"stream config": configErr, "closed": closedErr, "stream decode": streamErr,
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "asr: ") || strings.Count(msg, "asr:") != 1 {
+			t.Errorf("%s: %q, want one \"asr: \" prefix", name, msg)
+		}
+	}
+	if !errors.Is(streamErr, ErrClosed) {
+		t.Errorf("stream decode on a closed engine: err = %v, want it to wrap ErrClosed", streamErr)
 	}
 }
 

@@ -1,4 +1,4 @@
-package diarize
+package diarize_test
 
 import (
 	"context"
@@ -9,8 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerline/ledgerline/diarize"
+	"github.com/ledgerline/ledgerline/diarize/internal/callsynth"
 	"github.com/ledgerline/ledgerline/stream"
 )
+
+const sampleRate = stream.SampleRate
+
+func sec(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func needSynth(tb testing.TB) {
 	tb.Helper()
@@ -20,11 +26,11 @@ func needSynth(tb testing.TB) {
 }
 
 // Voices far apart in pitch and timbre.
-var clearVoices = []Voice{{Name: "en+m7", Pitch: 15, Speed: 140}, {Name: "en-us+f4", Pitch: 80, Speed: 180}, {Name: "en-gb+f2", Pitch: 60, Speed: 150}}
+var clearVoices = []callsynth.Voice{{Name: "en+m7", Pitch: 15, Speed: 140}, {Name: "en-us+f4", Pitch: 80, Speed: 180}, {Name: "en-gb+f2", Pitch: 60, Speed: 150}}
 
-func diarizeCall(tb testing.TB, spec CallSpec, opts Options) (ref, hyp []Turn) {
+func diarizeCall(tb testing.TB, spec callsynth.Spec, opts diarize.Options) (ref, hyp []diarize.Turn) {
 	tb.Helper()
-	wav, rttm, err := GenerateCall(context.Background(), spec, tb.TempDir())
+	wav, rttm, err := callsynth.Generate(context.Background(), spec, tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -33,26 +39,32 @@ func diarizeCall(tb testing.TB, spec CallSpec, opts Options) (ref, hyp []Turn) {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	files, err := ReadRTTM(f)
+	files, err := diarize.ReadRTTM(f)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hyp, err = DiarizeFile(context.Background(), wav, opts)
+	hyp, err = diarize.DiarizeFile(context.Background(), wav, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return files["call"], hyp
 }
 
-func speakers(turns []Turn) int { return len(speakerIndex(turns).names) }
+func speakers(turns []diarize.Turn) int {
+	ids := make(map[string]bool)
+	for _, t := range turns {
+		ids[t.Speaker] = true
+	}
+	return len(ids)
+}
 
 func TestClusterCountsClearVoices(t *testing.T) {
 	needSynth(t)
 	for _, n := range []int{2, 3} {
 		for seed := int64(1); seed <= 2; seed++ {
 			t.Run(fmt.Sprintf("%d speakers seed %d", n, seed), func(t *testing.T) {
-				ref, hyp := diarizeCall(t, CallSpec{Speakers: n, Turns: 10, Seed: seed, Voices: clearVoices}, Options{})
-				s := ScoreDER(ref, hyp, DefaultCollar)
+				ref, hyp := diarizeCall(t, callsynth.Spec{Speakers: n, Turns: 10, Seed: seed, Voices: clearVoices}, diarize.Options{})
+				s := diarize.ScoreDER(ref, hyp, diarize.DefaultCollar)
 				t.Logf("DER %.3f (missed %v, false alarm %v, confusion %v)", s.DER(), s.Missed, s.FalseAlarm, s.Confusion)
 				if got := speakers(hyp); got != n {
 					t.Fatalf("found %d speakers, want %d", got, n)
@@ -65,19 +77,19 @@ func TestClusterCountsClearVoices(t *testing.T) {
 func TestDERThreeSpeakers(t *testing.T) {
 	needSynth(t)
 	for _, c := range []struct {
-		spec CallSpec
+		spec callsynth.Spec
 		max  float64
 	}{
 		// Clean, clearly different voices: measured 0.018.
-		{CallSpec{Speakers: 3, Turns: 14, Seed: 2, Voices: clearVoices}, 0.06},
+		{callsynth.Spec{Speakers: 3, Turns: 14, Seed: 2, Voices: clearVoices}, 0.06},
 		// Overlap and noise: measured 0.072 and 0.070, nearly all of it
 		// overlapped speech given to one speaker only. The second voice of
 		// the default set is close in pitch to the first.
-		{CallSpec{Speakers: 3, Turns: 14, Seed: 3, Overlap: 0.2, NoiseSNR: 25, Voices: clearVoices}, 0.12},
-		{CallSpec{Speakers: 3, Turns: 14, Seed: 3, Overlap: 0.2, NoiseSNR: 20}, 0.12},
+		{callsynth.Spec{Speakers: 3, Turns: 14, Seed: 3, Overlap: 0.2, NoiseSNR: 25, Voices: clearVoices}, 0.12},
+		{callsynth.Spec{Speakers: 3, Turns: 14, Seed: 3, Overlap: 0.2, NoiseSNR: 20}, 0.12},
 	} {
-		ref, hyp := diarizeCall(t, c.spec, Options{})
-		s := ScoreDER(ref, hyp, DefaultCollar)
+		ref, hyp := diarizeCall(t, c.spec, diarize.Options{})
+		s := diarize.ScoreDER(ref, hyp, diarize.DefaultCollar)
 		t.Logf("%+v: DER %.3f (missed %.1fs, false alarm %.1fs, confusion %.1fs of %.1fs), %d speakers",
 			c.spec, s.DER(), s.Missed.Seconds(), s.FalseAlarm.Seconds(), s.Confusion.Seconds(), s.Total.Seconds(), speakers(hyp))
 		if s.DER() > c.max {
@@ -92,7 +104,7 @@ func TestStableIDs(t *testing.T) {
 	needSynth(t)
 	ctx := context.Background()
 	lines := []struct {
-		v    Voice
+		v    callsynth.Voice
 		text string
 	}{
 		{clearVoices[0], "Thanks for joining today, let me share where we are with the rollout plan."},
@@ -103,31 +115,31 @@ func TestStableIDs(t *testing.T) {
 	var audio []float32
 	var spans [][2]time.Duration
 	for _, l := range lines {
-		a, err := speak(ctx, l.v, l.text)
+		a, err := callsynth.Speak(ctx, l.v, l.text)
 		if err != nil {
 			t.Fatal(err)
 		}
 		audio = append(audio, make([]float32, sampleRate*7/10)...)
-		start := samplesToDur(len(audio))
-		audio = append(audio, trimSilence(a)...)
-		spans = append(spans, [2]time.Duration{start, samplesToDur(len(audio))})
+		start := diarize.SamplesToDur(len(audio))
+		audio = append(audio, a...)
+		spans = append(spans, [2]time.Duration{start, diarize.SamplesToDur(len(audio))})
 	}
 	audio = append(audio, make([]float32, sampleRate)...)
 
 	// Each voice is heard for about 3 s: below the default MinSpeakerTime,
 	// which would fold them together at Flush.
-	d, err := NewDiarizer(Options{MinSpeakerTime: 2 * time.Second})
+	d, err := diarize.NewDiarizer(diarize.Options{MinSpeakerTime: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const frame = sampleRate / 50 // 20 ms, as a live source sends
 	for off := 0; off < len(audio); off += frame {
-		if err := d.Push(samplesToDur(off), audio[off:min(len(audio), off+frame)]); err != nil {
+		if err := d.Push(diarize.SamplesToDur(off), audio[off:min(len(audio), off+frame)]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	who := func(span [2]time.Duration) string {
-		spk, _ := dominant(d.Turns(), span[0], span[1])
+		spk, _ := diarize.Dominant(d.Turns(), span[0], span[1])
 		return spk
 	}
 	first, second, third, back := who(spans[0]), who(spans[1]), who(spans[2]), who(spans[3])
@@ -138,8 +150,8 @@ func TestStableIDs(t *testing.T) {
 
 	// A segment running from the end of the first turn into the second.
 	mid := spans[0][1] + (spans[1][0]-spans[0][1])/2
-	seg := Segment{Start: spans[0][1] - sec(1), End: spans[1][0] + sec(1), Text: "rollout plan. We need",
-		Tokens: []Token{
+	seg := diarize.Segment{Start: spans[0][1] - sec(1), End: spans[1][0] + sec(1), Text: "rollout plan. We need",
+		Tokens: []diarize.Token{
 			{Text: " rollout", Start: spans[0][1] - sec(1), End: spans[0][1] - sec(0.6)},
 			{Text: " plan.", Start: spans[0][1] - sec(0.6), End: spans[0][1] - sec(0.1)},
 			{Text: " We", Start: spans[1][0] + sec(0.05), End: spans[1][0] + sec(0.3)},
@@ -164,23 +176,23 @@ func TestStableIDs(t *testing.T) {
 }
 
 func TestDiarizerErrors(t *testing.T) {
-	if _, err := NewDiarizer(Options{MaxSpeakers: -1}); err == nil {
+	if _, err := diarize.NewDiarizer(diarize.Options{MaxSpeakers: -1}); err == nil {
 		t.Fatal("negative MaxSpeakers accepted")
 	}
-	if _, err := NewDiarizer(Options{Window: time.Second, Hop: 2 * time.Second}); err == nil {
+	if _, err := diarize.NewDiarizer(diarize.Options{Window: time.Second, Hop: 2 * time.Second}); err == nil {
 		t.Fatal("hop longer than window accepted")
 	}
-	d, err := NewDiarizer(Options{})
+	d, err := diarize.NewDiarizer(diarize.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Push(sec(1), make([]float32, sampleRate)); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Push(sec(1.5), make([]float32, 10)); !errors.Is(err, ErrBackwards) {
+	if err := d.Push(sec(1.5), make([]float32, 10)); !errors.Is(err, diarize.ErrBackwards) {
 		t.Fatalf("audio back in time: err %v, want ErrBackwards", err)
 	}
-	if _, err := DiarizeFile(context.Background(), "testdata/missing.wav", Options{}); err == nil {
+	if _, err := diarize.DiarizeFile(context.Background(), "testdata/missing.wav", diarize.Options{}); err == nil {
 		t.Fatal("missing file diarized")
 	}
 	// Silence: no speech, no turns, no speakers.
@@ -196,7 +208,7 @@ func TestDiarizerErrors(t *testing.T) {
 // three-speaker call.
 func BenchmarkDiarizeMinute(b *testing.B) {
 	needSynth(b)
-	wav, _, err := GenerateCall(context.Background(), CallSpec{Speakers: 3, Turns: 20, Seed: 9, Overlap: 0.1, NoiseSNR: 25}, b.TempDir())
+	wav, _, err := callsynth.Generate(context.Background(), callsynth.Spec{Speakers: 3, Turns: 20, Seed: 9, Overlap: 0.1, NoiseSNR: 25}, b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -211,11 +223,11 @@ func BenchmarkDiarizeMinute(b *testing.B) {
 	minute = minute[:60*sampleRate]
 	b.ResetTimer()
 	for b.Loop() {
-		d, err := NewDiarizer(Options{})
+		d, err := diarize.NewDiarizer(diarize.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := diarizeSamples(context.Background(), d, minute); err != nil {
+		if _, err := diarize.DiarizeSamples(context.Background(), d, minute); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -224,16 +236,16 @@ func BenchmarkDiarizeMinute(b *testing.B) {
 // BenchmarkDERMixed reports the mean DER of the default diarizer on mixed
 // calls with overlap and noise (seeds 101–108, which no test asserts on).
 func BenchmarkDERMixed(b *testing.B) {
-	var specs []CallSpec
+	var specs []callsynth.Spec
 	for seed := int64(101); seed <= 108; seed++ {
-		specs = append(specs, CallSpec{Speakers: 3, Turns: 14, Seed: seed, Overlap: 0.2, NoiseSNR: 20})
+		specs = append(specs, callsynth.Spec{Speakers: 3, Turns: 14, Seed: seed, Overlap: 0.2, NoiseSNR: 20})
 	}
 	benchmarkDER(b, specs)
 }
 
 // BenchmarkDER diarizes a few generated calls and reports their mean DER.
 func BenchmarkDER(b *testing.B) {
-	benchmarkDER(b, []CallSpec{
+	benchmarkDER(b, []callsynth.Spec{
 		{Speakers: 2, Turns: 12, Seed: 1},
 		{Speakers: 3, Turns: 14, Seed: 2, Voices: clearVoices},
 		{Speakers: 3, Turns: 14, Seed: 3, Overlap: 0.2, NoiseSNR: 20},
@@ -242,12 +254,12 @@ func BenchmarkDER(b *testing.B) {
 }
 
 // benchmarkDER generates the calls of specs, diarizes them and reports their mean DER.
-func benchmarkDER(b *testing.B, specs []CallSpec) {
+func benchmarkDER(b *testing.B, specs []callsynth.Spec) {
 	needSynth(b)
 	type call struct{ wav, rttm string }
 	var calls []call
 	for _, s := range specs {
-		wav, rttm, err := GenerateCall(context.Background(), s, b.TempDir())
+		wav, rttm, err := callsynth.Generate(context.Background(), s, b.TempDir())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -262,16 +274,16 @@ func benchmarkDER(b *testing.B, specs []CallSpec) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			files, err := ReadRTTM(f)
+			files, err := diarize.ReadRTTM(f)
 			f.Close()
 			if err != nil {
 				b.Fatal(err)
 			}
-			hyp, err := DiarizeFile(context.Background(), c.wav, Options{})
+			hyp, err := diarize.DiarizeFile(context.Background(), c.wav, diarize.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			sum += ScoreDER(files["call"], hyp, DefaultCollar).DER()
+			sum += diarize.ScoreDER(files["call"], hyp, diarize.DefaultCollar).DER()
 			n++
 		}
 	}

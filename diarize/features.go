@@ -438,7 +438,8 @@ func melFilters(bands, n, rate int, lo, hi float64) [][]melTap {
 // subtract the mean over many voices, divide by the spread within one
 // voice, and drop the statistics that vary more within a voice than
 // between voices (weight 0). They were measured on eight espeak-ng voices
-// that GenerateCall does not use, with 2 s pieces of three sentences each.
+// that the test calls (internal/callsynth) do not use, with 2 s pieces of
+// three sentences each.
 var featureMean = [EmbeddingDim]float64{
 	// MFCC means, c1..c13.
 	-6.037, 0.1335, 17.12, -8.289, -6.756, 1.338, -11.53, 1.093, -4.015, 2.728, -1.487, -1.17, 0.8319,

@@ -498,8 +498,9 @@ func (d *Diarizer) relabel(idx []int, labels []int, k int) {
 // discriminant reweights FeatureEmbedder embeddings for the second pass:
 // each statistic by the square root of its ratio of spread between voices
 // to spread within one, over its spread within one, in 1.5 s windows. Like
-// featureMean, it was measured on eight espeak-ng voices that GenerateCall
-// does not use, clean and with pink noise 20 dB down.
+// featureMean, it was measured on eight espeak-ng voices that the test
+// calls (internal/callsynth) do not use, clean and with pink noise 20 dB
+// down.
 var discriminant = [EmbeddingDim]float64{
 	0, 0.551, 0, 0.814, 0.952, 0.439, 0.736, 0.518, 0.464, 0.399, 0.859, 0.927, 1.228,
 	0, 0, 0, 0, 0, 0.282, 0.672, 0, 1.286, 0.416, 0, 0.906, 0.447, 0.347,

@@ -117,38 +117,38 @@ type CommitmentInfo struct {
 }
 
 // ErrInvalidEvent reports an event that does not follow the schema; the wrapped text says which rule.
-var ErrInvalidEvent = errors.New("ledger: invalid event")
+var ErrInvalidEvent = errors.New("invalid event")
 
 // Validate checks the parts of e a producer sets: a known type, a meeting ID, a supported version
 // (0 means the current one) and the payload that matches the type. Seq and At are the log's to set.
 func (e Event) Validate() error {
 	if e.V != 0 && e.V != SchemaVersion {
-		return fmt.Errorf("%w: version %d, want %d", ErrInvalidEvent, e.V, SchemaVersion)
+		return fmt.Errorf("ledger: %w: version %d, want %d", ErrInvalidEvent, e.V, SchemaVersion)
 	}
 	if !e.Type.Known() {
-		return fmt.Errorf("%w: unknown type %q", ErrInvalidEvent, e.Type)
+		return fmt.Errorf("ledger: %w: unknown type %q", ErrInvalidEvent, e.Type)
 	}
 	if e.Meeting == "" {
-		return fmt.Errorf("%w: %s without a meeting ID", ErrInvalidEvent, e.Type)
+		return fmt.Errorf("ledger: %w: %s without a meeting ID", ErrInvalidEvent, e.Type)
 	}
 	switch e.Type {
 	case TypeSegmentPartial, TypeSegmentFinal:
 		if e.Segment == nil || e.Segment.ID == "" {
-			return fmt.Errorf("%w: %s needs a segment with an id", ErrInvalidEvent, e.Type)
+			return fmt.Errorf("ledger: %w: %s needs a segment with an id", ErrInvalidEvent, e.Type)
 		}
 	case TypeSpeakerUpdate:
 		if e.Speaker == nil || e.Speaker.ID == "" {
-			return fmt.Errorf("%w: %s needs a speaker with an id", ErrInvalidEvent, e.Type)
+			return fmt.Errorf("ledger: %w: %s needs a speaker with an id", ErrInvalidEvent, e.Type)
 		}
 	case TypeCommitmentUpsert:
 		if e.Commitment == nil || e.Commitment.ID == "" {
-			return fmt.Errorf("%w: %s needs a commitment with an id", ErrInvalidEvent, e.Type)
+			return fmt.Errorf("ledger: %w: %s needs a commitment with an id", ErrInvalidEvent, e.Type)
 		}
 	case TypeMeetingState:
 		switch e.State {
 		case MeetingRecording, MeetingPaused, MeetingStopped:
 		default:
-			return fmt.Errorf("%w: %s with state %q", ErrInvalidEvent, e.Type, e.State)
+			return fmt.Errorf("ledger: %w: %s with state %q", ErrInvalidEvent, e.Type, e.State)
 		}
 	}
 	return nil

@@ -13,7 +13,7 @@ var (
 	// when an event came, so the log closed its channel rather than wait. Resume with Log.Since.
 	ErrLagged = errors.New("ledger: subscriber fell behind")
 	// ErrLogClosed is returned by a closed log, and reported by the subscriptions it closed.
-	ErrLogClosed = errors.New("ledger: log closed")
+	ErrLogClosed = errors.New("log closed")
 )
 
 // DefaultSubscribeBuffer is the buffer a subscription gets when Subscribe is asked for less than one.

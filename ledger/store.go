@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -52,11 +53,11 @@ type Store interface {
 
 var (
 	// ErrNotFound reports a deal or meeting that the store does not hold.
-	ErrNotFound = errors.New("ledger: not found")
+	ErrNotFound = errors.New("not found")
 	// ErrExists reports a record whose ID or token is already taken.
-	ErrExists = errors.New("ledger: already exists")
+	ErrExists = errors.New("already exists")
 	// ErrInvalidRecord reports a deal or meeting that misses a required field or holds a bad one.
-	ErrInvalidRecord = errors.New("ledger: invalid record")
+	ErrInvalidRecord = errors.New("invalid record")
 	// ErrSchemaTooNew reports a database written by a newer Ledgerline than this one.
 	ErrSchemaTooNew = errors.New("ledger: database schema is newer than this build of Ledgerline")
 )
@@ -160,4 +161,27 @@ func DefaultPath() (string, error) {
 		return "", fmt.Errorf("ledger: default database path: %w", err)
 	}
 	return filepath.Join(home, ".local", "share", dir, file), nil
+}
+
+// RoleOf tells an organisation's side in the deal. A side's own name
+// ("vendor", "partner", "buyer"), as a participant may pick it when joining,
+// counts as that side.
+func (d Deal) RoleOf(org string) Role {
+	switch {
+	case org == "":
+		return RoleOther
+	case strings.EqualFold(org, string(RoleVendor)):
+		return RoleVendor
+	case strings.EqualFold(org, string(RolePartner)):
+		return RolePartner
+	case strings.EqualFold(org, string(RoleBuyer)):
+		return RoleBuyer
+	case d.Vendor != "" && strings.EqualFold(org, d.Vendor):
+		return RoleVendor
+	case d.Partner != "" && strings.EqualFold(org, d.Partner):
+		return RolePartner
+	case d.Account != "" && strings.EqualFold(org, d.Account):
+		return RoleBuyer
+	}
+	return RoleOther
 }

@@ -306,7 +306,7 @@ func roleOf(ctx context.Context, tx *sql.Tx, meeting, org string) (Role, error) 
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", err
 	}
-	return dealRole(d, org), nil
+	return d.RoleOf(org), nil
 }
 
 // Publish implements Log. Only segment.partial events may be published.

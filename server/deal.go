@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/recap"
 )
 
 // DealPath returns the path of a deal's page, token included: the link to give someone joining the deal.
@@ -21,7 +21,7 @@ func (s *Server) serveDeal(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sum, err := ledger.DealReport(r.Context(), s.cfg.Records, d.ID, false)
+	sum, err := recap.DealReport(r.Context(), s.cfg.Records, d.ID, false)
 	if err != nil {
 		s.recordError(w, "cannot build a deal report", "deal", d.ID, err)
 		return
@@ -53,7 +53,7 @@ func (s *Server) serveDealAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		openOnly = b
 	}
-	sum, err := ledger.DealReport(r.Context(), s.cfg.Records, d.ID, openOnly)
+	sum, err := recap.DealReport(r.Context(), s.cfg.Records, d.ID, openOnly)
 	if err != nil {
 		s.recordError(w, "cannot build a deal report", "deal", d.ID, err)
 		return

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/recap"
 )
 
 // RecordStore is what the recap, export and deal pages read of the store: the records of meetings
@@ -26,13 +27,13 @@ type RecordStore interface {
 }
 
 var (
-	_ RecordStore       = (*ledger.SQLiteStore)(nil)
-	_ ledger.DealSource = RecordStore(nil)
+	_ RecordStore      = (*ledger.SQLiteStore)(nil)
+	_ recap.DealSource = RecordStore(nil)
 )
 
 // recordCSP allows the pages' one inline style sheet and nothing else: no scripts, no other hosts.
 func recordCSP() string {
-	return "default-src 'none'; style-src " + ledger.PageStyleSource() +
+	return "default-src 'none'; style-src " + recap.PageStyleSource() +
 		"; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 }
 
@@ -139,7 +140,7 @@ func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	recap, err := ledger.BuildRecap(r.Context(), s.cfg.Records, m.ID)
+	recap, err := recap.Build(r.Context(), s.cfg.Records, m.ID)
 	if err != nil {
 		s.recordError(w, "cannot build a recap", "meeting", m.ID, err)
 		return
@@ -172,18 +173,18 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, err := ledger.LookupExport(r.PathValue("kind"))
+	f, err := recap.LookupExport(r.PathValue("kind"))
 	if err != nil {
 		plainError(w, http.StatusNotFound, err.Error())
 		return
 	}
-	data, err := ledger.LoadMeeting(r.Context(), s.cfg.Records, m.ID)
+	data, err := recap.LoadMeeting(r.Context(), s.cfg.Records, m.ID)
 	if err != nil {
 		s.recordError(w, "cannot read a meeting to export", "meeting", m.ID, err)
 		return
 	}
 	var buf bytes.Buffer
-	if err := f.Export(&buf, data, ledger.ExportOptions{}); err != nil {
+	if err := f.Export(&buf, data, recap.ExportOptions{}); err != nil {
 		s.recordError(w, "cannot export a meeting", "meeting", m.ID, err)
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/recap"
 )
 
 const (
@@ -199,7 +200,7 @@ func TestDealServed(t *testing.T) {
 		t.Fatalf("deal page %d:\n%s", resp.StatusCode, page)
 	}
 	resp, body := f.get(t, "/api/deals/"+recDeal+"?t="+recDealToken+"&open=true")
-	var sum ledger.DealSummary
+	var sum recap.DealSummary
 	if err := json.Unmarshal([]byte(body), &sum); err != nil || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
 		t.Fatalf("deal API %v: %v", resp.Header, err)
 	}

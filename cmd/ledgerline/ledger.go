@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/ledgerline/ledgerline/detect/eval"
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/recap"
 	"github.com/ledgerline/ledgerline/server"
 )
 
@@ -19,14 +21,14 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		if len(args) != 1 {
 			return fmt.Errorf("%w: ledgerline ledger detect reads JSON lines on stdin and takes no arguments", errUsage)
 		}
-		return ledger.RunDetectLines(e.stdin, e.stdout)
+		return runDetectLines(e.stdin, e.stdout)
 	case "eval":
 		fs := newFlagSet(e, "ledger eval", "ledger eval [--data DIR]")
-		data := fs.String("data", "ledger/testdata", "directory with the labelled sets (commitments/, holdout/, ami/)")
+		data := fs.String("data", "detect/eval/testdata", "directory with the labelled sets (commitments/, holdout/, ami/)")
 		if _, err := parseInterspersed(fs, args[1:]); err != nil {
 			return err
 		}
-		return ledger.RunEval(e.stdout, *data)
+		return eval.Run(e.stdout, *data)
 	}
 	fs := newFlagSet(e, "ledger", "ledger --deal ID [--open] [--format table|json] [--db FILE]")
 	deal := fs.String("deal", "", "the deal to report on: commitments made and kept per organisation, talk time, who raised what")
@@ -46,7 +48,7 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	report, err := ledger.DealReport(ctx, store, *deal, *open)
+	report, err := recap.DealReport(ctx, store, *deal, *open)
 	if err != nil {
 		return err
 	}
@@ -120,9 +122,9 @@ func runRecap(ctx context.Context, e *env, args []string) error {
 	if len(ids) != 1 {
 		return fmt.Errorf("%w: give one meeting ID (it is in the overlay link)", errUsage)
 	}
-	var exp ledger.ExportFormat
+	var exp recap.ExportFormat
 	if *format != "md" && *format != "html" {
-		if exp, err = ledger.LookupExport(*format); err != nil {
+		if exp, err = recap.LookupExport(*format); err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 	}
@@ -133,7 +135,7 @@ func runRecap(ctx context.Context, e *env, args []string) error {
 	defer store.Close()
 	switch *format {
 	case "md", "html":
-		recap, err := ledger.BuildRecap(ctx, store, ids[0])
+		recap, err := recap.Build(ctx, store, ids[0])
 		if err != nil {
 			return err
 		}
@@ -142,10 +144,10 @@ func runRecap(ctx context.Context, e *env, args []string) error {
 		}
 		return recap.WriteMarkdown(e.stdout)
 	default:
-		data, err := ledger.LoadMeeting(ctx, store, ids[0])
+		data, err := recap.LoadMeeting(ctx, store, ids[0])
 		if err != nil {
 			return err
 		}
-		return exp.Export(e.stdout, data, ledger.ExportOptions{})
+		return exp.Export(e.stdout, data, recap.ExportOptions{})
 	}
 }

@@ -20,11 +20,14 @@ import (
 
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/detect"
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/models"
+	"github.com/ledgerline/ledgerline/recap"
 	"github.com/ledgerline/ledgerline/server"
 	"github.com/ledgerline/ledgerline/stream"
+	"github.com/ledgerline/ledgerline/webhook"
 )
 
 // inputChannel names the channel of a replayed file: a recording of the call.
@@ -79,7 +82,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	opt := asr.Options{Language: *language, Threads: max(1, runtime.NumCPU()/2)}
 	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers, KeepOpen: *input == ""}
 	if *refinerURL != "" {
-		pipeline.Refiner = &ledger.ChatRefiner{URL: *refinerURL, Model: *refinerModel, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}
+		pipeline.Refiner = &detect.ChatRefiner{URL: *refinerURL, Model: *refinerModel, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}
 	}
 	if err := m.transcribe(ctx, e, path, pipeline); err != nil {
 		// What was recorded before the failure is still the meeting's record:
@@ -96,7 +99,7 @@ type liveMeeting struct {
 	base     string // http://host:port of the server
 	token    string
 	idPrefix string // for the IDs this run gives, when it continues a meeting
-	webhooks []ledger.WebhookEndpoint
+	webhooks []webhook.Endpoint
 	store    *ledger.SQLiteStore
 	srv      *server.Server
 	whip     *ingest.WHIP
@@ -116,7 +119,7 @@ type meetingConfig struct {
 	resume   string // ID of a meeting to continue; "" for a new one
 	deal     string // ID of the deal a new meeting belongs to
 	title    string
-	webhooks []ledger.WebhookEndpoint
+	webhooks []webhook.Endpoint
 }
 
 const defaultDBHint = "ledgerline.db in the user's data directory"
@@ -311,14 +314,14 @@ func (m *liveMeeting) finish(ctx context.Context, e *env, stay bool) error {
 // notify sends the meeting's recap summary to the webhooks; a failure is
 // reported, never fatal: the record is safe in the store either way.
 func (m *liveMeeting) notify(ctx context.Context, e *env) {
-	recap, err := ledger.BuildRecap(ctx, m.store, m.id)
+	recap, err := recap.Build(ctx, m.store, m.id)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "webhooks: %v\n", err)
 		return
 	}
-	hooks := ledger.Webhooks{Endpoints: m.webhooks, Logger: e.log}
+	hooks := webhook.Notifier{Endpoints: m.webhooks, Logger: e.log}
 	url := m.base + server.RecapPath(m.id, m.token)
-	if err := hooks.Send(ctx, ledger.NewWebhookSummary(recap, url)); err != nil {
+	if err := hooks.Send(ctx, webhook.NewSummary(recap, url)); err != nil {
 		fmt.Fprintf(e.stderr, "webhooks: %v\n", err)
 	}
 }
@@ -374,14 +377,14 @@ func (r recorder) Resume(meeting string) error {
 }
 
 // webhookFlags collects --webhook values: URL or slack=URL.
-type webhookFlags struct{ endpoints []ledger.WebhookEndpoint }
+type webhookFlags struct{ endpoints []webhook.Endpoint }
 
 func (w *webhookFlags) String() string { return fmt.Sprint(len(w.endpoints), " webhooks") }
 
 func (w *webhookFlags) Set(v string) error {
-	ep := ledger.WebhookEndpoint{URL: v, Format: ledger.WebhookJSON}
+	ep := webhook.Endpoint{URL: v, Format: webhook.JSON}
 	if rest, ok := strings.CutPrefix(v, "slack="); ok {
-		ep = ledger.WebhookEndpoint{URL: rest, Format: ledger.WebhookSlack}
+		ep = webhook.Endpoint{URL: rest, Format: webhook.Slack}
 	}
 	if !strings.HasPrefix(ep.URL, "https://") && !strings.HasPrefix(ep.URL, "http://") {
 		return fmt.Errorf("webhook %q is not an http(s) URL", v)

@@ -1,0 +1,329 @@
+package detect
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Speaker is who said an utterance.
+type Speaker struct {
+	Name string // a display name: "Dana", "Speaker 2"
+	Org  string // the speaker's organisation; empty when unknown
+}
+
+// Utterance is one final transcript segment of a meeting, attributed to a speaker.
+type Utterance struct {
+	Text    string
+	Speaker Speaker
+	// Language is an ISO 639-1 code (en, es, de, fr, pt); empty or unknown means detect it.
+	Language string
+	// MeetingDate is the meeting's date; only its year, month and day in Location count. Zero means
+	// today in UTC.
+	MeetingDate time.Time
+	// Location is the meeting's timezone; nil means MeetingDate's own location.
+	Location *time.Location
+}
+
+// Commitment is one promise found in an utterance.
+type Commitment struct {
+	What        string    // a short action phrase: "send you the integration architecture"
+	Owner       string    // who must act: a person's name, or an organisation for "we"
+	OwnerOrg    string    // the owner's organisation when known
+	Beneficiary string    // to whom, when said: "you" or a name; empty otherwise
+	Due         time.Time // midnight of the due date in the meeting's timezone; zero when none was said
+	DuePhrase   string    // the words said: "by Thursday", "mañana", "bis Freitag"
+	Confidence  float64   // 0..1
+	Quote       string    // the evidence, as said
+	Language    string    // the language the rules ran in
+}
+
+// HasDue reports whether a due date was said and resolved.
+func (c Commitment) HasDue() bool { return !c.Due.IsZero() }
+
+// DefaultContext is how many earlier utterances a Detector remembers.
+const DefaultContext = 4
+
+// Detector finds commitments in one meeting's final utterances. It remembers the last few utterances so
+// that an accepted request ("can you share the pricing?" … "sure, by Friday") or an accepted offer
+// ("shall I send the deck?" … "yes please") is recognised. It is not safe for concurrent use.
+type Detector struct {
+	size    int
+	history []pastUtterance
+}
+
+// pastUtterance is what the Detector keeps of an earlier utterance.
+type pastUtterance struct {
+	speaker Speaker
+	kind    askKind
+	act     string
+	due     time.Time
+	phrase  string
+	quote   string
+}
+
+type askKind int
+
+const (
+	askNone askKind = iota
+	askRequest
+	askOffer
+)
+
+// DetectorOption configures a Detector.
+type DetectorOption func(*Detector)
+
+// WithContext sets how many earlier utterances the Detector remembers (at least 1).
+func WithContext(n int) DetectorOption {
+	return func(d *Detector) {
+		if n >= 1 {
+			d.size = n
+		}
+	}
+}
+
+// NewDetector returns a Detector for one meeting.
+func NewDetector(opts ...DetectorOption) *Detector {
+	d := &Detector{size: DefaultContext}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Reset forgets the remembered utterances, for the start of another meeting.
+func (d *Detector) Reset() { d.history = d.history[:0] }
+
+// Languages lists the languages the Detector has rules for.
+func Languages() []string { return []string{"en", "es", "de", "fr", "pt"} }
+
+// Detect returns the commitments made in u, in the order said, and remembers u as context for the
+// next utterance. It returns nil when there are none.
+func (d *Detector) Detect(u Utterance) []Commitment {
+	text := strings.TrimSpace(u.Text)
+	lang := strings.ToLower(strings.TrimSpace(u.Language))
+	if i := strings.IndexAny(lang, "-_"); i > 0 {
+		lang = lang[:i]
+	}
+	r, ok := rulesFor[lang]
+	if !ok {
+		lang = DetectLanguage(text)
+		r = rulesFor[lang]
+	}
+	meeting := meetingMidnight(u)
+	if text == "" {
+		d.remember(pastUtterance{speaker: u.Speaker})
+		return nil
+	}
+	var sents []sentence
+	for _, raw := range splitSentences(text) {
+		sents = append(sents, newSentence(raw, lang))
+	}
+	var found []found
+	for i := range sents {
+		if sents[i].question || r.isQuestion(&sents[i]) {
+			continue
+		}
+		found = append(found, r.sentenceCommitments(&sents[i], u, meeting)...)
+	}
+	found = d.applyAcceptance(r, sents, u, meeting, found)
+	d.remember(r.ask(sents, u, meeting))
+	if len(found) == 0 {
+		return nil
+	}
+	out := make([]Commitment, len(found))
+	for i, f := range found {
+		out[i] = f.Commitment
+		out[i].Language = lang
+	}
+	return out
+}
+
+// found is a commitment while the Detector still works on it.
+type found struct {
+	Commitment
+	letUs bool // said as "let's": joint, owned by whoever accepted when it answers a request
+}
+
+func (d *Detector) remember(p pastUtterance) {
+	d.history = append(d.history, p)
+	if len(d.history) > d.size {
+		d.history = append(d.history[:0], d.history[len(d.history)-d.size:]...)
+	}
+}
+
+// applyAcceptance turns an acceptance of another speaker's recent request or offer into a commitment.
+func (d *Detector) applyAcceptance(r *langRules, sents []sentence, u Utterance, meeting time.Time, out []found) []found {
+	if len(sents) == 0 {
+		return out
+	}
+	accepted, weak := r.accepts(&sents[0])
+	if !accepted {
+		return out
+	}
+	// The request or offer must be one of the last two utterances, from someone else.
+	var prev *pastUtterance
+	for i := len(d.history) - 1; i >= 0 && i >= len(d.history)-2; i-- {
+		h := &d.history[i]
+		if sameSpeaker(h.speaker, u.Speaker) {
+			continue
+		}
+		if h.kind != askNone {
+			prev = h
+		}
+		break
+	}
+	if prev == nil {
+		return out
+	}
+	due, phrase, hasDue := time.Time{}, "", false
+	for i := range sents {
+		if due, phrase, hasDue = r.findDue(&sents[i], 0, len(sents[i].toks), meeting); hasDue {
+			break
+		}
+	}
+	if weak && !hasDue && len(out) == 0 {
+		return out
+	}
+	if !hasDue && !prev.due.IsZero() {
+		due, phrase = prev.due, prev.phrase
+	}
+	kind := prev.kind
+	prev.kind = askNone // an ask is accepted once
+	switch kind {
+	case askOffer:
+		c := Commitment{What: prev.act, Owner: ownerName(prev.speaker), OwnerOrg: prev.speaker.Org,
+			Beneficiary: "you", Due: due, DuePhrase: phrase, Confidence: 0.7,
+			Quote: prev.quote + " — " + sents[0].raw}
+		if !due.IsZero() {
+			c.Confidence += 0.1
+		}
+		return append([]found{{Commitment: c}}, out...)
+	case askRequest:
+		if len(out) == 0 {
+			c := Commitment{What: prev.act, Owner: ownerName(u.Speaker), OwnerOrg: u.Speaker.Org,
+				Beneficiary: "you", Due: due, DuePhrase: phrase, Confidence: 0.7, Quote: sents[0].raw}
+			if !due.IsZero() {
+				c.Confidence += 0.1
+			}
+			return []found{{Commitment: c}}
+		}
+		for i := range out {
+			if out[i].letUs {
+				out[i].Owner, out[i].OwnerOrg = ownerName(u.Speaker), u.Speaker.Org
+			}
+			if (len(strings.Fields(out[i].What)) <= 3 || vagueAction(out[i].What)) && prev.act != "" {
+				out[i].What = prev.act
+			}
+		}
+	}
+	return out
+}
+
+// anaphoric holds the pronouns and particles of an action phrase that only points back at something
+// said before ("get that to you", "te lo mando", "schicke es Ihnen"), in the five languages.
+var anaphoric = wordSet("that", "it", "this", "them", "those", "to", "you", "over", "across", "back", "for", "your", "way",
+	"eso", "esto", "lo", "la", "los", "las", "te", "le", "les", "se", "a", "usted", "ustedes",
+	"das", "es", "ihnen", "dir", "euch", "zu", "rüber",
+	"ça", "cela", "vous", "lui", "leur",
+	"isso", "isto", "o", "os", "as", "lhe", "você", "vocês", "para")
+
+// vagueAction reports whether an action phrase is a verb and words pointing back: when it answers a
+// request, the request says what the action is.
+func vagueAction(what string) bool {
+	words := strings.Fields(strings.ToLower(what))
+	if len(words) < 2 {
+		return true
+	}
+	for _, w := range words[1:] {
+		if !anaphoric[strings.Trim(w, ".,;:!?")] {
+			return false
+		}
+	}
+	return true
+}
+
+func sameSpeaker(a, b Speaker) bool { return a.Name == b.Name && a.Org == b.Org }
+
+func ownerName(s Speaker) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	if s.Org != "" {
+		return s.Org
+	}
+	return "Speaker"
+}
+
+func ownerOrg(s Speaker) string {
+	if s.Org != "" {
+		return s.Org
+	}
+	return ownerName(s)
+}
+
+func meetingMidnight(u Utterance) time.Time {
+	loc := u.Location
+	t := u.MeetingDate
+	if t.IsZero() {
+		t = time.Now()
+		if loc == nil {
+			loc = time.UTC
+		}
+	}
+	if loc == nil {
+		loc = t.Location()
+	}
+	y, m, dd := t.Date()
+	return time.Date(y, m, dd, 0, 0, 0, 0, loc)
+}
+
+// DetectLanguage guesses which of en, es, de, fr and pt text is in, from function words and letters
+// proper to each language. It returns "en" when nothing points elsewhere.
+func DetectLanguage(text string) string {
+	score := map[string]float64{}
+	low := strings.ToLower(text)
+	for _, w := range tokenize(normalise(low, "")) {
+		if w.punct {
+			continue
+		}
+		for lang, r := range rulesFor {
+			if r.function[w.low] {
+				score[lang]++
+			}
+		}
+	}
+	for _, h := range langHints {
+		if strings.ContainsAny(low, h.chars) {
+			score[h.lang] += h.weight
+		}
+	}
+	best, bestScore := "en", score["en"]
+	for _, l := range Languages() {
+		if score[l] > bestScore {
+			best, bestScore = l, score[l]
+		}
+	}
+	return best
+}
+
+var langHints = []struct {
+	lang, chars string
+	weight      float64
+}{
+	{"es", "ñ¿¡", 2}, {"de", "ßäöü", 2}, {"pt", "ãõ", 2}, {"fr", "èùûœë", 1.5}, {"fr", "à", 0.5}, {"pt", "ç", 0.5}, {"fr", "ç", 0.5},
+}
+
+// rulesFor holds every language's rules by code; a new language is one more entry here.
+var rulesFor = rulesByCode(english(), spanish(), german(), french(), portuguese())
+
+func rulesByCode(rules ...*langRules) map[string]*langRules {
+	out := make(map[string]*langRules, len(rules))
+	for _, r := range rules {
+		out[r.code] = r
+	}
+	return out
+}
+
+// compile anchors a trigger pattern at a token start and makes it end at a token end.
+func compileTrigger(p string) *regexp.Regexp { return regexp.MustCompile(`^(?:` + p + `)(?: |$)`) }

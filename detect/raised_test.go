@@ -1,0 +1,29 @@
+package detect
+
+import "testing"
+
+func TestQuestionsAndObjections(t *testing.T) {
+	for _, tc := range []struct {
+		lang, s string
+		want    bool
+	}{
+		{"en", "What is the timeline?", true}, {"en", "Can you share the deck", true}, {"en", "We can share the deck.", false},
+		{"es", "¿Cuándo empezamos", true}, {"es", "Cuándo empezamos", true}, {"de", "Wann fangen wir an", true},
+		{"de", "Wir fangen morgen an.", false}, {"fr", "Qu'est-ce que vous proposez", true}, {"fr", "Est-ce possible", true},
+		{"pt", "Quando começamos", true}, {"pt", "O que vocês acham", true}, {"pt", "Começamos amanhã.", false},
+	} {
+		if got := IsQuestion(tc.s, tc.lang); got != tc.want {
+			t.Errorf("IsQuestion(%q, %s) = %v", tc.s, tc.lang, got)
+		}
+	}
+	for s, want := range map[string]bool{
+		"That's too expensive for us.": true, "I have a concern about security.": true, "I'm not sure this fits.": true,
+		"Legal is a blocker here.": true, "Es demasiado caro.": true, "Das ist zu teuer.": true, "C'est trop cher.": true,
+		"É muito caro para nós.": true, "Sounds great, let's go.": false, "Nous allons chercher une solution.": false,
+		"Wir sorgen dafür.": false,
+	} {
+		if got := IsObjection(s); got != want {
+			t.Errorf("IsObjection(%q) = %v", s, got)
+		}
+	}
+}

@@ -1,0 +1,192 @@
+package recap
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ledgerline/ledgerline/detect"
+)
+
+// templates holds the recap and deal pages, served from the binary.
+//
+//go:embed templates
+var templates embed.FS
+
+// pageCSS is the style sheet inlined into every page, so that a saved page needs nothing else.
+var pageCSS = func() string {
+	b, err := templates.ReadFile("templates/page.css")
+	if err != nil { // cannot happen with a valid embed pattern
+		return ""
+	}
+	return string(b)
+}()
+
+// PageStyleSource returns the Content-Security-Policy source that allows the inline style sheet of
+// the recap and deal pages ('sha256-…'), and nothing else inline.
+func PageStyleSource() string {
+	sum := sha256.Sum256([]byte(pageCSS))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+var pageFuncs = template.FuncMap{
+	"clock":   detect.FormatClock,
+	"join":    strings.Join,
+	"pct":     pct,
+	"orgName": orgName,
+	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+}
+
+var (
+	recapPage = template.Must(template.New("recap.html.tmpl").Funcs(pageFuncs).ParseFS(templates, "templates/recap.html.tmpl"))
+	dealPage  = template.Must(template.New("deal.html.tmpl").Funcs(pageFuncs).ParseFS(templates, "templates/deal.html.tmpl"))
+)
+
+func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }
+
+func orgName(org string) string {
+	if org == "" {
+		return "No organisation"
+	}
+	return org
+}
+
+// Name returns what the recap calls the meeting: its title, or its ID.
+func (r Recap) Name() string {
+	if r.Title != "" {
+		return r.Title
+	}
+	return r.MeetingID
+}
+
+// started writes when the meeting started, in its timezone when known.
+func (r Recap) started() string {
+	t := r.StartedAt
+	if t.IsZero() {
+		return ""
+	}
+	if loc, err := time.LoadLocation(r.Timezone); err == nil && r.Timezone != "" {
+		t = t.In(loc)
+		return t.Format("Mon 2 Jan 2006 15:04 MST")
+	}
+	return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC")
+}
+
+// WriteHTML writes the recap as one self-contained HTML page: styles inline, no scripts, no
+// other files. Every text is escaped.
+func (r Recap) WriteHTML(w io.Writer) error {
+	anchors := make(map[string]string, len(r.Transcript))
+	for i, l := range r.Transcript {
+		anchors[l.SegmentID] = "seg-" + strconv.Itoa(i+1)
+	}
+	view := struct {
+		R       Recap
+		Name    string
+		Started string
+		CSS     template.CSS
+		Anchors map[string]string
+	}{r, r.Name(), r.started(), template.CSS(pageCSS), anchors}
+	if err := recapPage.Execute(w, view); err != nil {
+		return fmt.Errorf("recap: write recap of %q as HTML: %w", r.MeetingID, err)
+	}
+	return nil
+}
+
+// WriteMarkdown writes the recap as Markdown. Every text from the meeting is escaped so that it
+// reads as said, not as markup.
+func (r Recap) WriteMarkdown(w io.Writer) error {
+	b := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("# Recap: %s\n\n", mdEscape(r.Name()))
+	var meta []string
+	if r.Deal != "" {
+		meta = append(meta, "Deal: "+mdEscape(r.Deal))
+	}
+	if s := r.started(); s != "" {
+		meta = append(meta, s)
+	}
+	meta = append(meta, "Duration: "+detect.FormatClock(r.DurationMS))
+	if len(r.Languages) > 0 {
+		meta = append(meta, "Languages: "+strings.Join(r.Languages, ", "))
+	}
+	p("%s\n\n", strings.Join(meta, " · "))
+
+	p("## Attendees and talk time\n\n| Organisation | Role | People | Talk time | Share |\n|---|---|---|---|---|\n")
+	for _, o := range r.Orgs {
+		p("| %s | %s | %s | %s | %s |\n", mdCell(orgName(o.Org)), o.Role, mdCell(strings.Join(o.People, ", ")),
+			detect.FormatClock(o.TalkMS), pct(o.TalkShare))
+	}
+
+	p("\n## Commitments\n\n")
+	if len(r.Commitments) == 0 {
+		p("No commitments were made.\n")
+	} else {
+		p("| Owner | What | Due | Status | Evidence |\n|---|---|---|---|---|\n")
+		for _, c := range r.Commitments {
+			owner := c.Owner
+			if c.OwnerOrg != "" && !strings.EqualFold(c.OwnerOrg, c.Owner) {
+				owner += " (" + c.OwnerOrg + ")"
+			}
+			what := c.What
+			if c.Beneficiary != "" {
+				what += " → " + c.Beneficiary
+			}
+			due := c.Due
+			if due == "" {
+				due = "—"
+			}
+			if c.DuePhrase != "" {
+				due += " (“" + c.DuePhrase + "”)"
+			}
+			var ev []string
+			for _, e := range c.Evidence {
+				ev = append(ev, "“"+e.Quote+"” ["+detect.FormatClock(e.StartMS)+"]")
+			}
+			p("| %s | %s | %s | %s | %s |\n", mdCell(owner), mdCell(what), mdCell(due), c.Status, mdCell(strings.Join(ev, " ")))
+		}
+	}
+	writeRaised := func(title, none string, list []Raised) {
+		p("\n## %s\n\n", title)
+		if len(list) == 0 {
+			p("%s\n", none)
+			return
+		}
+		for _, q := range list {
+			by := q.Speaker
+			if q.Org != "" {
+				by += " (" + q.Org + ")"
+			}
+			p("- “%s” — %s, [%s]\n", mdEscape(q.Text), mdEscape(by), detect.FormatClock(q.StartMS))
+		}
+	}
+	writeRaised("Open questions", "Every question got an answer.", r.OpenQuestions)
+	writeRaised("Objections raised", "No objections were raised.", r.Objections)
+	if err := b.Flush(); err != nil {
+		return fmt.Errorf("recap: write recap of %q as Markdown: %w", r.MeetingID, err)
+	}
+	return nil
+}
+
+// mdEscaper escapes the characters Markdown would read as markup, and the angle brackets a
+// Markdown renderer would pass through as HTML.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", `\#`, "|", `\|`,
+	"<", "&lt;", ">", "&gt;", "&", "&amp;", "\r\n", " ", "\n", " ", "\r", " ",
+)
+
+func mdEscape(s string) string { return mdEscaper.Replace(s) }
+
+// mdCell escapes s for a Markdown table cell.
+func mdCell(s string) string {
+	if s == "" {
+		return " "
+	}
+	return mdEscape(s)
+}

@@ -1,0 +1,117 @@
+package recap
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ledgerline/ledgerline/internal/recordtest"
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+func TestRecapFromStore(t *testing.T) {
+	st := recordtest.Seed(t)
+	r, err := Build(context.Background(), st, recordtest.Kickoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name() != "Kickoff" || r.Deal != "Initech ERP rollout" || r.DurationMS != 10*4500+4000 {
+		t.Errorf("recap header: %q %q %d", r.Name(), r.Deal, r.DurationMS)
+	}
+	if strings.Join(r.Languages, ",") != "en,es" {
+		t.Errorf("languages %v, want en then es", r.Languages)
+	}
+
+	// Attendees by organisation, with their side and talk time.
+	orgs := map[string]OrgRecap{}
+	var share float64
+	for _, o := range r.Orgs {
+		orgs[o.Org] = o
+		share += o.TalkShare
+	}
+	if len(orgs) != 3 || orgs["Initech"].Role != ledger.RoleBuyer || orgs["Acme"].Role != ledger.RoleVendor || orgs["Globex"].Role != ledger.RolePartner {
+		t.Fatalf("organisations %+v", r.Orgs)
+	}
+	if got := strings.Join(orgs["Initech"].People, ","); got != "Lucía,Priya" {
+		t.Errorf("Initech attendees %q", got)
+	}
+	if orgs["Initech"].TalkMS != 6*4000 || orgs["Acme"].TalkMS != 3*4000 || orgs["Globex"].TalkMS != 2*4000 || r.Orgs[0].Org != "Initech" {
+		t.Errorf("talk time %+v", r.Orgs)
+	}
+	if share < 0.999 || share > 1.001 {
+		t.Errorf("talk shares add up to %f", share)
+	}
+
+	// Commitments, the repeated one merged with both quotes at their times.
+	if len(r.Commitments) != 2 {
+		t.Fatalf("commitments %+v", r.Commitments)
+	}
+	arch := r.Commitments[0]
+	if arch.Owner != "Globex" || arch.Due != "2026-03-10" || len(arch.Evidence) != 2 ||
+		arch.Evidence[1].StartMS != 4*4500 || !strings.Contains(arch.Evidence[1].Quote, "March 10") {
+		t.Errorf("merged commitment %+v", arch)
+	}
+
+	// Questions nobody from another organisation answered, and objections in two languages.
+	var open []string
+	for _, q := range r.OpenQuestions {
+		open = append(open, q.Text)
+	}
+	if strings.Join(open, "|") != "¿Cuánto cuesta el soporte premium?|Also, is there an on-prem option?" {
+		t.Errorf("open questions %q", open)
+	}
+	var obj []string
+	for _, o := range r.Objections {
+		obj = append(obj, o.Speaker+": "+o.Text)
+	}
+	if strings.Join(obj, "|") != "Priya: Honestly the licence looks too expensive for our team.|Lucía: Es demasiado caro para nosotros." {
+		t.Errorf("objections %q", obj)
+	}
+}
+
+func TestRecapRendersEscaped(t *testing.T) {
+	st := recordtest.Seed(t)
+	r, err := Build(context.Background(), st, recordtest.Kickoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var html, md bytes.Buffer
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	page := html.String()
+	for _, want := range []string{`<table id="commitments">`, "send you the integration architecture", `href="#seg-5"`, `id="seg-5"`,
+		"Welcome &lt;b&gt;everyone&lt;/b&gt; &amp; thanks", "Lucía", "<style>" + pageCSS + "</style>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML recap lacks %q", want)
+		}
+	}
+	for _, banned := range []string{"<b>everyone", "<script", "http://", "https://"} {
+		if strings.Contains(page, banned) {
+			t.Errorf("HTML recap holds %q", banned)
+		}
+	}
+	text := md.String()
+	for _, want := range []string{"# Recap: Kickoff", "| Owner | What | Due | Status | Evidence |",
+		"| Globex | send you the integration architecture → you | 2026-03-10 (“by March 10”) | open |",
+		"## Open questions", "- “Also, is there an on-prem option?” — Priya (Initech), [0:45]", "demasiado caro"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Markdown recap lacks %q:\n%s", want, text)
+		}
+	}
+	if got := mdEscape(recordtest.EvilText); strings.ContainsAny(strings.NewReplacer(`\|`, "", "&lt;", "", "&gt;", "", "&amp;", "").Replace(got), "|<>") {
+		t.Errorf("Markdown escape left markup: %q", got)
+	}
+}
+
+func TestRecapUnknownMeeting(t *testing.T) {
+	st := recordtest.Seed(t)
+	if _, err := Build(context.Background(), st, "nope"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("err = %v, want ErrNotFound", err)
+	}
+}
