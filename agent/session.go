@@ -64,9 +64,14 @@ type Config struct {
 	// MeetingDate anchors due dates such as "by Thursday"; zero means now, in
 	// the local timezone.
 	MeetingDate time.Time
-	// FrameQueue bounds the frames waiting for each channel's worker [64].
+	// FrameQueue bounds the frames waiting for the dispatcher, which never
+	// waits on a decode [64].
 	FrameQueue int
-	Logger     *slog.Logger
+	// SpeechQueue bounds, per channel, the speech waiting for a decode; when
+	// decoding falls further behind, the oldest is dropped and viewers are
+	// told [DefaultSpeechQueue].
+	SpeechQueue time.Duration
+	Logger      *slog.Logger
 }
 
 // Session is one meeting being captured. Run it once; Pause and Resume may be
@@ -95,6 +100,10 @@ type Session struct {
 // counting them tells how many runs a meeting has had.
 const ReasonStarted = "started"
 
+// DefaultSpeechQueue is how far a channel's decoding may fall behind its
+// speech before the oldest is dropped: four times the speech stream's buffer.
+const DefaultSpeechQueue = 4 * asr.DefaultMaxBuffer
+
 // ErrRunning is returned by a second Run.
 var ErrRunning = errors.New("agent: session already ran")
 
@@ -110,6 +119,9 @@ func New(cfg Config) (*Session, error) {
 	}
 	if cfg.FrameQueue <= 0 {
 		cfg.FrameQueue = 64
+	}
+	if cfg.SpeechQueue <= 0 {
+		cfg.SpeechQueue = DefaultSpeechQueue
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -217,20 +229,32 @@ func (s *Session) Run(ctx context.Context) error {
 	return err
 }
 
-// dispatch routes frames to one worker per channel; each worker owns its
-// channel's segmenter and speech stream. It returns when frames is closed, or
-// a worker failed, and every worker has flushed.
+// dispatch routes frames to their channels. It runs each channel's cheap
+// intake stage itself and never waits on a decode: every channel decodes in
+// a goroutine of its own, so a slow decode holds up nothing but its channel.
+// It returns when frames is closed, or a channel failed, and every channel
+// has flushed.
 func (s *Session) dispatch(ctx, flushCtx context.Context, frames <-chan stream.Frame) error {
-	workers := map[string]chan stream.Frame{}
+	channels := map[string]*channel{}
 	var wg sync.WaitGroup
 	failed, fail := context.WithCancelCause(context.Background())
 	defer fail(nil)
 loop:
-	for f := range frames {
+	for {
+		var f stream.Frame
+		select {
+		case fr, ok := <-frames:
+			if !ok {
+				break loop
+			}
+			f = fr
+		case <-failed.Done():
+			break loop
+		}
 		if s.paused.Load() {
 			continue // paused audio is dropped, never transcribed
 		}
-		in, ok := workers[f.Channel]
+		c, ok := channels[f.Channel]
 		if !ok {
 			st, err := asr.NewStream(asr.StreamConfig{Engine: s.cfg.Engine, Options: s.cfg.Options, Prompt: s.cfg.Prompt, Logger: s.log})
 			if err != nil {
@@ -242,25 +266,25 @@ loop:
 				fail(err)
 				break
 			}
-			in = make(chan stream.Frame, s.cfg.FrameQueue)
-			workers[f.Channel] = in
-			w := &channelWorker{s: s, channel: f.Channel, seg: stream.NewSegmenter(stream.SegmenterConfig{}), asr: st, attr: attr}
+			c = newChannel(s, f.Channel, st, attr, s.cfg.SpeechQueue)
+			channels[f.Channel] = c
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := w.run(ctx, flushCtx, in); err != nil {
+				if err := c.run(ctx, flushCtx); err != nil {
 					fail(err)
 				}
 			}()
 		}
-		select {
-		case in <- f:
-		case <-failed.Done():
-			break loop
+		if err := c.intake(f); err != nil {
+			fail(err)
+			break
 		}
 	}
-	for _, in := range workers {
-		close(in)
+	for _, c := range channels {
+		if err := c.finish(); err != nil {
+			fail(err)
+		}
 	}
 	wg.Wait()
 	return context.Cause(failed)

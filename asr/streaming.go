@@ -166,11 +166,13 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 func (s *Stream) Stats() StreamStats { return s.stats }
 
 // Push appends speech (16 kHz mono) whose first sample lies at meeting time
-// at, and decodes each time a Step of new speech has accumulated. A gap
-// before at is skipped on the meeting clock; an at earlier than the end of
-// the speech already pushed is read as continuing it. On a decode error the
-// audio is kept and the next Push tries again; the updates made before the
-// error are returned with it.
+// at, and decodes once a Step of new speech has accumulated. A long push (a
+// caller that fell behind hands over all it has) is decoded as the newest
+// window, not step by step: it is cut only where the buffer bound needs it,
+// so no speech is dropped undecoded. A gap before at is skipped on the
+// meeting clock; an at earlier than the end of the speech already pushed is
+// read as continuing it. On a decode error the audio is kept and the next
+// Push tries again; the updates made before the error are returned with it.
 func (s *Stream) Push(ctx context.Context, pcm []float32, at time.Duration) ([]Update, error) {
 	if len(pcm) == 0 {
 		return nil, nil
@@ -178,10 +180,8 @@ func (s *Stream) Push(ctx context.Context, pcm []float32, at time.Duration) ([]U
 	s.place(at)
 	var out []Update
 	for len(pcm) > 0 {
-		n := len(pcm)
-		if s.pending < s.step {
-			n = min(n, s.step-s.pending)
-		}
+		// As much as the buffer holds, and at least what completes a step.
+		n := min(len(pcm), max(s.maxBuf-len(s.buf), s.step-s.pending))
 		s.append(pcm[:n])
 		pcm = pcm[n:]
 		if s.pending < s.step {

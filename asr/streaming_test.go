@@ -167,7 +167,8 @@ func TestStreamChangingTailStaysPartialUntilTheEnd(t *testing.T) {
 func TestStreamEndUtteranceDecodesTheRest(t *testing.T) {
 	e := &scripted{results: []func([]float32) Result{say("hello"), say("hello world")}}
 	s := newTestStream(t, StreamConfig{Engine: e})
-	push(t, s, loud(1500*time.Millisecond), 0)
+	push(t, s, loud(time.Second), 0)
+	push(t, s, loud(500*time.Millisecond), time.Second)
 	ups := end(t, s)
 	if got := texts(ups, true); !slices.Equal(got, []string{"hello world"}) {
 		t.Errorf("finals = %q, want [hello world]", got)
@@ -660,6 +661,35 @@ func TestStreamSlowsDownWhenDecodingIsSlow(t *testing.T) {
 		}
 		if st := s.Stats(); st.Step != tc.wantStep {
 			t.Errorf("decodes taking %v: step %v, want %v", tc.took, st.Step, tc.wantStep)
+		}
+	}
+}
+
+// A caller that fell behind pushes all it has at once: the stream decodes the
+// newest window in one go instead of catching up step by step, and cuts a
+// push longer than its buffer only where the bound needs it, dropping nothing.
+func TestStreamDecodesABacklogAsTheNewestWindow(t *testing.T) {
+	e := &scripted{}
+	s := newTestStream(t, StreamConfig{Engine: e})
+	push(t, s, loud(12*time.Second), 0)
+	if !slices.Equal(e.windows, []int{int(samplesOf(12 * time.Second))}) {
+		t.Errorf("windows = %v, want one decode of all 12 s", e.windows)
+	}
+
+	e = &scripted{}
+	s = newTestStream(t, StreamConfig{Engine: e})
+	push(t, s, loud(40*time.Second), 0)
+	end(t, s)
+	st := s.Stats()
+	if st.AudioDiscarded != 0 || st.AudioPushed != 40*time.Second {
+		t.Errorf("pushed %v, discarded %v: want all 40 s kept", st.AudioPushed, st.AudioDiscarded)
+	}
+	if len(e.windows) > 6 {
+		t.Errorf("%d decodes for a 40 s backlog (windows %v): want it caught up in few", len(e.windows), e.windows)
+	}
+	for _, w := range e.windows {
+		if w > int(samplesOf(DefaultMaxBuffer)) {
+			t.Errorf("window of %d samples passes the buffer bound", w)
 		}
 	}
 }

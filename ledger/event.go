@@ -20,13 +20,14 @@ const (
 	TypeSpeakerUpdate    EventType = "speaker.update"    // a speaker's name or organisation was set or changed
 	TypeCommitmentUpsert EventType = "commitment.upsert" // a commitment was found or edited
 	TypeMeetingState     EventType = "meeting.state"     // the meeting started recording, paused or stopped
+	TypeChannelLoss      EventType = "channel.loss"      // audio of a channel was lost in capture or left undecoded
 )
 
 // Stored reports whether events of type t are appended to the log (and so replayed on resume).
 // Partials are published only.
 func (t EventType) Stored() bool {
 	switch t {
-	case TypeSegmentFinal, TypeSpeakerUpdate, TypeCommitmentUpsert, TypeMeetingState:
+	case TypeSegmentFinal, TypeSpeakerUpdate, TypeCommitmentUpsert, TypeMeetingState, TypeChannelLoss:
 		return true
 	}
 	return false
@@ -53,7 +54,7 @@ const (
 )
 
 // Event is one change in a meeting, as stored in its log and sent to viewers, one per WebSocket message.
-// Exactly one of Segment, Speaker, Commitment or State is set, matching Type.
+// Exactly one of Segment, Speaker, Commitment, State or Loss is set, matching Type.
 //
 // Events are values shared between subscribers once appended or published: receivers must not modify
 // what the pointer fields point to.
@@ -68,6 +69,7 @@ type Event struct {
 	Speaker    *SpeakerInfo    `json:"speaker,omitempty"`    // speaker.update
 	Commitment *CommitmentInfo `json:"commitment,omitempty"` // commitment.upsert
 	State      MeetingState    `json:"state,omitempty"`      // meeting.state
+	Loss       *LossInfo       `json:"loss,omitempty"`       // channel.loss
 	Reason     string          `json:"reason,omitempty"`     // meeting.state: why, when known ("user", "source ended")
 	By         string          `json:"by,omitempty"`         // who made a change from a page ("Dana", "viewer"); "" for the pipeline
 }
@@ -97,6 +99,21 @@ type SpeakerInfo struct {
 	// Consent is "declined" for a participant who refused to be recorded: nothing of theirs is in
 	// the record. Empty otherwise.
 	Consent string `json:"consent,omitempty"`
+}
+
+// LossInfo tells how much of a channel's audio never reached the transcript, so that viewers know
+// the record has a hole there rather than silence. Both figures are totals since the channel
+// started: each channel.loss event replaces the previous one of its channel.
+type LossInfo struct {
+	Channel string `json:"channel"`
+	// CaptureMS is audio the capture device lost before the meeting got it (an input overflow);
+	// the channel's clock skips it, so later speech keeps its place on the meeting clock.
+	CaptureMS int64 `json:"capture_ms"`
+	// UndecodedMS is speech dropped unheard because decoding fell behind by more than the
+	// channel's buffer.
+	UndecodedMS int64 `json:"undecoded_ms"`
+	// AtMS is the meeting time of the latest loss.
+	AtMS int64 `json:"at_ms"`
 }
 
 // CommitmentInfo is the current state of one commitment in the meeting's ledger. An upsert replaces
@@ -144,6 +161,10 @@ func (e Event) Validate() error {
 		if e.Commitment == nil || e.Commitment.ID == "" {
 			return fmt.Errorf("ledger: %w: %s needs a commitment with an id", ErrInvalidEvent, e.Type)
 		}
+	case TypeChannelLoss:
+		if e.Loss == nil || e.Loss.Channel == "" {
+			return fmt.Errorf("ledger: %w: %s needs a loss with a channel", ErrInvalidEvent, e.Type)
+		}
 	case TypeMeetingState:
 		switch e.State {
 		case MeetingRecording, MeetingPaused, MeetingStopped:
@@ -169,6 +190,10 @@ func (e Event) clone() Event {
 		c := *e.Commitment
 		c.SegmentIDs = append([]string(nil), c.SegmentIDs...)
 		e.Commitment = &c
+	}
+	if e.Loss != nil {
+		l := *e.Loss
+		e.Loss = &l
 	}
 	return e
 }

@@ -28,6 +28,10 @@ type Frame struct {
 	At time.Duration
 	// Samples are at SampleRate, nominally in [-1, 1]. The receiver owns them.
 	Samples []float32
+	// Lost is audio the source lost just before this frame (a capture device
+	// that overflowed). At already counts it, so the channel stays on the
+	// meeting clock; Lost tells the receiver there is a hole, not silence.
+	Lost time.Duration
 }
 
 // End is the meeting time just after the frame's last sample.
