@@ -190,3 +190,57 @@ func TestChannelQueueDropsOldestSpeechAndReportsIt(t *testing.T) {
 		t.Errorf("decoded %v + dropped %dms = %v, want the %v of speech accounted for", st.AudioPushed, loss.UndecodedMS, got, total)
 	}
 }
+
+// lossySource plays silence with a hole in it, as a capture device that
+// overflowed reports one.
+type lossySource struct{}
+
+func (lossySource) Channels() []string { return []string{"mic"} }
+
+func (lossySource) Start(ctx context.Context, out chan<- stream.Frame) error {
+	frame := 20 * time.Millisecond
+	at := time.Duration(0)
+	for i := range 50 {
+		f := stream.Frame{Channel: "mic", At: at, Samples: make([]float32, samplesOf(frame))}
+		if i == 10 {
+			f.Lost = 300 * time.Millisecond
+			f.At += f.Lost
+			at += f.Lost
+		}
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		at += frame
+	}
+	return nil
+}
+
+// Audio a capture device lost is recorded for viewers, with where it was lost.
+func TestCaptureLossIsRecorded(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	s, err := New(Config{Meeting: "m1", Engine: sayingEngine{"hello"}, Log: log, Sources: []stream.Source{lossySource{}},
+		Speakers: map[string]Speaker{"mic": {Name: "Dana"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	events, err := log.Since(context.Background(), "m1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var losses []ledger.LossInfo
+	for _, e := range events {
+		if e.Type == ledger.TypeChannelLoss {
+			losses = append(losses, *e.Loss)
+		}
+	}
+	want := ledger.LossInfo{Channel: "mic", CaptureMS: 300, AtMS: 500}
+	if len(losses) != 1 || losses[0] != want {
+		t.Errorf("channel.loss events %+v, want one %+v", losses, want)
+	}
+}

@@ -388,6 +388,22 @@ func TestOverlayListsWhoDeclined(t *testing.T) {
 	}
 }
 
+// Audio missing from the record is shown per channel, the latest totals replacing the earlier ones.
+func TestOverlayShowsAudioLost(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := newBrowser(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeChannelLoss, Loss: &ledger.LossInfo{Channel: "mic", CaptureMS: 300, AtMS: 5000}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeChannelLoss, Loss: &ledger.LossInfo{Channel: "mic", CaptureMS: 300, UndecodedMS: 2100, AtMS: 65000}})
+	const text = `[...document.querySelectorAll('#losses li')].map((li) => li.textContent).join('|')`
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.http.URL+PagePath(testMeeting, f.token)), waitJS(text+`.includes('2.1 s')`)); err != nil {
+		t.Fatal(err)
+	}
+	want := "mic: 0.3 s of audio lost by the capture device; 2.1 s of speech not transcribed (transcription fell behind), last at 1:05."
+	if got := evalJS[string](t, ctx, text); got != want {
+		t.Errorf("losses %q, want %q", got, want)
+	}
+}
+
 // A meeting that is a replay says so for as long as the page is open.
 func TestOverlaySaysWhenItIsAReplay(t *testing.T) {
 	f := newFixture(t, nil)

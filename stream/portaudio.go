@@ -34,10 +34,12 @@ type PortAudioConfig struct {
 // rates is resampled to 16 kHz, and devices with several channels are
 // averaged to mono.
 //
-// Each channel's meeting clock counts the samples its device delivered since
+// Each channel's meeting clock counts the samples its device recorded since
 // Start, so channels started together line up to within the few
 // milliseconds it takes to open a device. Audio the device drops when frames
-// are not taken fast enough (an input overflow) is not counted; it is logged.
+// are not taken fast enough (an input overflow) is counted on the clock
+// too, as the stream's own clock measures it, and the next frame says how
+// much was lost (Frame.Lost), so the channels stay on one meeting clock.
 type PortAudio struct {
 	cfg      PortAudioConfig
 	log      *slog.Logger
@@ -64,13 +66,25 @@ type audioSystem interface {
 // inputStream is one device recording.
 type inputStream interface {
 	// Read blocks until the next buffer of interleaved samples is in and
-	// returns it; it is reused by the next Read. An error wrapping
-	// errInputOverflow comes with a valid buffer: input was lost before it.
+	// returns it; it is reused by the next Read. An *overflowError comes
+	// with a valid buffer: input was lost before it.
 	Read() ([]float32, error)
 	Close() error
 }
 
 var errInputOverflow = errors.New("input overflowed")
+
+// overflowError reports input lost before a buffer: frames at the device's
+// rate, as well as the stream can tell.
+type overflowError struct {
+	frames int64
+	err    error
+}
+
+func (e *overflowError) Error() string {
+	return fmt.Sprintf("%v: %d frames lost: %v", errInputOverflow, e.frames, e.err)
+}
+func (e *overflowError) Unwrap() []error { return []error{errInputOverflow, e.err} }
 
 // NewPortAudio checks that the configured devices exist, so that a wrong
 // name fails before the meeting starts. Errors about devices wrap
@@ -212,14 +226,21 @@ func (p *PortAudio) capture(ctx context.Context, out chan<- Frame, channel strin
 
 	mono := make([]float32, 0, perRead)
 	var pending []float32
-	var at int64 // samples sent
+	var at int64   // samples sent or lost
+	var lost int64 // samples lost since the last frame sent
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		buf, err := st.Read()
-		if errors.Is(err, errInputOverflow) {
-			p.log.Warn("audio input lost: frames were not taken fast enough", "channel", channel, "at", samplesDuration(at))
+		var overflow *overflowError
+		if errors.As(err, &overflow) {
+			// The lost audio is skipped on the clock at the next frame boundary,
+			// within a frame of where it was lost.
+			n := overflow.frames * SampleRate / int64(rate)
+			lost += n
+			p.log.Warn("audio input lost: frames were not taken fast enough", "channel", channel,
+				"at", samplesDuration(at), "lost", samplesDuration(n))
 		} else if err != nil {
 			return fmt.Errorf("%s: read from %v: %w", channel, dev, err)
 		}
@@ -227,7 +248,10 @@ func (p *PortAudio) capture(ctx context.Context, out chan<- Frame, channel strin
 		pending = rs.Process(pending, mono)
 		n := 0
 		for ; len(pending)-n >= p.frame; n += p.frame {
-			f := Frame{Channel: channel, At: samplesDuration(at), Samples: append([]float32(nil), pending[n:n+p.frame]...)}
+			at += lost
+			f := Frame{Channel: channel, At: samplesDuration(at), Samples: append([]float32(nil), pending[n:n+p.frame]...),
+				Lost: samplesDuration(lost)}
+			lost = 0
 			if err := send(ctx, out, f); err != nil {
 				return err
 			}
@@ -278,20 +302,43 @@ func (paBackend) open(d Device, channels, rate, frames int) (inputStream, error)
 		_ = s.Close()
 		return nil, err
 	}
-	return &paStream{s: s, buf: buf}, nil
+	return &paStream{s: s, buf: buf, frames: int64(frames), rate: float64(rate), start: s.Time()}, nil
 }
 
 type paStream struct {
-	s   *portaudio.Stream
-	buf []float32
+	s      *portaudio.Stream
+	buf    []float32
+	frames int64 // per read
+	rate   float64
+	start  time.Duration // stream clock at start
+	read   int64         // frames read
+	lost   int64         // frames reported lost
 }
 
 func (s *paStream) Read() ([]float32, error) {
 	err := s.s.Read()
+	s.read += s.frames
 	if errors.Is(err, portaudio.InputOverflowed) {
-		return s.buf, fmt.Errorf("%w: %w", errInputOverflow, err)
+		return s.buf, &overflowError{frames: s.lostFrames(), err: err}
 	}
 	return s.buf, err
+}
+
+// lostFrames tells how much input an overflow lost, by the stream's clock:
+// what the device recorded since the start that was neither read nor is
+// waiting to be read. Where the host gives no clock, a lost buffer is the
+// least an overflow means.
+func (s *paStream) lostFrames() int64 {
+	avail, err := s.s.AvailableToRead()
+	now := s.s.Time()
+	if err != nil || now <= s.start {
+		s.lost += s.frames
+		return s.frames
+	}
+	recorded := int64((now - s.start).Seconds() * s.rate)
+	n := max(recorded-s.read-int64(avail)-s.lost, 0)
+	s.lost += n
+	return n
 }
 
 func (s *paStream) Close() error {

@@ -92,6 +92,13 @@ func (s *fakeStream) Read() ([]float32, error) {
 	if s.failAfter > 0 && s.reads > s.failAfter {
 		return nil, errors.New("device unplugged")
 	}
+	var lost int64
+	if s.overflowAt > 0 && s.reads == s.overflowAt {
+		// A tenth of a second went missing before this buffer: a whole
+		// number of the tone's periods, so the tone goes on in phase.
+		lost = int64(s.rate / 10)
+		s.n += lost
+	}
 	for i := 0; i < len(s.buf); i += s.channels {
 		v := math.Sin(2 * math.Pi * s.freq * float64(s.n) / float64(s.rate))
 		s.buf[i] = float32(0.6 * v)
@@ -100,8 +107,8 @@ func (s *fakeStream) Read() ([]float32, error) {
 		}
 		s.n++
 	}
-	if s.reads == s.overflowAt {
-		return s.buf, fmt.Errorf("%w: lost", errInputOverflow)
+	if s.overflowAt > 0 && s.reads == s.overflowAt {
+		return s.buf, &overflowError{frames: lost, err: errors.New("input overflowed")}
 	}
 	return s.buf, nil
 }
@@ -123,8 +130,9 @@ func newFakeAudio() *fakeAudio {
 }
 
 // record runs p until every channel has delivered want of audio, checking
-// each channel's clock, then stops it and returns the audio by channel.
-func record(t *testing.T, p *PortAudio, want time.Duration) map[string][]float32 {
+// each channel's clock, then stops it and returns the audio by channel and
+// how much of each the frames said was lost.
+func record(t *testing.T, p *PortAudio, want time.Duration) (map[string][]float32, map[string]time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -132,6 +140,7 @@ func record(t *testing.T, p *PortAudio, want time.Duration) map[string][]float32
 	done := make(chan error, 1)
 	go func() { done <- p.Start(ctx, out) }()
 	got := map[string][]float32{}
+	lost := map[string]time.Duration{}
 	full := func() bool {
 		for _, ch := range p.Channels() {
 			if samplesDuration(int64(len(got[ch]))) < want {
@@ -146,8 +155,9 @@ func record(t *testing.T, p *PortAudio, want time.Duration) map[string][]float32
 			if !slices.Contains(p.Channels(), f.Channel) {
 				t.Fatalf("frame on unknown channel %q", f.Channel)
 			}
-			if at := samplesDuration(int64(len(got[f.Channel]))); f.At != at {
-				t.Fatalf("%s frame at %v, want %v", f.Channel, f.At, at)
+			lost[f.Channel] += f.Lost
+			if at := samplesDuration(int64(len(got[f.Channel]))) + lost[f.Channel]; f.At != at {
+				t.Fatalf("%s frame at %v, want %v (%v of it lost)", f.Channel, f.At, at, lost[f.Channel])
 			}
 			if len(f.Samples) != p.frame {
 				t.Fatalf("%s frame of %d samples, want %d", f.Channel, len(f.Samples), p.frame)
@@ -161,7 +171,7 @@ func record(t *testing.T, p *PortAudio, want time.Duration) map[string][]float32
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Start returned %v after cancel, want context.Canceled", err)
 	}
-	return got
+	return got, lost
 }
 
 func TestPortAudioResamplesAndDownmixes(t *testing.T) {
@@ -180,7 +190,14 @@ func TestPortAudioResamplesAndDownmixes(t *testing.T) {
 	if d := p.Devices(); d[ChannelMic].Index != 0 || d[ChannelSystem].Index != 1 {
 		t.Fatalf("Devices() = %v", d)
 	}
-	got := record(t, p, time.Second)
+	got, lost := record(t, p, time.Second)
+	for _, ch := range p.Channels() {
+		// Both devices overflowed once, losing a tenth of a second: the
+		// clocks skip it and stay together.
+		if lost[ch] != 100*time.Millisecond {
+			t.Errorf("%s: frames report %v lost, want 100ms", ch, lost[ch])
+		}
+	}
 	if err := audio.balanced(); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +233,7 @@ func TestPortAudioNativeRateAndFrameLength(t *testing.T) {
 	if p.frame != 480 {
 		t.Fatalf("30 ms frames hold %d samples, want 480", p.frame)
 	}
-	got := record(t, p, 500*time.Millisecond)
+	got, _ := record(t, p, 500*time.Millisecond)
 	want := sine(700, SampleRate, len(got[ChannelMic]), 0.6)
 	for i := range want {
 		if math.Abs(float64(got[ChannelMic][i]-want[i])) > 1e-6 {

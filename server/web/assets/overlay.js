@@ -9,7 +9,7 @@
   const token = new URLSearchParams(location.search).get('t') || '';
   const base = location.pathname.replace(/\/+$/, '');
   const meetingID = decodeURIComponent(base.slice(base.lastIndexOf('/') + 1));
-  const STORED = new Set(['segment.final', 'speaker.update', 'commitment.upsert', 'meeting.state']);
+  const STORED = new Set(['segment.final', 'speaker.update', 'commitment.upsert', 'meeting.state', 'channel.loss']);
   const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4d7c0f'];
   const MIN_BACKOFF = 500, MAX_BACKOFF = 15000;
 
@@ -125,6 +125,24 @@
     li.dataset.speaker = s.id;
     li.textContent = `${s.name || 'A participant'}${s.org ? ` (${s.org})` : ''} declined recording: nothing they say is recorded.`;
     list.append(li);
+    list.hidden = false;
+  }
+
+  // Audio that never reached the transcript is shown, per channel, for as long as the page is open:
+  // a gap in the captions must read as a hole in the record, not as silence.
+  function onLoss(l) {
+    const list = $('losses');
+    let li = find(list, 'channel', l.channel);
+    if (!li) {
+      li = el('li');
+      li.dataset.channel = l.channel;
+      list.append(li);
+    }
+    const secs = (ms) => ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : duration(ms);
+    const parts = [];
+    if (l.capture_ms > 0) parts.push(`${secs(l.capture_ms)} of audio lost by the capture device`);
+    if (l.undecoded_ms > 0) parts.push(`${secs(l.undecoded_ms)} of speech not transcribed (transcription fell behind)`);
+    li.textContent = `${l.channel}: ${parts.join('; ')}, last at ${clock(l.at_ms)}.`;
     list.hidden = false;
   }
 
@@ -437,6 +455,7 @@
       case 'speaker.update': if (e.speaker) onSpeaker(e); break;
       case 'commitment.upsert': if (e.commitment) onCommitment(e); break;
       case 'meeting.state': onState(e); break;
+      case 'channel.loss': if (e.loss) onLoss(e.loss); break;
     }
   }
 
