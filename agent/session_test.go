@@ -40,7 +40,7 @@ func testEngine(t *testing.T) *asr.Whisper {
 		if engineErr = models.GenerateRandomFile(path, models.ShapeTest, 5); engineErr != nil {
 			return
 		}
-		engine, engineErr = asr.NewWhisper(asr.WhisperConfig{ModelPath: path, Workers: 2})
+		engine, engineErr = asr.NewWhisper(asr.WhisperConfig{ModelPath: path, Workers: 2, Threads: 1})
 	})
 	if engineErr != nil {
 		t.Fatal(engineErr)

@@ -117,8 +117,11 @@ func recoverCallback(callback string) {
 type WhisperConfig struct {
 	ModelPath string
 	// Workers bounds how many decodes run at once; each holds its own decoder
-	// state (tens of MB for small models). 0 uses the number of CPUs.
+	// state (tens of MB for small models). Threads is each decode's default
+	// thread count (Options.Threads overrides it). Either left 0 is chosen
+	// with SizeFor, so that together they fit the CPU cores.
 	Workers int
+	Threads int
 	UseGPU  bool
 	// Logger receives whisper.cpp's own log lines at debug level; nil drops
 	// them. Panics recovered in callbacks go to it too, or else to slog's
@@ -135,7 +138,8 @@ type Whisper struct {
 	info  models.Info
 	eot   int
 
-	slots chan struct{} // one token per running decode
+	slots   chan struct{} // one token per running decode
+	threads int           // per decode, unless Options.Threads says otherwise
 
 	mu     sync.Mutex
 	idle   []*C.struct_whisper_state
@@ -148,6 +152,13 @@ var _ Engine = (*Whisper)(nil)
 // NewWhisper loads a ggml Whisper model. A missing, foreign or damaged file is
 // refused with an error that names it, before whisper.cpp sees it.
 func NewWhisper(cfg WhisperConfig) (*Whisper, error) {
+	size := Sizing{Workers: cfg.Workers, Threads: cfg.Threads}
+	if size.Workers <= 0 || size.Threads <= 0 {
+		var err error
+		if size, err = SizeFor(runtime.NumCPU(), max(cfg.Workers, 0), max(cfg.Threads, 0)); err != nil {
+			return nil, err
+		}
+	}
 	info, err := models.Inspect(cfg.ModelPath)
 	if err != nil {
 		return nil, fmt.Errorf("asr: load model: %w", err)
@@ -165,11 +176,7 @@ func NewWhisper(cfg WhisperConfig) (*Whisper, error) {
 	if model == nil {
 		return nil, fmt.Errorf("asr: load model %s: whisper.cpp could not load it (run with --log-level debug for its reasons; re-download it with 'ledgerline models pull NAME')", cfg.ModelPath)
 	}
-	workers := cfg.Workers
-	if workers <= 0 {
-		workers = runtime.NumCPU()
-	}
-	w := &Whisper{model: model, info: info, slots: make(chan struct{}, workers)}
+	w := &Whisper{model: model, info: info, slots: make(chan struct{}, size.Workers), threads: size.Threads}
 	w.eot = int(w.bindings().Whisper_token_eot())
 	return w, nil
 }
@@ -336,7 +343,7 @@ func (w *Whisper) params(opt Options, samples int) C.struct_whisper_full_params 
 	p := C.whisper_full_default_params(strategy)
 	threads := opt.Threads
 	if threads <= 0 {
-		threads = min(runtime.NumCPU(), 4)
+		threads = w.threads
 	}
 	p.n_threads = C.int(threads)
 	p.translate = C.bool(opt.Translate)
