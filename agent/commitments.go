@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,31 +12,56 @@ import (
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
-// keeper records the commitments a meeting's finals state, right after each
-// final: the rule-based detector finds them, the book merges a promise said
-// again into the first one, and an optional refiner double-checks them later.
+// keeper owns a meeting's commitments: the rule-based detector finds them in
+// each final, the book merges a promise said again into the first one, a
+// person's edits change them, and an optional refiner double-checks them.
+// Every change is made under mu together with its append, so changes reach
+// the log in the order they were made and none is computed from a state
+// another has already replaced: a merge never reverts an edit, an edit never
+// drops evidence heard while the person was typing.
 type keeper struct {
 	log     EventLog
 	meeting string
 	date    time.Time
-	refiner detect.Refiner
 	logger  *slog.Logger
 
+	mu sync.Mutex
 	// The detector keeps a little of the meeting's recent talk as context
 	// ("can you send the pricing?" … "sure, by Friday"), shared by all channels.
-	mu       sync.Mutex
 	detector *detect.Detector
 	book     *detect.Book
 
-	refining sync.WaitGroup // refiner calls in flight
+	refiner detect.Refiner
+	refines chan refineJob // to the refiner worker; full means skip
 }
+
+// refineJob is one final's commitments for the refiner to double-check.
+type refineJob struct {
+	u     detect.Utterance
+	found []detect.Commitment
+	ids   []string
+}
+
+// refineQueue bounds the finals waiting for the refiner: when it is slower
+// than the meeting, later commitments keep their rule-based form.
+const refineQueue = 64
+
+// refineTimeout bounds one refiner call: a late verdict is worth little.
+const refineTimeout = 20 * time.Second
+
+// ErrNoCommitment reports an edit to a commitment the meeting does not have.
+var ErrNoCommitment = errors.New("agent: no such commitment")
 
 func newKeeper(log EventLog, meeting, idPrefix string, date time.Time, refiner detect.Refiner, logger *slog.Logger) *keeper {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &keeper{log: log, meeting: meeting, date: date, refiner: refiner, logger: logger,
+	k := &keeper{log: log, meeting: meeting, date: date, refiner: refiner, logger: logger,
 		detector: detect.NewDetector(), book: detect.NewBook(detect.WithIDPrefix(idPrefix + "c-"))}
+	if refiner != nil {
+		k.refines = make(chan refineJob, refineQueue)
+	}
+	return k
 }
 
 // record appends the commitments seg states, said by sp.
@@ -43,31 +69,61 @@ func (k *keeper) record(ctx context.Context, seg *ledger.SegmentInfo, sp Speaker
 	u := detect.Utterance{Text: seg.Text, Speaker: detect.Speaker{Name: sp.Name, Org: sp.Org},
 		Language: seg.Language, MeetingDate: k.date}
 	k.mu.Lock()
+	defer k.mu.Unlock()
 	found := k.detector.Detect(u)
-	k.mu.Unlock()
-	infos := make([]*ledger.CommitmentInfo, len(found))
+	ids := make([]string, len(found))
 	for i, c := range found {
 		info, _ := k.book.Add(c, *seg)
-		infos[i] = &info
-		if _, err := k.log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: k.meeting, Commitment: infos[i]}); err != nil {
-			return fmt.Errorf("agent: store commitment: %w", err)
+		ids[i] = info.ID
+		if err := k.append(ctx, info, ""); err != nil {
+			return err
 		}
 	}
-	if k.refiner != nil && len(found) > 0 {
-		k.refining.Add(1)
-		go func() {
-			defer k.refining.Done()
-			k.refine(context.WithoutCancel(ctx), u, found, infos)
-		}()
+	if k.refines != nil && len(found) > 0 {
+		select {
+		case k.refines <- refineJob{u: u, found: found, ids: ids}:
+		default:
+			k.logger.Warn("commitment refiner is behind; these commitments keep their rule-based form", "ids", ids)
+		}
 	}
 	return nil
 }
 
-// observe brings the book up to date with a change made elsewhere (a
-// viewer's edit), so that a repeated promise merges into the edited one.
-func (k *keeper) observe(info ledger.CommitmentInfo) { k.book.Observe(info) }
+// edit applies a person's edit to the commitment as it stands and appends it.
+func (k *keeper) edit(ctx context.Context, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	info, ok := k.current(id)
+	if !ok {
+		return ledger.Event{}, fmt.Errorf("%w: %q", ErrNoCommitment, id)
+	}
+	edit.Apply(&info)
+	e, err := k.log.Append(ledger.WithActor(ctx, by), ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: k.meeting, Commitment: &info, By: by})
+	if err != nil {
+		return ledger.Event{}, fmt.Errorf("agent: store edit of commitment %q: %w", id, err)
+	}
+	k.book.Observe(info)
+	return e, nil
+}
 
-// current returns the book's commitment with id.
+// observe takes in a change appended elsewhere (an edit imported from
+// another machine, the record of an earlier run), so that a repeated
+// promise merges into the commitment as it now stands.
+func (k *keeper) observe(info ledger.CommitmentInfo) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.book.Observe(info)
+}
+
+// append records info as the book holds it. mu held.
+func (k *keeper) append(ctx context.Context, info ledger.CommitmentInfo, by string) error {
+	if _, err := k.log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: k.meeting, Commitment: &info, By: by}); err != nil {
+		return fmt.Errorf("agent: store commitment %q: %w", info.ID, err)
+	}
+	return nil
+}
+
+// current returns the book's commitment with id. mu held.
 func (k *keeper) current(id string) (ledger.CommitmentInfo, bool) {
 	for _, c := range k.book.Commitments() {
 		if c.ID == id {
@@ -77,38 +133,64 @@ func (k *keeper) current(id string) (ledger.CommitmentInfo, bool) {
 	return ledger.CommitmentInfo{}, false
 }
 
-// wait returns once every refiner call has ended.
-func (k *keeper) wait() { k.refining.Wait() }
+// refineAll is the refiner worker. It returns once finish was called and
+// the queue is done, or at once when ctx is done, which cancels a call in
+// flight: a stop never waits on the refiner.
+func (k *keeper) refineAll(ctx context.Context) {
+	if k.refines == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case job, ok := <-k.refines:
+			if !ok {
+				return
+			}
+			k.refine(ctx, job)
+		}
+	}
+}
 
-// refineTimeout bounds one refiner call: a late verdict is worth little.
-const refineTimeout = 20 * time.Second
+// finish tells the refiner worker that no more commitments will come.
+func (k *keeper) finish() {
+	if k.refines != nil {
+		close(k.refines)
+	}
+}
 
 // refine asks the refiner about commitments already recorded and records
-// what it changes: a better phrase, or a dismissal.
-func (k *keeper) refine(ctx context.Context, u detect.Utterance, found []detect.Commitment, infos []*ledger.CommitmentInfo) {
-	ctx, cancel := context.WithTimeout(ctx, refineTimeout)
-	defer cancel()
-	verdicts, err := k.refiner.Refine(ctx, u, found)
-	if err != nil || len(verdicts) != len(infos) {
+// what it changes: a better phrase, or a dismissal. What a person set stands.
+func (k *keeper) refine(ctx context.Context, job refineJob) {
+	callCtx, cancel := context.WithTimeout(ctx, refineTimeout)
+	verdicts, err := k.refiner.Refine(callCtx, job.u, job.found)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil || len(verdicts) != len(job.ids) {
 		k.logger.Warn("commitment refiner failed; the rule-based commitments stand", "err", err)
 		return
 	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	for i, v := range verdicts {
 		// Judge the commitment as it stands now: it may have gathered more
-		// evidence, or a viewer may have edited it, since it was found.
-		info, ok := k.current(infos[i].ID)
+		// evidence, or a person may have edited it, since it was found.
+		info, ok := k.current(job.ids[i])
 		if !ok {
 			continue
 		}
 		switch {
-		case !v.Keep:
+		case !v.Keep && !info.EditedBy(ledger.EditStatus):
 			info.Status = ledger.StatusDropped
-		case v.What != "" && v.What != info.What:
+		case v.Keep && v.What != "" && v.What != info.What && !info.EditedBy(ledger.EditWhat):
 			info.What = v.What
 		default:
 			continue
 		}
-		if _, err := k.log.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: k.meeting, Commitment: &info, By: "refiner"}); err != nil {
+		if err := k.append(context.WithoutCancel(ctx), info, "refiner"); err != nil {
 			k.logger.Warn("record a refined commitment", "id", info.ID, "err", err)
 			continue
 		}

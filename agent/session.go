@@ -207,8 +207,14 @@ func (s *Session) Run(ctx context.Context) error {
 		close(frames)
 	}()
 
+	refined := make(chan struct{})
+	go func() {
+		defer close(refined)
+		s.commitments.refineAll(ctx)
+	}()
 	err := s.dispatch(ctx, flushCtx, frames)
-	s.commitments.wait()
+	s.commitments.finish()
+	<-refined // at once after a stop: a stop cancels the refiner's call
 	stopSources()
 	set.close()
 	for range frames { // let sources blocked on send see the cancel
@@ -399,9 +405,18 @@ func (s *Session) Rename(id string, sp Speaker) {
 	s.voices[id] = sp
 }
 
-// ObserveCommitment takes a change to a commitment made elsewhere (a
-// viewer's edit, appended by the caller) into account: the same promise
-// said again merges into the edited commitment and keeps the edit.
+// EditCommitment applies a person's edit (by names them) to the commitment
+// as it stands now and records it. The session owns its commitments: an
+// edit made here is never undone by a promise said again or the refiner,
+// and never drops the evidence heard while it was made. It returns the
+// stored event; an unknown id wraps ErrNoCommitment.
+func (s *Session) EditCommitment(ctx context.Context, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error) {
+	return s.commitments.edit(ctx, id, edit, by)
+}
+
+// ObserveCommitment takes into account a change to a commitment recorded
+// elsewhere (an earlier run of the meeting, another machine): the same
+// promise said again merges into the commitment as it stands.
 func (s *Session) ObserveCommitment(info ledger.CommitmentInfo) { s.commitments.observe(info) }
 
 // Stats reports each channel's speech-stream figures (decodes, audio

@@ -119,7 +119,9 @@ func (b *Book) Add(c Commitment, seg ledger.SegmentInfo) (ledger.CommitmentInfo,
 
 // Observe brings the book up to date with a commitment upserted by someone else (an edit, a status
 // change) or read back from the store when a meeting resumes. Later IDs the Book gives do not
-// collide with those it has observed.
+// collide with those it has observed. The evidence the book holds for it is kept beside the
+// observed one's, so a change made against an older view of the commitment (an edit that arrives
+// late) loses none of what was heard since.
 func (b *Book) Observe(info ledger.CommitmentInfo) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -134,9 +136,14 @@ func (b *Book) Observe(info ledger.CommitmentInfo) {
 		b.entries = append(b.entries, e)
 		b.byID[info.ID] = e
 	}
+	held := e.evidence
 	e.info = cloneInfo(info)
 	e.words = contentWords(info.What)
 	e.evidence = EvidenceOf(info, nil)
+	for _, ev := range held {
+		e.addEvidence(ev)
+	}
+	e.sync()
 }
 
 // Commitments returns the book's commitments in the order they were first added.
@@ -177,15 +184,17 @@ func (b *Book) match(owner string, words map[string]bool) *bookEntry {
 	return best
 }
 
+// merge adds what was heard again to an entry. Fields a person set stay as they left them.
 func (b *Book) merge(e *bookEntry, c Commitment, due string, ev Evidence) {
 	e.addEvidence(ev)
-	if due != "" && dueSpecificity(due, c.DuePhrase) > dueSpecificity(e.info.Due, e.info.DuePhrase) {
+	if due != "" && !e.info.EditedBy(ledger.EditDue) &&
+		dueSpecificity(due, c.DuePhrase) > dueSpecificity(e.info.Due, e.info.DuePhrase) {
 		e.info.Due, e.info.DuePhrase = due, c.DuePhrase
 	}
 	if e.info.Beneficiary == "" {
 		e.info.Beneficiary = c.Beneficiary
 	}
-	if e.info.OwnerOrg == "" {
+	if e.info.OwnerOrg == "" && !e.info.EditedBy(ledger.EditOwnerOrg) {
 		e.info.OwnerOrg = c.OwnerOrg
 	}
 	e.info.Confidence = max(e.info.Confidence, c.Confidence)
@@ -222,6 +231,7 @@ func (e *bookEntry) sync() {
 // cloneInfo copies c so that the book's entry and what it hands out never share a slice.
 func cloneInfo(c ledger.CommitmentInfo) ledger.CommitmentInfo {
 	c.SegmentIDs = append([]string(nil), c.SegmentIDs...)
+	c.Edited = append([]string(nil), c.Edited...)
 	return c
 }
 

@@ -134,3 +134,19 @@ func TestDueSpecificity(t *testing.T) {
 		}
 	}
 }
+
+// What a person set stays set when the promise is heard again; the evidence still grows.
+func TestBookMergeLeavesEditedFields(t *testing.T) {
+	b := NewBook()
+	s1 := ledger.SegmentInfo{ID: "mic-1", Text: "We'll send you the deck by Friday."}
+	first, _ := b.Add(Commitment{What: "send you the deck", Owner: "Acme", Due: day("2026-03-06"), DuePhrase: "by Friday", Quote: s1.Text}, s1)
+	due, org := "2026-03-20", ""
+	ledger.CommitmentEdit{Due: &due, OwnerOrg: &org}.Apply(&first)
+	b.Observe(first)
+	s2 := ledger.SegmentInfo{ID: "mic-2", StartMS: 5000, Text: "We will send the deck on March 10th."}
+	again, merged := b.Add(Commitment{What: "send the deck", Owner: "Acme", OwnerOrg: "Acme", Due: day("2026-03-10"),
+		DuePhrase: "on March 10th", Quote: s2.Text}, s2)
+	if !merged || again.Due != due || again.OwnerOrg != "" || len(again.SegmentIDs) != 2 {
+		t.Errorf("merged into an edited commitment: %+v; want the person's due and organisation, and both quotes", again)
+	}
+}

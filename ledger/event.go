@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -131,6 +132,58 @@ type CommitmentInfo struct {
 	Quote       string   `json:"quote,omitempty"`       // the evidence, as said
 	SegmentIDs  []string `json:"segment_ids,omitempty"` // the segments the quote comes from
 	StartMS     int64    `json:"start_ms"`              // meeting clock of the first of those segments
+	// Edited names the fields a person set (EditStatus, EditOwner…): whatever the pipeline
+	// hears later adds evidence but leaves those fields as the person left them.
+	Edited []string `json:"edited,omitempty"`
+}
+
+// The fields of a commitment a person can edit, as named in CommitmentInfo.Edited.
+const (
+	EditStatus   = "status"
+	EditOwner    = "owner"
+	EditOwnerOrg = "owner_org"
+	EditWhat     = "what"
+	EditDue      = "due"
+)
+
+// EditedBy reports whether a person set field (EditStatus, EditOwner…) of c.
+func (c CommitmentInfo) EditedBy(field string) bool { return slices.Contains(c.Edited, field) }
+
+// CommitmentEdit is a change a person makes to a commitment: the fields set change, the others stay
+// as they are when the edit is applied, so that an edit made against an older view of the
+// commitment keeps the evidence gathered since.
+type CommitmentEdit struct {
+	Status   *string
+	Owner    *string
+	OwnerOrg *string
+	What     *string
+	Due      *string // a date (YYYY-MM-DD), or "" for none
+}
+
+// Empty reports whether the edit changes nothing.
+func (e CommitmentEdit) Empty() bool {
+	return e.Status == nil && e.Owner == nil && e.OwnerOrg == nil && e.What == nil && e.Due == nil
+}
+
+// Apply changes c and marks each field it sets as a person's.
+func (e CommitmentEdit) Apply(c *CommitmentInfo) {
+	set := func(field string, dst *string, v *string) {
+		if v == nil {
+			return
+		}
+		*dst = *v
+		if !c.EditedBy(field) {
+			c.Edited = append(c.Edited, field)
+		}
+	}
+	set(EditStatus, &c.Status, e.Status)
+	set(EditOwner, &c.Owner, e.Owner)
+	set(EditOwnerOrg, &c.OwnerOrg, e.OwnerOrg)
+	set(EditWhat, &c.What, e.What)
+	if e.Due != nil && *e.Due == "" {
+		c.DuePhrase = "" // no due date: the words said no longer stand for one either
+	}
+	set(EditDue, &c.Due, e.Due)
 }
 
 // ErrInvalidEvent reports an event that does not follow the schema; the wrapped text says which rule.
@@ -189,6 +242,7 @@ func (e Event) clone() Event {
 	if e.Commitment != nil {
 		c := *e.Commitment
 		c.SegmentIDs = append([]string(nil), c.SegmentIDs...)
+		c.Edited = append([]string(nil), c.Edited...)
 		e.Commitment = &c
 	}
 	if e.Loss != nil {

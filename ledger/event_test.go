@@ -3,6 +3,7 @@ package ledger
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -102,5 +103,23 @@ func TestEventTypeStored(t *testing.T) {
 	}
 	if EventType("x").Known() {
 		t.Error(`"x" is known`)
+	}
+}
+
+func TestCommitmentEditSetsOnlyItsFieldsAndMarksThem(t *testing.T) {
+	c := CommitmentInfo{ID: "c-1", What: "send the pricing", Owner: "Dana", Due: "2026-03-06", DuePhrase: "by Friday",
+		Status: StatusOpen, Quote: "I'll send the pricing by Friday.", SegmentIDs: []string{"mic-1"}}
+	done, none := StatusDone, ""
+	CommitmentEdit{Status: &done, Due: &none}.Apply(&c)
+	CommitmentEdit{Status: &done}.Apply(&c)
+	if c.Status != StatusDone || c.Due != "" || c.DuePhrase != "" || c.Owner != "Dana" || c.What != "send the pricing" ||
+		len(c.SegmentIDs) != 1 {
+		t.Errorf("after the edits: %+v", c)
+	}
+	if !slices.Equal(c.Edited, []string{EditStatus, EditDue}) || !c.EditedBy(EditDue) || c.EditedBy(EditOwner) {
+		t.Errorf("Edited = %v, want [status due] once each", c.Edited)
+	}
+	if !(CommitmentEdit{}).Empty() || (CommitmentEdit{Status: &done}).Empty() {
+		t.Error("Empty is wrong")
 	}
 }
