@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ledgerline/ledgerline/internal/clock"
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
@@ -41,18 +42,7 @@ func ReplayTranscript(ctx context.Context, log EventLog, meeting string, lines [
 	commitments := newKeeper(log, meeting, "", time.Now(), nil, nil)
 	start := time.Now()
 	wait := func(at time.Duration) error {
-		d := time.Until(start.Add(time.Duration(float64(at) / speed)))
-		if d <= 0 {
-			return ctx.Err()
-		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return clock.SleepUntil(ctx, start.Add(time.Duration(float64(at)/speed)))
 	}
 	var err error
 	for i, l := range lines {

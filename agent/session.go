@@ -96,10 +96,6 @@ type Session struct {
 	pending []stream.Source // joined before Run started them
 }
 
-// ReasonStarted is the reason of the meeting.state a run records first:
-// counting them tells how many runs a meeting has had.
-const ReasonStarted = "started"
-
 // DefaultSpeechQueue is how far a channel's decoding may fall behind its
 // speech before the oldest is dropped: four times the speech stream's buffer.
 const DefaultSpeechQueue = 4 * asr.DefaultMaxBuffer
@@ -167,7 +163,7 @@ func (s *Session) Run(ctx context.Context) error {
 	// Work that must finish even when ctx is cancelled (flushing the last
 	// words, recording the stop) runs on a context that outlives it.
 	flushCtx := context.WithoutCancel(ctx)
-	if err := s.state(flushCtx, ledger.MeetingRecording, ReasonStarted); err != nil {
+	if err := s.state(flushCtx, ledger.MeetingRecording, ledger.ReasonStarted); err != nil {
 		return err
 	}
 	for _, src := range s.cfg.Sources {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/detect"
+	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/stream"
@@ -86,7 +87,7 @@ func TestSessionTurnsSpeechIntoOrderedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := runtime.NumGoroutine()
+	leaktest.Check(t)
 	if err := s.Run(context.Background()); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -150,7 +151,6 @@ func TestSessionTurnsSpeechIntoOrderedEvents(t *testing.T) {
 			t.Fatalf("live event %d has seq %d, stored %d", i, live[i].Seq, stored[i].Seq)
 		}
 	}
-	waitGoroutines(t, before)
 }
 
 // gate is a source the test feeds by hand.
@@ -246,18 +246,6 @@ func waitFor(t *testing.T, cond func() bool) {
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatal("condition not met in 10 s")
-		}
-		runtime.Gosched()
-	}
-}
-
-func waitGoroutines(t *testing.T, want int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > want {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines left, want %d:\n%s", runtime.NumGoroutine(), want, buf[:runtime.Stack(buf, true)])
 		}
 		runtime.Gosched()
 	}

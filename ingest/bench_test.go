@@ -62,7 +62,7 @@ func BenchmarkTrackPipeline(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		tr := newTrack("m1", "s1", "alice")
+		tr := newTrack("m1", "s1", "alice", "")
 		tr.run(&fakeReader{pkts: pkts}, cfg)
 		for range tr.Frames() {
 		}
@@ -99,7 +99,10 @@ func BenchmarkWHIPPublishers(b *testing.B) {
 				for i := range n {
 					opts := hs.publishOptions(b, fmt.Sprintf("p%d", i))
 					opts.Speed = 8
-					go func() { errc <- PublishWAV(ctx, hs.endpoint(), testToken, "testdata/alice.wav", opts) }()
+					go func() {
+						_, err := PublishWAV(ctx, hs.endpoint(), testToken, "testdata/alice.wav", opts)
+						errc <- err
+					}()
 				}
 				done := make(chan time.Duration, n)
 				for range n {

@@ -14,5 +14,7 @@
 // consumer. Publisher, the client side, is used from one goroutine.
 //
 // Transport is kept apart from the meeting: the endpoint reports tracks
-// upward through the OnTrack callback and never knows about transcripts.
+// upward through the OnTrack callback, each with the query its publisher
+// announced itself with, and never knows about transcripts. Authorize only
+// decides whether a publisher is let in (Refuse says why not).
 package ingest

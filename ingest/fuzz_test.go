@@ -36,7 +36,7 @@ func FuzzTrackPackets(f *testing.F) {
 			p.Payload, data = data[:n], data[n:]
 			pkts = append(pkts, p)
 		}
-		tr := newTrack("m1", "s1", "x")
+		tr := newTrack("m1", "s1", "x", "")
 		done := make(chan struct{})
 		go func() {
 			defer close(done)

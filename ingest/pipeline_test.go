@@ -93,7 +93,7 @@ var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c
 // runFake decodes pkts as a track would and returns its frames and track.
 func runFake(t *testing.T, pkts []*rtp.Packet, end error, at time.Duration) ([]stream.Frame, *Track) {
 	t.Helper()
-	tr := newTrack("m1", "s1", "alice")
+	tr := newTrack("m1", "s1", "alice", "")
 	tr.run(&fakeReader{pkts: pkts, end: end}, trackConfig{
 		idle: time.Second, depth: 80 * opusRate / 1000, maxGap: 10 * time.Second,
 		clock:    func(time.Time) time.Duration { return at },

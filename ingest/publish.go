@@ -20,6 +20,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"gopkg.in/hraban/opus.v2"
 
+	"github.com/ledgerline/ledgerline/internal/clock"
 	"github.com/ledgerline/ledgerline/stream"
 )
 
@@ -334,16 +335,10 @@ func (p *Publisher) pace(ctx context.Context) error {
 	}
 	due := p.paceAt.Add(time.Duration(float64(p.paced) * float64(20*time.Millisecond) / p.opts.Speed))
 	p.paced++
-	if d := time.Until(due); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if time.Until(due) <= 0 {
+		return nil // behind: catch up without waiting
 	}
-	return nil
+	return clock.SleepUntil(ctx, due)
 }
 
 // Close sends what remains (padded to a whole frame with silence), waits for
@@ -428,21 +423,23 @@ func (p *Publisher) shutdown(ctx context.Context) error {
 }
 
 // PublishWAV sends a WAV file (any rate and channel count LoadWAV reads) to a
-// WHIP endpoint as one Opus track, then ends the session.
-func PublishWAV(ctx context.Context, endpoint, token, wavPath string, opts PublishOptions) error {
+// WHIP endpoint as one Opus track, then ends the session. It returns how much
+// audio it sent.
+func PublishWAV(ctx context.Context, endpoint, token, wavPath string, opts PublishOptions) (time.Duration, error) {
 	a, err := stream.LoadWAV(wavPath)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	p, err := Publish(ctx, endpoint, token, opts)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := p.Send(ctx, a.Samples); err != nil {
 		_ = p.shutdown(ctx)
-		return err
+		return p.Sent(), err
 	}
-	return p.Close(ctx)
+	err = p.Close(ctx)
+	return p.Sent(), err
 }
 
 // Resource is the URL of the publisher's WHIP session.

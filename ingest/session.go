@@ -17,6 +17,7 @@ import (
 type session struct {
 	h                   *WHIP
 	id, meeting, prefer string
+	query               string // raw query of the POST that created it, for its tracks
 	log                 *slog.Logger
 	pc                  *webrtc.PeerConnection
 
@@ -47,9 +48,9 @@ type sessionEvent struct {
 	state webrtc.PeerConnectionState
 }
 
-func newSession(h *WHIP, meeting, id, channel string) *session {
+func newSession(h *WHIP, meeting, id, channel, query string) *session {
 	return &session{
-		h: h, id: id, meeting: meeting, prefer: channel,
+		h: h, id: id, meeting: meeting, prefer: channel, query: query,
 		log:     h.log.With("meeting", meeting, "session", id),
 		events:  make(chan sessionEvent, 8),
 		end:     make(chan struct{}),
@@ -191,7 +192,7 @@ func (s *session) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	s.tracksWG.Add(1)
 	defer s.tracksWG.Done()
 	name := s.trackName(remote)
-	t := newTrack(s.meeting, s.id, name)
+	t := newTrack(s.meeting, s.id, name, s.query)
 	s.tracks = append(s.tracks, t)
 	if s.abandoned {
 		t.Close()

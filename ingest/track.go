@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,7 @@ var _ rtpReader = (*webrtc.TrackRemote)(nil)
 // waits for the consumer and the network buffers drop packets.
 type Track struct {
 	meeting, session, channel string
+	query                     string // raw query of the POST that published it
 
 	frames  chan stream.Frame
 	done    chan struct{}
@@ -52,9 +54,9 @@ type Track struct {
 
 var _ stream.Source = (*Track)(nil)
 
-func newTrack(meeting, session, channel string) *Track {
+func newTrack(meeting, session, channel, query string) *Track {
 	return &Track{
-		meeting: meeting, session: session, channel: channel,
+		meeting: meeting, session: session, channel: channel, query: query,
 		frames:  make(chan stream.Frame, frameBuffer),
 		done:    make(chan struct{}),
 		abandon: make(chan struct{}),
@@ -69,6 +71,14 @@ func (t *Track) Session() string { return t.session }
 
 // Channel is the channel name the track's frames carry.
 func (t *Track) Channel() string { return t.channel }
+
+// Query returns the query parameters of the POST that published the track:
+// besides channel, what a publisher announces itself with (such as a name),
+// which the endpoint leaves to the receiver. Each call returns a fresh copy.
+func (t *Track) Query() url.Values {
+	q, _ := url.ParseQuery(t.query) // malformed pairs are dropped, as Request.URL.Query drops them
+	return q
+}
 
 // Channels names the one channel of the track.
 func (t *Track) Channels() []string { return []string{t.channel} }

@@ -42,6 +42,14 @@ var (
 	ErrClosed = errors.New("ingest closed")
 )
 
+// Refuse returns the error with which Authorize turns a publisher away from a meeting that takes
+// no audio now: the endpoint answers 403 with reason, a sentence for people, as the body.
+func Refuse(reason string) error { return refusal(reason) }
+
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
+
 // SDP content type (RFC 9725 section 4.2).
 const sdpType = "application/sdp"
 
@@ -55,13 +63,17 @@ var channelName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 // zero values of the rest mean their defaults.
 type WHIPConfig struct {
 	// Authorize checks a request (POST and DELETE) for meeting; BearerToken
-	// extracts its token. It returns nil to allow it, an error wrapping
-	// ErrUnauthorized (401) or ErrUnknownMeeting (404) to refuse it; any
-	// other error answers 500.
+	// extracts its token. It only decides: it returns nil to allow it, an
+	// error wrapping ErrUnauthorized (401) or ErrUnknownMeeting (404), or one
+	// made by Refuse (403), to refuse it; any other error answers 500. An
+	// allowed POST may still be refused later (a channel already live, a bad
+	// offer), so what a publisher announces with its query parameters is
+	// read from its tracks (Track.Query), never here.
 	Authorize func(r *http.Request, meeting string) error
 	// OnTrack receives each new audio track. It runs on the track's reading
 	// goroutine before any frame is decoded, so it must return quickly
-	// (hand the track on); the receiver must then drain the track (see Track).
+	// (hand the track on, never wait); the receiver must then drain the
+	// track (see Track).
 	OnTrack func(meeting string, t *Track)
 	// MeetingStart tells when a meeting's clock started, so each track's
 	// first packet is placed at the meeting time it arrived. Nil: the clock
@@ -148,8 +160,9 @@ func (c *WHIPConfig) setDefaults() error {
 // ends it. PATCH is answered 405: this endpoint supports neither trickle ICE
 // nor ICE restarts, so a publisher that loses its connection publishes anew.
 //
-// Status codes: 400 malformed SDP or channel parameter, 401 bad token, 404
-// unknown meeting or session, 405 other methods (with Allow), 409 channel
+// Status codes: 400 malformed SDP or channel parameter, 401 bad token, 403
+// a meeting that takes no audio now (the body says why), 404 unknown meeting
+// or session, 405 other methods (with Allow), 409 channel
 // name already live in the meeting, 413 offer too large, 415 body not
 // application/sdp, 422 well-formed SDP with nothing to ingest (no audio
 // m-line sending Opus) or that the WebRTC stack refuses, 503 with
@@ -264,9 +277,12 @@ func (h *WHIP) cors(w http.ResponseWriter) {
 // authorize answers the request itself and returns false when it is refused.
 func (h *WHIP) authorize(w http.ResponseWriter, r *http.Request, meeting string) bool {
 	err := h.cfg.Authorize(r, meeting)
+	var refused refusal
 	switch {
 	case err == nil:
 		return true
+	case errors.As(err, &refused):
+		http.Error(w, string(refused), http.StatusForbidden)
 	case errors.Is(err, ErrUnauthorized):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ledgerline"`)
 		http.Error(w, "missing or wrong token: send Authorization: Bearer TOKEN", http.StatusUnauthorized)
@@ -307,7 +323,7 @@ func (h *WHIP) post(w http.ResponseWriter, r *http.Request, meeting string) {
 		return
 	}
 
-	s, code, msg := h.reserve(meeting, channel)
+	s, code, msg := h.reserve(meeting, channel, r.URL.RawQuery)
 	if s == nil {
 		if code == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", strconv.Itoa(int((h.cfg.RetryAfter+time.Second-1)/time.Second)))
@@ -390,7 +406,7 @@ func (e *offerError) Error() string { return e.err.Error() }
 func (e *offerError) Unwrap() error { return e.err }
 
 // reserve books a session slot and the channel name, or says why not.
-func (h *WHIP) reserve(meeting, channel string) (*session, int, string) {
+func (h *WHIP) reserve(meeting, channel, query string) (*session, int, string) {
 	id, err := newID()
 	if err != nil {
 		return nil, http.StatusInternalServerError, "no session ID"
@@ -409,7 +425,7 @@ func (h *WHIP) reserve(meeting, channel string) (*session, int, string) {
 	if _, ok := h.starts[meeting]; !ok {
 		h.starts[meeting] = time.Now()
 	}
-	s := newSession(h, meeting, id, channel)
+	s := newSession(h, meeting, id, channel, query)
 	if channel != "" {
 		h.claimLocked(meeting, channel)
 		s.names = append(s.names, channel)

@@ -157,24 +157,36 @@ func TestWHIPPublishWAV(t *testing.T) {
 	checkLeaks(t)
 	hs := newHarness(t, nil)
 	ctx := testContext(t)
-	errc := make(chan error, 1)
+	type result struct {
+		sent time.Duration
+		err  error
+	}
+	done := make(chan result, 1)
 	go func() {
-		errc <- PublishWAV(ctx, hs.endpoint(), testToken, "testdata/alice.wav", hs.publishOptions(t, "alice"))
+		sent, err := PublishWAV(ctx, hs.endpoint()+"?name=Alice+Martin&org=partner", testToken, "testdata/alice.wav", hs.publishOptions(t, "alice"))
+		done <- result{sent, err}
 	}()
 	tr := hs.nextTrack(t)
 	frames := collect(t, tr)
-	if err := <-errc; err != nil {
-		t.Fatal(err)
+	res := <-done
+	if res.err != nil {
+		t.Fatal(res.err)
 	}
 	checkContiguous(t, frames)
 	src := loadFixture(t, "alice.wav")
 	got := audioOf(frames)
 	checkLength(t, got, len(src))
+	if audio := time.Duration(len(src)) * time.Second / stream.SampleRate; res.sent < audio || res.sent > audio+20*time.Millisecond {
+		t.Errorf("PublishWAV reports %v sent, want the file's %v (up to one frame of padding)", res.sent, audio)
+	}
 	if c := corr(got, src); c < 0.5 {
 		t.Errorf("correlation with the source %.2f, want > 0.5", c)
 	}
 	if tr.Channel() != "alice" || frames[0].Channel != "alice" || tr.Meeting() != "m1" {
 		t.Errorf("track %q/%q, frames %q", tr.Meeting(), tr.Channel(), frames[0].Channel)
+	}
+	if q := tr.Query(); q.Get("name") != "Alice Martin" || q.Get("org") != "partner" || q.Get("channel") != "alice" {
+		t.Errorf("the track carries the query %v, want what its publisher announced", q)
 	}
 	if tr.Err() != nil {
 		t.Errorf("track ended with %v, want nil after DELETE", tr.Err())
@@ -192,7 +204,8 @@ func TestWHIPTwoPublishers(t *testing.T) {
 	errc := make(chan error, len(names))
 	for _, n := range names {
 		go func() {
-			errc <- PublishWAV(ctx, hs.endpoint(), testToken, "testdata/"+n+".wav", hs.publishOptions(t, n))
+			_, err := PublishWAV(ctx, hs.endpoint(), testToken, "testdata/"+n+".wav", hs.publishOptions(t, n))
+			errc <- err
 		}()
 	}
 	got := map[string][]float32{}
@@ -280,7 +293,10 @@ func TestWHIPLossAndReorder(t *testing.T) {
 	mangle, dropped := lossy()
 	opts.firstSeq, opts.mangle = &first, mangle
 	errc := make(chan error, 1)
-	go func() { errc <- PublishWAV(ctx, hs.endpoint(), testToken, "testdata/alice.wav", opts) }()
+	go func() {
+		_, err := PublishWAV(ctx, hs.endpoint(), testToken, "testdata/alice.wav", opts)
+		errc <- err
+	}()
 	tr := hs.nextTrack(t)
 	frames := collect(t, tr)
 	if err := <-errc; err != nil {
@@ -352,7 +368,7 @@ func TestWHIPPeerGoneEndsTrack(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The endpoint takes the next publisher as before.
-	if err := PublishWAV(ctx, hs.endpoint(), testToken, "testdata/bob.wav", hs.publishOptions(t, "bob")); err != nil {
+	if _, err := PublishWAV(ctx, hs.endpoint(), testToken, "testdata/bob.wav", hs.publishOptions(t, "bob")); err != nil {
 		t.Fatal(err)
 	}
 	tr = hs.nextTrack(t)
@@ -469,6 +485,29 @@ func TestWHIPRequests(t *testing.T) {
 				second = loc
 			}
 		}
+	}
+}
+
+// A meeting that takes no audio turns publishers away before any session is made, saying why.
+func TestWHIPRefusal(t *testing.T) {
+	checkLeaks(t)
+	const why = "this meeting is not being transcribed"
+	hs := newHarness(t, func(c *WHIPConfig) {
+		c.Authorize = func(*http.Request, string) error { return fmt.Errorf("meeting m1: %w", Refuse(why)) }
+	})
+	req := httptest.NewRequest("POST", "/whip/m1?channel=alice", strings.NewReader(offer(t)))
+	req.Header.Set("Content-Type", sdpType)
+	rec := httptest.NewRecorder()
+	hs.mux.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || strings.TrimSpace(rec.Body.String()) != why {
+		t.Fatalf("POST to a meeting that takes no audio: %d %q, want 403 %q", rec.Code, rec.Body.String(), why)
+	}
+	if n := hs.h.Sessions(); n != 0 {
+		t.Errorf("%d sessions after a refusal", n)
+	}
+	_, err := Publish(testContext(t), hs.endpoint(), testToken, hs.publishOptions(t, "alice"))
+	if !errors.Is(err, ErrWHIP) || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), why) {
+		t.Fatalf("Publish: %v, want a refusal with 403 and why", err)
 	}
 }
 

@@ -276,10 +276,27 @@ func (s *SQLiteStore) Segments(ctx context.Context, meetingID string) ([]Segment
 
 // Commitments implements Store.
 func (s *SQLiteStore) Commitments(ctx context.Context, meetingID string) ([]CommitmentRecord, error) {
-	what := fmt.Sprintf("commitments of meeting %q", meetingID)
+	return s.commitments(ctx, fmt.Sprintf("commitments of meeting %q", meetingID), meetingID,
+		`WHERE meeting_id = ? ORDER BY start_ms, id`, meetingID)
+}
+
+// Commitment returns the current state of one commitment of a meeting, or ErrNotFound.
+func (s *SQLiteStore) Commitment(ctx context.Context, meetingID, id string) (CommitmentRecord, error) {
+	what := fmt.Sprintf("commitment %q of meeting %q", id, meetingID)
+	cs, err := s.commitments(ctx, what, meetingID, `WHERE meeting_id = ? AND id = ?`, meetingID, id)
+	if err != nil {
+		return CommitmentRecord{}, err
+	}
+	if len(cs) == 0 {
+		return CommitmentRecord{}, fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+	}
+	return cs[0], nil
+}
+
+func (s *SQLiteStore) commitments(ctx context.Context, what, meetingID, where string, args ...any) ([]CommitmentRecord, error) {
 	rows, err := s.query(ctx, what, `SELECT id, what, owner, owner_org, beneficiary, due, due_phrase, status,
 			confidence, quote, segment_ids, start_ms, seq, updated_at, updated_by
-		FROM commitments WHERE meeting_id = ? ORDER BY start_ms, id`, meetingID)
+		FROM commitments `+where, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +324,68 @@ func (s *SQLiteStore) Commitments(ctx context.Context, meetingID string) ([]Comm
 		return nil, s.readErr(what, err)
 	}
 	return out, nil
+}
+
+// Speaker returns what a meeting knows of a speaker: as its latest speaker.update named it, or,
+// for a voice never named, the channel and organisation of its latest final segment (no name).
+// A speaker neither named nor heard is ErrNotFound.
+func (s *SQLiteStore) Speaker(ctx context.Context, meetingID, id string) (SpeakerInfo, error) {
+	what := fmt.Sprintf("speaker %q of meeting %q", id, meetingID)
+	sp := SpeakerInfo{ID: id}
+	err := s.r.QueryRowContext(ctx, `SELECT channel, name, organisation, consent FROM participants
+		WHERE meeting_id = ? AND speaker_id = ?`, meetingID, id).Scan(&sp.Channel, &sp.Name, &sp.Org, &sp.Consent)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.r.QueryRowContext(ctx, `SELECT channel, organisation FROM segments
+			WHERE meeting_id = ? AND speaker = ? ORDER BY seq DESC LIMIT 1`, meetingID, id).Scan(&sp.Channel, &sp.Org)
+	}
+	if err != nil {
+		return SpeakerInfo{}, s.rowErr(what, err)
+	}
+	return sp, nil
+}
+
+// ReasonStarted is the reason of the meeting.state (recording) a run records first: the store
+// counts a meeting's runs by it.
+const ReasonStarted = "started"
+
+// Runs returns how many runs have recorded a meeting: its meeting.state events with
+// ReasonStarted. A meeting the store does not hold has had none.
+func (s *SQLiteStore) Runs(ctx context.Context, meetingID string) (int, error) {
+	what := fmt.Sprintf("runs of meeting %q", meetingID)
+	var runs int
+	err := s.r.QueryRowContext(ctx, `SELECT runs FROM meetings WHERE id = ?`, meetingID).Scan(&runs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, s.readErr(what, err)
+	}
+	return runs, nil
+}
+
+// LastState returns a meeting's last meeting.state event, the state it stands in; ErrNotFound
+// before any.
+func (s *SQLiteStore) LastState(ctx context.Context, meetingID string) (Event, error) {
+	what := fmt.Sprintf("state of meeting %q", meetingID)
+	var body []byte
+	err := s.r.QueryRowContext(ctx, `SELECT e.json FROM meetings m JOIN events e ON e.meeting_id = m.id AND e.seq = m.state_seq
+		WHERE m.id = ?`, meetingID).Scan(&body)
+	if err != nil {
+		return Event{}, s.rowErr(what, err)
+	}
+	var e Event
+	if err := json.Unmarshal(body, &e); err != nil {
+		return Event{}, fmt.Errorf("ledger: %s: %w", what, err)
+	}
+	return e, nil
+}
+
+// rowErr wraps the error of a one-row read: ErrNotFound for no row.
+func (s *SQLiteStore) rowErr(what string, err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+	}
+	return s.readErr(what, err)
 }
 
 // query runs a read on the read pool.

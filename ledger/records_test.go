@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -240,5 +242,147 @@ func TestSQLiteStoreEventsAppendOnly(t *testing.T) {
 	}
 	if _, err := db.Exec(`DELETE FROM events`); err == nil {
 		t.Error("an event was deleted")
+	}
+}
+
+// TestSQLiteStoreCurrentState: the one-item reads a live meeting's controls make come from the
+// projections and follow every append.
+func TestSQLiteStoreCurrentState(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	appendAll := func(events ...Event) Event {
+		t.Helper()
+		var last Event
+		for _, e := range events {
+			e.Meeting = "m"
+			var err error
+			if last, err = s.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return last
+	}
+	if _, err := s.LastState(ctx, "m"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("state of an unknown meeting: %v, want ErrNotFound", err)
+	}
+	if n, err := s.Runs(ctx, "m"); n != 0 || err != nil {
+		t.Errorf("runs of an unknown meeting: %d, %v", n, err)
+	}
+
+	c1 := CommitmentInfo{ID: "c1", What: "send the deck", Owner: "Ana", Status: StatusOpen, Confidence: 0.8, SegmentIDs: []string{"s1"}}
+	started := appendAll(
+		Event{Type: TypeMeetingState, State: MeetingRecording, Reason: ReasonStarted},
+		Event{Type: TypeSpeakerUpdate, Speaker: &SpeakerInfo{ID: "ana", Channel: "mic", Name: "Ana", Org: "vendor"}},
+		Event{Type: TypeSpeakerUpdate, Speaker: &SpeakerInfo{ID: "declined-eve", Name: "Eve", Consent: "declined"}},
+		Event{Type: TypeSegmentFinal, Segment: &SegmentInfo{ID: "s1", Channel: "call", Speaker: "call/v1", Org: "Acme", EndMS: 500, Text: "hi"}},
+		Event{Type: TypeSegmentFinal, Segment: &SegmentInfo{ID: "s2", Channel: "call-2", Speaker: "call/v1", StartMS: 600, EndMS: 900, Text: "yes"}},
+		Event{Type: TypeCommitmentUpsert, Commitment: &c1},
+	)
+	if started.Seq != 6 {
+		t.Fatalf("seq %d after six appends", started.Seq)
+	}
+	paused := appendAll(Event{Type: TypeMeetingState, State: MeetingPaused, Reason: "user"},
+		Event{Type: TypeCommitmentUpsert, Commitment: &CommitmentInfo{ID: "c2", What: "intro", Owner: "Lee", Status: StatusOpen}})
+	if st, err := s.LastState(ctx, "m"); err != nil || st.Seq != 7 || st.State != MeetingPaused || st.Reason != "user" {
+		t.Errorf("state while paused: %+v, %v; want the pause at seq 7", st, err)
+	}
+	if paused.Seq != 8 {
+		t.Fatalf("seq %d", paused.Seq)
+	}
+
+	for _, tc := range []struct {
+		id   string
+		want SpeakerInfo
+	}{
+		{"ana", SpeakerInfo{ID: "ana", Channel: "mic", Name: "Ana", Org: "vendor"}},
+		{"declined-eve", SpeakerInfo{ID: "declined-eve", Name: "Eve", Consent: "declined"}},
+		{"call/v1", SpeakerInfo{ID: "call/v1", Channel: "call-2"}}, // never named: its latest final
+	} {
+		if got, err := s.Speaker(ctx, "m", tc.id); err != nil || got != tc.want {
+			t.Errorf("Speaker(%s) = %+v, %v; want %+v", tc.id, got, err, tc.want)
+		}
+	}
+	if _, err := s.Speaker(ctx, "m", "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a speaker never heard: %v, want ErrNotFound", err)
+	}
+
+	got, err := s.Commitment(ctx, "m", "c1")
+	if want := (CommitmentRecord{MeetingID: "m", CommitmentInfo: c1, Seq: 6, UpdatedAt: got.UpdatedAt}); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Commitment(c1) = %+v, %v; want %+v", got, err, want)
+	}
+	if c2, err := s.Commitment(ctx, "m", "c2"); err != nil || c2.SegmentIDs != nil || c2.Owner != "Lee" {
+		t.Errorf("Commitment(c2) = %+v, %v", c2, err)
+	}
+	if _, err := s.Commitment(ctx, "m", "c9"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an unknown commitment: %v, want ErrNotFound", err)
+	}
+
+	// A second run, after the first stopped: resuming from a pause is no new run.
+	appendAll(Event{Type: TypeMeetingState, State: MeetingRecording, Reason: "user"},
+		Event{Type: TypeMeetingState, State: MeetingStopped, Reason: "stopped"},
+		Event{Type: TypeMeetingState, State: MeetingRecording, Reason: ReasonStarted})
+	if n, err := s.Runs(ctx, "m"); n != 2 || err != nil {
+		t.Errorf("runs: %d, %v; want 2", n, err)
+	}
+	if st, err := s.LastState(ctx, "m"); err != nil || st.Seq != 11 || st.Reason != ReasonStarted {
+		t.Errorf("state of the second run: %+v, %v", st, err)
+	}
+}
+
+// TestSQLiteStoreMigratesCurrentState: a database written before the current-state columns
+// existed gets them filled in from its log.
+func TestSQLiteStoreMigratesCurrentState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledgerline.db")
+	db := rawDB(t, path)
+	v1, err := migrationFiles.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(string(v1)); err != nil {
+		t.Fatal(err)
+	}
+	const at = "2026-03-02T15:00:00Z"
+	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL);
+		INSERT INTO schema_migrations VALUES (1, '0001_init', ?);
+		INSERT INTO meetings (id, started_at, created_at, state, last_seq) VALUES ('m', ?, ?, 'recording', 4)`, at, at, at); err != nil {
+		t.Fatal(err)
+	}
+	events := []Event{
+		{Type: TypeMeetingState, State: MeetingRecording, Reason: ReasonStarted},
+		{Type: TypeSpeakerUpdate, Speaker: &SpeakerInfo{ID: "declined-eve", Name: "Eve", Consent: "declined"}},
+		{Type: TypeMeetingState, State: MeetingStopped, Reason: "stopped"},
+		{Type: TypeMeetingState, State: MeetingRecording, Reason: ReasonStarted},
+	}
+	for i, e := range events {
+		e.V, e.Meeting, e.Seq = SchemaVersion, "m", int64(i+1)
+		body, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO events (meeting_id, seq, type, at, json) VALUES ('m', ?, ?, ?, ?)`, e.Seq, string(e.Type), at, string(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`INSERT INTO participants (meeting_id, speaker_id, name, seq) VALUES ('m', 'declined-eve', 'Eve', 2)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if n, err := s.Runs(ctx, "m"); n != 2 || err != nil {
+		t.Errorf("runs after the migration: %d, %v; want 2", n, err)
+	}
+	if st, err := s.LastState(ctx, "m"); err != nil || st.Seq != 4 || st.State != MeetingRecording {
+		t.Errorf("state after the migration: %+v, %v; want the start at seq 4", st, err)
+	}
+	if sp, err := s.Speaker(ctx, "m", "declined-eve"); err != nil || sp.Consent != "declined" {
+		t.Errorf("declined participant after the migration: %+v, %v", sp, err)
 	}
 }

@@ -262,11 +262,11 @@ func project(ctx context.Context, tx *sql.Tx, e Event, actor string) error {
 			return fmt.Errorf("project speaker %q: %w", p.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO participants
-			(meeting_id, speaker_id, channel, name, organisation, role, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+			(meeting_id, speaker_id, channel, name, organisation, role, consent, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (meeting_id, speaker_id) DO UPDATE SET
 				channel = excluded.channel, name = excluded.name, organisation = excluded.organisation,
-				role = excluded.role, seq = excluded.seq`,
-			e.Meeting, p.ID, p.Channel, p.Name, p.Org, string(role), e.Seq); err != nil {
+				role = excluded.role, consent = excluded.consent, seq = excluded.seq`,
+			e.Meeting, p.ID, p.Channel, p.Name, p.Org, string(role), p.Consent, e.Seq); err != nil {
 			return fmt.Errorf("project speaker %q: %w", p.ID, err)
 		}
 	case TypeCommitmentUpsert:
@@ -290,8 +290,12 @@ func project(ctx context.Context, tx *sql.Tx, e Event, actor string) error {
 			return fmt.Errorf("project commitment %q: %w", c.ID, err)
 		}
 	case TypeMeetingState:
-		if _, err := tx.ExecContext(ctx, `UPDATE meetings SET state = ?, state_reason = ? WHERE id = ?`,
-			string(e.State), e.Reason, e.Meeting); err != nil {
+		run := 0
+		if e.State == MeetingRecording && e.Reason == ReasonStarted {
+			run = 1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE meetings SET state = ?, state_reason = ?, state_seq = ?, runs = runs + ?
+			WHERE id = ?`, string(e.State), e.Reason, e.Seq, run, e.Meeting); err != nil {
 			return fmt.Errorf("project meeting state: %w", err)
 		}
 	}

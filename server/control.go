@@ -17,23 +17,38 @@ import (
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
-// Control appends the changes viewers make from the overlay (a speaker renamed, a commitment
-// edited) to a meeting's log. Every change is an appended event; viewers see it through the event
-// stream like any other. ledger.MemLog and ledger.Store implement it.
+// Control takes the changes viewers make from the overlay (a speaker renamed, a commitment
+// edited): each is an event appended to the meeting's log, which viewers see through the event
+// stream like any other. A change applies to the current state of what it changes, which Control
+// reads from the projections of the log, never by replaying it. ledger.SQLiteStore implements it.
 type Control interface {
+	Appender
+	// Speaker returns what the meeting knows of a speaker (its latest speaker.update, or else the
+	// channel and organisation of its latest final, with no name), or an error wrapping
+	// ledger.ErrNotFound when it was never named nor heard.
+	Speaker(ctx context.Context, meeting, id string) (ledger.SpeakerInfo, error)
+	// Commitment returns a commitment's current state, or an error wrapping ledger.ErrNotFound.
+	Commitment(ctx context.Context, meeting, id string) (ledger.CommitmentRecord, error)
+}
+
+// Appender appends an event to a meeting's log. A participant's refusal to be recorded needs only
+// this: ledger.MemLog and ledger.Store implement it.
+type Appender interface {
 	Append(ctx context.Context, e ledger.Event) (ledger.Event, error)
 }
 
 var (
-	_ Control = (*ledger.MemLog)(nil)
-	_ Control = (ledger.Store)(nil)
+	_ Control  = (*ledger.SQLiteStore)(nil)
+	_ Appender = (*ledger.MemLog)(nil)
+	_ Appender = (ledger.Store)(nil)
 )
 
 // Recorder pauses and resumes the capture of a meeting. It records the change itself, as a
-// meeting.state event in the meeting's log.
+// meeting.state event in the meeting's log, and returns the meeting.state that stands after it:
+// the one it appended, or the standing one when the meeting already was in that state.
 type Recorder interface {
-	Pause(meeting string) error
-	Resume(meeting string) error
+	Pause(ctx context.Context, meeting string) (ledger.Event, error)
+	Resume(ctx context.Context, meeting string) (ledger.Event, error)
 }
 
 // Limits of the control API.
@@ -236,20 +251,6 @@ func (s *Server) control() (Control, error) {
 	return s.cfg.Control, nil
 }
 
-// latest returns the last stored event of the meeting for which match holds.
-func (s *Server) latest(ctx context.Context, meeting string, match func(ledger.Event) bool) (ledger.Event, bool, error) {
-	events, err := s.cfg.Log.Since(ctx, meeting, 0)
-	if err != nil {
-		return ledger.Event{}, false, fmt.Errorf("read the meeting's log: %w", err)
-	}
-	for i := len(events) - 1; i >= 0; i-- {
-		if match(events[i]) {
-			return events[i], true, nil
-		}
-	}
-	return ledger.Event{}, false, nil
-}
-
 // speakerEdit is the body of POST /m/{meeting}/speakers/{id}. Absent fields keep their value.
 type speakerEdit struct {
 	Name *string `json:"name"`
@@ -292,27 +293,14 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 		return ledger.Event{}, err
 	}
 
-	m.edit.Lock() // the latest state read here is the one the edit applies to
+	m.edit.Lock() // the state read here is the one the edit applies to
 	defer m.edit.Unlock()
-	last, found, err := s.latest(ctx, m.id, func(e ledger.Event) bool {
-		return e.Type == ledger.TypeSpeakerUpdate && e.Speaker != nil && e.Speaker.ID == id
-	})
-	if err == nil && !found {
-		last, found, err = s.latest(ctx, m.id, func(e ledger.Event) bool {
-			return e.Type == ledger.TypeSegmentFinal && e.Segment != nil && e.Segment.Speaker == id
-		})
-	}
-	if err != nil {
-		return ledger.Event{}, err
-	}
-	if !found {
+	sp, err := ctl.Speaker(ctx, m.id, id)
+	if errors.Is(err, ledger.ErrNotFound) {
 		return ledger.Event{}, fail(http.StatusNotFound, "No speaker %q has been heard in this meeting.", id)
 	}
-	sp := ledger.SpeakerInfo{ID: id}
-	if last.Speaker != nil {
-		sp = *last.Speaker
-	} else {
-		sp.Channel, sp.Org = last.Segment.Channel, last.Segment.Org
+	if err != nil {
+		return ledger.Event{}, fmt.Errorf("read speaker %q: %w", id, err)
 	}
 	if req.Name != nil {
 		sp.Name = name
@@ -363,17 +351,14 @@ func (s *Server) editCommitment(ctx context.Context, m *meeting, r *http.Request
 
 	m.edit.Lock()
 	defer m.edit.Unlock()
-	last, found, err := s.latest(ctx, m.id, func(e ledger.Event) bool {
-		return e.Type == ledger.TypeCommitmentUpsert && e.Commitment != nil && e.Commitment.ID == id
-	})
-	if err != nil {
-		return ledger.Event{}, err
-	}
-	if !found {
+	rec, err := ctl.Commitment(ctx, m.id, id)
+	if errors.Is(err, ledger.ErrNotFound) {
 		return ledger.Event{}, fail(http.StatusNotFound, "No commitment %q in this meeting.", id)
 	}
-	c := *last.Commitment
-	c.SegmentIDs = append([]string(nil), c.SegmentIDs...)
+	if err != nil {
+		return ledger.Event{}, fmt.Errorf("read commitment %q: %w", id, err)
+	}
+	c := rec.CommitmentInfo
 	apply(&c)
 	return s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: m.id, Commitment: &c, By: who})
 }
@@ -437,7 +422,7 @@ func (req commitmentEdit) check() (func(*ledger.CommitmentInfo), error) {
 }
 
 // appendEdit appends e, recording who made it as the store's actor too.
-func (s *Server) appendEdit(ctx context.Context, ctl Control, e ledger.Event) (ledger.Event, error) {
+func (s *Server) appendEdit(ctx context.Context, ctl Appender, e ledger.Event) (ledger.Event, error) {
 	stored, err := ctl.Append(ledger.WithActor(ctx, e.By), e)
 	if err != nil {
 		return ledger.Event{}, fmt.Errorf("append %s: %w", e.Type, err)
@@ -446,9 +431,9 @@ func (s *Server) appendEdit(ctx context.Context, ctl Control, e ledger.Event) (l
 	return stored, nil
 }
 
-// pause and resume ask the Recorder to change the meeting's state, then answer with the meeting's
-// latest meeting.state event: the one the Recorder appended, or the standing one when the meeting
-// was already in that state.
+// pause and resume ask the Recorder to change the meeting's state, then answer with the meeting.state
+// that stands: the one the Recorder appended, or the standing one when the meeting was already in
+// that state.
 func (s *Server) pause(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error) {
 	return s.setRecording(ctx, m, r, "pause")
 }
@@ -472,16 +457,10 @@ func (s *Server) setRecording(ctx context.Context, m *meeting, r *http.Request, 
 	if verb == "resume" {
 		do = rec.Resume
 	}
-	if err := do(m.id); err != nil {
+	e, err := do(ctx, m.id)
+	if err != nil {
 		s.log.Warn("cannot change the recording state", "meeting", m.id, "action", verb, "err", err)
 		return ledger.Event{}, fail(http.StatusConflict, "The meeting cannot %s now; it may not be recording.", verb)
 	}
-	last, found, err := s.latest(ctx, m.id, func(e ledger.Event) bool { return e.Type == ledger.TypeMeetingState })
-	if err != nil {
-		return ledger.Event{}, err
-	}
-	if !found {
-		return ledger.Event{}, fmt.Errorf("%s: the recorder stored no meeting.state event", verb)
-	}
-	return last, nil
+	return e, nil
 }

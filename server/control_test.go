@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ledgerline/ledgerline/ledger"
@@ -19,7 +21,7 @@ import (
 // fakeRecorder pauses and resumes like the agent does: it appends the meeting.state itself, and
 // refuses when the meeting is not being recorded.
 type fakeRecorder struct {
-	log *ledger.MemLog
+	store *ledger.SQLiteStore
 
 	mu      sync.Mutex
 	running bool
@@ -28,37 +30,57 @@ type fakeRecorder struct {
 
 var _ Recorder = (*fakeRecorder)(nil)
 
-func (r *fakeRecorder) Pause(meeting string) error  { return r.set(meeting, true) }
-func (r *fakeRecorder) Resume(meeting string) error { return r.set(meeting, false) }
+func (r *fakeRecorder) Pause(ctx context.Context, meeting string) (ledger.Event, error) {
+	return r.set(ctx, meeting, true)
+}
 
-func (r *fakeRecorder) set(meeting string, paused bool) error {
+func (r *fakeRecorder) Resume(ctx context.Context, meeting string) (ledger.Event, error) {
+	return r.set(ctx, meeting, false)
+}
+
+func (r *fakeRecorder) set(ctx context.Context, meeting string, paused bool) (ledger.Event, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.running {
-		return errors.New("not running")
+		return ledger.Event{}, errors.New("not running")
 	}
 	if r.paused == paused {
-		return nil
+		return r.store.LastState(ctx, meeting)
 	}
 	r.paused = paused
 	st := ledger.MeetingRecording
 	if paused {
 		st = ledger.MeetingPaused
 	}
-	_, err := r.log.Append(context.Background(), ledger.Event{Type: ledger.TypeMeetingState, Meeting: meeting, State: st, Reason: "user"})
-	return err
+	return r.store.Append(ctx, ledger.Event{Type: ledger.TypeMeetingState, Meeting: meeting, State: st, Reason: "user"})
 }
 
-// newControlFixture serves a meeting whose log takes the viewers' changes, with a running recorder.
+// newControlFixture serves a meeting whose store takes the viewers' changes, with a running recorder.
 func newControlFixture(t *testing.T) (*fixture, *fakeRecorder) {
 	t.Helper()
-	rec := &fakeRecorder{running: true}
-	f := newFixture(t, func(c *Config) {
-		c.Control = c.Log.(*ledger.MemLog)
-		rec.log = c.Log.(*ledger.MemLog)
+	store, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "ledgerline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &fakeRecorder{store: store, running: true}
+	f := startFixture(t, &replayCounter{SQLiteStore: store}, func(c *Config) {
+		c.Control = store
 		c.Recorder = rec
-	})
+	}, nil)
 	return f, rec
+}
+
+// replayCounter counts the reads of a meeting's log from its start.
+type replayCounter struct {
+	*ledger.SQLiteStore
+	replays atomic.Int64
+}
+
+func (r *replayCounter) Since(ctx context.Context, meeting string, seq int64) ([]ledger.Event, error) {
+	if seq == 0 {
+		r.replays.Add(1)
+	}
+	return r.SQLiteStore.Since(ctx, meeting, seq)
 }
 
 // request is one control request; zero fields take what the overlay page sends.
@@ -372,5 +394,35 @@ func TestControlPauseResume(t *testing.T) {
 	}
 	if e := f.post("/m/"+testMeeting+"/resume", `{}`); e.State != ledger.MeetingRecording || e.Seq != 3 {
 		t.Fatalf("resume answered %+v", e)
+	}
+}
+
+// A change reads the current state of what it changes from the store's projections: answering it
+// never replays the meeting's log, however long the meeting.
+func TestControlReadsNoLog(t *testing.T) {
+	f, _ := newControlFixture(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingRecording})
+	for i := range 50 {
+		f.appendFinal(i, "Hello.")
+	}
+	seedCommitment(f)
+	replays := &f.log.(*replayCounter).replays
+	before := replays.Load()
+	f.post("/m/"+testMeeting+"/speakers/spk-1", `{"name":"Dana"}`)
+	f.post("/m/"+testMeeting+"/commitments/c1", `{"status":"done"}`)
+	f.post("/m/"+testMeeting+"/pause", `{}`)
+	f.post("/m/"+testMeeting+"/pause", `{}`)
+	if n := replays.Load() - before; n != 0 {
+		t.Errorf("the changes read the meeting's log from its start %d times", n)
+	}
+}
+
+// Renaming a participant who declined to be recorded keeps their refusal on record.
+func TestControlRenameKeepsConsent(t *testing.T) {
+	f, _ := newControlFixture(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "declined-eve", Name: "Eve", Consent: ConsentDeclined}})
+	e := f.post("/m/"+testMeeting+"/speakers/declined-eve", `{"name":"Eve Ng","org":"partner"}`)
+	if want := (ledger.SpeakerInfo{ID: "declined-eve", Name: "Eve Ng", Org: "partner", Consent: ConsentDeclined}); *e.Speaker != want {
+		t.Fatalf("rename answered %+v, want %+v", *e.Speaker, want)
 	}
 }

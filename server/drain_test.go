@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/ledgerline/ledgerline/ledger"
 )
 
 // smallBuffers makes the kernel hold little for a connection, so that what the server has written
@@ -29,7 +31,7 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 // newDrainFixture is newFixture on a listener with small socket buffers.
 func newDrainFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
-	return startFixture(t, edit, func(l net.Listener) net.Listener { return smallBufferListener{l} })
+	return startFixture(t, ledger.NewMemLog(), edit, func(l net.Listener) net.Listener { return smallBufferListener{l} })
 }
 
 // dialSmall connects a viewer whose socket receive buffer is small.

@@ -94,12 +94,12 @@ func (s *Server) decline(ctx context.Context, m *meeting, r *http.Request) (ledg
 
 // consentLog is where refusals are recorded: Config.Control, or else the event log itself when it
 // can append. A refusal is part of the record even on a server whose viewers may not edit it.
-func (s *Server) consentLog() Control {
+func (s *Server) consentLog() Appender {
 	if s.cfg.Control != nil {
 		return s.cfg.Control
 	}
-	if c, ok := s.cfg.Log.(Control); ok {
-		return c
+	if a, ok := s.cfg.Log.(Appender); ok {
+		return a
 	}
 	return nil
 }

@@ -251,3 +251,48 @@ func TestJoinPageResponsive(t *testing.T) {
 		}
 	}
 }
+
+// In a real browser: when the meeting takes no audio, joining says why instead of sending.
+func TestJoinPageSaysMeetingTakesNoAudio(t *testing.T) {
+	const why = "this meeting is not being transcribed"
+	var posts atomic.Int64
+	f := newFixture(t, func(c *Config) {
+		c.Ingest = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				posts.Add(1)
+			}
+			http.Error(w, why, http.StatusForbidden)
+		})
+	})
+	ctx := newBrowser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(f.http.URL+joinPath(testMeeting, f.token)),
+		waitJS(`document.querySelector('#meeting').textContent === '`+testMeeting+`'`),
+		// A microphone that plays a tone, so that the page gets as far as publishing.
+		chromedp.Evaluate[chromedp.Void](`navigator.mediaDevices.getUserMedia = async () => {
+			const ctx = new AudioContext(), dst = ctx.createMediaStreamDestination(), osc = ctx.createOscillator();
+			osc.connect(dst);
+			osc.start();
+			return dst.stream;
+		}`),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "Eve Ng"),
+		chromedp.SetValue(chromedp.CSS(`#org`), "partner"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#org').dispatchEvent(new Event('change'))`),
+		chromedp.Click(chromedp.CSS(`#consent`)),
+		waitJS(`!document.querySelector('#join').disabled`),
+		chromedp.Click(chromedp.CSS(`#join`)),
+		waitJS(`document.body.dataset.state === 'failed'`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := evalJS[string](t, ctx, `document.querySelector('#message').textContent`); msg != "This meeting is not being transcribed." {
+		t.Errorf("the page says %q, want that the meeting is not being transcribed", msg)
+	}
+	if sending := evalJS[bool](t, ctx, `!document.querySelector('#controls').hidden`); sending {
+		t.Error("the page still shows the sending controls")
+	}
+	if n := posts.Load(); n != 1 {
+		t.Errorf("%d WHIP posts, want one: a refusal is no reason to try other channel names", n)
+	}
+}

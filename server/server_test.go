@@ -22,24 +22,31 @@ import (
 
 const testMeeting = "acme-q3"
 
-// fixture is a real server on loopback with an in-memory log and one meeting.
+// fixture is a real server on loopback with one meeting.
 type fixture struct {
 	t     *testing.T
-	log   *ledger.MemLog
+	log   fixtureLog
 	srv   *Server
 	http  *httptest.Server
 	token string
 }
 
-func newFixture(t *testing.T, edit func(*Config)) *fixture {
-	t.Helper()
-	return startFixture(t, edit, nil)
+// fixtureLog is the log a fixture serves: in memory, or a store where the server reads projections.
+type fixtureLog interface {
+	ledger.Log
+	Close() error
 }
 
-// startFixture serves a fresh meeting; wrap, when set, wraps the listener.
-func startFixture(t *testing.T, edit func(*Config), wrap func(net.Listener) net.Listener) *fixture {
+// newFixture serves a fresh meeting on an in-memory log.
+func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, log: ledger.NewMemLog()}
+	return startFixture(t, ledger.NewMemLog(), edit, nil)
+}
+
+// startFixture serves a fresh meeting on log; wrap, when set, wraps the listener.
+func startFixture(t *testing.T, log fixtureLog, edit func(*Config), wrap func(net.Listener) net.Listener) *fixture {
+	t.Helper()
+	f := &fixture{t: t, log: log}
 	cfg := Config{Log: f.log}
 	if edit != nil {
 		edit(&cfg)

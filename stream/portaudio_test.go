@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ledgerline/ledgerline/internal/leaktest"
 )
 
 // fakeAudio stands in for PortAudio: each device plays a tone, left and
@@ -175,7 +177,7 @@ func record(t *testing.T, p *PortAudio, want time.Duration) (map[string][]float3
 }
 
 func TestPortAudioResamplesAndDownmixes(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	audio := newFakeAudio()
 	audio.overflowAt = 3
 	var logs bytes.Buffer
@@ -224,7 +226,7 @@ func TestPortAudioResamplesAndDownmixes(t *testing.T) {
 }
 
 func TestPortAudioNativeRateAndFrameLength(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	audio := newFakeAudio()
 	p, err := newPortAudio(PortAudioConfig{Mic: "headset", FrameDur: 30 * time.Millisecond}, audio)
 	if err != nil {
@@ -246,7 +248,7 @@ func TestPortAudioNativeRateAndFrameLength(t *testing.T) {
 }
 
 func TestPortAudioDeviceFailureStopsEveryChannel(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	audio := newFakeAudio()
 	audio.failAfter = map[int]int{1: 5}
 	p, err := newPortAudio(PortAudioConfig{System: "1"}, audio)
@@ -276,7 +278,7 @@ func TestPortAudioDeviceFailureStopsEveryChannel(t *testing.T) {
 }
 
 func TestPortAudioOpenFailure(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	audio := newFakeAudio()
 	audio.openErr = map[int]error{0: errors.New("device busy")}
 	p, err := newPortAudio(PortAudioConfig{}, audio)
@@ -420,7 +422,7 @@ func TestPortAudioRecordsPulseAudioMonitor(t *testing.T) {
 		_ = play.Wait()
 	})
 
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	devs, err := ListDevices()
 	if err != nil {
 		t.Fatalf("ListDevices: %v", err)

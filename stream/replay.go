@@ -7,6 +7,8 @@ import (
 	"math"
 	"sync/atomic"
 	"time"
+
+	"github.com/ledgerline/ledgerline/internal/clock"
 )
 
 // ErrStarted is returned by a source's Start when it has already been started.
@@ -21,7 +23,7 @@ type Replay struct {
 	samples  []float32
 	frame    int     // samples per frame
 	speed    float64 // 0 means as fast as possible
-	clock    clock
+	clock    pacer
 	started  atomic.Bool
 	duration time.Duration
 }
@@ -119,8 +121,8 @@ func (r *Replay) Start(ctx context.Context, out chan<- Frame) error {
 	return nil
 }
 
-// clock is the time a paced source runs by; tests replace it.
-type clock interface {
+// pacer is the time a paced source runs by; tests replace it.
+type pacer interface {
 	Now() time.Time
 	// WaitUntil returns once Now is at or past t, or with ctx.Err() when ctx
 	// is done first.
@@ -131,17 +133,4 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) WaitUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (realClock) WaitUntil(ctx context.Context, t time.Time) error { return clock.SleepUntil(ctx, t) }

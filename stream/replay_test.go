@@ -6,32 +6,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ledgerline/ledgerline/internal/leaktest"
 )
 
 const meetingWAV = "testdata/meeting-16k-mono-16.wav"
-
-// checkNoLeaks fails t when goroutines started after it was called are still
-// running when the test ends.
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<16)
-				t.Fatalf("%d goroutines leaked:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
-			}
-			runtime.Gosched()
-		}
-	})
-}
 
 // collect runs src and gathers its frames until it returns.
 func collect(ctx context.Context, t *testing.T, src Source) ([]Frame, error) {
@@ -51,7 +35,7 @@ func collect(ctx context.Context, t *testing.T, src Source) ([]Frame, error) {
 }
 
 func TestReplayAsFastAsPossible(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	want, err := LoadWAV(meetingWAV)
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +183,7 @@ func TestReplayRealClockIsNotEarly(t *testing.T) {
 }
 
 func TestReplayStopsOnCancel(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	r, err := NewReplay(meetingWAV, "mic", 1, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +204,7 @@ func TestReplayStopsOnCancel(t *testing.T) {
 }
 
 func TestReplayStopsWhenNobodyReads(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	r, err := NewReplaySamples(make([]float32, SampleRate), "mic", 0, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +243,7 @@ func TestReplayErrors(t *testing.T) {
 // TestReplayThroughSegmenter runs the live path from a recording: replayed
 // frames cut into utterances, the same as cutting the file directly.
 func TestReplayThroughSegmenter(t *testing.T) {
-	checkNoLeaks(t)
+	leaktest.Check(t)
 	x := meetingFixture(t)
 	want := join(t, runSegmenter(NewSegmenter(SegmenterConfig{}), "mic", x, 0, 480), "mic", x, 0)
 

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ledgerline/ledgerline/internal/clock"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/recap"
 )
@@ -260,7 +261,7 @@ func (w *Notifier) post(ctx context.Context, target string, body []byte) error {
 	log = log.With("webhook", redactURL(target))
 	wait := w.wait
 	if wait == nil {
-		wait = sleepCtx
+		wait = clock.Sleep
 	}
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
@@ -362,17 +363,6 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -10,7 +10,8 @@ import (
 	"testing"
 )
 
-// runningAgent is `ledgerline run` started in-process by a test.
+// runningAgent is `ledgerline run` (or another command that serves a meeting) started in-process
+// by a test.
 type runningAgent struct {
 	base    string // http://host:port/m/MEETING
 	token   string
@@ -24,11 +25,18 @@ type runningAgent struct {
 // it has printed the overlay link.
 func startAgent(t testing.TB, args ...string) *runningAgent {
 	t.Helper()
+	return startServing(t, append([]string{"run"}, args...)...)
+}
+
+// startServing runs `ledgerline args...` until stopped, and returns once it
+// has printed the overlay link.
+func startServing(t testing.TB, args ...string) *runningAgent {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	a := &runningAgent{stderr: &lockedBuffer{}, stop: cancel, done: make(chan int, 1)}
 	go func() {
-		code := run(ctx, append([]string{"run"}, args...), strings.NewReader(""), pw, a.stderr)
+		code := run(ctx, args, strings.NewReader(""), pw, a.stderr)
 		pw.Close()
 		a.done <- code
 	}()

@@ -33,21 +33,26 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		_, modelErr = models.Inspect(path)
 	}
 
-	m, err := startMeeting(ctx, e, meetingConfig{listen: *listen, db: *db, title: "Sample joint call: data platform integration"})
+	store, err := recordingStore(*db)
 	if err != nil {
 		return err
 	}
-	defer m.close()
+	defer store.Close()
+	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: *listen, Title: "Sample joint call: data platform integration"})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
 	if modelErr != nil {
 		fmt.Fprintf(e.stderr, "no usable speech model (%v)\nreplaying the sample call's reference transcript instead; to hear it transcribed, run 'ledgerline models pull %s' and start the demo again\n", modelErr, models.Default)
 		lines, err := agent.SampleCallTranscript()
 		if err != nil {
 			return err
 		}
-		if err := agent.ReplayTranscript(ctx, m.store, m.id, lines, rate); err != nil {
+		if err := agent.ReplayTranscript(ctx, store, m.ID(), lines, rate); err != nil {
 			return err
 		}
-		return m.finish(ctx, e, *stay)
+		return finish(ctx, e, m, *stay)
 	}
 
 	audio, err := stream.ReadWAV(bytes.NewReader(agent.SampleCallWAV()))
@@ -58,10 +63,14 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opt := asr.Options{Language: "en", Threads: max(1, runtime.NumCPU()/2)}
-	pipeline := agent.Config{Options: opt, Prompt: "Dana Whitfield, Ravi Menon, Laura Chen", Sources: []stream.Source{src}}
-	if err := m.transcribe(ctx, e, path, pipeline); err != nil {
+	opt := asr.Options{Language: "en"}
+	size, err := asr.SizeFor(runtime.NumCPU(), 0, 0)
+	if err != nil {
 		return err
 	}
-	return m.finish(ctx, e, *stay)
+	pipeline := agent.Config{Options: opt, Prompt: "Dana Whitfield, Ravi Menon, Laura Chen", Sources: []stream.Source{src}}
+	if err := m.Transcribe(ctx, pipeline, whisperLoader(e, path, size)); err != nil {
+		return err
+	}
+	return finish(ctx, e, m, *stay)
 }

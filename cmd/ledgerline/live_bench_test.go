@@ -59,11 +59,16 @@ func report(b *testing.B, kind string, lat []time.Duration) {
 func liveRun(b *testing.B, model string, samples []float32) (partials, finals []time.Duration, passesPerSecond float64) {
 	var out bytes.Buffer
 	e := &env{stdout: &out, stderr: &out, log: newLogger(&out, "")}
-	m, err := startMeeting(context.Background(), e, meetingConfig{listen: "127.0.0.1:0", db: filepath.Join(b.TempDir(), "bench.db")})
+	store, err := ledger.OpenSQLite(filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer m.close()
+	defer store.Close()
+	m, err := startMeeting(context.Background(), e, store, agent.MeetingConfig{Listen: "127.0.0.1:0"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
 	link, _, _ := strings.Cut(strings.TrimPrefix(out.String(), "overlay: "), "\n")
 	wsURL := strings.Replace(strings.Replace(link, "http://", "ws://", 1), "?t=", "/ws?t=", 1)
 	conn, _, err := websocket.DefaultDialer.Dial(wsURL, nil)
@@ -81,7 +86,7 @@ func liveRun(b *testing.B, model string, samples []float32) (partials, finals []
 	if err != nil {
 		b.Fatal(err)
 	}
-	session, err := agent.New(agent.Config{Meeting: m.id, Engine: engine, Log: m.store, Sources: []stream.Source{src},
+	session, err := agent.New(agent.Config{Meeting: m.ID(), Engine: engine, Log: store, Sources: []stream.Source{src},
 		Options: asr.Options{Language: "en", Threads: 2}})
 	if err != nil {
 		b.Fatal(err)

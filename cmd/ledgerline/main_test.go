@@ -295,3 +295,11 @@ func TestDiarizeCommand(t *testing.T) {
 		t.Errorf("bad format: exit %d, %q", code, errOut)
 	}
 }
+
+// Decode workers and threads are checked together, before anything starts.
+func TestRunRefusesMoreDecodeThreadsThanCores(t *testing.T) {
+	code, _, errOut := ledgerline(t, "run", "--bot", "--workers", "4096", "--threads", "4")
+	if code != 2 || !strings.Contains(errOut, "exceed the CPU cores") || !strings.Contains(errOut, "--threads") {
+		t.Errorf("exit %d, %q; want 2 and what to lower", code, errOut)
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
+	"path/filepath"
+	"strconv"
 
 	"github.com/ledgerline/ledgerline/ingest"
 )
@@ -46,7 +49,19 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 	if ch == "" {
 		ch = channelFor(*name)
 	}
-	return ingest.PublishWAV(ctx, u.String(), *token, files[0], ingest.PublishOptions{Channel: ch, Speed: *speed, Logger: e.log})
+	sent, err := ingest.PublishWAV(ctx, u.String(), *token, files[0], ingest.PublishOptions{Channel: ch, Speed: *speed, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	as := ""
+	if *name != "" {
+		as = " as " + strconv.Quote(*name)
+	}
+	if ch != "" {
+		as += " on channel " + ch
+	}
+	fmt.Fprintf(e.stdout, "published %.1f s of %s to meeting %s%s\n", sent.Seconds(), filepath.Base(files[0]), path.Base(u.Path), as)
+	return nil
 }
 
 // channelFor turns a display name into a channel name the endpoint accepts.

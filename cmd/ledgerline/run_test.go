@@ -102,6 +102,8 @@ func TestBotTranscribesParticipantsPushedOverWHIP(t *testing.T) {
 				strings.NewReader(""), &out, &errOut)
 			if code != 0 {
 				t.Errorf("publish %s: exit %d: %s", p.name, code, errOut.String())
+			} else if !strings.HasPrefix(out.String(), "published ") || !strings.Contains(out.String(), p.name) {
+				t.Errorf("publish %s said %q, want what it published", p.name, out.String())
 			}
 		}()
 	}
@@ -138,5 +140,29 @@ func TestBotTranscribesParticipantsPushedOverWHIP(t *testing.T) {
 	}
 	if speakers["alice-martin"] == 0 || speakers["bob-silva"] == 0 {
 		t.Errorf("segments by speaker %v, want both participants", speakers)
+	}
+}
+
+// The demo without a speech model replays a transcript and transcribes no one: a participant who
+// tries to join is told so, and the demo still stops at once when interrupted.
+func TestDemoWithoutModelTurnsParticipantsAway(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "meetings.db")
+	demo := startServing(t, "demo", "--model", filepath.Join(t.TempDir(), "no-model.bin"), "--speed", "max", "--stay",
+		"--listen", "127.0.0.1:0", "--db", db)
+	var out, errOut strings.Builder
+	code := run(context.Background(), []string{"publish", "../../ingest/testdata/alice.wav", "--url", demo.whip(), "--token", demo.token,
+		"--name", "Alice Martin", "--org", "partner"}, strings.NewReader(""), &out, &errOut)
+	if code == 0 || !strings.Contains(errOut.String(), "this meeting is not being transcribed") {
+		t.Errorf("publish to the demo: exit %d, %q; want a failure saying the meeting is not being transcribed", code, errOut.String())
+	}
+	stopped := make(chan int, 1)
+	go func() { stopped <- demo.end() }()
+	select {
+	case code := <-stopped:
+		if code != 0 {
+			t.Errorf("demo exited %d: %s", code, demo.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not stop when interrupted")
 	}
 }

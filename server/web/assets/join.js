@@ -57,10 +57,18 @@
     constructor(status, text) { super(text); this.status = status; }
   }
 
+  // sentence makes a reason the recorder gave into a sentence of the page.
+  function sentence(text) {
+    const t = text.trim();
+    return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? '' : '.');
+  }
+
   function explain(err) {
     if (err instanceof WhipError) {
       switch (err.status) {
-        case 401: case 403: return 'The meeting refused this link\'s token. Ask the organiser for a new join link.';
+        case 401: return 'The meeting refused this link\'s token. Ask the organiser for a new join link.';
+        // The meeting takes no audio now (it is not being transcribed); the recorder says why.
+        case 403: return err.message.trim() ? sentence(err.message) : 'This meeting takes no audio now.';
         case 404: return 'This meeting is not taking audio now. Ask the organiser whether it is still running.';
         case 503: return 'The recorder is busy. Wait a few seconds and join again.';
         default: return 'The recorder refused the connection (HTTP ' + err.status + '). Try again, or ask the organiser.';

@@ -1,0 +1,447 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ingest"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/recap"
+	"github.com/ledgerline/ledgerline/server"
+	"github.com/ledgerline/ledgerline/webhook"
+)
+
+// Store is where a Meeting keeps its record: the meeting store, with the reads of current state
+// that viewers' changes, pause and resume, and a continued meeting start from.
+type Store interface {
+	ledger.Store
+	server.Control
+	// Runs returns how many runs have recorded a meeting (its meeting.state events with
+	// ledger.ReasonStarted).
+	Runs(ctx context.Context, meeting string) (int, error)
+	// LastState returns a meeting's last meeting.state event.
+	LastState(ctx context.Context, meeting string) (ledger.Event, error)
+}
+
+var _ Store = (*ledger.SQLiteStore)(nil)
+
+// MeetingConfig sets up a Meeting. Store is required.
+type MeetingConfig struct {
+	// Store keeps the meeting's record. It is the caller's: it may hold many meetings, and is
+	// closed after the Meeting.
+	Store Store
+	// Listen is the address the overlay, the join page and the WHIP endpoint are served on.
+	Listen string
+	// Continue is the ID of a meeting recorded earlier to continue; "" starts a new meeting with
+	// Deal, Title and Timezone.
+	Continue string
+	Deal     string // the deal a new meeting belongs to
+	Title    string
+	Timezone string // IANA name due dates resolve in
+	// TakeAudio says that participants' audio is transcribed: tracks pushed over WHIP (from the
+	// join page, or 'ledgerline publish') join the pipeline Transcribe runs, and those that arrive
+	// before it runs wait for it. Without it, and once the pipeline has ended, publishers are turned
+	// away, told that the meeting is not being transcribed.
+	TakeAudio bool
+	// Webhooks are sent the meeting's recap summary when it finishes.
+	Webhooks []webhook.Endpoint
+	Logger   *slog.Logger
+}
+
+// Meeting is one meeting served live: its record in the store, the overlay and join page, the
+// WHIP endpoint participants' audio comes in on, and the transcription pipeline Transcribe runs.
+// It joins participants' tracks to the pipeline, passes viewers' changes back into it, and tells
+// the webhooks when the meeting finishes.
+//
+// A Meeting owns its server, its WHIP endpoint and every goroutine it starts; Close stops them
+// all. It holds no state outside itself, so that one process may run many.
+type Meeting struct {
+	id, token string
+	started   time.Time // meeting time 0
+	idPrefix  string    // of the IDs this run gives, when it continues a meeting
+	base      string    // http://host:port the meeting is served on
+	cfg       MeetingConfig
+	log       *slog.Logger
+	srv       *server.Server
+	whip      *ingest.WHIP
+
+	ctx    context.Context // done once Close begins: ends the pipeline
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // Transcribe, and tracks being joined to the pipeline
+
+	mu          sync.Mutex
+	closed      bool
+	transcribed bool            // Transcribe was called
+	taking      bool            // participants' tracks are taken now
+	session     *Session        // the running pipeline, for tracks that join and viewers' changes
+	waiting     []*ingest.Track // taken while the engine loads, to join the pipeline when it starts
+	local       map[string]bool // channels captured here, which no participant may take
+}
+
+// Why publishers are turned away.
+const (
+	notTranscribed = "this meeting is not being transcribed"
+	ownAudioOnly   = "this meeting transcribes only its own audio, not its participants'"
+)
+
+// StartMeeting records a new meeting in the store (or continues cfg.Continue) and serves it.
+func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("agent: a meeting needs a store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	rec, prefix, err := record(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &Meeting{id: rec.ID, token: rec.Token, started: time.Now(), idPrefix: prefix, cfg: cfg,
+		log: cfg.Logger.With("meeting", rec.ID), taking: cfg.TakeAudio}
+	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if m.whip, err = m.newWHIP(); err != nil {
+		m.cancel()
+		return nil, err
+	}
+	m.srv, err = server.New(server.Config{Addr: cfg.Listen, Log: cfg.Store, Logger: cfg.Logger, Ingest: m.whip,
+		Control: viewerChanges{m}, Records: cfg.Store, Recorder: recorder{m}})
+	if err != nil {
+		m.cancel()
+		return nil, errors.Join(err, m.whip.Close())
+	}
+	if err := m.srv.AddMeetingToken(m.id, m.token); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	addr, err := m.srv.Start()
+	if err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	m.base = "http://" + displayAddr(addr)
+	return m, nil
+}
+
+// record creates the meeting's record, or reads the one it continues and the prefix of this
+// run's IDs: "r2-" for its second run, so that they never replace what earlier runs recorded.
+func record(ctx context.Context, cfg MeetingConfig) (ledger.Meeting, string, error) {
+	if cfg.Continue == "" {
+		rec := ledger.Meeting{ID: newMeetingID(), DealID: cfg.Deal, Title: cfg.Title, Token: server.NewToken(),
+			StartedAt: time.Now(), Timezone: cfg.Timezone}
+		if err := cfg.Store.CreateMeeting(ctx, rec); err != nil {
+			return ledger.Meeting{}, "", fmt.Errorf("agent: %w", err)
+		}
+		return rec, "", nil
+	}
+	rec, err := cfg.Store.Meeting(ctx, cfg.Continue)
+	if err != nil {
+		return ledger.Meeting{}, "", fmt.Errorf("agent: continue meeting %q: %w", cfg.Continue, err)
+	}
+	runs, err := cfg.Store.Runs(ctx, rec.ID)
+	if err != nil {
+		return ledger.Meeting{}, "", fmt.Errorf("agent: continue meeting %q: %w", cfg.Continue, err)
+	}
+	return rec, fmt.Sprintf("r%d-", max(runs, 1)+1), nil
+}
+
+// ID is the meeting's ID.
+func (m *Meeting) ID() string { return m.id }
+
+// OverlayURL is the link that follows the meeting live, token included.
+func (m *Meeting) OverlayURL() string { return m.base + server.PagePath(m.id, m.token) }
+
+// JoinURL is the link participants join with to send their own audio, token included.
+func (m *Meeting) JoinURL() string { return m.base + server.JoinPath(m.id, m.token) }
+
+// newWHIP takes participants' audio over WebRTC: each track becomes a channel of the pipeline,
+// named after its publisher.
+func (m *Meeting) newWHIP() (*ingest.WHIP, error) {
+	host, _, _ := net.SplitHostPort(m.cfg.Listen)
+	ip := net.ParseIP(host)
+	api, err := ingest.NewAPI(ingest.APIConfig{Loopback: host == "localhost" || ip != nil && ip.IsLoopback()})
+	if err != nil {
+		return nil, err
+	}
+	return ingest.NewWHIP(ingest.WHIPConfig{
+		API:          api,
+		Logger:       m.cfg.Logger,
+		MeetingStart: func(string) time.Time { return m.started },
+		Authorize:    m.authorize,
+		OnTrack:      m.onTrack,
+	})
+}
+
+// authorize lets in publishers with the meeting's token while it takes their audio.
+func (m *Meeting) authorize(r *http.Request, meeting string) error {
+	token, _ := ingest.BearerToken(r)
+	known, ok := m.srv.CheckToken(meeting, token)
+	switch {
+	case !known:
+		return ingest.ErrUnknownMeeting
+	case !ok:
+		return ingest.ErrUnauthorized
+	case r.Method != http.MethodPost:
+		return nil
+	}
+	ch := r.URL.Query().Get("channel")
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.taking && m.local[ch]:
+		return ingest.Refuse(fmt.Sprintf("channel %q is this meeting's own audio: publish under another name", ch))
+	case m.taking:
+		return nil
+	case m.session != nil:
+		return ingest.Refuse(ownAudioOnly)
+	}
+	return ingest.Refuse(notTranscribed)
+}
+
+// onTrack hands a participant's track on without waiting: to the running pipeline, or to the
+// queue of those waiting for it while its engine loads.
+func (m *Meeting) onTrack(_ string, t *ingest.Track) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case !m.taking || m.local[t.Channel()]:
+		// Authorize turned such publishers away, unless the meeting stopped taking audio since.
+		m.log.Warn("refused a track", "channel", t.Channel(), "reason", "the meeting takes no audio now")
+		t.Close()
+	case m.session == nil:
+		m.waiting = append(m.waiting, t)
+	default:
+		// Joining records who is heard on the track: a write to the store, which the WHIP
+		// endpoint's reader must not wait for.
+		s := m.session
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.join(s, t)
+		}()
+	}
+}
+
+// join adds a participant's track to the pipeline, named as its publisher announced themselves.
+func (m *Meeting) join(s *Session, t *ingest.Track) {
+	q := t.Query()
+	sp := Speaker{Name: q.Get("name"), Org: q.Get("org")}
+	if sp.Name == "" {
+		sp.Name = t.Channel()
+	}
+	if err := s.AddSource(t, map[string]Speaker{t.Channel(): sp}); err != nil {
+		m.log.Warn("refused a track", "channel", t.Channel(), "err", err)
+		t.Close()
+	}
+}
+
+// Transcribe runs the pipeline cfg into the meeting until its sources end, ctx is done or the
+// meeting is closed, and returns as Session.Run does. It first loads the speech engine with load
+// (closing it at the end when it is an io.Closer); participants who join meanwhile wait for it.
+// The meeting fills in cfg's Meeting, Engine, Log, MeetingDate and IDPrefix, and KeepOpen when it
+// takes participants' audio. A meeting is transcribed once.
+func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.Context) (asr.Engine, error)) error {
+	local := map[string]bool{}
+	for _, src := range cfg.Sources {
+		for _, ch := range src.Channels() {
+			local[ch] = true
+		}
+	}
+	m.mu.Lock()
+	if m.closed || m.transcribed {
+		m.mu.Unlock()
+		return fmt.Errorf("agent: meeting %s is closed or already transcribed", m.id)
+	}
+	m.transcribed, m.local = true, local
+	m.wg.Add(1)
+	m.mu.Unlock()
+	defer m.wg.Done()
+	defer m.stopTaking()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(m.ctx, cancel)()
+
+	engine, err := load(ctx)
+	if err != nil {
+		return err
+	}
+	if c, ok := engine.(io.Closer); ok {
+		defer c.Close()
+	}
+	cfg.Meeting, cfg.Engine, cfg.Log, cfg.MeetingDate, cfg.IDPrefix = m.id, engine, m.cfg.Store, m.started, m.idPrefix
+	cfg.KeepOpen = cfg.KeepOpen || m.cfg.TakeAudio
+	if cfg.Logger == nil {
+		cfg.Logger = m.cfg.Logger
+	}
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.session = s
+	waiting := m.waiting
+	m.waiting = nil
+	m.mu.Unlock()
+	for _, t := range waiting {
+		if local[t.Channel()] {
+			m.log.Warn("refused a track", "channel", t.Channel(), "reason", "a channel captured here")
+			t.Close()
+			continue
+		}
+		m.join(s, t) // the session queues it until Run starts it: no write yet
+	}
+	return s.Run(ctx)
+}
+
+// stopTaking ends the pipeline's part in the meeting: later tracks are turned away, and those
+// still waiting for it let go.
+func (m *Meeting) stopTaking() {
+	m.mu.Lock()
+	m.session, m.taking = nil, false
+	waiting := m.waiting
+	m.waiting = nil
+	m.mu.Unlock()
+	for _, t := range waiting {
+		t.Close()
+	}
+}
+
+// running returns the pipeline while it runs.
+func (m *Meeting) running() *Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.session
+}
+
+// Finish ends the meeting for its viewers once transcribing is over: it lets each of them take
+// every event not yet received (for up to 10 s), sends the webhooks the recap summary, and shuts
+// the server down (up to 10 s). It goes on when ctx is cancelled, so that an interrupted meeting
+// still ends properly; a webhook's failure is logged, never returned: the record is safe in the
+// store either way. Close still follows.
+func (m *Meeting) Finish(ctx context.Context) error {
+	bg := context.WithoutCancel(ctx)
+	drain, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	if err := m.srv.Drain(drain, m.id); err != nil {
+		m.log.Warn("some viewers did not receive every event before the end", "err", err)
+	}
+	if len(m.cfg.Webhooks) > 0 {
+		m.notify(bg)
+	}
+	shutdown, cancelShutdown := context.WithTimeout(bg, 10*time.Second)
+	defer cancelShutdown()
+	return m.srv.Shutdown(shutdown)
+}
+
+// notify sends the webhooks the meeting's recap summary.
+func (m *Meeting) notify(ctx context.Context) {
+	r, err := recap.Build(ctx, m.cfg.Store, m.id)
+	if err != nil {
+		m.log.Warn("webhooks not sent", "err", err)
+		return
+	}
+	hooks := webhook.Notifier{Endpoints: m.cfg.Webhooks, Logger: m.cfg.Logger}
+	if err := hooks.Send(ctx, webhook.NewSummary(r, m.base+server.RecapPath(m.id, m.token))); err != nil {
+		m.log.Warn("webhooks failed", "err", err)
+	}
+}
+
+// Close stops the pipeline if it still runs, turns publishers away, ends their sessions, stops
+// serving and waits for every goroutine the meeting started. It leaves the store open.
+func (m *Meeting) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed, m.taking = true, false
+	waiting := m.waiting
+	m.waiting = nil
+	m.mu.Unlock()
+	for _, t := range waiting {
+		t.Close()
+	}
+	m.cancel()
+	err := m.whip.Close()
+	m.wg.Wait()
+	return errors.Join(err, m.srv.Close())
+}
+
+// viewerChanges appends viewers' changes and tells the running pipeline about them: a renamed
+// speaker's later words carry the new name, and a promise said again merges into the commitment
+// as a viewer left it.
+type viewerChanges struct{ m *Meeting }
+
+var _ server.Control = viewerChanges{}
+
+func (v viewerChanges) Append(ctx context.Context, e ledger.Event) (ledger.Event, error) {
+	out, err := v.m.cfg.Store.Append(ctx, e)
+	s := v.m.running()
+	if err != nil || s == nil || e.Meeting != v.m.id {
+		return out, err
+	}
+	switch {
+	case e.Type == ledger.TypeSpeakerUpdate && e.Speaker.Consent == "":
+		s.Rename(e.Speaker.ID, Speaker{Name: e.Speaker.Name, Org: e.Speaker.Org})
+	case e.Type == ledger.TypeCommitmentUpsert:
+		s.ObserveCommitment(*e.Commitment)
+	}
+	return out, nil
+}
+
+func (v viewerChanges) Speaker(ctx context.Context, meeting, id string) (ledger.SpeakerInfo, error) {
+	return v.m.cfg.Store.Speaker(ctx, meeting, id)
+}
+
+func (v viewerChanges) Commitment(ctx context.Context, meeting, id string) (ledger.CommitmentRecord, error) {
+	return v.m.cfg.Store.Commitment(ctx, meeting, id)
+}
+
+// recorder lets viewers pause and resume the meeting while it is being transcribed.
+type recorder struct{ m *Meeting }
+
+var _ server.Recorder = recorder{}
+
+func (r recorder) Pause(ctx context.Context, meeting string) (ledger.Event, error) {
+	return r.set(ctx, meeting, (*Session).Pause)
+}
+
+func (r recorder) Resume(ctx context.Context, meeting string) (ledger.Event, error) {
+	return r.set(ctx, meeting, (*Session).Resume)
+}
+
+func (r recorder) set(ctx context.Context, meeting string, change func(*Session) error) (ledger.Event, error) {
+	s := r.m.running()
+	if s == nil || meeting != r.m.id {
+		return ledger.Event{}, errors.New("agent: this meeting is not being captured right now")
+	}
+	if err := change(s); err != nil {
+		return ledger.Event{}, err
+	}
+	return r.m.cfg.Store.LastState(ctx, r.m.id)
+}
+
+// displayAddr turns a wildcard listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+}
+
+func newMeetingID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}

@@ -1,0 +1,319 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ingest"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/stream"
+)
+
+// quietEngine hears nothing in any audio, at once: the pipeline runs without a model.
+type quietEngine struct{}
+
+func (quietEngine) Transcribe(context.Context, []float32, asr.Options) (asr.Result, error) {
+	return asr.Result{}, nil
+}
+
+// loadQuiet loads the quiet engine at once.
+func loadQuiet(context.Context) (asr.Engine, error) { return quietEngine{}, nil }
+
+// slowLoad loads the quiet engine once release is closed, or fails when ctx ends first: a model
+// that takes its time.
+func slowLoad(release <-chan struct{}) func(context.Context) (asr.Engine, error) {
+	return func(ctx context.Context) (asr.Engine, error) {
+		select {
+		case <-release:
+			return quietEngine{}, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func openMeetingStore(t *testing.T) *ledger.SQLiteStore {
+	t.Helper()
+	store, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "ledgerline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// startTestMeeting serves a meeting on loopback, closed at the end of the test.
+func startTestMeeting(t *testing.T, store *ledger.SQLiteStore, cfg MeetingConfig) *Meeting {
+	t.Helper()
+	cfg.Store, cfg.Listen = store, "127.0.0.1:0"
+	m, err := StartMeeting(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// publish opens a WHIP session to the meeting as a participant; it is up, but has sent nothing.
+func publish(t *testing.T, m *Meeting, channel, query string) (*ingest.Publisher, error) {
+	t.Helper()
+	api, err := ingest.NewAPI(ingest.APIConfig{Loopback: true, ReportInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := strings.Replace(strings.Split(m.OverlayURL(), "?")[0], "/m/", "/whip/", 1) + query
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p, err := ingest.Publish(ctx, endpoint, m.token, ingest.PublishOptions{Channel: channel, Speed: 10, API: api,
+		ConfirmTimeout: 100 * time.Millisecond})
+	if err == nil {
+		t.Cleanup(func() { _ = p.Close(context.Background()) })
+	}
+	return p, err
+}
+
+// send sends half a second of a tone, so that the endpoint has the participant's track.
+func send(t *testing.T, p *ingest.Publisher) {
+	t.Helper()
+	tone := make([]float32, stream.SampleRate/2)
+	for i := range tone {
+		tone[i] = 0.1 * float32(i%40) / 40
+	}
+	if err := p.Send(context.Background(), tone); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// closeWithin closes m and fails the test unless Close returns within d.
+func closeWithin(t *testing.T, m *Meeting, d time.Duration) {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(d):
+		t.Fatalf("Close did not return within %v", d)
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after ten seconds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%s: not in 10 s", what)
+		}
+	}
+}
+
+func (m *Meeting) waitingTracks() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.waiting)
+}
+
+// A meeting that is not transcribed turns participants away, saying so, and a meeting a
+// participant tried to join still closes at once.
+func TestMeetingNotTranscribedRefusesParticipants(t *testing.T) {
+	m := startTestMeeting(t, openMeetingStore(t), MeetingConfig{TakeAudio: false})
+	p, err := publish(t, m, "alice", "?name=Alice")
+	if err == nil {
+		send(t, p) // on the old path the track arrived here and held the endpoint open
+		t.Error("a meeting that is not transcribed took a participant's audio")
+	} else if !errors.Is(err, ingest.ErrWHIP) || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "this meeting is not being transcribed") {
+		t.Errorf("publish: %v, want 403: this meeting is not being transcribed", err)
+	}
+	closeWithin(t, m, time.Second)
+}
+
+// A participant who joins while the speech engine still loads waits for it without holding the
+// meeting: closing it then returns at once, and the transcription ends with it.
+func TestMeetingClosesWhileEngineLoads(t *testing.T) {
+	m := startTestMeeting(t, openMeetingStore(t), MeetingConfig{TakeAudio: true})
+	transcribed := make(chan error, 1)
+	go func() { transcribed <- m.Transcribe(context.Background(), Config{}, slowLoad(nil)) }()
+	p, err := publish(t, m, "alice", "?name=Alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, p)
+	waitUntil(t, "the track waits for the engine", func() bool { return m.waitingTracks() == 1 })
+	closeWithin(t, m, time.Second)
+	if err := <-transcribed; !errors.Is(err, context.Canceled) {
+		t.Errorf("Transcribe of a closed meeting: %v, want the load cancelled", err)
+	}
+	if _, err := publish(t, m, "bob", ""); err == nil {
+		t.Error("a closed meeting took a participant")
+	}
+}
+
+// A participant who joins while the engine loads is transcribed once it has loaded, named as they
+// announced themselves.
+func TestMeetingJoinsTracksThatArriveWhileEngineLoads(t *testing.T) {
+	store := openMeetingStore(t)
+	m := startTestMeeting(t, store, MeetingConfig{TakeAudio: true})
+	release := make(chan struct{})
+	ctx, stop := context.WithCancel(context.Background())
+	transcribed := make(chan error, 1)
+	go func() { transcribed <- m.Transcribe(ctx, Config{}, slowLoad(release)) }()
+	p, err := publish(t, m, "alice", "?name=Alice+Martin&org=partner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, p)
+	waitUntil(t, "the track waits for the engine", func() bool { return m.waitingTracks() == 1 })
+	close(release)
+	want := ledger.SpeakerInfo{ID: "alice", Channel: "alice", Name: "Alice Martin", Org: "partner"}
+	waitUntil(t, "the participant is announced", func() bool {
+		sp, err := store.Speaker(ctx, m.ID(), "alice")
+		return err == nil && sp == want
+	})
+	stop()
+	if err := <-transcribed; err != nil {
+		t.Errorf("Transcribe: %v", err)
+	}
+	// Once the pipeline has ended, participants are turned away.
+	if _, err := publish(t, m, "bob", ""); err == nil || !strings.Contains(err.Error(), "not being transcribed") {
+		t.Errorf("publish after the pipeline ended: %v, want a refusal", err)
+	}
+	closeWithin(t, m, time.Second)
+}
+
+// A publisher turned away leaves nothing behind: the name it announced never reaches the track
+// that holds the channel.
+func TestMeetingRefusedPublisherLeavesNoName(t *testing.T) {
+	store := openMeetingStore(t)
+	m := startTestMeeting(t, store, MeetingConfig{TakeAudio: true})
+	ctx, stop := context.WithCancel(context.Background())
+	transcribed := make(chan error, 1)
+	go func() { transcribed <- m.Transcribe(ctx, Config{}, loadQuiet) }()
+	defer func() {
+		stop()
+		<-transcribed
+	}()
+
+	alice, err := publish(t, m, "alice", "?name=Alice+Martin&org=partner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Alice's session is up, her track not yet sent: another publisher asks for her channel.
+	if _, err := publish(t, m, "alice", "?name=Mallory&org=other"); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Fatalf("a second publisher on a live channel: %v, want 409", err)
+	}
+	send(t, alice)
+	var sp ledger.SpeakerInfo
+	waitUntil(t, "the participant is announced", func() bool {
+		sp, err = store.Speaker(ctx, m.ID(), "alice")
+		return err == nil
+	})
+	if sp.Name != "Alice Martin" || sp.Org != "partner" {
+		t.Errorf("the track on alice is attributed to %+v, want Alice Martin (partner)", sp)
+	}
+}
+
+// A meeting continued by a later run gives that run's IDs a prefix of their own, counted from the
+// runs the store holds.
+func TestMeetingContinuedByLaterRuns(t *testing.T) {
+	store := openMeetingStore(t)
+	ctx := context.Background()
+	id := ""
+	for run := 1; run <= 3; run++ {
+		m := startTestMeeting(t, store, MeetingConfig{Continue: id, Title: "Weekly"})
+		if id == "" {
+			id = m.ID()
+		}
+		want := ""
+		if run > 1 {
+			want = fmt.Sprintf("r%d-", run)
+		}
+		if m.ID() != id || m.idPrefix != want {
+			t.Fatalf("run %d: meeting %s with prefix %q, want %s with %q", run, m.ID(), m.idPrefix, id, want)
+		}
+		src, err := stream.NewReplaySamples(make([]float32, stream.SampleRate/10), "call", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Transcribe(ctx, Config{Sources: []stream.Source{src}}, loadQuiet); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Transcribe(ctx, Config{Sources: []stream.Source{src}}, loadQuiet); err == nil {
+			t.Fatal("a meeting was transcribed twice")
+		}
+		closeWithin(t, m, time.Second)
+	}
+	if runs, err := store.Runs(ctx, id); runs != 3 || err != nil {
+		t.Errorf("runs: %d, %v; want 3", runs, err)
+	}
+	if _, err := StartMeeting(ctx, MeetingConfig{Store: store, Listen: "127.0.0.1:0", Continue: "nope"}); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("continuing an unknown meeting: %v, want ErrNotFound", err)
+	}
+}
+
+// Viewers pause and resume the meeting while it is transcribed, and are told the state it stands
+// in; once transcription has ended they cannot.
+func TestMeetingPauseAndResumeFromTheOverlay(t *testing.T) {
+	store := openMeetingStore(t)
+	m := startTestMeeting(t, store, MeetingConfig{TakeAudio: true})
+	ctx, stop := context.WithCancel(context.Background())
+	transcribed := make(chan error, 1)
+	go func() { transcribed <- m.Transcribe(ctx, Config{}, loadQuiet) }()
+	post := func(verb string) (int, ledger.Event) {
+		t.Helper()
+		u := strings.Replace(m.OverlayURL(), "?t=", "/"+verb+"?t=", 1)
+		req, err := http.NewRequest(http.MethodPost, u, strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Ledgerline", "test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e ledger.Event
+		if resp.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode, e
+	}
+	waitUntil(t, "the pipeline runs", func() bool {
+		st, err := store.LastState(ctx, m.ID())
+		return err == nil && st.State == ledger.MeetingRecording
+	})
+	code, paused := post("pause")
+	if code != http.StatusOK || paused.State != ledger.MeetingPaused {
+		t.Fatalf("pause: %d %+v", code, paused)
+	}
+	if code, again := post("pause"); code != http.StatusOK || again.Seq != paused.Seq {
+		t.Errorf("pausing again: %d %+v, want the standing pause (seq %d)", code, again, paused.Seq)
+	}
+	if code, resumed := post("resume"); code != http.StatusOK || resumed.State != ledger.MeetingRecording || resumed.Seq <= paused.Seq {
+		t.Errorf("resume: %d %+v", code, resumed)
+	}
+	stop()
+	if err := <-transcribed; err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := post("pause"); code != http.StatusConflict {
+		t.Errorf("pause once transcription ended: %d, want 409", code)
+	}
+}
