@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -49,9 +48,6 @@ const refineQueue = 64
 // refineTimeout bounds one refiner call: a late verdict is worth little.
 const refineTimeout = 20 * time.Second
 
-// ErrNoCommitment reports an edit to a commitment the meeting does not have.
-var ErrNoCommitment = errors.New("agent: no such commitment")
-
 func newKeeper(log EventLog, meeting, idPrefix string, date time.Time, refiner detect.Refiner, logger *slog.Logger) *keeper {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -95,7 +91,7 @@ func (k *keeper) edit(ctx context.Context, id string, edit ledger.CommitmentEdit
 	defer k.mu.Unlock()
 	info, ok := k.current(id)
 	if !ok {
-		return ledger.Event{}, fmt.Errorf("%w: %q", ErrNoCommitment, id)
+		return ledger.Event{}, fmt.Errorf("agent: commitment %q: %w", id, ledger.ErrNotFound)
 	}
 	edit.Apply(&info)
 	e, err := k.log.Append(ledger.WithActor(ctx, by), ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: k.meeting, Commitment: &info, By: by})

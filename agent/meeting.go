@@ -403,8 +403,22 @@ func (v viewerChanges) Speaker(ctx context.Context, meeting, id string) (ledger.
 	return v.m.cfg.Store.Speaker(ctx, meeting, id)
 }
 
-func (v viewerChanges) Commitment(ctx context.Context, meeting, id string) (ledger.CommitmentRecord, error) {
-	return v.m.cfg.Store.Commitment(ctx, meeting, id)
+// EditCommitment gives a viewer's edit to the commitments' owner: the running pipeline, which
+// holds the commitments it found, or else the store.
+func (v viewerChanges) EditCommitment(ctx context.Context, meeting, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error) {
+	s := v.m.running()
+	if s != nil && meeting == v.m.id {
+		e, err := s.EditCommitment(ctx, id, edit, by)
+		if !errors.Is(err, ledger.ErrNotFound) {
+			return e, err
+		}
+		// Found in an earlier run: the store holds it.
+	}
+	e, err := v.m.cfg.Store.EditCommitment(ctx, meeting, id, edit, by)
+	if err == nil && s != nil && meeting == v.m.id {
+		s.ObserveCommitment(*e.Commitment)
+	}
+	return e, err
 }
 
 // recorder lets viewers pause and resume the meeting while it is being transcribed.

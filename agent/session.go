@@ -405,7 +405,7 @@ func (s *Session) Rename(id string, sp Speaker) {
 // as it stands now and records it. The session owns its commitments: an
 // edit made here is never undone by a promise said again or the refiner,
 // and never drops the evidence heard while it was made. It returns the
-// stored event; an unknown id wraps ErrNoCommitment.
+// stored event; an unknown id wraps ledger.ErrNotFound.
 func (s *Session) EditCommitment(ctx context.Context, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error) {
 	return s.commitments.edit(ctx, id, edit, by)
 }

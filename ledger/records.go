@@ -295,7 +295,7 @@ func (s *SQLiteStore) Commitment(ctx context.Context, meetingID, id string) (Com
 
 func (s *SQLiteStore) commitments(ctx context.Context, what, meetingID, where string, args ...any) ([]CommitmentRecord, error) {
 	rows, err := s.query(ctx, what, `SELECT id, what, owner, owner_org, beneficiary, due, due_phrase, status,
-			confidence, quote, segment_ids, start_ms, seq, updated_at, updated_by
+			confidence, quote, segment_ids, start_ms, seq, updated_at, updated_by, edited
 		FROM commitments `+where, args...)
 	if err != nil {
 		return nil, err
@@ -304,16 +304,23 @@ func (s *SQLiteStore) commitments(ctx context.Context, what, meetingID, where st
 	var out []CommitmentRecord
 	for rows.Next() {
 		c := CommitmentRecord{MeetingID: meetingID}
-		var ids, updated string
+		var ids, updated, edited string
 		if err := rows.Scan(&c.ID, &c.What, &c.Owner, &c.OwnerOrg, &c.Beneficiary, &c.Due, &c.DuePhrase, &c.Status,
-			&c.Confidence, &c.Quote, &ids, &c.StartMS, &c.Seq, &updated, &c.UpdatedBy); err != nil {
+			&c.Confidence, &c.Quote, &ids, &c.StartMS, &c.Seq, &updated, &c.UpdatedBy, &edited); err != nil {
 			return nil, s.readErr(what, err)
 		}
 		if err := json.Unmarshal([]byte(ids), &c.SegmentIDs); err != nil {
 			return nil, fmt.Errorf("ledger: %s: commitment %q: segment IDs: %w", what, c.ID, err)
 		}
+		if err := json.Unmarshal([]byte(edited), &c.Edited); err != nil {
+			return nil, fmt.Errorf("ledger: %s: commitment %q: edited fields: %w", what, c.ID, err)
+		}
+		// As the event carried them: omitted when empty.
 		if len(c.SegmentIDs) == 0 {
-			c.SegmentIDs = nil // as the event carried it: omitted when empty
+			c.SegmentIDs = nil
+		}
+		if len(c.Edited) == 0 {
+			c.Edited = nil
 		}
 		if c.UpdatedAt, err = parseTime(updated); err != nil {
 			return nil, fmt.Errorf("ledger: %s: %w", what, err)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -385,4 +388,50 @@ func TestSQLiteStoreMigratesCurrentState(t *testing.T) {
 	if sp, err := s.Speaker(ctx, "m", "declined-eve"); err != nil || sp.Consent != "declined" {
 		t.Errorf("declined participant after the migration: %+v, %v", sp, err)
 	}
+}
+
+// Edits made side by side each apply to the commitment as the other left it, and which fields a
+// person set is kept in the projection, also after a reopen.
+func TestSQLiteStoreEditCommitment(t *testing.T) {
+	s, path := openStore(t)
+	ctx := context.Background()
+	if _, err := s.Append(ctx, Event{Type: TypeCommitmentUpsert, Meeting: "m", Commitment: &CommitmentInfo{
+		ID: "c-1", What: "send the pricing", Owner: "Dana", Status: StatusOpen, Quote: "I'll send the pricing.", SegmentIDs: []string{"mic-1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	done, owner, due := StatusDone, "Kenji", "2026-03-20"
+	edits := []CommitmentEdit{{Status: &done}, {Owner: &owner}, {Due: &due}}
+	var wg sync.WaitGroup
+	for i, edit := range edits {
+		wg.Go(func() {
+			if _, err := s.EditCommitment(ctx, "m", "c-1", edit, fmt.Sprintf("viewer-%d", i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	check := func(s *SQLiteStore) {
+		t.Helper()
+		got, err := s.Commitment(ctx, "m", "c-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != done || got.Owner != owner || got.Due != due || got.Quote != "I'll send the pricing." || len(got.Edited) != 3 ||
+			!got.EditedBy(EditStatus) || !got.EditedBy(EditOwner) || !got.EditedBy(EditDue) || !strings.HasPrefix(got.UpdatedBy, "viewer-") {
+			t.Errorf("after three edits side by side: %+v", got)
+		}
+	}
+	check(s)
+	if _, err := s.EditCommitment(ctx, "m", "c-9", edits[0], "viewer"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("edit of an unknown commitment: %v, want ErrNotFound", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	check(again)
 }

@@ -188,10 +188,32 @@ func (s *SQLiteStore) Append(ctx context.Context, e Event) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	actor := actorFrom(ctx)
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.appendLocked(ctx, e, actorFrom(ctx))
+}
+
+// EditCommitment applies a person's edit (by names them) to a commitment as it stands in the store
+// and appends the result, with nothing appended in between: edits made side by side each keep the
+// other's changes. It returns the stored event, or an error wrapping ErrNotFound.
+func (s *SQLiteStore) EditCommitment(ctx context.Context, meeting, id string, edit CommitmentEdit, by string) (Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, err := s.Commitment(ctx, meeting, id)
+	if err != nil {
+		return Event{}, err
+	}
+	info := rec.CommitmentInfo
+	edit.Apply(&info)
+	e, err := prepareAppend(ctx, Event{Type: TypeCommitmentUpsert, Meeting: meeting, Commitment: &info, By: by})
+	if err != nil {
+		return Event{}, err
+	}
+	return s.appendLocked(ctx, e, by)
+}
+
+// appendLocked stores and publishes a prepared event. The caller holds s.mu.
+func (s *SQLiteStore) appendLocked(ctx context.Context, e Event, actor string) (Event, error) {
 	if s.closed.Load() {
 		return Event{}, fmt.Errorf("ledger: append to meeting %q: %w", e.Meeting, ErrLogClosed)
 	}
@@ -275,18 +297,22 @@ func project(ctx context.Context, tx *sql.Tx, e Event, actor string) error {
 		if err != nil {
 			return fmt.Errorf("project commitment %q: %w", c.ID, err)
 		}
+		edited, err := json.Marshal(nonNil(c.Edited))
+		if err != nil {
+			return fmt.Errorf("project commitment %q: %w", c.ID, err)
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO commitments
 			(meeting_id, id, what, owner, owner_org, beneficiary, due, due_phrase, status, confidence, quote,
-			 segment_ids, start_ms, seq, updated_at, updated_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			 segment_ids, start_ms, seq, updated_at, updated_by, edited)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (meeting_id, id) DO UPDATE SET
 				what = excluded.what, owner = excluded.owner, owner_org = excluded.owner_org,
 				beneficiary = excluded.beneficiary, due = excluded.due, due_phrase = excluded.due_phrase,
 				status = excluded.status, confidence = excluded.confidence, quote = excluded.quote,
 				segment_ids = excluded.segment_ids, start_ms = excluded.start_ms, seq = excluded.seq,
-				updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+				updated_at = excluded.updated_at, updated_by = excluded.updated_by, edited = excluded.edited`,
 			e.Meeting, c.ID, c.What, c.Owner, c.OwnerOrg, c.Beneficiary, c.Due, c.DuePhrase, c.Status,
-			c.Confidence, c.Quote, string(ids), c.StartMS, e.Seq, at, actor); err != nil {
+			c.Confidence, c.Quote, string(ids), c.StartMS, e.Seq, at, actor, string(edited)); err != nil {
 			return fmt.Errorf("project commitment %q: %w", c.ID, err)
 		}
 	case TypeMeetingState:

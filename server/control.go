@@ -27,8 +27,11 @@ type Control interface {
 	// channel and organisation of its latest final, with no name), or an error wrapping
 	// ledger.ErrNotFound when it was never named nor heard.
 	Speaker(ctx context.Context, meeting, id string) (ledger.SpeakerInfo, error)
-	// Commitment returns a commitment's current state, or an error wrapping ledger.ErrNotFound.
-	Commitment(ctx context.Context, meeting, id string) (ledger.CommitmentRecord, error)
+	// EditCommitment applies a person's edit (by names them) to a commitment as it stands when
+	// the edit arrives, appends the result and returns it; an unknown commitment wraps
+	// ledger.ErrNotFound. Commitments have one owner — the running pipeline, or else the store —
+	// so that an edit never undoes another change made meanwhile, nor is undone by one.
+	EditCommitment(ctx context.Context, meeting, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error)
 }
 
 // Appender appends an event to a meeting's log. A participant's refusal to be recorded needs only
@@ -325,8 +328,8 @@ type commitmentEdit struct {
 	By       *string         `json:"by"`
 }
 
-// editCommitment appends a commitment.upsert carrying the commitment's latest state with the edit
-// applied.
+// editCommitment hands a viewer's edit to the commitments' owner, which applies it to the
+// commitment as it stands then and appends the result.
 func (s *Server) editCommitment(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error) {
 	ctl, err := s.control()
 	if err != nil {
@@ -340,7 +343,7 @@ func (s *Server) editCommitment(ctx context.Context, m *meeting, r *http.Request
 	if err := decode(r, &req); err != nil {
 		return ledger.Event{}, err
 	}
-	apply, err := req.check()
+	edit, err := req.check()
 	if err != nil {
 		return ledger.Event{}, err
 	}
@@ -348,77 +351,65 @@ func (s *Server) editCommitment(ctx context.Context, m *meeting, r *http.Request
 	if err != nil {
 		return ledger.Event{}, err
 	}
-
-	m.edit.Lock()
-	defer m.edit.Unlock()
-	rec, err := ctl.Commitment(ctx, m.id, id)
+	stored, err := ctl.EditCommitment(ledger.WithActor(ctx, who), m.id, id, edit, who)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return ledger.Event{}, fail(http.StatusNotFound, "No commitment %q in this meeting.", id)
 	}
 	if err != nil {
-		return ledger.Event{}, fmt.Errorf("read commitment %q: %w", id, err)
+		return ledger.Event{}, fmt.Errorf("edit commitment %q: %w", id, err)
 	}
-	c := rec.CommitmentInfo
-	apply(&c)
-	return s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: m.id, Commitment: &c, By: who})
+	s.log.Info("viewer changed the meeting", "meeting", m.id, "type", string(stored.Type), "seq", stored.Seq)
+	return stored, nil
 }
 
-// check validates the edit and returns the function that applies it.
-func (req commitmentEdit) check() (func(*ledger.CommitmentInfo), error) {
-	var edits []func(*ledger.CommitmentInfo)
+// check validates the edit.
+func (req commitmentEdit) check() (ledger.CommitmentEdit, error) {
+	var edit ledger.CommitmentEdit
 	if req.Status != nil {
-		st := *req.Status
-		switch st {
+		switch *req.Status {
 		case ledger.StatusOpen, ledger.StatusDone, ledger.StatusDropped:
 		default:
-			return nil, fail(http.StatusBadRequest, "status must be open, done or dropped.")
+			return edit, fail(http.StatusBadRequest, "status must be open, done or dropped.")
 		}
-		edits = append(edits, func(c *ledger.CommitmentInfo) { c.Status = st })
+		edit.Status = req.Status
 	}
 	if req.Owner != nil {
 		owner, err := text("owner", *req.Owner, maxNameLen, false)
 		if err != nil {
-			return nil, err
+			return edit, err
 		}
-		edits = append(edits, func(c *ledger.CommitmentInfo) { c.Owner = owner })
+		edit.Owner = &owner
 	}
 	if req.OwnerOrg != nil {
 		org, err := text("owner_org", *req.OwnerOrg, maxNameLen, true)
 		if err != nil {
-			return nil, err
+			return edit, err
 		}
-		edits = append(edits, func(c *ledger.CommitmentInfo) { c.OwnerOrg = org })
+		edit.OwnerOrg = &org
 	}
 	if req.What != nil {
 		what, err := text("what", *req.What, maxWhatLen, false)
 		if err != nil {
-			return nil, err
+			return edit, err
 		}
-		edits = append(edits, func(c *ledger.CommitmentInfo) { c.What = what })
+		edit.What = &what
 	}
 	if req.Due != nil {
-		if string(req.Due) == "null" {
-			// No due date: the words said no longer stand for one either.
-			edits = append(edits, func(c *ledger.CommitmentInfo) { c.Due, c.DuePhrase = "", "" })
-		} else {
-			var due string
+		due := ""
+		if string(req.Due) != "null" {
 			if err := json.Unmarshal(req.Due, &due); err != nil {
-				return nil, fail(http.StatusBadRequest, "due must be a date (YYYY-MM-DD) or null.")
+				return edit, fail(http.StatusBadRequest, "due must be a date (YYYY-MM-DD) or null.")
 			}
 			if _, err := time.Parse(time.DateOnly, due); err != nil {
-				return nil, fail(http.StatusBadRequest, "due must be a date (YYYY-MM-DD) or null.")
+				return edit, fail(http.StatusBadRequest, "due must be a date (YYYY-MM-DD) or null.")
 			}
-			edits = append(edits, func(c *ledger.CommitmentInfo) { c.Due = due })
 		}
+		edit.Due = &due
 	}
-	if len(edits) == 0 {
-		return nil, fail(http.StatusBadRequest, "Give at least one of status, owner, owner_org, due or what to change.")
+	if edit.Empty() {
+		return edit, fail(http.StatusBadRequest, "Give at least one of status, owner, owner_org, due or what to change.")
 	}
-	return func(c *ledger.CommitmentInfo) {
-		for _, edit := range edits {
-			edit(c)
-		}
-	}, nil
+	return edit, nil
 }
 
 // appendEdit appends e, recording who made it as the store's actor too.

@@ -320,11 +320,16 @@ func TestControlCommitmentEdits(t *testing.T) {
 		}
 	}
 	// Each edit applies to the latest state: the status set first survives the owner change.
-	step(`{"status":"done","by":"Ana"}`, "Ana", func(c *ledger.CommitmentInfo) { c.Status = ledger.StatusDone })
-	step(`{"owner":"Sam","owner_org":"Partnerco","by":"Raj"}`, "Raj", func(c *ledger.CommitmentInfo) { c.Owner, c.OwnerOrg = "Sam", "Partnerco" })
-	step(`{"due":"2026-03-10"}`, "viewer", func(c *ledger.CommitmentInfo) { c.Due = "2026-03-10" })
+	// Each field a person set is marked as theirs, once.
+	step(`{"status":"done","by":"Ana"}`, "Ana", func(c *ledger.CommitmentInfo) {
+		c.Status, c.Edited = ledger.StatusDone, []string{"status"}
+	})
+	step(`{"owner":"Sam","owner_org":"Partnerco","by":"Raj"}`, "Raj", func(c *ledger.CommitmentInfo) {
+		c.Owner, c.OwnerOrg, c.Edited = "Sam", "Partnerco", append(c.Edited, "owner", "owner_org")
+	})
+	step(`{"due":"2026-03-10"}`, "viewer", func(c *ledger.CommitmentInfo) { c.Due, c.Edited = "2026-03-10", append(c.Edited, "due") })
 	step(`{"due":null,"what":"send the architecture and the pricing"}`, "viewer", func(c *ledger.CommitmentInfo) {
-		c.Due, c.DuePhrase, c.What = "", "", "send the architecture and the pricing"
+		c.Due, c.DuePhrase, c.What, c.Edited = "", "", "send the architecture and the pricing", append(c.Edited, "what")
 	})
 	step(`{"status":"dropped","owner_org":""}`, "viewer", func(c *ledger.CommitmentInfo) { c.Status, c.OwnerOrg = ledger.StatusDropped, "" })
 	step(`{"status":"open"}`, "viewer", func(c *ledger.CommitmentInfo) { c.Status = ledger.StatusOpen })
