@@ -1,3 +1,9 @@
+// Package webhook tells other systems that a meeting ended: it posts the recap's summary to each
+// configured endpoint (a Slack-compatible incoming webhook, or JSON), retrying with back-off and
+// honouring Retry-After, and never logs an endpoint's secret path.
+//
+// Concurrency: a Notifier may be shared. Send delivers to the endpoints side by side, one
+// goroutine each, and returns once every one has answered, given up, or ctx is done.
 package webhook
 
 import (

@@ -1,6 +1,9 @@
 // Package callsynth synthesises mixed co-selling calls, with a reference
 // diarization, for the tests and benchmarks of package diarize. It shells
 // out to espeak-ng, which must be installed.
+//
+// Concurrency: calls are independent; each writes only into the directory
+// it is given.
 package callsynth
 
 import (
