@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/stream"
 )
 
@@ -33,28 +33,6 @@ func loopbackAPI(tb testing.TB, cfg APIConfig) *webrtc.API {
 		tb.Fatal(err)
 	}
 	return api
-}
-
-// checkLeaks fails the test if goroutines started during it outlive it. Call
-// it first so that its check runs after every other cleanup.
-func checkLeaks(tb testing.TB) {
-	base := runtime.NumGoroutine()
-	tb.Cleanup(func() {
-		deadline := time.After(5 * time.Second)
-		poll := time.NewTicker(10 * time.Millisecond) // the count has no signal to wait on
-		defer poll.Stop()
-		for runtime.NumGoroutine() > base {
-			select {
-			case <-poll.C:
-				continue
-			case <-deadline:
-				buf := make([]byte, 1<<20)
-				tb.Errorf("%d goroutines leaked (had %d):\n%s", runtime.NumGoroutine()-base, base,
-					buf[:runtime.Stack(buf, true)])
-				return
-			}
-		}
-	})
 }
 
 // harness is a WHIP endpoint on a loopback HTTP server.
@@ -154,7 +132,7 @@ func testContext(tb testing.TB) context.Context {
 }
 
 func TestWHIPPublishWAV(t *testing.T) {
-	checkLeaks(t)
+	leaktest.Check(t)
 	hs := newHarness(t, nil)
 	ctx := testContext(t)
 	type result struct {
@@ -197,7 +175,7 @@ func TestWHIPPublishWAV(t *testing.T) {
 }
 
 func TestWHIPTwoPublishers(t *testing.T) {
-	checkLeaks(t)
+	leaktest.Check(t)
 	hs := newHarness(t, nil)
 	ctx := testContext(t)
 	names := []string{"alice", "bob"}
@@ -285,7 +263,7 @@ func lossy() (func(*rtp.Packet) []*rtp.Packet, *int) {
 }
 
 func TestWHIPLossAndReorder(t *testing.T) {
-	checkLeaks(t)
+	leaktest.Check(t)
 	hs := newHarness(t, nil)
 	ctx := testContext(t)
 	opts := hs.publishOptions(t, "alice")
@@ -317,7 +295,7 @@ func TestWHIPLossAndReorder(t *testing.T) {
 }
 
 func TestWHIPIdleTrackCloses(t *testing.T) {
-	checkLeaks(t)
+	leaktest.Check(t)
 	hs := newHarness(t, func(c *WHIPConfig) { c.IdleTimeout = 300 * time.Millisecond })
 	ctx := testContext(t)
 	p, err := Publish(ctx, hs.endpoint(), testToken, hs.publishOptions(t, "alice"))
@@ -341,7 +319,7 @@ func TestWHIPIdleTrackCloses(t *testing.T) {
 }
 
 func TestWHIPPeerGoneEndsTrack(t *testing.T) {
-	checkLeaks(t)
+	leaktest.Check(t)
 	hs := newHarness(t, func(c *WHIPConfig) {
 		c.IdleTimeout = time.Minute
 		c.API = loopbackAPI(t, APIConfig{DisconnectedTimeout: time.Second, FailedTimeout: 2 * time.Second})
@@ -406,7 +384,7 @@ func offer(tb testing.TB) string {
 }
 
 func TestWHIPRequests(t *testing.T) {
-	checkLeaks(t)
+	leaktest.Check(t)
 	hs := newHarness(t, func(c *WHIPConfig) { c.MaxSessions = 2; c.RetryAfter = 7 * time.Second })
 	good := offer(t)
 	type step struct {
@@ -490,7 +468,7 @@ func TestWHIPRequests(t *testing.T) {
 
 // A meeting that takes no audio turns publishers away before any session is made, saying why.
 func TestWHIPRefusal(t *testing.T) {
-	checkLeaks(t)
+	leaktest.Check(t)
 	const why = "this meeting is not being transcribed"
 	hs := newHarness(t, func(c *WHIPConfig) {
 		c.Authorize = func(*http.Request, string) error { return fmt.Errorf("meeting m1: %w", Refuse(why)) }

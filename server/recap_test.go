@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/recap"
 )
@@ -38,6 +39,7 @@ type recordsFixture struct {
 
 func newRecordsFixture(t *testing.T) *recordsFixture {
 	t.Helper()
+	leaktest.Check(t) // first, so that it checks after the cleanups below
 	ctx := context.Background()
 	st, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "ledgerline.db"))
 	if err != nil {
@@ -92,7 +94,6 @@ func newRecordsFixture(t *testing.T) *recordsFixture {
 			t.Errorf("Close: %v", err)
 		}
 		_ = st.Close()
-		checkNoLeaks(t)
 	})
 	return f
 }

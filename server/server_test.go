@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
@@ -46,6 +46,7 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 // startFixture serves a fresh meeting on log; wrap, when set, wraps the listener.
 func startFixture(t *testing.T, log fixtureLog, edit func(*Config), wrap func(net.Listener) net.Listener) *fixture {
 	t.Helper()
+	leaktest.Check(t) // first, so that it checks after the cleanups below
 	f := &fixture{t: t, log: log}
 	cfg := Config{Log: f.log}
 	if edit != nil {
@@ -70,28 +71,8 @@ func startFixture(t *testing.T, log fixtureLog, edit func(*Config), wrap func(ne
 		}
 		f.http.Close()
 		_ = f.log.Close()
-		checkNoLeaks(t)
 	})
 	return f
-}
-
-// checkNoLeaks waits until no goroutine of this package's server code is left.
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	var stacks string
-	ok := eventually(10*time.Second, func() bool {
-		buf := make([]byte, 1<<20)
-		stacks = string(buf[:runtime.Stack(buf, true)])
-		for _, fn := range []string{"server.(*hub).run", "server.(*client).", "server.(*Server).serveSocket"} {
-			if strings.Contains(stacks, fn) {
-				return false
-			}
-		}
-		return true
-	})
-	if !ok {
-		t.Fatalf("goroutines left after Close:\n%s", stacks)
-	}
 }
 
 // eventually reports whether cond became true before the deadline, checking it on a ticker.
@@ -183,6 +164,7 @@ func readClose(t *testing.T, c *websocket.Conn) (*websocket.CloseError, int) {
 }
 
 func TestConfigValidation(t *testing.T) {
+	leaktest.Check(t)
 	log := ledger.NewMemLog()
 	for name, cfg := range map[string]Config{
 		"no log":         {},
@@ -512,6 +494,7 @@ func TestDisconnectAllAndClose(t *testing.T) {
 }
 
 func TestStartAndShutdown(t *testing.T) {
+	leaktest.Check(t)
 	log := ledger.NewMemLog()
 	s, err := New(Config{Log: log, Addr: "127.0.0.1:0"})
 	if err != nil {
@@ -547,7 +530,6 @@ func TestStartAndShutdown(t *testing.T) {
 	if _, err := http.Get("http://" + addr.String() + "/m/" + testMeeting); err == nil {
 		t.Error("still listening after Shutdown")
 	}
-	checkNoLeaks(t)
 }
 
 // When the hub itself falls behind the log, its viewers are told to come back ("server fell behind",

@@ -15,14 +15,22 @@ import (
 var settle = 10 * time.Second
 
 // Check fails tb when a goroutine started after the call is still running
-// once tb and the cleanups registered after Check are done.
-func Check(tb testing.TB) {
+// once tb and the cleanups registered after Check are done. Call it first,
+// so that its cleanup runs after the others (cleanups run last in, first
+// out).
+//
+// opts add to what the check ignores, for goroutines outside the code under
+// test that may outlive a test legitimately (a browser's, a library's that
+// end on their own time). Keep them narrow: goleak.IgnoreTopFunction or
+// goleak.IgnoreAnyFunction naming the one function, with a comment saying
+// why it may linger.
+func Check(tb testing.TB, opts ...goleak.Option) {
 	tb.Helper()
-	current := goleak.IgnoreCurrent()
+	opts = append([]goleak.Option{goleak.IgnoreCurrent()}, opts...)
 	tb.Cleanup(func() {
 		deadline := time.Now().Add(settle)
 		for {
-			err := goleak.Find(current)
+			err := goleak.Find(opts...)
 			if err == nil {
 				return
 			}
