@@ -145,6 +145,7 @@ type trackConfig struct {
 	depth  int64                         // jitter buffer depth in RTP timestamp units
 	maxGap time.Duration                 // largest timestamp gap taken as real time
 	clock  func(time.Time) time.Duration // meeting time of an instant
+	now    func() time.Time              // when a packet arrives; nil is time.Now
 	// stopping is closed when the session itself ends the track; a read
 	// that fails before then means the peer went away.
 	stopping <-chan struct{}
@@ -163,6 +164,10 @@ func (t *Track) run(r rtpReader, cfg trackConfig) {
 		return
 	}
 	jb := newJitter(cfg.depth)
+	arrival := cfg.now
+	if arrival == nil {
+		arrival = time.Now
+	}
 	var frames []stream.Frame
 	var reason error
 	for {
@@ -184,7 +189,7 @@ func (t *Track) run(r rtpReader, cfg trackConfig) {
 			}
 			break
 		}
-		now := time.Now()
+		now := arrival()
 		if !dec.anchored {
 			dec.anchor(int64(p.Timestamp), cfg.clock(now))
 		}
