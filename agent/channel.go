@@ -214,7 +214,7 @@ func (c *channel) reattribute(ctx context.Context) error {
 			return err
 		}
 		fixed := *seg
-		fixed.Speaker, fixed.Org = id, sp.Org
+		fixed.Speaker, fixed.Org, fixed.Role = id, sp.Org, sp.Role
 		if _, err := c.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: c.s.cfg.Meeting, Segment: &fixed}); err != nil {
 			return fmt.Errorf("agent: store corrected final of %s: %w", c.channel, err)
 		}
@@ -342,7 +342,7 @@ func (c *channel) final(ctx context.Context, u asr.Update, p diarize.Attributed)
 	u.Text, u.Start, u.End = p.Text, p.Start, p.End
 	c.finals++
 	seg := c.segment(u, c.finals)
-	seg.Speaker, seg.Org, seg.Overlap = id, sp.Org, p.Overlap
+	seg.Speaker, seg.Org, seg.Role, seg.Overlap = id, sp.Org, sp.Role, p.Overlap
 	if _, err := c.s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: c.s.cfg.Meeting, Segment: seg}); err != nil {
 		return fmt.Errorf("agent: store final of %s: %w", c.channel, err)
 	}
@@ -381,7 +381,7 @@ func (c *channel) segment(u asr.Update, n int) *ledger.SegmentInfo {
 		Text: u.Text, Language: u.Language,
 	}
 	if sp, ok := c.s.knownSpeaker(c.channel); ok {
-		seg.Speaker, seg.Org = c.channel, sp.Org
+		seg.Speaker, seg.Org, seg.Role = c.channel, sp.Org, sp.Role
 	}
 	return seg
 }

@@ -62,7 +62,8 @@ func newKeeper(log EventLog, meeting, idPrefix string, date time.Time, refiner d
 
 // record appends the commitments seg states, said by sp.
 func (k *keeper) record(ctx context.Context, seg *ledger.SegmentInfo, sp Speaker) error {
-	u := detect.Utterance{Text: seg.Text, Speaker: detect.Speaker{Name: sp.Name, Org: sp.Org},
+	// "We" is the speaker's organisation, or their side of the deal when that is all that is known.
+	u := detect.Utterance{Text: seg.Text, Speaker: detect.Speaker{Name: sp.Name, Org: ledger.OrgOrRole(sp.Org, sp.Role)},
 		Language: seg.Language, MeetingDate: k.date}
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -35,7 +35,7 @@ func ReplayTranscript(ctx context.Context, log EventLog, meeting string, lines [
 		ch := fmt.Sprintf("speaker-%d", len(channels)+1)
 		channels[l.Speaker] = ch
 		if _, err := log.Append(bg, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: meeting,
-			Speaker: &ledger.SpeakerInfo{ID: ch, Channel: ch, Name: l.Speaker, Org: l.Org}}); err != nil {
+			Speaker: &ledger.SpeakerInfo{ID: ch, Channel: ch, Name: l.Speaker, Role: l.Role}}); err != nil {
 			return fmt.Errorf("agent: replay: %w", err)
 		}
 	}
@@ -47,7 +47,7 @@ func ReplayTranscript(ctx context.Context, log EventLog, meeting string, lines [
 	var err error
 	for i, l := range lines {
 		ch := channels[l.Speaker]
-		seg := ledger.SegmentInfo{ID: fmt.Sprintf("%s-%d", ch, i+1), Channel: ch, Speaker: ch, Org: l.Org,
+		seg := ledger.SegmentInfo{ID: fmt.Sprintf("%s-%d", ch, i+1), Channel: ch, Speaker: ch, Role: l.Role,
 			StartMS: l.Start.Milliseconds(), Language: "en"}
 		words := strings.Fields(l.Text)
 		for n := 1; n <= len(words) && err == nil; n++ {
@@ -70,7 +70,7 @@ func ReplayTranscript(ctx context.Context, log EventLog, meeting string, lines [
 		if _, err = log.Append(bg, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: meeting, Segment: &seg}); err != nil {
 			break
 		}
-		if err = commitments.record(bg, &seg, Speaker{Name: l.Speaker, Org: l.Org}); err != nil {
+		if err = commitments.record(bg, &seg, Speaker{Name: l.Speaker, Role: l.Role}); err != nil {
 			break
 		}
 	}

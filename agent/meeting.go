@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,9 +70,10 @@ type MeetingConfig struct {
 // all. It holds no state outside itself, so that one process may run many.
 type Meeting struct {
 	id, token string
-	started   time.Time // meeting time 0
-	idPrefix  string    // of the IDs this run gives, when it continues a meeting
-	base      string    // http://host:port the meeting is served on
+	deal      ledger.Deal // the deal the meeting belongs to; zero when none
+	started   time.Time   // meeting time 0
+	idPrefix  string      // of the IDs this run gives, when it continues a meeting
+	base      string      // http://host:port the meeting is served on
 	cfg       MeetingConfig
 	log       *slog.Logger
 	srv       *server.Server
@@ -108,7 +110,14 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Meeting{id: rec.ID, token: rec.Token, started: time.Now(), idPrefix: prefix, cfg: cfg,
+	var deal ledger.Deal
+	if rec.DealID != "" {
+		// Participants name their side of the deal; the deal names the organisation on each side.
+		if deal, err = cfg.Store.Deal(ctx, rec.DealID); err != nil {
+			return nil, fmt.Errorf("agent: meeting %s: %w", rec.ID, err)
+		}
+	}
+	m := &Meeting{id: rec.ID, token: rec.Token, deal: deal, started: time.Now(), idPrefix: prefix, cfg: cfg,
 		log: cfg.Logger.With("meeting", rec.ID), taking: cfg.TakeAudio}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if m.whip, err = m.newWHIP(); err != nil {
@@ -193,6 +202,9 @@ func (m *Meeting) authorize(r *http.Request, meeting string) error {
 	case r.Method != http.MethodPost:
 		return nil
 	}
+	if _, err := m.participant(r.URL.Query()); err != nil {
+		return ingest.Refuse(fmt.Sprintf("org %q is not a side of the deal: use %s", r.URL.Query().Get("org"), ledger.RoleChoices))
+	}
 	ch := r.URL.Query().Get("channel")
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -231,10 +243,41 @@ func (m *Meeting) onTrack(_ string, t *ingest.Track) {
 	}
 }
 
+// participant is who a publisher announces themselves as in their query: their name, and their
+// side of the deal (org), with the organisation on that side when the meeting has a deal.
+func (m *Meeting) participant(q url.Values) (Speaker, error) {
+	sp := Speaker{Name: q.Get("name")}
+	if org := q.Get("org"); org != "" {
+		role, err := ledger.ParseRole(org)
+		if err != nil {
+			return Speaker{}, fmt.Errorf("agent: %w", err)
+		}
+		sp.Role, sp.Org = role, m.deal.OrgOf(role)
+	}
+	return sp, nil
+}
+
+// withOrgs gives each speaker of a known side with no organisation the deal's organisation on
+// that side.
+func (m *Meeting) withOrgs(speakers map[string]Speaker) map[string]Speaker {
+	out := make(map[string]Speaker, len(speakers))
+	for ch, sp := range speakers {
+		if sp.Org == "" {
+			sp.Org = m.deal.OrgOf(sp.Role)
+		}
+		out[ch] = sp
+	}
+	return out
+}
+
 // join adds a participant's track to the pipeline, named as its publisher announced themselves.
 func (m *Meeting) join(s *Session, t *ingest.Track) {
-	q := t.Query()
-	sp := Speaker{Name: q.Get("name"), Org: q.Get("org")}
+	sp, err := m.participant(t.Query())
+	if err != nil { // authorize refused such publishers
+		m.log.Warn("refused a track", "channel", t.Channel(), "err", err)
+		t.Close()
+		return
+	}
 	if sp.Name == "" {
 		sp.Name = t.Channel()
 	}
@@ -247,8 +290,9 @@ func (m *Meeting) join(s *Session, t *ingest.Track) {
 // Transcribe runs the pipeline cfg into the meeting until its sources end, ctx is done or the
 // meeting is closed, and returns as Session.Run does. It first loads the speech engine with load
 // (closing it at the end when it is an io.Closer); participants who join meanwhile wait for it.
-// The meeting fills in cfg's Meeting, Engine, Log, MeetingDate and IDPrefix, and KeepOpen when it
-// takes participants' audio. A meeting is transcribed once.
+// The meeting fills in cfg's Meeting, Engine, Log, MeetingDate and IDPrefix, KeepOpen when it
+// takes participants' audio, and the organisation of each speaker of cfg.Speakers who has only a
+// role, from the meeting's deal. A meeting is transcribed once.
 func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.Context) (asr.Engine, error)) error {
 	local := map[string]bool{}
 	for _, src := range cfg.Sources {
@@ -279,6 +323,7 @@ func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.
 		defer c.Close()
 	}
 	cfg.Meeting, cfg.Engine, cfg.Log, cfg.MeetingDate, cfg.IDPrefix = m.id, engine, m.cfg.Store, m.started, m.idPrefix
+	cfg.Speakers = m.withOrgs(cfg.Speakers)
 	cfg.KeepOpen = cfg.KeepOpen || m.cfg.TakeAudio
 	if cfg.Logger == nil {
 		cfg.Logger = m.cfg.Logger
@@ -392,7 +437,7 @@ func (v viewerChanges) Append(ctx context.Context, e ledger.Event) (ledger.Event
 	}
 	switch {
 	case e.Type == ledger.TypeSpeakerUpdate && e.Speaker.Consent == "":
-		s.Rename(e.Speaker.ID, Speaker{Name: e.Speaker.Name, Org: e.Speaker.Org})
+		s.Rename(e.Speaker.ID, Speaker{Name: e.Speaker.Name, Org: e.Speaker.Org, Role: e.Speaker.Role})
 	case e.Type == ledger.TypeCommitmentUpsert:
 		s.ObserveCommitment(*e.Commitment)
 	}

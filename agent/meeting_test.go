@@ -179,7 +179,8 @@ func TestMeetingJoinsTracksThatArriveWhileEngineLoads(t *testing.T) {
 	send(t, p)
 	waitUntil(t, "the track waits for the engine", func() bool { return m.waitingTracks() == 1 })
 	close(release)
-	want := ledger.SpeakerInfo{ID: "alice", Channel: "alice", Name: "Alice Martin", Org: "partner"}
+	// Of no deal: her side is known, her organisation is not.
+	want := ledger.SpeakerInfo{ID: "alice", Channel: "alice", Name: "Alice Martin", Role: ledger.RolePartner}
 	waitUntil(t, "the participant is announced", func() bool {
 		sp, err := store.Speaker(ctx, m.ID(), "alice")
 		return err == nil && sp == want
@@ -222,8 +223,63 @@ func TestMeetingRefusedPublisherLeavesNoName(t *testing.T) {
 		sp, err = store.Speaker(ctx, m.ID(), "alice")
 		return err == nil
 	})
-	if sp.Name != "Alice Martin" || sp.Org != "partner" {
+	if sp.Name != "Alice Martin" || sp.Role != ledger.RolePartner {
 		t.Errorf("the track on alice is attributed to %+v, want Alice Martin (partner)", sp)
+	}
+}
+
+// A publisher who names no side of the deal is turned away at the POST, told the sides there are,
+// and leaves nothing in the record.
+func TestMeetingRefusesUnknownSide(t *testing.T) {
+	store := openMeetingStore(t)
+	m := startTestMeeting(t, store, MeetingConfig{TakeAudio: true})
+	ctx, stop := context.WithCancel(context.Background())
+	transcribed := make(chan error, 1)
+	go func() { transcribed <- m.Transcribe(ctx, Config{}, loadQuiet) }()
+	defer func() {
+		stop()
+		<-transcribed
+	}()
+	_, err := publish(t, m, "mallory", "?name=Mallory&org=bogus")
+	if err == nil || !errors.Is(err, ingest.ErrWHIP) || !strings.Contains(err.Error(), "403") ||
+		!strings.Contains(err.Error(), "vendor, partner, buyer or other") {
+		t.Fatalf("publish with org=bogus: %v, want 403 naming the sides", err)
+	}
+	if ps, err := store.Participants(ctx, m.ID()); err != nil || len(ps) != 0 {
+		t.Errorf("participants after the refusal: %+v, %v; want none", ps, err)
+	}
+}
+
+// In a meeting of a deal, a participant's side gives their organisation: the deal's on that side.
+func TestMeetingOfADealNamesParticipantsOrganisations(t *testing.T) {
+	store := openMeetingStore(t)
+	ctx, stop := context.WithCancel(context.Background())
+	if err := store.CreateDeal(ctx, ledger.Deal{ID: "initech", Name: "Initech ERP", Account: "Initech", Vendor: "Acme", Partner: "Globex"}); err != nil {
+		t.Fatal(err)
+	}
+	m := startTestMeeting(t, store, MeetingConfig{TakeAudio: true, Deal: "initech"})
+	if got := m.withOrgs(map[string]Speaker{"mic": {Name: "Me", Role: ledger.RoleVendor}}); got["mic"] != (Speaker{Name: "Me", Org: "Acme", Role: ledger.RoleVendor}) {
+		t.Errorf("the mic's speaker with run --org vendor: %+v, want of Acme", got["mic"])
+	}
+	transcribed := make(chan error, 1)
+	go func() { transcribed <- m.Transcribe(ctx, Config{}, loadQuiet) }()
+	defer func() {
+		stop()
+		<-transcribed
+	}()
+	p, err := publish(t, m, "omar", "?name=Omar&org=partner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, p)
+	want := ledger.SpeakerInfo{ID: "omar", Channel: "omar", Name: "Omar", Org: "Globex", Role: ledger.RolePartner}
+	waitUntil(t, "the participant is announced", func() bool {
+		sp, err := store.Speaker(ctx, m.ID(), "omar")
+		return err == nil && sp == want
+	})
+	ps, err := store.Participants(ctx, m.ID())
+	if err != nil || len(ps) != 1 || ps[0].Org != "Globex" || ps[0].Role != ledger.RolePartner {
+		t.Errorf("participants = %+v, %v; want Omar of Globex, partner", ps, err)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/ledgerline/ledgerline/ledger"
 )
 
 // The bundled sample joint call: a vendor, a partner and a buyer, voiced by
@@ -21,7 +23,7 @@ type SampleLine struct {
 	Start   time.Duration
 	End     time.Duration
 	Speaker string
-	Org     string
+	Role    ledger.Role // the speaker's side of the deal: the sample names no companies
 	Text    string
 }
 
@@ -34,7 +36,7 @@ func SampleCallTranscript() ([]SampleLine, error) {
 		StartMS int64  `json:"start_ms"`
 		EndMS   int64  `json:"end_ms"`
 		Speaker string `json:"speaker"`
-		Org     string `json:"org"`
+		Role    string `json:"role"`
 		Text    string `json:"text"`
 	}
 	if err := json.Unmarshal(sampleJSON, &raw); err != nil {
@@ -42,8 +44,12 @@ func SampleCallTranscript() ([]SampleLine, error) {
 	}
 	out := make([]SampleLine, len(raw))
 	for i, r := range raw {
+		role, err := ledger.ParseRole(r.Role)
+		if err != nil {
+			return nil, fmt.Errorf("agent: sample transcript line %d: %w", i+1, err)
+		}
 		out[i] = SampleLine{Start: time.Duration(r.StartMS) * time.Millisecond, End: time.Duration(r.EndMS) * time.Millisecond,
-			Speaker: r.Speaker, Org: r.Org, Text: r.Text}
+			Speaker: r.Speaker, Role: role, Text: r.Text}
 	}
 	return out, nil
 }

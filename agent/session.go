@@ -31,7 +31,8 @@ var _ EventLog = (*ledger.MemLog)(nil)
 // laptop's mic is its owner; a WebRTC track is one participant).
 type Speaker struct {
 	Name string
-	Org  string // vendor, partner, buyer or other
+	Org  string      // the organisation (a company's name); "" when unknown
+	Role ledger.Role // the side of the deal; "" when unknown
 }
 
 // Config sets up a Session.
@@ -333,7 +334,7 @@ func (s *Session) announce(ctx context.Context, channels []string) error {
 			continue
 		}
 		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: s.cfg.Meeting,
-			Speaker: &ledger.SpeakerInfo{ID: ch, Channel: ch, Name: sp.Name, Org: sp.Org}}); err != nil {
+			Speaker: &ledger.SpeakerInfo{ID: ch, Channel: ch, Name: sp.Name, Org: sp.Org, Role: sp.Role}}); err != nil {
 			return fmt.Errorf("agent: announce speaker of %s: %w", ch, err)
 		}
 	}
@@ -385,7 +386,7 @@ func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, err
 	return sp, nil
 }
 
-// Rename records a new name or organisation for a speaker, as a viewer gave
+// Rename records a new name, organisation or role for a speaker, as a viewer gave
 // it (the speaker.update is the caller's to append): the speaker's later
 // finals and commitments carry it.
 func (s *Session) Rename(id string, sp Speaker) {

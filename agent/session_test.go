@@ -290,7 +290,8 @@ func TestSessionRecordsCommitmentsAfterTheirFinal(t *testing.T) {
 	}
 	monday := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	s, err := New(Config{Meeting: "m3", Engine: sayingEngine{"I will send you the pricing by Friday."}, Log: log,
-		Sources: []stream.Source{mic}, Speakers: map[string]Speaker{"mic": {Name: "Dana", Org: "vendor"}}, MeetingDate: monday})
+		// Her side alone is known: it stands for her organisation in the commitment.
+		Sources: []stream.Source{mic}, Speakers: map[string]Speaker{"mic": {Name: "Dana", Role: ledger.RoleVendor}}, MeetingDate: monday})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +354,7 @@ func TestSessionAcceptsSourcesThatJoinLater(t *testing.T) {
 	}
 	track := &endedSource{Source: alice, done: make(chan struct{})}
 	waitFor(t, func() bool {
-		return s.AddSource(track, map[string]Speaker{"alice": {Name: "Alice", Org: "partner"}}) == nil
+		return s.AddSource(track, map[string]Speaker{"alice": {Name: "Alice", Org: "Globex", Role: ledger.RolePartner}}) == nil
 	})
 	// The joined track ends; the meeting goes on until it is stopped, and
 	// then flushes what alice said.
@@ -365,10 +366,10 @@ func TestSessionAcceptsSourcesThatJoinLater(t *testing.T) {
 	stored, _ := log.Since(context.Background(), "m4", 0)
 	var named, finals bool
 	for _, e := range stored {
-		if e.Type == ledger.TypeSpeakerUpdate && e.Speaker.ID == "alice" && e.Speaker.Org == "partner" {
+		if e.Type == ledger.TypeSpeakerUpdate && e.Speaker.ID == "alice" && e.Speaker.Org == "Globex" && e.Speaker.Role == ledger.RolePartner {
 			named = true
 		}
-		if e.Type == ledger.TypeSegmentFinal && e.Segment.Speaker == "alice" && e.Segment.Org == "partner" {
+		if e.Type == ledger.TypeSegmentFinal && e.Segment.Speaker == "alice" && e.Segment.Org == "Globex" && e.Segment.Role == ledger.RolePartner {
 			finals = true
 		}
 	}

@@ -42,8 +42,9 @@ var (
 	ErrClosed = errors.New("ingest closed")
 )
 
-// Refuse returns the error with which Authorize turns a publisher away from a meeting that takes
-// no audio now: the endpoint answers 403 with reason, a sentence for people, as the body.
+// Refuse returns the error with which Authorize turns a publisher away, from a meeting that takes
+// no audio now or for what its query announces: the endpoint answers 403 with reason, a sentence
+// for people that says what to do, as the body.
 func Refuse(reason string) error { return refusal(reason) }
 
 type refusal string
@@ -68,7 +69,7 @@ type WHIPConfig struct {
 	// made by Refuse (403), to refuse it; any other error answers 500. An
 	// allowed POST may still be refused later (a channel already live, a bad
 	// offer), so what a publisher announces with its query parameters is
-	// read from its tracks (Track.Query), never here.
+	// read from its tracks (Track.Query); here it is only checked.
 	Authorize func(r *http.Request, meeting string) error
 	// OnTrack receives each new audio track. It runs on the track's reading
 	// goroutine before any frame is decoded, so it must return quickly

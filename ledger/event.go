@@ -18,7 +18,7 @@ type EventType string
 const (
 	TypeSegmentPartial   EventType = "segment.partial"   // provisional text of a segment still being spoken
 	TypeSegmentFinal     EventType = "segment.final"     // a segment's final, attributed text
-	TypeSpeakerUpdate    EventType = "speaker.update"    // a speaker's name or organisation was set or changed
+	TypeSpeakerUpdate    EventType = "speaker.update"    // a speaker's name, organisation or role was set or changed
 	TypeCommitmentUpsert EventType = "commitment.upsert" // a commitment was found or edited
 	TypeMeetingState     EventType = "meeting.state"     // the meeting started recording, paused or stopped
 	TypeChannelLoss      EventType = "channel.loss"      // audio of a channel was lost in capture or left undecoded
@@ -82,6 +82,7 @@ type SegmentInfo struct {
 	Channel  string `json:"channel"`            // the audio channel: "mic", "system", a track ID
 	Speaker  string `json:"speaker,omitempty"`  // the speaker's ID (see SpeakerInfo)
 	Org      string `json:"org,omitempty"`      // the speaker's organisation, when known
+	Role     Role   `json:"role,omitempty"`     // the speaker's role in the deal, when known
 	StartMS  int64  `json:"start_ms"`           // meeting clock
 	EndMS    int64  `json:"end_ms"`             // meeting clock
 	Text     string `json:"text"`               // the words
@@ -93,10 +94,11 @@ type SegmentInfo struct {
 
 // SpeakerInfo names a speaker of a channel.
 type SpeakerInfo struct {
-	ID      string `json:"id"`            // what SegmentInfo.Speaker refers to
-	Channel string `json:"channel"`       // the channel the speaker is heard on
-	Name    string `json:"name"`          // display name
-	Org     string `json:"org,omitempty"` // organisation, when known
+	ID      string `json:"id"`             // what SegmentInfo.Speaker refers to
+	Channel string `json:"channel"`        // the channel the speaker is heard on
+	Name    string `json:"name"`           // display name
+	Org     string `json:"org,omitempty"`  // organisation (a company's name), when known
+	Role    Role   `json:"role,omitempty"` // role in the deal, when known
 	// Consent is "declined" for a participant who refused to be recorded: nothing of theirs is in
 	// the record. Empty otherwise.
 	Consent string `json:"consent,omitempty"`
@@ -206,10 +208,12 @@ func (e Event) Validate() error {
 		if e.Segment == nil || e.Segment.ID == "" {
 			return fmt.Errorf("ledger: %w: %s needs a segment with an id", ErrInvalidEvent, e.Type)
 		}
+		return validRole(e.Type, e.Segment.Role)
 	case TypeSpeakerUpdate:
 		if e.Speaker == nil || e.Speaker.ID == "" {
 			return fmt.Errorf("ledger: %w: %s needs a speaker with an id", ErrInvalidEvent, e.Type)
 		}
+		return validRole(e.Type, e.Speaker.Role)
 	case TypeCommitmentUpsert:
 		if e.Commitment == nil || e.Commitment.ID == "" {
 			return fmt.Errorf("ledger: %w: %s needs a commitment with an id", ErrInvalidEvent, e.Type)
@@ -224,6 +228,17 @@ func (e Event) Validate() error {
 		default:
 			return fmt.Errorf("ledger: %w: %s with state %q", ErrInvalidEvent, e.Type, e.State)
 		}
+	}
+	return nil
+}
+
+// validRole checks a role an event carries: none, or one of the roles as ParseRole gives it.
+func validRole(t EventType, r Role) error {
+	if r == "" {
+		return nil
+	}
+	if p, err := ParseRole(string(r)); err != nil || p != r {
+		return fmt.Errorf("ledger: %w: %s with role %q, want %s", ErrInvalidEvent, t, r, RoleChoices)
 	}
 	return nil
 }

@@ -80,6 +80,9 @@ func TestEventValidate(t *testing.T) {
 		"speaker no id":     {Type: TypeSpeakerUpdate, Meeting: "m", Speaker: &SpeakerInfo{Name: "x"}},
 		"commitment absent": {Type: TypeCommitmentUpsert, Meeting: "m"},
 		"state unknown":     {Type: TypeMeetingState, Meeting: "m", State: "sleeping"},
+		"speaker role":      {Type: TypeSpeakerUpdate, Meeting: "m", Speaker: &SpeakerInfo{ID: "x", Role: "bogus"}},
+		"role not as given": {Type: TypeSpeakerUpdate, Meeting: "m", Speaker: &SpeakerInfo{ID: "x", Role: "Partner"}},
+		"segment role":      {Type: TypeSegmentFinal, Meeting: "m", Segment: &SegmentInfo{ID: "s1", Role: "seller"}},
 	}
 	for name, e := range bad {
 		if err := e.Validate(); !errors.Is(err, ErrInvalidEvent) {

@@ -133,9 +133,11 @@ func (s *SQLiteStore) CreateMeeting(ctx context.Context, m Meeting) error {
 	return nil
 }
 
-// recomputeRoles sets the roles of the participants a meeting had before it joined its deal.
+// recomputeRoles sets the roles of the participants a meeting had before it joined its deal, where
+// they were guessed from the organisation: a stated role stays as stated.
 func recomputeRoles(ctx context.Context, tx *sql.Tx, meeting string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT speaker_id, organisation FROM participants WHERE meeting_id = ?`, meeting)
+	rows, err := tx.QueryContext(ctx, `SELECT speaker_id, organisation FROM participants
+		WHERE meeting_id = ? AND stated_role = ''`, meeting)
 	if err != nil {
 		return fmt.Errorf("participants: %w", err)
 	}
@@ -229,7 +231,7 @@ func (s *SQLiteStore) meetings(ctx context.Context, what, where string, args ...
 // Participants implements Store.
 func (s *SQLiteStore) Participants(ctx context.Context, meetingID string) ([]Participant, error) {
 	what := fmt.Sprintf("participants of meeting %q", meetingID)
-	rows, err := s.query(ctx, what, `SELECT speaker_id, channel, name, organisation, role, seq
+	rows, err := s.query(ctx, what, `SELECT speaker_id, channel, name, organisation, role, stated_role, seq
 		FROM participants WHERE meeting_id = ? ORDER BY speaker_id`, meetingID)
 	if err != nil {
 		return nil, err
@@ -238,11 +240,9 @@ func (s *SQLiteStore) Participants(ctx context.Context, meetingID string) ([]Par
 	var out []Participant
 	for rows.Next() {
 		p := Participant{MeetingID: meetingID}
-		var role string
-		if err := rows.Scan(&p.SpeakerID, &p.Channel, &p.Name, &p.Org, &role, &p.Seq); err != nil {
+		if err := rows.Scan(&p.SpeakerID, &p.Channel, &p.Name, &p.Org, &p.Role, &p.StatedRole, &p.Seq); err != nil {
 			return nil, s.readErr(what, err)
 		}
-		p.Role = Role(role)
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -254,7 +254,7 @@ func (s *SQLiteStore) Participants(ctx context.Context, meetingID string) ([]Par
 // Segments implements Store.
 func (s *SQLiteStore) Segments(ctx context.Context, meetingID string) ([]Segment, error) {
 	what := fmt.Sprintf("segments of meeting %q", meetingID)
-	rows, err := s.query(ctx, what, `SELECT seq, segment_id, channel, speaker, organisation, start_ms, end_ms, text, language
+	rows, err := s.query(ctx, what, `SELECT seq, segment_id, channel, speaker, organisation, role, start_ms, end_ms, text, language
 		FROM segments WHERE meeting_id = ? ORDER BY start_ms, seq`, meetingID)
 	if err != nil {
 		return nil, err
@@ -263,7 +263,7 @@ func (s *SQLiteStore) Segments(ctx context.Context, meetingID string) ([]Segment
 	var out []Segment
 	for rows.Next() {
 		g := Segment{MeetingID: meetingID}
-		if err := rows.Scan(&g.Seq, &g.ID, &g.Channel, &g.Speaker, &g.Org, &g.StartMS, &g.EndMS, &g.Text, &g.Language); err != nil {
+		if err := rows.Scan(&g.Seq, &g.ID, &g.Channel, &g.Speaker, &g.Org, &g.Role, &g.StartMS, &g.EndMS, &g.Text, &g.Language); err != nil {
 			return nil, s.readErr(what, err)
 		}
 		out = append(out, g)
@@ -334,16 +334,16 @@ func (s *SQLiteStore) commitments(ctx context.Context, what, meetingID, where st
 }
 
 // Speaker returns what a meeting knows of a speaker: as its latest speaker.update named it, or,
-// for a voice never named, the channel and organisation of its latest final segment (no name).
-// A speaker neither named nor heard is ErrNotFound.
+// for a voice never named, the channel, organisation and role of its latest final segment (no
+// name). Its role is the one stated, never a guess. A speaker neither named nor heard is ErrNotFound.
 func (s *SQLiteStore) Speaker(ctx context.Context, meetingID, id string) (SpeakerInfo, error) {
 	what := fmt.Sprintf("speaker %q of meeting %q", id, meetingID)
 	sp := SpeakerInfo{ID: id}
-	err := s.r.QueryRowContext(ctx, `SELECT channel, name, organisation, consent FROM participants
-		WHERE meeting_id = ? AND speaker_id = ?`, meetingID, id).Scan(&sp.Channel, &sp.Name, &sp.Org, &sp.Consent)
+	err := s.r.QueryRowContext(ctx, `SELECT channel, name, organisation, stated_role, consent FROM participants
+		WHERE meeting_id = ? AND speaker_id = ?`, meetingID, id).Scan(&sp.Channel, &sp.Name, &sp.Org, &sp.Role, &sp.Consent)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = s.r.QueryRowContext(ctx, `SELECT channel, organisation FROM segments
-			WHERE meeting_id = ? AND speaker = ? ORDER BY seq DESC LIMIT 1`, meetingID, id).Scan(&sp.Channel, &sp.Org)
+		err = s.r.QueryRowContext(ctx, `SELECT channel, organisation, role FROM segments
+			WHERE meeting_id = ? AND speaker = ? ORDER BY seq DESC LIMIT 1`, meetingID, id).Scan(&sp.Channel, &sp.Org, &sp.Role)
 	}
 	if err != nil {
 		return SpeakerInfo{}, s.rowErr(what, err)

@@ -435,3 +435,89 @@ func TestSQLiteStoreEditCommitment(t *testing.T) {
 	defer again.Close()
 	check(again)
 }
+
+func TestParseRole(t *testing.T) {
+	for in, want := range map[string]Role{"vendor": RoleVendor, "partner": RolePartner, "buyer": RoleBuyer,
+		"other": RoleOther, "Partner": RolePartner, " BUYER ": RoleBuyer} {
+		if got, err := ParseRole(in); got != want || err != nil {
+			t.Errorf("ParseRole(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "bogus", "Northwind", "vendors"} {
+		_, err := ParseRole(in)
+		if err == nil || !strings.Contains(err.Error(), "use vendor, partner, buyer or other") {
+			t.Errorf("ParseRole(%q) = %v; want an error naming the four roles", in, err)
+		}
+	}
+}
+
+func TestDealOrgOf(t *testing.T) {
+	d := Deal{Account: "Fabrikam", Vendor: "Contoso", Partner: "Northwind"}
+	for r, want := range map[Role]string{RoleVendor: "Contoso", RolePartner: "Northwind", RoleBuyer: "Fabrikam", RoleOther: "", "": ""} {
+		if got := d.OrgOf(r); got != want {
+			t.Errorf("OrgOf(%q) = %q, want %q", r, got, want)
+		}
+		if want != "" && d.RoleOf(d.OrgOf(r)) != r {
+			t.Errorf("RoleOf(OrgOf(%q)) = %q", r, d.RoleOf(d.OrgOf(r)))
+		}
+	}
+}
+
+// A stated role is the participant's role whatever their organisation; an event recorded before
+// roles were stated still has its role guessed from its organisation, also once its meeting joins a
+// deal.
+func TestSQLiteStoreStatedRoles(t *testing.T) {
+	s, _ := openStore(t)
+	ctx := context.Background()
+	if err := s.CreateDeal(ctx, Deal{ID: "d", Name: "Fabrikam", Account: "Fabrikam", Vendor: "Contoso", Partner: "Northwind"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []Event{
+		{Type: TypeSpeakerUpdate, Speaker: &SpeakerInfo{ID: "old", Channel: "a", Name: "Ana", Org: "partner"}},
+		{Type: TypeSpeakerUpdate, Speaker: &SpeakerInfo{ID: "old-co", Channel: "b", Name: "Tom", Org: "Contoso"}},
+		{Type: TypeSpeakerUpdate, Speaker: &SpeakerInfo{ID: "stated", Channel: "c", Name: "Lee", Role: RoleBuyer}},
+		{Type: TypeSpeakerUpdate, Speaker: &SpeakerInfo{ID: "both", Channel: "d", Name: "Kim", Org: "Contoso", Role: RoleOther}},
+		{Type: TypeSegmentFinal, Segment: &SegmentInfo{ID: "s1", Channel: "c", Speaker: "stated", Role: RoleBuyer, Text: "hi"}},
+		{Type: TypeSegmentFinal, Segment: &SegmentInfo{ID: "s2", Channel: "e", Speaker: "voice", Role: RolePartner, Text: "yo"}},
+	} {
+		e.Meeting = "m"
+		if _, err := s.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	roles := func() map[string][2]Role {
+		t.Helper()
+		ps, err := s.Participants(ctx, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][2]Role{}
+		for _, p := range ps {
+			out[p.SpeakerID] = [2]Role{p.Role, p.StatedRole}
+		}
+		return out
+	}
+	want := map[string][2]Role{"old": {RolePartner, ""}, "old-co": {RoleOther, ""}, "stated": {RoleBuyer, RoleBuyer}, "both": {RoleOther, RoleOther}}
+	if got := roles(); !reflect.DeepEqual(got, want) {
+		t.Errorf("roles of no deal = %v, want %v", got, want)
+	}
+	if err := s.CreateMeeting(ctx, Meeting{ID: "m", DealID: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	want["old-co"] = [2]Role{RoleVendor, ""} // guessed again, now from the deal; stated roles stay
+	if got := roles(); !reflect.DeepEqual(got, want) {
+		t.Errorf("roles once in the deal = %v, want %v", got, want)
+	}
+	if segs, err := s.Segments(ctx, "m"); err != nil || len(segs) != 2 || segs[0].Role != RoleBuyer {
+		t.Errorf("segments = %+v, %v; want the stated role kept", segs, err)
+	}
+	for id, want := range map[string]SpeakerInfo{
+		"stated": {ID: "stated", Channel: "c", Name: "Lee", Role: RoleBuyer},
+		"old":    {ID: "old", Channel: "a", Name: "Ana", Org: "partner"}, // no role stated: none given back
+		"voice":  {ID: "voice", Channel: "e", Role: RolePartner},         // never named: from its latest final
+	} {
+		if got, err := s.Speaker(ctx, "m", id); err != nil || got != want {
+			t.Errorf("Speaker(%s) = %+v, %v; want %+v", id, got, err, want)
+		}
+	}
+}

@@ -62,16 +62,40 @@ var (
 	ErrSchemaTooNew = errors.New("ledger: database schema is newer than this build of Ledgerline")
 )
 
-// Role is the side a participant of a co-selling call is on.
+// Role is the side a participant of a co-selling call is on: apart from their organisation, which
+// is a company's name.
 type Role string
 
-// The roles. A participant's role follows from their organisation and the meeting's deal.
+// The roles. A participant states theirs when they join; for one recorded before roles were stated,
+// it follows from their organisation and the meeting's deal (Deal.RoleOf).
 const (
 	RoleVendor  Role = "vendor"
 	RolePartner Role = "partner"
 	RoleBuyer   Role = "buyer"
 	RoleOther   Role = "other"
 )
+
+// RoleChoices names the roles as people are asked to pick one.
+const RoleChoices = "vendor, partner, buyer or other"
+
+// ParseRole reads a role as a person gives it (a flag, a form, a query parameter), in any case.
+// It is where every entry point checks one, so that all of them accept and refuse the same.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(strings.ToLower(strings.TrimSpace(s))); r {
+	case RoleVendor, RolePartner, RoleBuyer, RoleOther:
+		return r, nil
+	}
+	return "", fmt.Errorf("ledger: unknown role %q: use %s", s, RoleChoices)
+}
+
+// OrgOrRole is what is shown of a speaker's organisation, and what talk time is summed by: the
+// organisation's name when known, else the speaker's role in the deal ("partner"), else "".
+func OrgOrRole(org string, role Role) string {
+	if org != "" {
+		return org
+	}
+	return string(role)
+}
 
 // Deal is an account and opportunity that a vendor and a partner work on together.
 type Deal struct {
@@ -106,8 +130,13 @@ type Participant struct {
 	Channel   string
 	Name      string
 	Org       string
-	Role      Role  // from Org and the deal: vendor, partner, buyer (the deal's account) or other
-	Seq       int64 // the event that last set it
+	// Role is the speaker's role in the deal: the one their speaker.update stated, or, when it
+	// stated none (recorded before roles were), the one Org has in the meeting's deal
+	// (Deal.RoleOf); RoleOther when neither tells.
+	Role Role
+	// StatedRole is the role the speaker.update stated; "" when it stated none.
+	StatedRole Role
+	Seq        int64 // the event that last set it
 }
 
 // Segment is a final segment of a meeting's transcript.
@@ -161,6 +190,20 @@ func DefaultPath() (string, error) {
 		return "", fmt.Errorf("ledger: default database path: %w", err)
 	}
 	return filepath.Join(home, ".local", "share", dir, file), nil
+}
+
+// OrgOf returns the organisation on a side of the deal: the vendor's, the partner's, or the
+// account's for the buyer; "" for RoleOther, or a side the deal does not name.
+func (d Deal) OrgOf(r Role) string {
+	switch r {
+	case RoleVendor:
+		return d.Vendor
+	case RolePartner:
+		return d.Partner
+	case RoleBuyer:
+		return d.Account
+	}
+	return ""
 }
 
 // RoleOf tells an organisation's side in the deal. A side's own name

@@ -268,27 +268,32 @@ func project(ctx context.Context, tx *sql.Tx, e Event, actor string) error {
 	case TypeSegmentFinal:
 		g := e.Segment
 		if _, err := tx.ExecContext(ctx, `INSERT INTO segments
-			(meeting_id, seq, segment_id, channel, speaker, organisation, start_ms, end_ms, text, language)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(meeting_id, seq, segment_id, channel, speaker, organisation, role, start_ms, end_ms, text, language)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (meeting_id, segment_id) DO UPDATE SET
 				seq = excluded.seq, channel = excluded.channel, speaker = excluded.speaker,
-				organisation = excluded.organisation, start_ms = excluded.start_ms, end_ms = excluded.end_ms,
-				text = excluded.text, language = excluded.language`,
-			e.Meeting, e.Seq, g.ID, g.Channel, g.Speaker, g.Org, g.StartMS, g.EndMS, g.Text, g.Language); err != nil {
+				organisation = excluded.organisation, role = excluded.role, start_ms = excluded.start_ms,
+				end_ms = excluded.end_ms, text = excluded.text, language = excluded.language`,
+			e.Meeting, e.Seq, g.ID, g.Channel, g.Speaker, g.Org, string(g.Role), g.StartMS, g.EndMS, g.Text, g.Language); err != nil {
 			return fmt.Errorf("project segment %q: %w", g.ID, err)
 		}
 	case TypeSpeakerUpdate:
 		p := e.Speaker
-		role, err := roleOf(ctx, tx, e.Meeting, p.Org)
-		if err != nil {
-			return fmt.Errorf("project speaker %q: %w", p.ID, err)
+		role := p.Role
+		if role == "" {
+			// Stated by no event before roles were: guessed from the organisation, as it always was.
+			var err error
+			if role, err = roleOf(ctx, tx, e.Meeting, p.Org); err != nil {
+				return fmt.Errorf("project speaker %q: %w", p.ID, err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO participants
-			(meeting_id, speaker_id, channel, name, organisation, role, consent, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			(meeting_id, speaker_id, channel, name, organisation, role, stated_role, consent, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (meeting_id, speaker_id) DO UPDATE SET
 				channel = excluded.channel, name = excluded.name, organisation = excluded.organisation,
-				role = excluded.role, consent = excluded.consent, seq = excluded.seq`,
-			e.Meeting, p.ID, p.Channel, p.Name, p.Org, string(role), p.Consent, e.Seq); err != nil {
+				role = excluded.role, stated_role = excluded.stated_role, consent = excluded.consent, seq = excluded.seq`,
+			e.Meeting, p.ID, p.Channel, p.Name, p.Org, string(role), string(p.Role), p.Consent, e.Seq); err != nil {
 			return fmt.Errorf("project speaker %q: %w", p.ID, err)
 		}
 	case TypeCommitmentUpsert:
@@ -328,7 +333,7 @@ func project(ctx context.Context, tx *sql.Tx, e Event, actor string) error {
 	return nil
 }
 
-// roleOf tells a participant's side from their organisation and the meeting's deal.
+// roleOf guesses a participant's side from their organisation and the meeting's deal.
 func roleOf(ctx context.Context, tx *sql.Tx, meeting, org string) (Role, error) {
 	var d Deal
 	err := tx.QueryRowContext(ctx, `SELECT d.account, d.vendor, d.partner

@@ -171,8 +171,8 @@ func NewDealSummary(deal ledger.Deal, meetings []MeetingData, openOnly bool) Dea
 			if name == "" {
 				name = p.SpeakerID
 			}
-			attend(name, p.Org, m.ID)
-			orgsIn[orgName(p.Org)] = true
+			attend(name, orgOf(p), m.ID)
+			orgsIn[orgName(orgOf(p))] = true
 		}
 		segByID := map[string]ledger.SegmentInfo{}
 		for _, g := range d.Segments {
@@ -268,7 +268,7 @@ func addDealCommitment(groups []*DealCommitment, deal ledger.Deal, d MeetingData
 	if owner == "" {
 		for _, p := range d.Participants {
 			if strings.EqualFold(p.Name, c.Owner) {
-				owner = p.Org
+				owner = orgOf(p)
 				break
 			}
 		}

@@ -68,13 +68,13 @@ func (d *MeetingData) speakers() map[string]ledger.Participant {
 	return out
 }
 
-// who names a segment's speaker and organisation: the segment's own organisation first, then the
-// participant's.
+// who names a segment's speaker and the organisation shown for them: the segment's own first, then
+// the participant's (see orgOf).
 func who(g ledger.SegmentInfo, speakers map[string]ledger.Participant) (name, org string) {
 	p, ok := speakers[g.Speaker]
-	name, org = p.Name, g.Org
+	name, org = p.Name, ledger.OrgOrRole(g.Org, g.Role)
 	if org == "" && ok {
-		org = p.Org
+		org = orgOf(p)
 	}
 	if name == "" {
 		name = g.Speaker
@@ -84,6 +84,10 @@ func who(g ledger.SegmentInfo, speakers map[string]ledger.Participant) (name, or
 	}
 	return name, org
 }
+
+// orgOf is the organisation shown for a participant: its name, or else the role they stated. A
+// role guessed from no organisation shows nothing: it is no more than "other".
+func orgOf(p ledger.Participant) string { return ledger.OrgOrRole(p.Org, p.StatedRole) }
 
 // DurationMS returns the meeting clock of the end of its last segment.
 func (d *MeetingData) DurationMS() int64 {
@@ -116,7 +120,8 @@ type Recap struct {
 	Transcript    []TranscriptLine  `json:"-"`
 }
 
-// OrgRecap is one organisation's part in a meeting. Org "" gathers speakers of no known organisation.
+// OrgRecap is one organisation's part in a meeting. Org is the organisation's name, or the role of
+// speakers whose organisation is unknown ("partner"); "" gathers speakers of neither.
 type OrgRecap struct {
 	Org       string      `json:"org"`
 	Role      ledger.Role `json:"role,omitempty"`
@@ -206,7 +211,7 @@ func orgRecaps(d MeetingData, speakers map[string]ledger.Participant) []OrgRecap
 		}
 	}
 	for _, p := range d.Participants {
-		o := get(p.Org)
+		o := get(orgOf(p))
 		if p.Role != "" && p.Role != ledger.RoleOther {
 			o.Role = p.Role
 		}

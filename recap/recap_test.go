@@ -115,3 +115,35 @@ func TestRecapUnknownMeeting(t *testing.T) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 }
+
+// Speakers are shown and grouped by their organisation, or by their side of the deal where their
+// organisation is unknown; a speaker of neither is grouped apart, as before roles were stated.
+func TestRecapGroupsByOrganisationThenRole(t *testing.T) {
+	seg := func(id, speaker, org string, role ledger.Role, start int64) ledger.Segment {
+		return ledger.Segment{MeetingID: "m", SegmentInfo: ledger.SegmentInfo{ID: id, Channel: speaker, Speaker: speaker, Org: org, Role: role,
+			StartMS: start, EndMS: start + 1000, Text: "Hello."}}
+	}
+	d := MeetingData{
+		Meeting: ledger.Meeting{ID: "m"},
+		Participants: []ledger.Participant{
+			{MeetingID: "m", SpeakerID: "ana", Name: "Ana", Role: ledger.RolePartner, StatedRole: ledger.RolePartner},
+			{MeetingID: "m", SpeakerID: "omar", Name: "Omar", Org: "Globex", Role: ledger.RolePartner, StatedRole: ledger.RolePartner},
+			{MeetingID: "m", SpeakerID: "voice", Name: "Speaker 1", Role: ledger.RoleOther},
+		},
+		Segments: []ledger.Segment{seg("s1", "ana", "", ledger.RolePartner, 0), seg("s2", "omar", "Globex", ledger.RolePartner, 1000),
+			seg("s3", "voice", "", "", 2000)},
+	}
+	r := New(d)
+	orgs := map[string]OrgRecap{}
+	for _, o := range r.Orgs {
+		orgs[o.Org] = o
+	}
+	if len(orgs) != 3 || orgs["partner"].Role != ledger.RolePartner || strings.Join(orgs["partner"].People, ",") != "Ana" ||
+		orgs["Globex"].Role != ledger.RolePartner || strings.Join(orgs["Globex"].People, ",") != "Omar" ||
+		strings.Join(orgs[""].People, ",") != "Speaker 1" {
+		t.Fatalf("organisations %+v", r.Orgs)
+	}
+	if r.Transcript[0].Org != "partner" || r.Transcript[1].Org != "Globex" || r.Transcript[2].Org != "" {
+		t.Errorf("transcript organisations %q %q %q", r.Transcript[0].Org, r.Transcript[1].Org, r.Transcript[2].Org)
+	}
+}

@@ -8,7 +8,7 @@ out=testdata
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# speaker|org|voice|text
+# speaker|role|voice|text
 lines=(
   "Dana Whitfield|vendor|en-us+m3|Thanks for joining. Today we will walk through the integration plan for the data platform."
   "Ravi Menon|partner|en-gb+m1|Great. On our side we handle the deployment and the first line of support."
@@ -24,15 +24,15 @@ t_ms=0
 parts=()
 echo "[" > "$tmp/ref.json"
 for i in "${!lines[@]}"; do
-  IFS='|' read -r speaker org voice text <<<"${lines[$i]}"
+  IFS='|' read -r speaker role voice text <<<"${lines[$i]}"
   espeak-ng -v "$voice" -s 160 -w "$tmp/raw$i.wav" "$text"
   sox "$tmp/raw$i.wav" -r 16000 -c 1 -b 16 "$tmp/line$i.wav"
   sox -n -r 16000 -c 1 -b 16 "$tmp/gap$i.wav" trim 0 "$gap"
   dur_ms=$(soxi -s "$tmp/line$i.wav" | awk '{printf "%d", $1/16}')
   sep=","
   [ "$i" -eq $((${#lines[@]} - 1)) ] && sep=""
-  printf '  {"start_ms": %d, "end_ms": %d, "speaker": "%s", "org": "%s", "text": "%s"}%s\n' \
-    "$t_ms" "$((t_ms + dur_ms))" "$speaker" "$org" "$text" "$sep" >> "$tmp/ref.json"
+  printf '  {"start_ms": %d, "end_ms": %d, "speaker": "%s", "role": "%s", "text": "%s"}%s\n' \
+    "$t_ms" "$((t_ms + dur_ms))" "$speaker" "$role" "$text" "$sep" >> "$tmp/ref.json"
   gap_ms=$(awk -v g="$gap" 'BEGIN{printf "%d", g*1000}')
   t_ms=$((t_ms + dur_ms + gap_ms))
   parts+=("$tmp/line$i.wav" "$tmp/gap$i.wav")

@@ -241,7 +241,7 @@ func TestOverlayControlsLiveAcrossPages(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#speaker-dialog")),
 		clearInput(`#speaker-form input[name="name"]`),
 		chromedp.SendKeys(chromedp.CSS(`#speaker-form input[name="name"]`), "Dana <b>Smith</b>"),
-		chromedp.SetValue(chromedp.CSS(`#speaker-form select[name="org"]`), "partner"),
+		chromedp.SetValue(chromedp.CSS(`#speaker-form select[name="role"]`), "partner"),
 		chromedp.Click(chromedp.CSS(`#speaker-form button[type="submit"]`)),
 		waitJS(`!document.querySelector('#speaker-dialog').open`),
 	)
@@ -252,7 +252,7 @@ func TestOverlayControlsLiveAcrossPages(t *testing.T) {
 		[...document.querySelectorAll('#captions .org')].every(o => o.textContent === 'partner') &&
 		document.querySelector('#talk-speakers [data-speaker="spk-1"] .talk-name').textContent === 'Dana <b>Smith</b>' &&
 		document.querySelectorAll('b').length === 0`)
-	if e := f.lastStored(); e.Type != ledger.TypeSpeakerUpdate || e.By != "Ana" || e.Speaker.Name != "Dana <b>Smith</b>" || e.Speaker.Org != "partner" || e.Speaker.Channel != "mic" {
+	if e := f.lastStored(); e.Type != ledger.TypeSpeakerUpdate || e.By != "Ana" || e.Speaker.Name != "Dana <b>Smith</b>" || e.Speaker.Role != ledger.RolePartner || e.Speaker.Channel != "mic" {
 		t.Fatalf("stored %+v (speaker %+v), want the rename by Ana", e, e.Speaker)
 	}
 
@@ -365,10 +365,13 @@ func TestOverlayTalkTime(t *testing.T) {
 
 	final("s3", "mic", "spk-1", 7000, 10000) // the final of s3 again, longer
 	final("s6", "mic", "spk-1", 81000, 82500)
-	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-2", Channel: "system", Name: "Lee", Org: "partner"}})
+	// A side of the deal stands for an organisation not known; a known one is shown instead.
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-2", Channel: "system", Name: "Lee", Role: ledger.RolePartner}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-3", Channel: "omar", Name: "Omar", Org: "Globex", Role: ledger.RolePartner}})
+	final("s7", "omar", "spk-3", 83000, 85000)
 	check("live",
-		map[string]string{"spk-1": "8500 9s", "spk-2": "70500 1:11", "channel:room": "1000 1s"},
-		map[string]string{"vendor": "8500 9s", "partner": "70500 1:11", "unassigned": "1000 1s"})
+		map[string]string{"spk-1": "8500 9s", "spk-2": "70500 1:11", "spk-3": "2000 2s", "channel:room": "1000 1s"},
+		map[string]string{"vendor": "8500 9s", "partner": "70500 1:11", "Globex": "2000 2s", "unassigned": "1000 1s"})
 }
 
 // A participant who declined recording is listed for everyone, and never as a speaker.

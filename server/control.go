@@ -24,8 +24,9 @@ import (
 type Control interface {
 	Appender
 	// Speaker returns what the meeting knows of a speaker (its latest speaker.update, or else the
-	// channel and organisation of its latest final, with no name), or an error wrapping
-	// ledger.ErrNotFound when it was never named nor heard.
+	// channel, organisation and role of its latest final, with no name), with the role as stated
+	// (never guessed from the organisation), or an error wrapping ledger.ErrNotFound when it was
+	// never named nor heard.
 	Speaker(ctx context.Context, meeting, id string) (ledger.SpeakerInfo, error)
 	// EditCommitment applies a person's edit (by names them) to a commitment as it stands when
 	// the edit arrives, appends the result and returns it; an unknown commitment wraps
@@ -64,9 +65,6 @@ const (
 	defaultBy      = "viewer"
 	controlHeader  = "X-Ledgerline" // pages send it; programs without an Origin header must too
 )
-
-// Speaker organisations a viewer may pick.
-var speakerOrgs = map[string]bool{"vendor": true, "partner": true, "buyer": true, "other": true}
 
 // controlError is an answer other than 200, with a message for the client.
 type controlError struct {
@@ -238,6 +236,38 @@ func by(v *string) (string, error) {
 	return name, err
 }
 
+// parseRole reads a side of the deal given in field.
+func parseRole(field, v string) (ledger.Role, error) {
+	r, err := ledger.ParseRole(v)
+	if err != nil {
+		return "", fail(http.StatusBadRequest, "%s must be %s.", field, ledger.RoleChoices)
+	}
+	return r, nil
+}
+
+// dealOrg returns the organisation on a side of a meeting's deal: "" when the meeting has no deal,
+// or the server reads no records.
+func (s *Server) dealOrg(ctx context.Context, meetingID string, r ledger.Role) (string, error) {
+	if s.cfg.Records == nil {
+		return "", nil
+	}
+	m, err := s.cfg.Records.Meeting(ctx, meetingID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return "", nil // known only to the log so far: no deal yet
+	}
+	if err != nil {
+		return "", fmt.Errorf("read meeting %q: %w", meetingID, err)
+	}
+	if m.DealID == "" {
+		return "", nil
+	}
+	d, err := s.cfg.Records.Deal(ctx, m.DealID)
+	if err != nil {
+		return "", fmt.Errorf("read deal %q of meeting %q: %w", m.DealID, meetingID, err)
+	}
+	return d.OrgOf(r), nil
+}
+
 // pathID reads and checks the {id} of the request's path.
 func pathID(r *http.Request, what string) (string, error) {
 	id := r.PathValue("id")
@@ -257,12 +287,15 @@ func (s *Server) control() (Control, error) {
 // speakerEdit is the body of POST /m/{meeting}/speakers/{id}. Absent fields keep their value.
 type speakerEdit struct {
 	Name *string `json:"name"`
-	Org  *string `json:"org"`
+	Org  *string `json:"org"`  // the organisation's name; "" for none
+	Role *string `json:"role"` // the side of the deal
 	By   *string `json:"by"`
 }
 
-// editSpeaker appends a speaker.update with the speaker's new name or organisation. The channel
-// comes from the speaker's latest speaker.update, or from its latest final segment.
+// editSpeaker appends a speaker.update with the speaker's new name, organisation or role. The
+// channel comes from the speaker's latest speaker.update, or from its latest final segment. A new
+// role given without an organisation takes the deal's organisation on that side (none when the
+// meeting has no deal): the one the speaker had was on their former side.
 func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error) {
 	ctl, err := s.control()
 	if err != nil {
@@ -276,19 +309,24 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 	if err := decode(r, &req); err != nil {
 		return ledger.Event{}, err
 	}
-	if req.Name == nil && req.Org == nil {
-		return ledger.Event{}, fail(http.StatusBadRequest, "Give a name or an org to change.")
+	if req.Name == nil && req.Org == nil && req.Role == nil {
+		return ledger.Event{}, fail(http.StatusBadRequest, "Give a name, an org or a role to change.")
 	}
 	var name, org string
+	var role ledger.Role
 	if req.Name != nil {
 		if name, err = text("name", *req.Name, maxNameLen, false); err != nil {
 			return ledger.Event{}, err
 		}
 	}
 	if req.Org != nil {
-		org = strings.TrimSpace(*req.Org)
-		if !speakerOrgs[org] {
-			return ledger.Event{}, fail(http.StatusBadRequest, "org must be vendor, partner, buyer or other.")
+		if org, err = text("org", *req.Org, maxNameLen, true); err != nil {
+			return ledger.Event{}, err
+		}
+	}
+	if req.Role != nil {
+		if role, err = parseRole("role", *req.Role); err != nil {
+			return ledger.Event{}, err
 		}
 	}
 	who, err := by(req.By)
@@ -307,6 +345,14 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 	}
 	if req.Name != nil {
 		sp.Name = name
+	}
+	if req.Role != nil && role != sp.Role {
+		sp.Role = role
+		if req.Org == nil {
+			if sp.Org, err = s.dealOrg(ctx, m.id, role); err != nil {
+				return ledger.Event{}, err
+			}
+		}
 	}
 	if req.Org != nil {
 		sp.Org = org

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
@@ -207,13 +208,15 @@ func TestControlStatusCodes(t *testing.T) {
 
 		{"malformed JSON", request{path: speaker, body: `{"name":`}, 400},
 		{"not an object", request{path: speaker, body: `["Dana"]`}, 400},
-		{"unknown field", request{path: speaker, body: `{"name":"Dana","role":"vendor"}`}, 400},
+		{"unknown field", request{path: speaker, body: `{"name":"Dana","side":"vendor"}`}, 400},
 		{"two objects", request{path: speaker, body: `{"name":"A"}{"name":"B"}`}, 400},
 		{"nothing to change", request{path: speaker, body: `{"by":"Ana"}`}, 400},
 		{"empty name", request{path: speaker, body: `{"name":"  "}`}, 400},
 		{"name too long", request{path: speaker, body: `{"name":"` + long + `"}`}, 400},
 		{"name with a newline", request{path: speaker, body: `{"name":"Dana\nSmith"}`}, 400},
-		{"org not a side", request{path: speaker, body: `{"name":"Dana","org":"Acme"}`}, 400},
+		{"role not a side", request{path: speaker, body: `{"name":"Dana","role":"Acme"}`}, 400},
+		{"empty role", request{path: speaker, body: `{"role":""}`}, 400},
+		{"org too long", request{path: speaker, body: `{"org":"` + long + `"}`}, 400},
 		{"by too long", request{path: speaker, body: `{"name":"Dana","by":"` + long + `"}`}, 400},
 		{"name a number", request{path: speaker, body: `{"name":5}`}, 400},
 		{"bad status", request{path: commitment, body: `{"status":"closed"}`}, 400},
@@ -298,6 +301,54 @@ func TestControlSpeakerUpdate(t *testing.T) {
 	if want := (ledger.SpeakerInfo{ID: "spk-2", Channel: "track-7", Name: "Lee", Org: "buyer"}); *e.Speaker != want || e.By != "viewer" {
 		t.Fatalf("first naming answered %+v by %q, want %+v", e.Speaker, e.By, want)
 	}
+
+	// A role, in any case, is the side of the deal; the meeting has no deal, so no organisation is
+	// known on that side: the one the speaker had was on their former side.
+	e = f.post("/m/"+testMeeting+"/speakers/spk-1", `{"role":"Vendor"}`)
+	want.Org, want.Role = "", ledger.RoleVendor
+	if *e.Speaker != want {
+		t.Fatalf("role change answered %+v, want %+v", e.Speaker, want)
+	}
+	// An organisation given with it is kept; the same role again keeps the organisation.
+	e = f.post("/m/"+testMeeting+"/speakers/spk-1", `{"org":"Contoso","role":"vendor"}`)
+	want.Org = "Contoso"
+	if *e.Speaker != want {
+		t.Fatalf("org and role answered %+v, want %+v", e.Speaker, want)
+	}
+	if e = f.post("/m/"+testMeeting+"/speakers/spk-1", `{"name":"Dana","role":"vendor"}`); e.Speaker.Org != "Contoso" {
+		t.Fatalf("the same role again answered %+v, want Contoso kept", e.Speaker)
+	}
+	code, body := f.do(request{path: "/m/" + testMeeting + "/speakers/spk-1", body: `{"role":"reseller"}`})
+	if code != http.StatusBadRequest || !strings.Contains(body, "vendor, partner, buyer or other") {
+		t.Fatalf("an unknown role answered %d %q, want 400 naming the roles", code, body)
+	}
+}
+
+// In a meeting of a deal, a speaker given a role without an organisation gets the deal's
+// organisation on that side, and the store projects the role stated.
+func TestControlSpeakerRoleInDeal(t *testing.T) {
+	store, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "ledgerline.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := store.CreateDeal(ctx, ledger.Deal{ID: "d", Name: "Initech ERP", Account: "Initech", Vendor: "Acme", Partner: "Globex"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.CreateMeeting(ctx, ledger.Meeting{ID: testMeeting, DealID: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	f := startFixture(t, store, func(c *Config) { c.Control, c.Records = store, store }, nil)
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-1", Channel: "system", Name: "Speaker 1"}})
+
+	e := f.post("/m/"+testMeeting+"/speakers/spk-1", `{"name":"Omar","role":"partner"}`)
+	if want := (ledger.SpeakerInfo{ID: "spk-1", Channel: "system", Name: "Omar", Org: "Globex", Role: ledger.RolePartner}); *e.Speaker != want {
+		t.Fatalf("rename answered %+v, want %+v", e.Speaker, want)
+	}
+	ps, err := store.Participants(ctx, testMeeting)
+	if err != nil || len(ps) != 1 || ps[0].Org != "Globex" || ps[0].Role != ledger.RolePartner || ps[0].StatedRole != ledger.RolePartner {
+		t.Fatalf("participants = %+v, %v; want Omar of Globex, partner", ps, err)
+	}
 }
 
 func TestControlCommitmentEdits(t *testing.T) {
@@ -350,6 +401,7 @@ func TestControlCommitmentEdits(t *testing.T) {
 
 // The store records who made an edit, in the event and as the commitment's last actor.
 func TestControlByInStore(t *testing.T) {
+	leaktest.Check(t)
 	store, err := ledger.OpenSQLite(t.TempDir() + "/l.db")
 	if err != nil {
 		t.Fatal(err)

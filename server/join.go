@@ -10,7 +10,7 @@ import (
 )
 
 // The join page lets a participant send their own audio to a meeting from a browser: a display name,
-// an organisation, a recording notice they must consent to, then their microphone (and optionally a
+// their side of the deal, a recording notice they must consent to, then their microphone (and optionally a
 // shared tab's audio) over WebRTC to the meeting's WHIP endpoint, with the page's token as the Bearer
 // token. It is served only by a server that takes audio (Config.Ingest set).
 
@@ -61,7 +61,7 @@ func (s *Server) serveJoin(w http.ResponseWriter, r *http.Request) {
 // declineRequest is the body of POST /m/{meeting}/join/decline. Both fields may be empty.
 type declineRequest struct {
 	Name string `json:"name"`
-	Org  string `json:"org"`
+	Org  string `json:"org"` // the side of the deal, as the WHIP endpoint's org parameter
 }
 
 // decline records that a participant refused to be recorded: a speaker.update whose consent is
@@ -80,15 +80,19 @@ func (s *Server) decline(ctx context.Context, m *meeting, r *http.Request) (ledg
 	if name == "" {
 		name = defaultDecliner
 	}
-	org := strings.TrimSpace(req.Org)
-	if org != "" && !speakerOrgs[org] {
-		return ledger.Event{}, fail(http.StatusBadRequest, "org must be vendor, partner, buyer or other.")
+	sp := ledger.SpeakerInfo{ID: "declined-" + slug(name), Name: name, Consent: ConsentDeclined}
+	if strings.TrimSpace(req.Org) != "" {
+		if sp.Role, err = parseRole("org", req.Org); err != nil {
+			return ledger.Event{}, err
+		}
+		if sp.Org, err = s.dealOrg(ctx, m.id, sp.Role); err != nil {
+			return ledger.Event{}, err
+		}
 	}
 	ctl := s.consentLog()
 	if ctl == nil {
 		return ledger.Event{}, fail(http.StatusNotImplemented, "This server cannot record that you declined; nothing of yours is recorded either way.")
 	}
-	sp := ledger.SpeakerInfo{ID: "declined-" + slug(name), Name: name, Org: org, Consent: ConsentDeclined}
 	return s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: m.id, Speaker: &sp, By: name})
 }
 

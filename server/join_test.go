@@ -132,12 +132,18 @@ func TestJoinDeclineRecordsRefusal(t *testing.T) {
 		t.Fatalf("refused requests stored %d events", len(events))
 	}
 
-	code, body, _ := joinRequest(t, http.MethodPost, u, `{"name":"  Eve Ng ","org":"partner"}`, page)
+	if _, body, _ := joinRequest(t, http.MethodPost, u, `{"name":"Eve","org":"competitor"}`, page); !strings.Contains(body, "vendor, partner, buyer or other") {
+		t.Errorf("an unknown org answered %q, want the roles named", body)
+	}
+
+	// The org the page sends is the participant's side of the deal; the meeting has no deal, so
+	// their organisation is not known.
+	code, body, _ := joinRequest(t, http.MethodPost, u, `{"name":"  Eve Ng ","org":"Partner"}`, page)
 	if code != http.StatusOK {
 		t.Fatalf("decline: %d %q", code, body)
 	}
 	e := lastJoinEvent(t, f)
-	if e.Type != ledger.TypeSpeakerUpdate || e.Speaker == nil || *e.Speaker != (ledger.SpeakerInfo{ID: "declined-eve-ng", Name: "Eve Ng", Org: "partner", Consent: ConsentDeclined}) {
+	if e.Type != ledger.TypeSpeakerUpdate || e.Speaker == nil || *e.Speaker != (ledger.SpeakerInfo{ID: "declined-eve-ng", Name: "Eve Ng", Role: ledger.RolePartner, Consent: ConsentDeclined}) {
 		t.Fatalf("stored %+v, want a declined speaker.update for Eve Ng (partner)", e)
 	}
 	if code, _, _ := joinRequest(t, http.MethodPost, u, `{}`, page); code != http.StatusOK {
@@ -220,7 +226,7 @@ func TestJoinPageConsentGatesSending(t *testing.T) {
 		t.Errorf("%d requests reached the WHIP endpoint without consent", n)
 	}
 	e := lastJoinEvent(t, f)
-	if e.Speaker == nil || e.Speaker.Name != "Eve <b>Ng</b>" || e.Speaker.Org != "partner" || e.Speaker.Consent != ConsentDeclined {
+	if e.Speaker == nil || e.Speaker.Name != "Eve <b>Ng</b>" || e.Speaker.Role != ledger.RolePartner || e.Speaker.Consent != ConsentDeclined {
 		t.Fatalf("stored %+v, want Eve's refusal", e)
 	}
 }

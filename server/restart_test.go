@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
@@ -18,6 +19,7 @@ import (
 // restarts: the rename is an event in the durable store, replayed to every
 // viewer who connects later.
 func TestRenameSurvivesRestart(t *testing.T) {
+	leaktest.Check(t)
 	db := filepath.Join(t.TempDir(), "meetings.db")
 	serve := func() (*ledger.SQLiteStore, *httptest.Server, *Server) {
 		store, err := ledger.OpenSQLite(db)

@@ -81,7 +81,9 @@ type Config struct {
 	Control  Control
 	Recorder Recorder
 	// Records, when set, is the store the recap, export and deal pages read (/m/{meeting}/recap,
-	// /m/{meeting}/export/{kind}, /d/{deal}, /api/deals/{deal}). Unset, those answer 404.
+	// /m/{meeting}/export/{kind}, /d/{deal}, /api/deals/{deal}). Unset, those answer 404. A
+	// participant's side of the deal (the join page, a rename) gives their organisation from the
+	// meeting's deal read there; unset, the side alone is recorded.
 	Records RecordStore
 }
 

@@ -23,7 +23,8 @@ const chromiumPath = "/usr/bin/chromium"
 
 // TestJoinPageSendsParticipantToBot runs the agent as a bot, joins it from a real browser whose
 // microphone plays a recording, and watches the meeting as a viewer: the participant's words arrive
-// as finals attributed to their channel and organisation, on the meeting clock.
+// as finals attributed to their channel and to the organisation on their side of the deal, on the
+// meeting clock.
 func TestJoinPageSendsParticipantToBot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the Chromium test in -short mode")
@@ -34,8 +35,12 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 	mic := speechWithPause(t, "../../ingest/testdata/alice.wav")
 
 	db := filepath.Join(t.TempDir(), "meetings.db")
+	if code, _, errOut := ledgerline(t, "deal", "create", "--db", db, "--id", "initech", "--name", "Initech ERP",
+		"--account", "Initech", "--vendor", "Acme", "--partner", "Globex"); code != 0 {
+		t.Fatalf("deal create: exit %d: %s", code, errOut)
+	}
 	started := time.Now()
-	agent := startAgent(t, "--bot", "--model", testModel(t), "--language", "en", "--listen", "127.0.0.1:0", "--db", db)
+	agent := startAgent(t, "--bot", "--deal", "initech", "--model", testModel(t), "--language", "en", "--listen", "127.0.0.1:0", "--db", db)
 	stderr, base, token, meeting := agent.stderr, agent.base, agent.token, agent.meeting
 	join := base + "/join?t=" + token
 
@@ -103,8 +108,8 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 		}
 		switch {
 		case e.Type == ledger.TypeSpeakerUpdate && e.Speaker.ID == channel:
-			if e.Speaker.Name != "Carla Duarte" || e.Speaker.Org != "buyer" || e.Speaker.Channel != channel {
-				t.Fatalf("speaker %+v, want Carla Duarte (buyer) on %s", *e.Speaker, channel)
+			if e.Speaker.Name != "Carla Duarte" || e.Speaker.Org != "Initech" || e.Speaker.Role != ledger.RoleBuyer || e.Speaker.Channel != channel {
+				t.Fatalf("speaker %+v, want Carla Duarte (Initech, buyer) on %s", *e.Speaker, channel)
 			}
 			named = true
 		case e.Type == ledger.TypeSegmentFinal:
@@ -118,8 +123,8 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 	if !named {
 		t.Error("the participant's final arrived before their speaker.update")
 	}
-	if final.Speaker != channel || final.Org != "buyer" {
-		t.Errorf("final attributed to %q (%q), want %q (buyer)", final.Speaker, final.Org, channel)
+	if final.Speaker != channel || final.Org != "Initech" || final.Role != ledger.RoleBuyer {
+		t.Errorf("final attributed to %q (%q, %q), want %q (Initech, buyer)", final.Speaker, final.Org, final.Role, channel)
 	}
 	if final.StartMS < 0 || final.EndMS <= final.StartMS || final.EndMS > elapsed {
 		t.Errorf("final at %d-%d ms, want a non-empty span on the meeting clock before now (%d ms)", final.StartMS, final.EndMS, elapsed)
@@ -168,10 +173,10 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 	}
 	found := false
 	for _, p := range parts {
-		found = found || p.Name == "Carla Duarte" && p.Org == "buyer"
+		found = found || p.Name == "Carla Duarte" && p.Org == "Initech" && p.Role == ledger.RoleBuyer
 	}
 	if !found {
-		t.Errorf("participants %+v, want Carla Duarte (buyer)", parts)
+		t.Errorf("participants %+v, want Carla Duarte (Initech, buyer)", parts)
 	}
 }
 

@@ -296,6 +296,19 @@ func TestDiarizeCommand(t *testing.T) {
 	}
 }
 
+// A side of the deal that is none is a usage error, found before anything starts or connects.
+func TestRunAndPublishRefuseUnknownSide(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--bot", "--org", "bogus"},
+		{"publish", sample, "--url", "http://127.0.0.1:1/whip/m", "--token", "t", "--org", "bogus"},
+	} {
+		code, _, errOut := ledgerline(t, args...)
+		if code != 2 || !strings.Contains(errOut, `--org "bogus"`) || !strings.Contains(errOut, "vendor, partner, buyer or other") {
+			t.Errorf("%s: exit %d, %q; want 2 and the sides named", args[0], code, errOut)
+		}
+	}
+}
+
 // Decode workers and threads are checked together, before anything starts.
 func TestRunRefusesMoreDecodeThreadsThanCores(t *testing.T) {
 	code, _, errOut := ledgerline(t, "run", "--bot", "--workers", "4096", "--threads", "4")

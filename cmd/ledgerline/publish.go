@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/ledgerline/ledgerline/ingest"
+	"github.com/ledgerline/ledgerline/ledger"
 )
 
 // runPublish pushes a recording to a meeting over WHIP, as one participant:
@@ -20,7 +21,7 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 	token := fs.String("token", os.Getenv("LEDGERLINE_TOKEN"), "the meeting's access token (default $LEDGERLINE_TOKEN)")
 	channel := fs.String("channel", "", "channel name (letters, digits, '.', '_', '-'; default: derived from --name)")
 	name := fs.String("name", "", "the participant's display name")
-	org := fs.String("org", "other", "the participant's organisation: vendor, partner, buyer or other")
+	org := fs.String("org", "other", "the participant's side in the deal: "+ledger.RoleChoices)
 	speed := fs.Float64("speed", 1, "1 sends at real time; 4 sends four seconds of audio a second")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -30,10 +31,9 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: give one WAV file, --url and --token", errUsage)
 	}
-	switch *org {
-	case "vendor", "partner", "buyer", "other":
-	default:
-		return fmt.Errorf("%w: --org %q: use vendor, partner, buyer or other", errUsage, *org)
+	role, err := parseRole("org", *org)
+	if err != nil {
+		return err
 	}
 	u, err := url.Parse(*endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
@@ -43,7 +43,7 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 	if *name != "" {
 		q.Set("name", *name)
 	}
-	q.Set("org", *org)
+	q.Set("org", string(role))
 	u.RawQuery = q.Encode()
 	ch := *channel
 	if ch == "" {

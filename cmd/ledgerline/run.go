@@ -48,19 +48,23 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	workers := fs.Int("workers", 0, "decodes that run at once (default: from the CPU cores; workers × threads must fit them)")
 	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
 	me := fs.String("me", "", "your name, shown for the mic channel")
-	myOrg := fs.String("org", "vendor", "your organisation's role for the mic channel: vendor, partner, buyer or other")
+	myOrg := fs.String("org", "vendor", "your side in the deal, for the mic channel: "+ledger.RoleChoices+
+		" (with --deal, your organisation is the deal's on that side)")
 	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	myRole, err := parseRole("org", *myOrg)
+	if err != nil {
 		return err
 	}
 
 	var sources []stream.Source
 	var speakers map[string]agent.Speaker
-	var err error
 	if *bot {
 		if *input != "" || *mic != "" || *system != "" {
 			return fmt.Errorf("%w: --bot captures no local audio: drop --input, --mic and --system", errUsage)
 		}
-	} else if sources, speakers, err = liveSources(e, *input, *speed, *mic, *system, *me, *myOrg); err != nil {
+	} else if sources, speakers, err = liveSources(e, *input, *speed, *mic, *system, *me, myRole); err != nil {
 		return err
 	}
 	size, err := asr.SizeFor(runtime.NumCPU(), *workers, *threads)
@@ -163,7 +167,7 @@ func (w *webhookFlags) Set(v string) error {
 }
 
 // liveSources builds the audio sources: a replayed file, or the laptop's devices.
-func liveSources(e *env, input, speed, mic, system, me, myOrg string) ([]stream.Source, map[string]agent.Speaker, error) {
+func liveSources(e *env, input, speed, mic, system, me string, myRole ledger.Role) ([]stream.Source, map[string]agent.Speaker, error) {
 	if input != "" {
 		if mic != "" || system != "" {
 			return nil, nil, fmt.Errorf("%w: use either --input or --mic/--system, not both", errUsage)
@@ -186,7 +190,16 @@ func liveSources(e *env, input, speed, mic, system, me, myOrg string) ([]stream.
 	if name == "" {
 		name = "Me"
 	}
-	return []stream.Source{src}, map[string]agent.Speaker{stream.ChannelMic: {Name: name, Org: myOrg}}, nil
+	return []stream.Source{src}, map[string]agent.Speaker{stream.ChannelMic: {Name: name, Role: myRole}}, nil
+}
+
+// parseRole reads the side of the deal a flag gives, before anything starts or connects.
+func parseRole(flagName, s string) (ledger.Role, error) {
+	r, err := ledger.ParseRole(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: --%s %q: use %s", errUsage, flagName, s, ledger.RoleChoices)
+	}
+	return r, nil
 }
 
 func parseSpeed(s string) (float64, error) {

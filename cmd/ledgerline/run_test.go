@@ -120,11 +120,11 @@ func TestBotTranscribesParticipantsPushedOverWHIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orgs := map[string]string{}
+	roles := map[string]ledger.Role{}
 	for _, p := range parts {
-		orgs[p.Name] = p.Org
+		roles[p.Name] = p.Role
 	}
-	if orgs["Alice Martin"] != "partner" || orgs["Bob Silva"] != "buyer" {
+	if roles["Alice Martin"] != ledger.RolePartner || roles["Bob Silva"] != ledger.RoleBuyer {
 		t.Errorf("participants %+v, want Alice (partner) and Bob (buyer)", parts)
 	}
 	segs, err := store.Segments(context.Background(), meeting)

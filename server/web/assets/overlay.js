@@ -15,7 +15,7 @@
 
   const captions = $('captions'), partials = $('partials'), scroller = $('scroller');
   const ledger = $('commitments'), conn = $('conn'), rec = $('rec'), pause = $('pause');
-  const speakers = new Map(); // speaker id → {name, org}
+  const speakers = new Map(); // speaker id → {name, org, role}
   const finals = new Map(); // segment id → segment, for talk time and re-rendering after a rename
   const commitments = new Map(); // commitment id → commitment
   let lastSeq = 0, connects = 0, backoff = MIN_BACKOFF, retry = null;
@@ -48,9 +48,14 @@
     return (s && s.name) || seg.speaker || seg.channel || '?';
   }
 
+  // orgOf is what is shown of someone's organisation: its name, or their side of the deal when the
+  // name is not known.
+  function orgOf(x) {
+    return (x && (x.org || x.role)) || '';
+  }
+
   function speakerOrg(seg) {
-    const s = speakers.get(seg.speaker);
-    return (s && s.org) || seg.org || '';
+    return orgOf(speakers.get(seg.speaker)) || orgOf(seg);
   }
 
   // line builds a caption line; finals carry data-final-seq, partials data-partial.
@@ -123,7 +128,8 @@
     if ([...list.children].some((li) => li.dataset.speaker === s.id)) return;
     const li = document.createElement('li');
     li.dataset.speaker = s.id;
-    li.textContent = `${s.name || 'A participant'}${s.org ? ` (${s.org})` : ''} declined recording: nothing they say is recorded.`;
+    const org = orgOf(s);
+    li.textContent = `${s.name || 'A participant'}${org ? ` (${org})` : ''} declined recording: nothing they say is recorded.`;
     list.append(li);
     list.hidden = false;
   }
@@ -149,7 +155,7 @@
   function onSpeaker(e) {
     const s = e.speaker;
     if (s.consent === 'declined') { onDeclined(s); return; }
-    speakers.set(s.id, { name: s.name, org: s.org || '' });
+    speakers.set(s.id, { name: s.name, org: s.org || '', role: s.role || '' });
     for (const li of [...captions.children]) {
       const seg = finals.get(li.dataset.segment);
       if (seg && seg.speaker === s.id) li.replaceWith(line(seg, true, li.dataset.finalSeq));
@@ -382,8 +388,9 @@
     const s = speakers.get(id);
     speakerForm.dataset.speaker = id;
     speakerForm.elements.name.value = (s && s.name) || id;
-    const org = s && s.org;
-    speakerForm.elements.org.value = ['vendor', 'partner', 'buyer', 'other'].includes(org) ? org : '';
+    speakerForm.elements.org.value = (s && s.org) || '';
+    const role = s && s.role;
+    speakerForm.elements.role.value = ['vendor', 'partner', 'buyer', 'other'].includes(role) ? role : '';
     openDialog(speakerDialog);
   }
 
@@ -391,9 +398,12 @@
     ev.preventDefault();
     const name = speakerForm.elements.name.value.trim();
     if (!name) { formError(speakerForm, 'Give the speaker a name.'); return; }
+    const id = speakerForm.dataset.speaker, s = speakers.get(id) || {};
     const body = { name, by: by() };
-    if (speakerForm.elements.org.value) body.org = speakerForm.elements.org.value;
-    const id = speakerForm.dataset.speaker;
+    // Only what the viewer changed: a new side without an organisation takes the deal's on that side.
+    const org = speakerForm.elements.org.value.trim(), role = speakerForm.elements.role.value;
+    if (org !== (s.org || '')) body.org = org;
+    if (role && role !== (s.role || '')) body.role = role;
     if (await act(`speakers/${encodeURIComponent(id)}`, body, (m) => formError(speakerForm, m))) closeDialog(speakerDialog);
   });
 
