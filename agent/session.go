@@ -1,5 +1,3 @@
-// Package agent runs one meeting: it carries each source's audio through the
-// segmenter and the speech engine into the meeting's event log, and owns every goroutine it starts.
 package agent
 
 import (
