@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
@@ -12,10 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
@@ -500,7 +498,7 @@ func displayAddr(a net.Addr) string {
 }
 
 func newMeetingID() string {
-	b := make([]byte, 5)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	// A UUIDv7: unique across every machine that records meetings for one team server, and
+	// ordered by creation time, so the store's index stays append-mostly.
+	return uuid.Must(uuid.NewV7()).String()
 }

@@ -40,7 +40,7 @@ func TestDealRecordFlow(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("run: exit %d: %s", code, errOut)
 	}
-	m := regexp.MustCompile(`/m/([a-z0-9]+)\?t=`).FindStringSubmatch(out)
+	m := regexp.MustCompile(`/m/([a-z0-9-]+)\?t=`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no overlay link in %q", out)
 	}
@@ -100,7 +100,7 @@ func TestContinuedMeetingKeepsEarlierRuns(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("first run: exit %d: %s", code, errOut)
 	}
-	meeting := regexp.MustCompile(`/m/([a-z0-9]+)\?t=`).FindStringSubmatch(out)[1]
+	meeting := regexp.MustCompile(`/m/([a-z0-9-]+)\?t=`).FindStringSubmatch(out)[1]
 	count := func() int {
 		store, err := ledger.OpenSQLite(db)
 		if err != nil {
