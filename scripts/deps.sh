@@ -10,6 +10,7 @@ packages=(
   pulseaudio                            # a null sink for the real capture test
   espeak-ng sox time                    # speech fixtures, audio checks, peak-memory figures
   chromium                              # the overlay page tested in a real browser
+  postgresql                            # server binaries internal/pgtest runs tests against
 )
 
 missing=()
@@ -20,6 +21,13 @@ done
 if command -v npm >/dev/null; then
   filtered=()
   for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]}")
+fi
+# So does any PostgreSQL server that internal/pgtest finds (same places).
+if [ -x "${LEDGERLINE_PG_BIN:-/nonexistent}/initdb" ] || command -v initdb >/dev/null ||
+   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ $p == postgresql ]] || filtered+=("$p"); done
   missing=("${filtered[@]}")
 fi
 if [ ${#missing[@]} -eq 0 ]; then
