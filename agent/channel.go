@@ -114,7 +114,8 @@ func (c *channel) dropOldest() {
 		if i < 0 {
 			return
 		}
-		over := samplesOf(c.queued - c.limit)
+		// At least one sample, so that a limit between two sample times still ends the loop.
+		over := max(samplesOf(c.queued-c.limit), 1)
 		ch := &c.queue[i]
 		n := min(over, len(ch.Samples))
 		d := samplesDur(n)

@@ -164,7 +164,7 @@ func TestChannelQueueDropsOldestSpeechAndReportsIt(t *testing.T) {
 	}
 	eng := &slowEngine{took: time.Second, say: sayingEngine{"hello there"}}
 	s, err := New(Config{Meeting: "m1", Engine: eng, Log: log, Sources: []stream.Source{mic},
-		Speakers: map[string]Speaker{"mic": {Name: "Dana"}}, SpeechQueue: 2 * time.Second})
+		Speakers: map[string]Speaker{"mic": {Name: "Dana"}}, SpeechQueue: 2*time.Second + 30*time.Microsecond}) // between two sample times
 	if err != nil {
 		t.Fatal(err)
 	}
