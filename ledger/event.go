@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SchemaVersion is the version of the event JSON schema written in Event.V (see docs/events.md).
@@ -191,8 +193,9 @@ func (e CommitmentEdit) Apply(c *CommitmentInfo) {
 // ErrInvalidEvent reports an event that does not follow the schema; the wrapped text says which rule.
 var ErrInvalidEvent = errors.New("invalid event")
 
-// Validate checks the parts of e a producer sets: a known type, a meeting ID, a supported version
-// (0 means the current one) and the payload that matches the type. Seq and At are the log's to set.
+// Validate checks the parts of e a producer sets: a known type, a meeting ID in UTF-8, a supported
+// version (0 means the current one), the payload that matches the type, and text without NUL
+// characters. Seq and At are the log's to set.
 func (e Event) Validate() error {
 	if e.V != 0 && e.V != SchemaVersion {
 		return fmt.Errorf("ledger: %w: version %d, want %d", ErrInvalidEvent, e.V, SchemaVersion)
@@ -202,6 +205,12 @@ func (e Event) Validate() error {
 	}
 	if e.Meeting == "" {
 		return fmt.Errorf("ledger: %w: %s without a meeting ID", ErrInvalidEvent, e.Type)
+	}
+	if !utf8.ValidString(e.Meeting) {
+		return fmt.Errorf("ledger: %w: %s with a meeting ID that is not UTF-8", ErrInvalidEvent, e.Type)
+	}
+	if e.hasNUL() {
+		return fmt.Errorf("ledger: %w: %s with a NUL character in its text", ErrInvalidEvent, e.Type)
 	}
 	switch e.Type {
 	case TypeSegmentPartial, TypeSegmentFinal:
@@ -230,6 +239,27 @@ func (e Event) Validate() error {
 		}
 	}
 	return nil
+}
+
+// hasNUL reports whether any text of e holds a NUL character. PostgreSQL's text cannot hold one,
+// so that no log takes such an event: every log refuses the same events.
+func (e Event) hasNUL() bool {
+	text := []string{e.Meeting, e.Reason, e.By}
+	if g := e.Segment; g != nil {
+		text = append(text, g.ID, g.Channel, g.Speaker, g.Org, string(g.Role), g.Text, g.Language)
+	}
+	if p := e.Speaker; p != nil {
+		text = append(text, p.ID, p.Channel, p.Name, p.Org, string(p.Role), p.Consent)
+	}
+	if c := e.Commitment; c != nil {
+		text = append(text, c.ID, c.What, c.Owner, c.OwnerOrg, c.Beneficiary, c.Due, c.DuePhrase, c.Status, c.Quote)
+		text = append(text, c.SegmentIDs...)
+		text = append(text, c.Edited...)
+	}
+	if l := e.Loss; l != nil {
+		text = append(text, l.Channel)
+	}
+	return slices.ContainsFunc(text, func(s string) bool { return strings.IndexByte(s, 0) >= 0 })
 }
 
 // validRole checks a role an event carries: none, or one of the roles as ParseRole gives it.

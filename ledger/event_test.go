@@ -83,6 +83,9 @@ func TestEventValidate(t *testing.T) {
 		"speaker role":      {Type: TypeSpeakerUpdate, Meeting: "m", Speaker: &SpeakerInfo{ID: "x", Role: "bogus"}},
 		"role not as given": {Type: TypeSpeakerUpdate, Meeting: "m", Speaker: &SpeakerInfo{ID: "x", Role: "Partner"}},
 		"segment role":      {Type: TypeSegmentFinal, Meeting: "m", Segment: &SegmentInfo{ID: "s1", Role: "seller"}},
+		"meeting not UTF-8": {Type: TypeSegmentFinal, Meeting: "m\xff", Segment: seg},
+		"NUL in text":       {Type: TypeSegmentFinal, Meeting: "m", Segment: &SegmentInfo{ID: "s1", Text: "a\x00b"}},
+		"NUL in a list":     {Type: TypeCommitmentUpsert, Meeting: "m", Commitment: &CommitmentInfo{ID: "c", SegmentIDs: []string{"\x00"}}},
 	}
 	for name, e := range bad {
 		if err := e.Validate(); !errors.Is(err, ErrInvalidEvent) {

@@ -13,11 +13,15 @@ import (
 
 // Store keeps meetings durably: the event log of each meeting, the records of deals and meetings,
 // and the projections of the log that pages read (transcript, participants, commitments). It is
-// what the rest of the product needs from storage; SQLiteStore is the implementation for one
-// machine, and a team server may bring another (PostgreSQL) behind the same interface.
+// what the rest of the product needs from storage: SQLiteStore implements it for one machine,
+// PostgresStore for a team server, and both also give the reads of current state and the edit
+// that a live meeting's controls need (Speaker, Commitment, EditCommitment, Runs, LastState).
 //
 // A Store follows every rule of Log. In addition, an event and the projection rows it changes are
-// stored together: a reader never sees one without the other.
+// stored together: a reader never sees one without the other. Records are refused with
+// ErrInvalidRecord, and lookups match nothing, where their text is not UTF-8 or holds a NUL
+// character, which PostgreSQL cannot store; an event's text that is not UTF-8 is stored, and
+// returned, as its JSON encoding has it (with U+FFFD).
 type Store interface {
 	Log
 

@@ -88,7 +88,7 @@ func TestSQLiteStoreSurvivesSIGKILL(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	var check string
-	if err := s.r.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
+	if err := s.reader.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check = %q, %v", check, err)
 	}
 	stored, err := s.Since(ctx, "m", 0)

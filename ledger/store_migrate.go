@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// The schema is a list of migrations, migrations/NNNN_name.sql, applied in order of NNNN. A
-// migration, once released, is never edited: a change to the schema is a new file.
+// The SQLite schema is a list of migrations, migrations/NNNN_name.sql, applied in order of NNNN. A
+// migration, once released, is never edited: a change to the schema is a new file, here and, for
+// PostgreSQL, in migrations/postgres (see OpenPostgres).
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS

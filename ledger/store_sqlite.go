@@ -3,15 +3,12 @@ package ledger
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -20,8 +17,8 @@ import (
 
 // SQLiteStore is a Store in one SQLite file, for a laptop that records its own meetings.
 //
-// Concurrency: all methods are safe for concurrent use. Writes go through one connection and one
-// lock (SQLite serialises writers anyway); the lock is held from the start of an append's
+// Concurrency: all methods are safe for concurrent use. Writes go through one connection, as
+// SQLite serialises writers anyway; an append holds its meeting's lock from the start of its
 // transaction until its event is published, so subscribers see events in Seq order. Reads (Since
 // and the record queries) use a pool of read-only connections and never wait for a writer: in WAL
 // mode a reader sees the last committed state. One process at a time should own a database file.
@@ -30,16 +27,10 @@ import (
 // subscriber receives it, so whatever a viewer has seen survives a crash of the process or of the
 // machine.
 type SQLiteStore struct {
-	path string
-	now  func() time.Time
-	w    *sql.DB // one connection, the only writer
-	r    *sql.DB // read-only pool
-
-	closed atomic.Bool // set under mu; read without it by readers
-
-	mu   sync.Mutex       // serialises appends, publishes and Close; taken before fan.mu
-	seqs map[string]int64 // last Seq per meeting, as committed
-	fan  fanout
+	sqlStore
+	path   string
+	writer *sql.DB // one connection, the only writer
+	reader *sql.DB // read-only pool
 }
 
 var (
@@ -117,12 +108,12 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLiteStore, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	s := &SQLiteStore{path: path, now: cfg.now, w: w, seqs: make(map[string]int64)}
+	s := &SQLiteStore{path: path, writer: w}
 	ctx := context.Background()
 	if err := s.checkWriter(ctx); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
-	if err := migrate(ctx, w, s.now().UTC()); err != nil {
+	if err := migrate(ctx, w, cfg.now().UTC()); err != nil {
 		return nil, errors.Join(fmt.Errorf("%w (database %s)", err, path), w.Close())
 	}
 
@@ -135,7 +126,8 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLiteStore, error) {
 	if err := r.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("ledger: open store %s: %w", path, err), r.Close(), w.Close())
 	}
-	s.r = r
+	s.reader = r
+	s.init(sqliteDB{sqliteConn{w}, w}, sqliteConn{r}, cfg.now)
 	return s, nil
 }
 
@@ -157,14 +149,14 @@ func sqliteDSN(path string, params ...string) string {
 // checkWriter makes sure the writer connection got the settings durability depends on.
 func (s *SQLiteStore) checkWriter(ctx context.Context) error {
 	var mode string
-	if err := s.w.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
 		return fmt.Errorf("ledger: open store %s: %w", s.path, err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("ledger: open store %s: journal mode is %q, want wal", s.path, mode)
 	}
 	var syncMode int
-	if err := s.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&syncMode); err != nil {
+	if err := s.writer.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&syncMode); err != nil {
 		return fmt.Errorf("ledger: open store %s: %w", s.path, err)
 	}
 	if syncMode < 2 { // 2 is FULL
@@ -176,283 +168,86 @@ func (s *SQLiteStore) checkWriter(ctx context.Context) error {
 // Path returns the file the store was opened on.
 func (s *SQLiteStore) Path() string { return s.path }
 
-// Append implements Log. The event row and the projection rows it changes (segments,
-// participants, commitments, the meeting's state) are written in one transaction, committed and
-// fsynced before the event is published. A meeting the store has no record of is recorded with
-// its ID and the time of its first event.
-//
-// Once begun, an append runs to its end even if ctx is cancelled, so that a caller never has to
-// guess whether a cancelled append was stored.
-func (s *SQLiteStore) Append(ctx context.Context, e Event) (Event, error) {
-	e, err := prepareAppend(ctx, e)
-	if err != nil {
-		return Event{}, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.appendLocked(ctx, e, actorFrom(ctx))
+// Close implements Store. It waits for appends in progress to finish. Closing twice returns nil.
+func (s *SQLiteStore) Close() error {
+	return s.close(func() error {
+		if err := errors.Join(s.reader.Close(), s.writer.Close()); err != nil {
+			return fmt.Errorf("ledger: close store %s: %w", s.path, err)
+		}
+		return nil
+	})
 }
 
-// EditCommitment applies a person's edit (by names them) to a commitment as it stands in the store
-// and appends the result, with nothing appended in between: edits made side by side each keep the
-// other's changes. It returns the stored event, or an error wrapping ErrNotFound.
-func (s *SQLiteStore) EditCommitment(ctx context.Context, meeting, id string, edit CommitmentEdit, by string) (Event, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, err := s.Commitment(ctx, meeting, id)
-	if err != nil {
-		return Event{}, err
+// sqliteConn is the sqlConn of a SQLite database or transaction.
+type sqliteConn struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	}
-	info := rec.CommitmentInfo
-	edit.Apply(&info)
-	e, err := prepareAppend(ctx, Event{Type: TypeCommitmentUpsert, Meeting: meeting, Commitment: &info, By: by})
-	if err != nil {
-		return Event{}, err
-	}
-	return s.appendLocked(ctx, e, by)
 }
 
-// appendLocked stores and publishes a prepared event. The caller holds s.mu.
-func (s *SQLiteStore) appendLocked(ctx context.Context, e Event, actor string) (Event, error) {
-	if s.closed.Load() {
-		return Event{}, fmt.Errorf("ledger: append to meeting %q: %w", e.Meeting, ErrLogClosed)
-	}
-	e.At = s.now().UTC()
-	stored, err := s.store(context.WithoutCancel(ctx), e, actor)
+func (c sqliteConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := c.q.ExecContext(ctx, q, sqliteArgs(args)...)
 	if err != nil {
-		return Event{}, fmt.Errorf("ledger: append %s to meeting %q: %w", e.Type, e.Meeting, err)
+		return 0, sqliteError(err)
 	}
-	s.seqs[e.Meeting] = stored.Seq
-	s.fan.publish(stored) // published second, still in Seq order
-	return stored, nil
+	return res.RowsAffected()
 }
 
-// store writes e in one transaction and returns it with its Seq. The caller holds s.mu.
-func (s *SQLiteStore) store(ctx context.Context, e Event, actor string) (Event, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return Event{}, fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-
-	at := formatTime(e.At)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO meetings (id, started_at, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, e.Meeting, at, at); err != nil {
-		return Event{}, fmt.Errorf("record meeting: %w", err)
-	}
-	if err := tx.QueryRowContext(ctx, `UPDATE meetings SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`,
-		e.Meeting).Scan(&e.Seq); err != nil {
-		return Event{}, fmt.Errorf("next seq: %w", err)
-	}
-	body, err := json.Marshal(e)
-	if err != nil {
-		return Event{}, fmt.Errorf("encode: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (meeting_id, seq, type, at, json) VALUES (?, ?, ?, ?, ?)`,
-		e.Meeting, e.Seq, string(e.Type), at, string(body)); err != nil {
-		return Event{}, fmt.Errorf("insert event %d: %w", e.Seq, err)
-	}
-	if err := project(ctx, tx, e, actor); err != nil {
-		return Event{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return Event{}, fmt.Errorf("commit: %w", err)
-	}
-	return e, nil
+func (c sqliteConn) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	return c.q.QueryRowContext(ctx, q, sqliteArgs(args)...)
 }
 
-// project applies e to the projection tables inside the transaction that stores it.
-func project(ctx context.Context, tx *sql.Tx, e Event, actor string) error {
-	at := formatTime(e.At)
-	switch e.Type {
-	case TypeSegmentFinal:
-		g := e.Segment
-		if _, err := tx.ExecContext(ctx, `INSERT INTO segments
-			(meeting_id, seq, segment_id, channel, speaker, organisation, role, start_ms, end_ms, text, language)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (meeting_id, segment_id) DO UPDATE SET
-				seq = excluded.seq, channel = excluded.channel, speaker = excluded.speaker,
-				organisation = excluded.organisation, role = excluded.role, start_ms = excluded.start_ms,
-				end_ms = excluded.end_ms, text = excluded.text, language = excluded.language`,
-			e.Meeting, e.Seq, g.ID, g.Channel, g.Speaker, g.Org, string(g.Role), g.StartMS, g.EndMS, g.Text, g.Language); err != nil {
-			return fmt.Errorf("project segment %q: %w", g.ID, err)
-		}
-	case TypeSpeakerUpdate:
-		p := e.Speaker
-		role := p.Role
-		if role == "" {
-			// Stated by no event before roles were: guessed from the organisation, as it always was.
-			var err error
-			if role, err = roleOf(ctx, tx, e.Meeting, p.Org); err != nil {
-				return fmt.Errorf("project speaker %q: %w", p.ID, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO participants
-			(meeting_id, speaker_id, channel, name, organisation, role, stated_role, consent, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (meeting_id, speaker_id) DO UPDATE SET
-				channel = excluded.channel, name = excluded.name, organisation = excluded.organisation,
-				role = excluded.role, stated_role = excluded.stated_role, consent = excluded.consent, seq = excluded.seq`,
-			e.Meeting, p.ID, p.Channel, p.Name, p.Org, string(role), string(p.Role), p.Consent, e.Seq); err != nil {
-			return fmt.Errorf("project speaker %q: %w", p.ID, err)
-		}
-	case TypeCommitmentUpsert:
-		c := e.Commitment
-		ids, err := json.Marshal(nonNil(c.SegmentIDs))
-		if err != nil {
-			return fmt.Errorf("project commitment %q: %w", c.ID, err)
-		}
-		edited, err := json.Marshal(nonNil(c.Edited))
-		if err != nil {
-			return fmt.Errorf("project commitment %q: %w", c.ID, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO commitments
-			(meeting_id, id, what, owner, owner_org, beneficiary, due, due_phrase, status, confidence, quote,
-			 segment_ids, start_ms, seq, updated_at, updated_by, edited)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (meeting_id, id) DO UPDATE SET
-				what = excluded.what, owner = excluded.owner, owner_org = excluded.owner_org,
-				beneficiary = excluded.beneficiary, due = excluded.due, due_phrase = excluded.due_phrase,
-				status = excluded.status, confidence = excluded.confidence, quote = excluded.quote,
-				segment_ids = excluded.segment_ids, start_ms = excluded.start_ms, seq = excluded.seq,
-				updated_at = excluded.updated_at, updated_by = excluded.updated_by, edited = excluded.edited`,
-			e.Meeting, c.ID, c.What, c.Owner, c.OwnerOrg, c.Beneficiary, c.Due, c.DuePhrase, c.Status,
-			c.Confidence, c.Quote, string(ids), c.StartMS, e.Seq, at, actor, string(edited)); err != nil {
-			return fmt.Errorf("project commitment %q: %w", c.ID, err)
-		}
-	case TypeMeetingState:
-		run := 0
-		if e.State == MeetingRecording && e.Reason == ReasonStarted {
-			run = 1
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE meetings SET state = ?, state_reason = ?, state_seq = ?, runs = runs + ?
-			WHERE id = ?`, string(e.State), e.Reason, e.Seq, run, e.Meeting); err != nil {
-			return fmt.Errorf("project meeting state: %w", err)
-		}
-	}
-	return nil
+func (c sqliteConn) query(ctx context.Context, q string, args ...any) (sqlRows, error) {
+	return c.q.QueryContext(ctx, q, sqliteArgs(args)...)
 }
 
-// roleOf guesses a participant's side from their organisation and the meeting's deal.
-func roleOf(ctx context.Context, tx *sql.Tx, meeting, org string) (Role, error) {
-	var d Deal
-	err := tx.QueryRowContext(ctx, `SELECT d.account, d.vendor, d.partner
-		FROM meetings m JOIN deals d ON d.id = m.deal_id WHERE m.id = ?`, meeting).Scan(&d.Account, &d.Vendor, &d.Partner)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", err
-	}
-	return d.RoleOf(org), nil
+// sqliteDB is the writer: the store's transactions begin IMMEDIATE (see OpenSQLite).
+type sqliteDB struct {
+	sqliteConn
+	db *sql.DB
 }
 
-// Publish implements Log. Only segment.partial events may be published.
-func (s *SQLiteStore) Publish(e Event) error {
-	e, err := preparePublish(e)
+func (d sqliteDB) begin(ctx context.Context) (sqlTx, error) {
+	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
+		return nil, err
+	}
+	return sqliteTx{sqliteConn{tx}, tx}, nil
+}
+
+type sqliteTx struct {
+	sqliteConn
+	tx *sql.Tx
+}
+
+func (t sqliteTx) commit(context.Context) error   { return t.tx.Commit() }
+func (t sqliteTx) rollback(context.Context) error { return t.tx.Rollback() }
+
+// sqliteArgs stores times as the schema keeps them: RFC 3339 text in UTC.
+func sqliteArgs(args []any) []any {
+	for i, a := range args {
+		if t, ok := a.(time.Time); ok {
+			args[i] = formatTime(t)
+		}
+	}
+	return args
+}
+
+// sqliteError tells the constraint violations the store maps to its errors.
+func sqliteError(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
 		return err
 	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return fmt.Errorf("ledger: publish to meeting %q: %w", e.Meeting, ErrLogClosed)
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return fmt.Errorf("%w: %w", errUniqueViolation, err)
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("%w: %w", errForeignKeyViolation, err)
 	}
-	seq, ok := s.seqs[e.Meeting]
-	if !ok {
-		// First event of this meeting since the store was opened: read where its log stands.
-		// No append can run meanwhile, s.mu is held.
-		err := s.r.QueryRowContext(context.Background(), `SELECT last_seq FROM meetings WHERE id = ?`, e.Meeting).Scan(&seq)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("ledger: publish to meeting %q: read seq: %w", e.Meeting, err)
-		}
-		s.seqs[e.Meeting] = seq
-	}
-	e.Seq = seq
-	e.At = s.now().UTC()
-	s.fan.publish(e)
-	return nil
-}
-
-// Since implements Log. An unknown meeting has no events.
-func (s *SQLiteStore) Since(ctx context.Context, meeting string, seq int64) ([]Event, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("ledger: read meeting %q: %w", meeting, err)
-	}
-	if s.closed.Load() {
-		return nil, fmt.Errorf("ledger: read meeting %q: %w", meeting, ErrLogClosed)
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, json FROM events WHERE meeting_id = ? AND seq > ? ORDER BY seq`,
-		meeting, max(seq, 0))
-	if err != nil {
-		return nil, s.readErr(fmt.Sprintf("read meeting %q", meeting), err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var (
-			n    int64
-			body []byte
-		)
-		if err := rows.Scan(&n, &body); err != nil {
-			return nil, s.readErr(fmt.Sprintf("read meeting %q", meeting), err)
-		}
-		var e Event
-		if err := json.Unmarshal(body, &e); err != nil {
-			return nil, fmt.Errorf("ledger: read meeting %q: event %d: %w", meeting, n, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.readErr(fmt.Sprintf("read meeting %q", meeting), err)
-	}
-	return out, nil
-}
-
-// Subscribe implements Log. On a closed store the subscription comes back closed, with ErrLogClosed.
-func (s *SQLiteStore) Subscribe(meeting string, buffer int) *Subscription {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sub := s.fan.subscribe(meeting, buffer)
-	if s.closed.Load() {
-		s.fan.remove(sub, ErrLogClosed)
-	}
-	return sub
-}
-
-// Close implements Store. It waits for an append in progress to finish. Closing twice returns nil.
-func (s *SQLiteStore) Close() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return nil
-	}
-	s.closed.Store(true)
-	s.fan.closeAll(ErrLogClosed)
-	var errs []error
-	if s.r != nil {
-		errs = append(errs, s.r.Close())
-	}
-	errs = append(errs, s.w.Close())
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("ledger: close store %s: %w", s.path, err)
-	}
-	return nil
-}
-
-// readErr wraps an error of a read, reporting ErrLogClosed when the store was closed meanwhile.
-func (s *SQLiteStore) readErr(what string, err error) error {
-	if s.closed.Load() {
-		return fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
-	}
-	return fmt.Errorf("ledger: %s: %w", what, err)
-}
-
-// constraint reports the extended SQLite constraint code of err, or 0.
-func constraint(err error) int {
-	var se *sqlite.Error
-	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
-		return se.Code()
-	}
-	return 0
+	return err
 }
 
 // formatTime is how times are stored: RFC 3339 in UTC, to the nanosecond.
@@ -464,11 +259,4 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
 	}
 	return t.UTC(), nil
-}
-
-func nonNil(ids []string) []string {
-	if ids == nil {
-		return []string{}
-	}
-	return ids
 }

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"testing"
 )
@@ -31,11 +30,11 @@ func openStore(t testing.TB, opts ...SQLiteOption) (*SQLiteStore, string) {
 	return s, path
 }
 
-// loadSession reads the replayed call in testdata/store/session.jsonl: events as a producer hands
-// them to the log, of meeting "m".
+// loadSession reads the replayed call that the conformance suite replays too
+// (storetest/testdata/session.jsonl): events as a producer hands them to the log, of meeting "m".
 func loadSession(t testing.TB) []Event {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "store", "session.jsonl"))
+	f, err := os.Open(filepath.Join("storetest", "testdata", "session.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,60 +58,6 @@ func jsonUnmarshalStrict(b []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	return d.Decode(v)
-}
-
-// TestSQLiteStoreReopen: after a reopen, Since returns exactly what Append returned, the log goes
-// on from the last Seq, and partials carry it.
-func TestSQLiteStoreReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "ledgerline.db")
-	ctx := context.Background()
-	s, err := OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var appended []Event
-	for _, e := range loadSession(t) {
-		got, err := s.Append(ctx, e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		appended = append(appended, got)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err = OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	got, err := s.Since(ctx, "m", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, appended) {
-		t.Fatalf("after reopen:\n got %+v\nwant %+v", got, appended)
-	}
-	got, err = s.Since(ctx, "m", 10)
-	if err != nil || !reflect.DeepEqual(got, appended[10:]) {
-		t.Fatalf("Since(m, 10) after reopen = %+v, %v", got, err)
-	}
-	sub := s.Subscribe("m", 4)
-	defer sub.Close()
-	if err := s.Publish(partial("m", "s9", "and")); err != nil {
-		t.Fatal(err)
-	}
-	if e := <-sub.C(); e.Seq != int64(len(appended)) {
-		t.Errorf("partial after reopen carries seq %d, want %d", e.Seq, len(appended))
-	}
-	e, err := s.Append(ctx, final("m", "s9", "and the API limits"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Seq != int64(len(appended))+1 {
-		t.Errorf("append after reopen got seq %d, want %d", e.Seq, len(appended)+1)
-	}
 }
 
 // TestSQLiteStoreMigrations: opening an up-to-date database applies nothing and keeps the data;

@@ -1,9 +1,10 @@
 // Package storetest is the conformance suite of the record's logs and stores: every
-// implementation of ledger.Log (MemLog, SQLiteStore, the PostgreSQL store) passes the same tests,
-// so that a viewer resuming with since=SEQ, a subscriber and a producer see the same behaviour
-// whichever keeps the record.
+// implementation of ledger.Log (MemLog, SQLiteStore, PostgresStore) passes RunLog, and every
+// ledger.Store (SQLiteStore, PostgresStore) passes RunStore too, so that a viewer resuming with
+// since=SEQ, a subscriber, a producer and the pages see the same behaviour whichever keeps the
+// record.
 //
-// Concurrency: the suite's subtests run one after another; each opens its own log.
+// Concurrency: the suite's subtests run one after another; each opens its own log or database.
 package storetest
 
 import (
@@ -76,6 +77,9 @@ func RunLog(t *testing.T, open Opener) {
 		}
 		if _, err := l.Append(ctx, ledger.Event{Type: ledger.TypeSegmentFinal, Meeting: "m"}); !errors.Is(err, ledger.ErrInvalidEvent) {
 			t.Errorf("Append(no segment) = %v, want ledger.ErrInvalidEvent", err)
+		}
+		if _, err := l.Append(ctx, final("m", "s", "a\x00b")); !errors.Is(err, ledger.ErrInvalidEvent) {
+			t.Errorf("Append(NUL in text) = %v, want ledger.ErrInvalidEvent", err)
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
