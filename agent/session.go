@@ -174,7 +174,7 @@ func (s *Session) Run(ctx context.Context) error {
 	frames := make(chan stream.Frame, s.cfg.FrameQueue)
 	srcCtx, stopSources := context.WithCancel(ctx)
 	defer stopSources()
-	set := &sourceSet{ctx: srcCtx, out: frames, stop: stopSources}
+	set := &sourceSet{ctx: srcCtx, out: frames, stop: stopSources, drop: s.paused.Load}
 	if s.cfg.KeepOpen {
 		set.wg.Add(1) // held until ctx is done, so that sources may come and go
 		go func() {

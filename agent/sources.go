@@ -14,6 +14,11 @@ type sourceSet struct {
 	ctx  context.Context
 	out  chan<- stream.Frame
 	stop context.CancelFunc
+	// drop tells whether frames are to be dropped as they are sent (the
+	// meeting is paused). It is asked when a source sends, not when the
+	// frame leaves the queue, so no frame sent during a pause waits in the
+	// queue to be transcribed after the resume.
+	drop func() bool
 	wg   sync.WaitGroup
 
 	mu       sync.Mutex
@@ -32,7 +37,24 @@ func (ss *sourceSet) start(src stream.Source, fatal bool) bool {
 	ss.wg.Add(1)
 	go func() {
 		defer ss.wg.Done()
-		if err := src.Start(ss.ctx, ss.out); err != nil && !errors.Is(err, context.Canceled) && fatal {
+		in := make(chan stream.Frame) // unbuffered: a frame is taken when it is sent
+		forwarded := make(chan struct{})
+		go func() {
+			defer close(forwarded)
+			for f := range in {
+				if ss.drop() {
+					continue
+				}
+				select {
+				case ss.out <- f:
+				case <-ss.ctx.Done(): // stopping: what is still sent is let go
+				}
+			}
+		}()
+		err := src.Start(ss.ctx, in)
+		close(in)
+		<-forwarded
+		if err != nil && !errors.Is(err, context.Canceled) && fatal {
 			ss.mu.Lock()
 			if ss.firstErr == nil {
 				ss.firstErr = err
