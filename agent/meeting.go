@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -42,7 +43,12 @@ type MeetingConfig struct {
 	// closed after the Meeting.
 	Store Store
 	// Listen is the address the overlay, the join page and the WHIP endpoint are served on.
+	// Listening on every interface (0.0.0.0, [::]), the links carry an address of this machine
+	// that others can reach.
 	Listen string
+	// MaxConnsPerAddr is server.Config.MaxConnsPerAddr: how many connections one client address
+	// may hold open at once (0: the default; negative: no limit).
+	MaxConnsPerAddr int
 	// Continue is the ID of a meeting recorded earlier to continue; "" starts a new meeting with
 	// Deal, Title and Timezone.
 	Continue string
@@ -123,7 +129,7 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 		return nil, err
 	}
 	m.srv, err = server.New(server.Config{Addr: cfg.Listen, Log: cfg.Store, Logger: cfg.Logger, Ingest: m.whip,
-		Control: viewerChanges{m}, Records: cfg.Store, Recorder: recorder{m}})
+		Control: viewerChanges{m}, Records: cfg.Store, Recorder: recorder{m}, MaxConnsPerAddr: cfg.MaxConnsPerAddr})
 	if err != nil {
 		m.cancel()
 		return nil, errors.Join(err, m.whip.Close())
@@ -135,7 +141,7 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 	if err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
-	m.base = "http://" + displayAddr(addr)
+	m.base = "http://" + linkAddr(addr)
 	return m, nil
 }
 
@@ -201,6 +207,10 @@ func (m *Meeting) authorize(r *http.Request, meeting string) error {
 		return nil
 	}
 	if _, err := m.participant(r.URL.Query()); err != nil {
+		var te *server.TextError
+		if errors.As(err, &te) {
+			return ingest.Refuse(te.Message())
+		}
 		return ingest.Refuse(fmt.Sprintf("org %q is not a side of the deal: use %s", r.URL.Query().Get("org"), ledger.RoleChoices))
 	}
 	ch := r.URL.Query().Get("channel")
@@ -242,10 +252,20 @@ func (m *Meeting) onTrack(_ string, t *ingest.Track) {
 }
 
 // participant is who a publisher announces themselves as in their query: their name, and their
-// side of the deal (org), with the organisation on that side when the meeting has a deal.
+// side of the deal (org), with the organisation on that side when the meeting has a deal. Both
+// are checked as the overlay checks what viewers type (a *server.TextError says what is wrong):
+// a name that hides characters to show as another's, or to reorder the text after it, is refused.
 func (m *Meeting) participant(q url.Values) (Speaker, error) {
-	sp := Speaker{Name: q.Get("name")}
-	if org := q.Get("org"); org != "" {
+	name, err := server.CheckText("name", q.Get("name"), server.MaxNameLen, true)
+	if err != nil {
+		return Speaker{}, err
+	}
+	org, err := server.CheckText("org", q.Get("org"), server.MaxNameLen, true)
+	if err != nil {
+		return Speaker{}, err
+	}
+	sp := Speaker{Name: name}
+	if org != "" {
 		role, err := ledger.ParseRole(org)
 		if err != nil {
 			return Speaker{}, fmt.Errorf("agent: %w", err)
@@ -488,13 +508,65 @@ func (r recorder) set(ctx context.Context, meeting string, change func(*Session)
 	return r.m.cfg.Store.LastState(ctx, r.m.id)
 }
 
-// displayAddr turns a wildcard listen address into one a browser can open.
-func displayAddr(a net.Addr) string {
+// linkAddr is the host and port of the meeting's links: the address it listens on, or, when it
+// listens on every interface, an address of this machine that others can reach. localhost there
+// would send every participant to their own machine.
+func linkAddr(a net.Addr) string {
 	tcp, ok := a.(*net.TCPAddr)
 	if !ok || !tcp.IP.IsUnspecified() {
 		return a.String()
 	}
-	return net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
+	var ips []net.IP
+	if ip := outboundIP(); ip != nil {
+		ips = append(ips, ip)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				ips = append(ips, ipn.IP)
+			}
+		}
+	}
+	name, _ := os.Hostname()
+	return net.JoinHostPort(reachableHost(ips, name), strconv.Itoa(tcp.Port))
+}
+
+// outboundIP is the address this machine's traffic leaves by, nil when it has no route out.
+// Dialing UDP only looks the route up: no packet is sent.
+func outboundIP() net.IP {
+	c, err := net.Dial("udp4", "192.0.2.1:9") // TEST-NET-1, never a real host
+	if err != nil {
+		return nil
+	}
+	defer c.Close()
+	if a, ok := c.LocalAddr().(*net.UDPAddr); ok {
+		return a.IP
+	}
+	return nil
+}
+
+// reachableHost picks, from this machine's addresses in order of preference, the first IPv4 and
+// else the first IPv6 address that another machine can reach (neither loopback, unspecified nor
+// link-local, which would need a zone); with none, the machine's name.
+func reachableHost(ips []net.IP, hostname string) string {
+	var v6 net.IP
+	for _, ip := range ips {
+		switch {
+		case !ip.IsGlobalUnicast():
+		case ip.To4() != nil:
+			return ip.String()
+		case v6 == nil:
+			v6 = ip
+		}
+	}
+	if v6 != nil {
+		return v6.String()
+	}
+	if hostname != "" {
+		return hostname
+	}
+	// Nothing names this machine to others: only a browser on it can open the links.
+	return "localhost"
 }
 
 func newMeetingID() string {

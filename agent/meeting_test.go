@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -371,5 +374,110 @@ func TestMeetingPauseAndResumeFromTheOverlay(t *testing.T) {
 	}
 	if code, _ := post("pause"); code != http.StatusConflict {
 		t.Errorf("pause once transcription ended: %d, want 409", code)
+	}
+}
+
+// A publisher's name and side are checked as the overlay checks what viewers type: a name with
+// a line break, a bidirectional override or of any length is turned away with what to change,
+// before any WebRTC session exists.
+func TestMeetingChecksWhatPublishersAnnounce(t *testing.T) {
+	m := startTestMeeting(t, openMeetingStore(t), MeetingConfig{TakeAudio: true})
+	endpoint := strings.Replace(strings.Split(m.OverlayURL(), "?")[0], "/m/", "/whip/", 1)
+	post := func(query url.Values) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, endpoint+"?"+query.Encode(), strings.NewReader("not an offer"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+m.token)
+		req.Header.Set("Content-Type", "text/plain")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	for _, q := range []url.Values{
+		{"name": {"Dana\nCEO: approved"}},
+		{"name": {"Dana\u202enimdA"}},
+		{"name": {"Dana\u2066"}},
+		{"name": {"Da\u200bna"}},
+		{"name": {strings.Repeat("D", 81)}},
+		{"name": {"Dana"}, "org": {"partner\u202e"}},
+		{"name": {"Dana"}, "org": {"<script>" + strings.Repeat("x", 100)}},
+	} {
+		code, body := post(q)
+		if code != http.StatusForbidden || !strings.Contains(body, "characters") || strings.ContainsAny(body, "\u202e\u2066\u200b<") {
+			t.Errorf("%q: %d %q, want 403 saying what to change, without echoing it", q, code, body)
+		}
+	}
+	// Text as the join page sends it passes, to the offer's own checks.
+	if code, body := post(url.Values{"name": {"  Zoë 👩\u200d💻 "}, "org": {"Partner"}}); code != http.StatusUnsupportedMediaType {
+		t.Errorf("a fine name: %d %q, want it past the checks (415 for this body)", code, body)
+	}
+	name, err := m.participant(url.Values{"name": {"  Zoë 👩\u200d💻 "}})
+	if err != nil || name.Name != "Zoë 👩\u200d💻" {
+		t.Errorf("participant: %+v, %v; want the name trimmed", name, err)
+	}
+}
+
+// Listening on every interface, the links carry an address that another machine can reach, and
+// that works; on loopback, they stay there.
+func TestMeetingLinksReachableFromOtherMachines(t *testing.T) {
+	store := openMeetingStore(t)
+	for _, listen := range []string{"0.0.0.0:0", "[::]:0", "127.0.0.1:0", "localhost:0"} {
+		m, err := StartMeeting(context.Background(), MeetingConfig{Store: store, Listen: listen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(m.OverlayURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		switch loopback := strings.HasPrefix(listen, "127.") || strings.HasPrefix(listen, "localhost"); {
+		case loopback && (ip == nil || !ip.IsLoopback()):
+			t.Errorf("listening on %s: link %s, want a loopback address", listen, u)
+		case !loopback && (host == "localhost" || ip != nil && (ip.IsLoopback() || ip.IsUnspecified())):
+			t.Errorf("listening on %s: link %s, which no other machine can open", listen, u)
+		}
+		if ip != nil { // an address of this machine: the link opens here too
+			resp, err := http.Get(m.OverlayURL())
+			if err != nil {
+				t.Errorf("listening on %s: GET %s: %v", listen, u, err)
+			} else if resp.Body.Close(); resp.StatusCode != http.StatusOK {
+				t.Errorf("listening on %s: GET %s: %d", listen, u, resp.StatusCode)
+			}
+		}
+		closeWithin(t, m, 10*time.Second)
+	}
+}
+
+func TestReachableHost(t *testing.T) {
+	ips := func(s ...string) []net.IP {
+		var out []net.IP
+		for _, a := range s {
+			out = append(out, net.ParseIP(a))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		ips  []net.IP
+		name string
+		want string
+	}{
+		{ips("192.168.1.20", "10.0.0.5"), "laptop", "192.168.1.20"},
+		{ips("127.0.0.1", "::1", "fe80::1", "169.254.3.4", "10.0.0.5"), "laptop", "10.0.0.5"},
+		{ips("2001:db8::5", "10.0.0.5"), "laptop", "10.0.0.5"},
+		{ips("127.0.0.1", "fe80::1", "2001:db8::5"), "laptop", "2001:db8::5"},
+		{ips("127.0.0.1", "::1"), "laptop", "laptop"},
+		{nil, "", "localhost"},
+	} {
+		if got := reachableHost(tc.ips, tc.name); got != tc.want {
+			t.Errorf("reachableHost(%v, %q) = %q, want %q", tc.ips, tc.name, got, tc.want)
+		}
 	}
 }

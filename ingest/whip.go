@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -163,7 +164,8 @@ func (c *WHIPConfig) setDefaults() error {
 //
 // Status codes: 400 malformed SDP or channel parameter, 401 bad token, 403
 // a meeting that takes no audio now (the body says why), 404 unknown meeting
-// or session, 405 other methods (with Allow), 409 channel
+// or session, 405 other methods (with Allow), 408 an offer that did not
+// arrive within the server's read deadline, 409 channel
 // name already live in the meeting, 413 offer too large, 415 body not
 // application/sdp, 422 well-formed SDP with nothing to ingest (no audio
 // m-line sending Opus) or that the WebRTC stack refuses, 503 with
@@ -307,11 +309,14 @@ func (h *WHIP) post(w http.ResponseWriter, r *http.Request, meeting string) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxOfferBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		switch {
+		case errors.As(err, &tooBig):
 			http.Error(w, "SDP offer too large", http.StatusRequestEntityTooLarge)
-			return
+		case errors.Is(err, os.ErrDeadlineExceeded): // the server bounds how long a body may take
+			http.Error(w, "the SDP offer did not arrive in time: send it again", http.StatusRequestTimeout)
+		default:
+			http.Error(w, "read offer: "+err.Error(), http.StatusBadRequest)
 		}
-		http.Error(w, "read offer: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	if code, msg := checkOffer(body); code != 0 {

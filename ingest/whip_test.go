@@ -1,10 +1,13 @@
 package ingest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -486,6 +489,41 @@ func TestWHIPRefusal(t *testing.T) {
 	_, err := Publish(testContext(t), hs.endpoint(), testToken, hs.publishOptions(t, "alice"))
 	if !errors.Is(err, ErrWHIP) || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), why) {
 		t.Fatalf("Publish: %v, want a refusal with 403 and why", err)
+	}
+}
+
+// An offer that does not arrive within the read deadline the server sets is answered 408, with
+// no session made.
+func TestWHIPOfferTooSlow(t *testing.T) {
+	leaktest.Check(t)
+	hs := newHarness(t, nil)
+	hs.mux.Handle("/bounded/whip/{meeting}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		hs.h.ServeHTTP(w, r)
+	}))
+	c, err := net.Dial("tcp", hs.srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := offer(t)
+	head := "POST /bounded/whip/m1 HTTP/1.1\r\nHost: ledgerline\r\nContent-Type: " + sdpType + "\r\n" +
+		"Authorization: Bearer " + testToken + "\r\nContent-Length: " + fmt.Sprint(len(body)) + "\r\n\r\n"
+	if _, err := io.WriteString(c, head+body[:len(body)/2]); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(msg), "send it again") {
+		t.Errorf("an offer cut halfway: %d %q, want 408", resp.StatusCode, msg)
+	}
+	if n := hs.h.Sessions(); n != 0 {
+		t.Errorf("%d sessions after a refusal", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -31,6 +32,9 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
+	if !s.checkSince(w, m, since) {
+		return
+	}
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
@@ -55,6 +59,34 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		readDone: make(chan struct{}),
 	}
 	c.serve(m.hub, since)
+}
+
+// checkSince answers 400 with the log's head when since is above it, and reports whether the
+// socket may be opened. A viewer that claims events the log does not hold would otherwise wait in
+// silence until the log grows past its since, since it is sent only what comes after.
+func (s *Server) checkSince(w http.ResponseWriter, m *meeting, since int64) bool {
+	if since <= m.hub.seen.Load() { // the hub has broadcast up to there: below the head
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WriteWait)
+	defer cancel()
+	// Seqs are counted without gaps, so the log holds since exactly when it holds an event from
+	// since on; usually none or a few, as the hub has seen nearly all.
+	after, err := s.cfg.Log.Since(ctx, m.id, since-1)
+	var head int64
+	if err == nil && len(after) == 0 {
+		head, err = s.lastSeq(ctx, m)
+	}
+	switch {
+	case err != nil:
+		s.log.Error("cannot read the meeting's log for a viewer", "meeting", m.id, "since", since, "err", err)
+		plainError(w, http.StatusInternalServerError, "The meeting's log could not be read. Try again; if it keeps failing, check the server's log.")
+		return false
+	case len(after) == 0:
+		plainError(w, http.StatusBadRequest, fmt.Sprintf("since=%d is past the meeting's last event (seq %d): reconnect with since=%d or lower, or without since to receive the whole meeting.", since, head, head))
+		return false
+	}
+	return true
 }
 
 // client is one viewer connection. readPump is its only reader and writePump its only writer.

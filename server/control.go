@@ -9,10 +9,10 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/ledgerline/ledgerline/ledger"
 )
@@ -58,8 +58,6 @@ type Recorder interface {
 // Limits of the control API.
 const (
 	maxControlBody = 4 << 10 // bytes of one request body
-	maxNameLen     = 80      // characters of a speaker's name, an owner, an organisation, "by"
-	maxWhatLen     = 500     // characters of a commitment's action
 	maxIDLen       = 128     // characters of a speaker or commitment ID
 	controlTimeout = 10 * time.Second
 	defaultBy      = "viewer"
@@ -99,7 +97,7 @@ func (s *Server) controlHandler(fn controlFunc) http.HandlerFunc {
 			return
 		}
 		if err := s.checkControlOrigin(r); err != nil {
-			s.log.Warn("refused a control request", "meeting", m.id, "path", r.URL.Path, "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+			s.warn.warn("refused a control request", m.id, r.RemoteAddr, "path", r.URL.Path, "origin", r.Header.Get("Origin"))
 			s.controlFail(w, m, r, err)
 			return
 		}
@@ -179,6 +177,8 @@ func decode(r *http.Request, v any) error {
 			return err
 		case errors.Is(err, io.EOF):
 			return nil
+		case errors.Is(err, os.ErrDeadlineExceeded): // Config.BodyTimeout
+			return fail(http.StatusRequestTimeout, "The change did not arrive in time. Send it again.")
 		}
 		return fail(http.StatusBadRequest, "The body is not a valid change: %s.", jsonProblem(err))
 	}
@@ -209,19 +209,14 @@ func jsonProblem(err error) string {
 	return "malformed JSON"
 }
 
-// text checks one text field: trimmed, at most max characters, no control characters, and not
-// empty unless allowEmpty.
+// text checks one text field as CheckText does, answering 400 with what to change.
 func text(field, v string, maxLen int, allowEmpty bool) (string, error) {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "" && !allowEmpty:
-		return "", fail(http.StatusBadRequest, "%s must not be empty.", field)
-	case utf8.RuneCountInString(v) > maxLen:
-		return "", fail(http.StatusBadRequest, "%s is longer than %d characters.", field, maxLen)
-	case strings.ContainsFunc(v, unicode.IsControl):
-		return "", fail(http.StatusBadRequest, "%s must be one line of text without control characters.", field)
+	v, err := CheckText(field, v, maxLen, allowEmpty)
+	var te *TextError
+	if errors.As(err, &te) {
+		return "", fail(http.StatusBadRequest, "%s", te.Message())
 	}
-	return v, nil
+	return v, err
 }
 
 // by reads who made a change: a name the viewer typed, or "viewer".
@@ -229,7 +224,7 @@ func by(v *string) (string, error) {
 	if v == nil {
 		return defaultBy, nil
 	}
-	name, err := text("by", *v, maxNameLen, true)
+	name, err := text("by", *v, MaxNameLen, true)
 	if name == "" && err == nil {
 		name = defaultBy
 	}
@@ -315,12 +310,12 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 	var name, org string
 	var role ledger.Role
 	if req.Name != nil {
-		if name, err = text("name", *req.Name, maxNameLen, false); err != nil {
+		if name, err = text("name", *req.Name, MaxNameLen, false); err != nil {
 			return ledger.Event{}, err
 		}
 	}
 	if req.Org != nil {
-		if org, err = text("org", *req.Org, maxNameLen, true); err != nil {
+		if org, err = text("org", *req.Org, MaxNameLen, true); err != nil {
 			return ledger.Event{}, err
 		}
 	}
@@ -420,21 +415,21 @@ func (req commitmentEdit) check() (ledger.CommitmentEdit, error) {
 		edit.Status = req.Status
 	}
 	if req.Owner != nil {
-		owner, err := text("owner", *req.Owner, maxNameLen, false)
+		owner, err := text("owner", *req.Owner, MaxNameLen, false)
 		if err != nil {
 			return edit, err
 		}
 		edit.Owner = &owner
 	}
 	if req.OwnerOrg != nil {
-		org, err := text("owner_org", *req.OwnerOrg, maxNameLen, true)
+		org, err := text("owner_org", *req.OwnerOrg, MaxNameLen, true)
 		if err != nil {
 			return edit, err
 		}
 		edit.OwnerOrg = &org
 	}
 	if req.What != nil {
-		what, err := text("what", *req.What, maxWhatLen, false)
+		what, err := text("what", *req.What, MaxWhatLen, false)
 		if err != nil {
 			return edit, err
 		}

@@ -44,7 +44,7 @@ func (s *Server) lastSeq(ctx context.Context, m *meeting) (int64, error) {
 	seen := m.hub.seen.Load()
 	after, err := s.cfg.Log.Since(ctx, m.id, seen)
 	if err != nil {
-		return 0, fmt.Errorf("server: drain %q: read the log: %w", m.id, err)
+		return 0, fmt.Errorf("server: read the log of meeting %q: %w", m.id, err)
 	}
 	if n := len(after); n > 0 {
 		return after[n-1].Seq, nil

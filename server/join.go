@@ -73,16 +73,20 @@ func (s *Server) decline(ctx context.Context, m *meeting, r *http.Request) (ledg
 	if err := decode(r, &req); err != nil {
 		return ledger.Event{}, err
 	}
-	name, err := text("name", req.Name, maxNameLen, true)
+	name, err := text("name", req.Name, MaxNameLen, true)
 	if err != nil {
 		return ledger.Event{}, err
 	}
 	if name == "" {
 		name = defaultDecliner
 	}
+	org, err := text("org", req.Org, MaxNameLen, true)
+	if err != nil {
+		return ledger.Event{}, err
+	}
 	sp := ledger.SpeakerInfo{ID: "declined-" + slug(name), Name: name, Consent: ConsentDeclined}
-	if strings.TrimSpace(req.Org) != "" {
-		if sp.Role, err = parseRole("org", req.Org); err != nil {
+	if org != "" {
+		if sp.Role, err = parseRole("org", org); err != nil {
 			return ledger.Event{}, err
 		}
 		if sp.Org, err = s.dealOrg(ctx, m.id, sp.Role); err != nil {

@@ -44,13 +44,18 @@ var _ EventLog = (*ledger.MemLog)(nil)
 
 // Defaults for Config fields left zero.
 const (
-	DefaultAddr            = "127.0.0.1:8080"
-	DefaultSendQueue       = 256
-	DefaultMaxMessageBytes = 4096
-	DefaultPingInterval    = 30 * time.Second
-	DefaultPongWait        = 60 * time.Second
-	DefaultWriteWait       = 10 * time.Second
-	DefaultHubBuffer       = 4096
+	DefaultAddr              = "127.0.0.1:8080"
+	DefaultSendQueue         = 256
+	DefaultMaxMessageBytes   = 4096
+	DefaultPingInterval      = 30 * time.Second
+	DefaultPongWait          = 60 * time.Second
+	DefaultWriteWait         = 10 * time.Second
+	DefaultHubBuffer         = 4096
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultBodyTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxConnsPerAddr   = 64
+	DefaultWarnInterval      = time.Minute
 )
 
 // Config configures a Server. Zero fields take the defaults above; Log is required.
@@ -76,6 +81,20 @@ type Config struct {
 	PingInterval, PongWait, WriteWait time.Duration
 	// HubBuffer is the buffer of each meeting's subscription to the log.
 	HubBuffer int
+	// ReadHeaderTimeout bounds how long a request's headers may take to arrive, BodyTimeout its
+	// body; IdleTimeout is how long a connection may wait for its next request before it is
+	// closed. A viewer socket, once upgraded, keeps its own deadlines (PongWait, WriteWait).
+	// BodyTimeout holds wherever Handler serves; the other two and MaxConnsPerAddr on the
+	// listeners of Start and Serve.
+	ReadHeaderTimeout, BodyTimeout, IdleTimeout time.Duration
+	// MaxConnsPerAddr is how many connections one client address (an IPv6 /64) may hold open at
+	// once; more are answered 503 and closed. Behind a reverse proxy, whose connections all come
+	// from its own address, raise it; negative means no limit.
+	MaxConnsPerAddr int
+	// WarnInterval is how often at most a refusal that any client can cause (a wrong token,
+	// another site's page, too many connections) is logged for one meeting and client address;
+	// those held back meanwhile are counted in one line at the end of the interval.
+	WarnInterval time.Duration
 	// Control, when set, appends the changes viewers make from the overlay (renames, commitment
 	// edits); Recorder, when set, pauses and resumes capture. Unset, those requests answer 501.
 	Control  Control
@@ -114,11 +133,18 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.PingInterval, DefaultPingInterval)
 	setDefault(&c.PongWait, DefaultPongWait)
 	setDefault(&c.WriteWait, DefaultWriteWait)
+	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&c.BodyTimeout, DefaultBodyTimeout)
+	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
+	setDefault(&c.MaxConnsPerAddr, DefaultMaxConnsPerAddr)
+	setDefault(&c.WarnInterval, DefaultWarnInterval)
 	switch {
 	case c.SendQueue < 0, c.HubBuffer < 0, c.MaxMessageBytes < 0:
 		return c, fmt.Errorf("%w: SendQueue, HubBuffer and MaxMessageBytes must not be negative", ErrConfig)
 	case c.PingInterval < 0, c.WriteWait < 0:
 		return c, fmt.Errorf("%w: PingInterval and WriteWait must not be negative", ErrConfig)
+	case c.ReadHeaderTimeout < 0, c.BodyTimeout < 0, c.IdleTimeout < 0, c.WarnInterval < 0:
+		return c, fmt.Errorf("%w: ReadHeaderTimeout, BodyTimeout, IdleTimeout and WarnInterval must not be negative", ErrConfig)
 	case c.PongWait <= c.PingInterval:
 		return c, fmt.Errorf("%w: PongWait (%s) must exceed PingInterval (%s)", ErrConfig, c.PongWait, c.PingInterval)
 	}
@@ -145,6 +171,7 @@ func setDefault[T comparable](v *T, def T) {
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
+	warn     *warnings
 	handler  http.Handler
 	upgrader websocket.Upgrader
 
@@ -169,7 +196,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, meetings: make(map[string]*meeting)}
+	s := &Server{cfg: cfg, log: cfg.Logger, warn: newWarnings(cfg.Logger, cfg.WarnInterval), meetings: make(map[string]*meeting)}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.WriteWait,
 		ReadBufferSize:   1024,
@@ -187,7 +214,7 @@ func New(cfg Config) (*Server, error) {
 		mux.Handle("/whip/{meeting}", cfg.Ingest)
 		mux.Handle("/whip/{meeting}/{session}", cfg.Ingest)
 	}
-	s.handler = mux
+	s.handler = bodyDeadline(mux, cfg.BodyTimeout)
 	return s, nil
 }
 
@@ -296,7 +323,7 @@ func (s *Server) Start() (net.Addr, error) {
 	}
 	go func() {
 		defer s.wg.Done()
-		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.Serve(s.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("serving stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
@@ -311,17 +338,25 @@ func (s *Server) Serve(ln net.Listener) error {
 		return err
 	}
 	defer s.wg.Done()
-	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := hs.Serve(s.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("server: serve on %s: %w", ln.Addr(), err)
 	}
 	return nil
+}
+
+// limit bounds the connections each client address may hold open on ln.
+func (s *Server) limit(ln net.Listener) net.Listener {
+	return newLimitListener(ln, s.cfg.MaxConnsPerAddr, func(remote string) {
+		s.warn.warn("refused a connection: too many open from one address (behind a reverse proxy, raise the limit)", "", remote)
+	})
 }
 
 // newHTTPServer registers an http.Server and counts its serving goroutine in s.wg.
 func (s *Server) newHTTPServer() (*http.Server, error) {
 	hs := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.mu.Lock()
@@ -358,6 +393,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, fmt.Errorf("server: shutdown: waiting for connections: %w", ctx.Err()))
 	}
+	s.warn.close()
 	return errors.Join(errs...)
 }
 
@@ -375,6 +411,7 @@ func (s *Server) Close() error {
 		h.stop()
 	}
 	s.wg.Wait()
+	s.warn.close()
 	return errors.Join(errs...)
 }
 
@@ -405,7 +442,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*meeting, bo
 		plainError(w, http.StatusUnauthorized, "This meeting link needs its access token (?t=…). Ask the organiser for the full link.")
 		return nil, false
 	case !ok:
-		s.log.Warn("refused a wrong access token", "meeting", id, "remote", r.RemoteAddr)
+		s.warn.warn("refused a wrong access token", id, r.RemoteAddr)
 		plainError(w, http.StatusForbidden, "This meeting link's access token is not valid. Ask the organiser for a new link.")
 		return nil, false
 	}
@@ -462,6 +499,6 @@ func (s *Server) checkOrigin(r *http.Request) bool {
 			return true
 		}
 	}
-	s.log.Warn("refused a socket from another origin", "meeting", r.PathValue("meeting"), "origin", origin)
+	s.warn.warn("refused a socket from another origin", r.PathValue("meeting"), r.RemoteAddr, "origin", origin)
 	return false
 }

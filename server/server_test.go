@@ -171,6 +171,7 @@ func TestConfigValidation(t *testing.T) {
 		"pong too short": {Log: log, PingInterval: time.Minute, PongWait: time.Second},
 		"bad origin":     {Log: log, AllowedOrigins: []string{"crm.example.com"}},
 		"negative queue": {Log: log, SendQueue: -1},
+		"negative idle":  {Log: log, IdleTimeout: -time.Second},
 	} {
 		if _, err := New(cfg); !errors.Is(err, ErrConfig) {
 			t.Errorf("%s: New = %v, want ErrConfig", name, err)

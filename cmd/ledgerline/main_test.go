@@ -309,6 +309,21 @@ func TestRunAndPublishRefuseUnknownSide(t *testing.T) {
 	}
 }
 
+// A name given on the command line follows the rules of names typed on the overlay, checked
+// before anything starts or connects.
+func TestRunAndPublishRefuseNamesThatHideCharacters(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--bot", "--me", "Dana\u202enimdA"},
+		{"run", "--bot", "--me", strings.Repeat("D", 81)},
+		{"publish", sample, "--url", "http://127.0.0.1:1/whip/m", "--token", "t", "--name", "Dana\nCEO"},
+	} {
+		code, _, errOut := ledgerline(t, args...)
+		if code != 2 || !strings.Contains(errOut, "characters") {
+			t.Errorf("%s %q: exit %d, %q; want 2 and what to change", args[0], args[len(args)-1], code, errOut)
+		}
+	}
+}
+
 // Decode workers and threads are checked together, before anything starts.
 func TestRunRefusesMoreDecodeThreadsThanCores(t *testing.T) {
 	code, _, errOut := ledgerline(t, "run", "--bot", "--workers", "4096", "--threads", "4")

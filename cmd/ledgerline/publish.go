@@ -35,6 +35,9 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *name, err = checkName("name", *name); err != nil {
+		return err
+	}
 	u, err := url.Parse(*endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("%w: --url %q is not an http(s) URL", errUsage, *endpoint)

@@ -34,6 +34,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
 	language := fs.String("language", "auto", "spoken language (ISO 639-1), or auto to detect it")
 	listen := fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
 	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
 	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
@@ -55,6 +56,9 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	}
 	myRole, err := parseRole("org", *myOrg)
 	if err != nil {
+		return err
+	}
+	if *me, err = checkName("me", *me); err != nil {
 		return err
 	}
 
@@ -80,8 +84,8 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: *listen, Continue: *resume, Deal: *deal, Title: *title,
-		Webhooks: hooks.endpoints, TakeAudio: *input == ""})
+	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: *listen, MaxConnsPerAddr: *maxConns, Continue: *resume,
+		Deal: *deal, Title: *title, Webhooks: hooks.endpoints, TakeAudio: *input == ""})
 	if err != nil {
 		return err
 	}
@@ -200,6 +204,17 @@ func parseRole(flagName, s string) (ledger.Role, error) {
 		return "", fmt.Errorf("%w: --%s %q: use %s", errUsage, flagName, s, ledger.RoleChoices)
 	}
 	return r, nil
+}
+
+// checkName reads a display name a flag gives: shown as the names participants and viewers type
+// are, it follows their rules.
+func checkName(flagName, v string) (string, error) {
+	name, err := server.CheckText("--"+flagName, v, server.MaxNameLen, true)
+	var te *server.TextError
+	if errors.As(err, &te) {
+		return "", fmt.Errorf("%w: %s", errUsage, te.Message())
+	}
+	return name, err
 }
 
 func parseSpeed(s string) (float64, error) {

@@ -53,6 +53,13 @@
     return s || 'participant';
   }
 
+  // tabName names the tab's channel after its sharer, within the 80 characters a name may have
+  // (counted in code points, as the server counts them).
+  function tabName(name) {
+    const suffix = ' · tab';
+    return Array.from(name).slice(0, 80 - suffix.length).join('').trim() + suffix;
+  }
+
   class WhipError extends Error {
     constructor(status, text) { super(text); this.status = status; }
   }
@@ -224,7 +231,7 @@
       meterStop = meter(stream);
       sessions.mic = await publishFree(track, stream, slug(name), name, org);
       me = { name, org, channel: sessions.mic.channel };
-      $('tab-label').textContent = '“' + name + ' · tab”';
+      $('tab-label').textContent = '“' + tabName(name) + '”';
       watch(sessions.mic, 'mic');
       showSending();
     } catch (err) {
@@ -264,7 +271,7 @@
         return;
       }
       track.enabled = !paused;
-      const s = await publishFree(track, stream, me.channel + '-tab', me.name + ' · tab', '');
+      const s = await publishFree(track, stream, me.channel + '-tab', tabName(me.name), '');
       if (!me) { end(s, false); return; } // left meanwhile
       sessions.tab = s;
       track.addEventListener('ended', () => { if (sessions.tab === s) stopTab(); });
