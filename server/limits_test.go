@@ -250,7 +250,7 @@ func TestServesAgainAfterDescriptorsRunOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
+	var stderr lockedBuffer // written by the command's copier while the test reads it
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -285,6 +285,24 @@ func TestServesAgainAfterDescriptorsRunOut(t *testing.T) {
 	if !strings.Contains(stderr.String(), "too many open files") {
 		t.Errorf("the server never ran out of descriptors:\n%s", stderr.String())
 	}
+}
+
+// lockedBuffer is a text buffer one goroutine writes while another reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // fdChild serves with a descriptor limit a little above what the process has open, and the default
