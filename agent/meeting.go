@@ -33,6 +33,8 @@ type Store interface {
 	Runs(ctx context.Context, meeting string) (int, error)
 	// LastState returns a meeting's last meeting.state event.
 	LastState(ctx context.Context, meeting string) (ledger.Event, error)
+	// ClockReached returns the furthest meeting time a meeting's record reaches.
+	ClockReached(ctx context.Context, meeting string) (time.Duration, error)
 }
 
 var _ Store = (*ledger.SQLiteStore)(nil)
@@ -49,8 +51,8 @@ type MeetingConfig struct {
 	// MaxConnsPerAddr is server.Config.MaxConnsPerAddr: how many connections one client address
 	// may hold open at once (0: the default; negative: no limit).
 	MaxConnsPerAddr int
-	// Continue is the ID of a meeting recorded earlier to continue; "" starts a new meeting with
-	// Deal, Title and Timezone.
+	// Continue is the ID of a meeting recorded earlier to continue, its clock going on after what
+	// the earlier runs recorded; "" starts a new meeting with Deal, Title and Timezone.
 	Continue string
 	Deal     string // the deal a new meeting belongs to
 	Title    string
@@ -75,8 +77,8 @@ type MeetingConfig struct {
 type Meeting struct {
 	id, token string
 	deal      ledger.Deal // the deal the meeting belongs to; zero when none
-	started   time.Time   // meeting time 0
-	idPrefix  string      // of the IDs this run gives, when it continues a meeting
+	started   time.Time   // this run's time 0, which is meeting time run.startAt
+	run       run         // where this run starts in the meeting's record
 	base      string      // http://host:port the meeting is served on
 	cfg       MeetingConfig
 	log       *slog.Logger
@@ -110,7 +112,7 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	rec, prefix, err := record(ctx, cfg)
+	rec, run, err := record(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,7 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 			return nil, fmt.Errorf("agent: meeting %s: %w", rec.ID, err)
 		}
 	}
-	m := &Meeting{id: rec.ID, token: rec.Token, deal: deal, started: time.Now(), idPrefix: prefix, cfg: cfg,
+	m := &Meeting{id: rec.ID, token: rec.Token, deal: deal, started: time.Now(), run: run, cfg: cfg,
 		log: cfg.Logger.With("meeting", rec.ID), taking: cfg.TakeAudio}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if m.whip, err = m.newWHIP(); err != nil {
@@ -145,26 +147,68 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 	return m, nil
 }
 
-// record creates the meeting's record, or reads the one it continues and the prefix of this
-// run's IDs: "r2-" for its second run, so that they never replace what earlier runs recorded.
-func record(ctx context.Context, cfg MeetingConfig) (ledger.Meeting, string, error) {
+// run is where a run of a meeting starts in its record.
+type run struct {
+	idPrefix string        // of the IDs it gives: "r2-" for the second run, "" for the first
+	startAt  time.Duration // the meeting time its audio starts at
+}
+
+// runGap separates a continued meeting's runs on its clock. The record ends with the last words
+// or loss an earlier run recorded, not with its audio; the gap keeps the next run's first words
+// clear of them, and tells the runs apart in a transcript.
+const runGap = time.Second
+
+// reasonUnstopped is why a continued meeting records an earlier run as stopped: that run never
+// recorded its own stop (its process was killed, or the machine went down).
+const reasonUnstopped = "the previous run ended without stopping"
+
+// record creates the meeting's record, or reads the one it continues and where this run starts:
+// its IDs' prefix, so that they never replace what earlier runs recorded, and its meeting time,
+// after everything they recorded. An earlier run left recording or paused is recorded as stopped
+// first.
+func record(ctx context.Context, cfg MeetingConfig) (ledger.Meeting, run, error) {
 	if cfg.Continue == "" {
 		rec := ledger.Meeting{ID: newMeetingID(), DealID: cfg.Deal, Title: cfg.Title, Token: server.NewToken(),
 			StartedAt: time.Now(), Timezone: cfg.Timezone}
 		if err := cfg.Store.CreateMeeting(ctx, rec); err != nil {
-			return ledger.Meeting{}, "", fmt.Errorf("agent: %w", err)
+			return ledger.Meeting{}, run{}, fmt.Errorf("agent: %w", err)
 		}
-		return rec, "", nil
+		return rec, run{}, nil
 	}
-	rec, err := cfg.Store.Meeting(ctx, cfg.Continue)
+	rec, r, err := continued(ctx, cfg.Store, cfg.Continue)
 	if err != nil {
-		return ledger.Meeting{}, "", fmt.Errorf("agent: continue meeting %q: %w", cfg.Continue, err)
+		return ledger.Meeting{}, run{}, fmt.Errorf("agent: continue meeting %q: %w", cfg.Continue, err)
 	}
-	runs, err := cfg.Store.Runs(ctx, rec.ID)
+	return rec, r, nil
+}
+
+// continued reads the meeting with the given ID and where its next run starts, closing a run
+// left unstopped.
+func continued(ctx context.Context, store Store, id string) (ledger.Meeting, run, error) {
+	rec, err := store.Meeting(ctx, id)
 	if err != nil {
-		return ledger.Meeting{}, "", fmt.Errorf("agent: continue meeting %q: %w", cfg.Continue, err)
+		return ledger.Meeting{}, run{}, err
 	}
-	return rec, fmt.Sprintf("r%d-", max(runs, 1)+1), nil
+	runs, err := store.Runs(ctx, rec.ID)
+	if err != nil {
+		return ledger.Meeting{}, run{}, err
+	}
+	last, err := store.LastState(ctx, rec.ID)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound): // no run has recorded anything yet
+	case err != nil:
+		return ledger.Meeting{}, run{}, err
+	case last.State != ledger.MeetingStopped:
+		if _, err := store.Append(ctx, ledger.Event{Type: ledger.TypeMeetingState, Meeting: rec.ID,
+			State: ledger.MeetingStopped, Reason: reasonUnstopped}); err != nil {
+			return ledger.Meeting{}, run{}, err
+		}
+	}
+	reached, err := store.ClockReached(ctx, rec.ID)
+	if err != nil {
+		return ledger.Meeting{}, run{}, err
+	}
+	return rec, run{idPrefix: fmt.Sprintf("r%d-", max(runs, 1)+1), startAt: reached + runGap}, nil
 }
 
 // ID is the meeting's ID.
@@ -308,9 +352,9 @@ func (m *Meeting) join(s *Session, t *ingest.Track) {
 // Transcribe runs the pipeline cfg into the meeting until its sources end, ctx is done or the
 // meeting is closed, and returns as Session.Run does. It first loads the speech engine with load
 // (closing it at the end when it is an io.Closer); participants who join meanwhile wait for it.
-// The meeting fills in cfg's Meeting, Engine, Log, MeetingDate and IDPrefix, KeepOpen when it
-// takes participants' audio, and the organisation of each speaker of cfg.Speakers who has only a
-// role, from the meeting's deal. A meeting is transcribed once.
+// The meeting fills in cfg's Meeting, Engine, Log, MeetingDate, IDPrefix and StartAt, KeepOpen
+// when it takes participants' audio, and the organisation of each speaker of cfg.Speakers who has
+// only a role, from the meeting's deal. A meeting is transcribed once.
 func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.Context) (asr.Engine, error)) error {
 	local := map[string]bool{}
 	for _, src := range cfg.Sources {
@@ -340,7 +384,8 @@ func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.
 	if c, ok := engine.(io.Closer); ok {
 		defer c.Close()
 	}
-	cfg.Meeting, cfg.Engine, cfg.Log, cfg.MeetingDate, cfg.IDPrefix = m.id, engine, m.cfg.Store, m.started, m.idPrefix
+	cfg.Meeting, cfg.Engine, cfg.Log, cfg.MeetingDate = m.id, engine, m.cfg.Store, m.started
+	cfg.IDPrefix, cfg.StartAt = m.run.idPrefix, m.run.startAt
 	cfg.Speakers = m.withOrgs(cfg.Speakers)
 	cfg.KeepOpen = cfg.KeepOpen || m.cfg.TakeAudio
 	if cfg.Logger == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/recap"
 	"github.com/ledgerline/ledgerline/stream"
 )
 
@@ -301,8 +302,8 @@ func TestMeetingContinuedByLaterRuns(t *testing.T) {
 		if run > 1 {
 			want = fmt.Sprintf("r%d-", run)
 		}
-		if m.ID() != id || m.idPrefix != want {
-			t.Fatalf("run %d: meeting %s with prefix %q, want %s with %q", run, m.ID(), m.idPrefix, id, want)
+		if m.ID() != id || m.run.idPrefix != want {
+			t.Fatalf("run %d: meeting %s with prefix %q, want %s with %q", run, m.ID(), m.run.idPrefix, id, want)
 		}
 		src, err := stream.NewReplaySamples(make([]float32, stream.SampleRate/10), "call", 0, 0)
 		if err != nil {
@@ -321,6 +322,155 @@ func TestMeetingContinuedByLaterRuns(t *testing.T) {
 	}
 	if _, err := StartMeeting(ctx, MeetingConfig{Store: store, Listen: "127.0.0.1:0", Continue: "nope"}); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("continuing an unknown meeting: %v, want ErrNotFound", err)
+	}
+}
+
+// A meeting continued twice keeps one clock: each run's segments come after every segment of the
+// runs before it, in the store's transcript order and in the exports, and the recap's duration
+// covers every run.
+func TestMeetingContinuedRunsFollowEachOtherOnTheClock(t *testing.T) {
+	store := openMeetingStore(t)
+	ctx := context.Background()
+	speech := sampleSpeech(t, 4)
+	id := ""
+	for range 3 {
+		m := startTestMeeting(t, store, MeetingConfig{Continue: id, Title: "Weekly"})
+		id = m.ID()
+		src, err := stream.NewReplaySamples(speech, "mic", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		load := func(context.Context) (asr.Engine, error) { return sayingEngine{"Let us go through the numbers."}, nil }
+		if err := m.Transcribe(ctx, Config{Sources: []stream.Source{src}, Speakers: map[string]Speaker{"mic": {Name: "Dana"}}}, load); err != nil {
+			t.Fatal(err)
+		}
+		closeWithin(t, m, 5*time.Second)
+	}
+
+	segs, err := store.Segments(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The runs' IDs tell them apart: "r2-…" and "r3-…" for the later ones.
+	runOf := func(segID string) int {
+		var n int
+		if _, err := fmt.Sscanf(segID, "r%d-", &n); err == nil {
+			return n
+		}
+		return 1
+	}
+	ends := map[int]int64{} // the end of each run's last segment
+	cur := 1
+	for _, g := range segs {
+		r := runOf(g.ID)
+		switch {
+		case r < cur:
+			t.Fatalf("segment %s (%d-%d ms) of run %d comes after run %d's in the transcript", g.ID, g.StartMS, g.EndMS, r, cur)
+		case r > cur && g.StartMS <= ends[cur]:
+			t.Errorf("run %d starts at %d ms, before run %d ended at %d ms", r, g.StartMS, cur, ends[cur])
+		}
+		cur = r
+		ends[r] = max(ends[r], g.EndMS)
+	}
+	if len(ends) != 3 {
+		t.Fatalf("segments of runs %v, want three runs'", ends)
+	}
+	if ends[2]-ends[1] < runGap.Milliseconds() || ends[3]-ends[2] < runGap.Milliseconds() {
+		t.Errorf("runs ending at %v ms: each later run should end a gap and its own speech later", ends)
+	}
+
+	d, err := recap.LoadMeeting(ctx, store, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := recap.New(d); r.DurationMS != ends[3] {
+		t.Errorf("recap duration %d ms, want the end of the third run, %d ms", r.DurationMS, ends[3])
+	}
+	vtt, err := recap.LookupExport("vtt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := vtt.Export(&b, d, recap.ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Each cue is named after its segment.
+	var cues []string
+	for _, block := range strings.Split(b.String(), "\n\n")[1:] {
+		cues = append(cues, strings.SplitN(block, "\n", 2)[0])
+	}
+	if len(cues) != len(segs) {
+		t.Fatalf("%d cues for %d segments:\n%s", len(cues), len(segs), b.String())
+	}
+	for i := 1; i < len(cues); i++ {
+		if runOf(cues[i]) < runOf(cues[i-1]) {
+			t.Fatalf("cue %s follows %s in the VTT export:\n%s", cues[i], cues[i-1], b.String())
+		}
+	}
+
+	// Every run stopped by itself: none was closed for another.
+	events, err := store.Since(ctx, id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		if e.Type == ledger.TypeMeetingState && e.Reason == reasonUnstopped {
+			t.Errorf("a run that stopped was closed again: %+v", e)
+		}
+	}
+}
+
+// A meeting whose last run ended without recording its stop (its process killed) is recorded as
+// stopped when it is continued, before the next run starts; a run still paused likewise.
+func TestMeetingContinuedAfterARunThatNeverStopped(t *testing.T) {
+	for _, left := range []ledger.MeetingState{ledger.MeetingRecording, ledger.MeetingPaused} {
+		t.Run(string(left), func(t *testing.T) {
+			store := openMeetingStore(t)
+			ctx := context.Background()
+			m := startTestMeeting(t, store, MeetingConfig{Title: "Weekly"})
+			id := m.ID()
+			closeWithin(t, m, 5*time.Second)
+			// What a run leaves when it is killed: its start, some words, no stop.
+			for _, e := range []ledger.Event{
+				{Type: ledger.TypeMeetingState, State: ledger.MeetingRecording, Reason: ledger.ReasonStarted},
+				{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{ID: "mic-1", Channel: "mic", StartMS: 200, EndMS: 2500, Text: "hello"}},
+				{Type: ledger.TypeMeetingState, State: left, Reason: "user"},
+			} {
+				e.Meeting = id
+				if _, err := store.Append(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			m = startTestMeeting(t, store, MeetingConfig{Continue: id})
+			src, err := stream.NewReplaySamples(make([]float32, stream.SampleRate/10), "mic", 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Transcribe(ctx, Config{Sources: []stream.Source{src}}, loadQuiet); err != nil {
+				t.Fatal(err)
+			}
+			closeWithin(t, m, 5*time.Second)
+
+			events, err := store.Since(ctx, id, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var states []string
+			for _, e := range events {
+				if e.Type == ledger.TypeMeetingState {
+					states = append(states, fmt.Sprintf("%s (%s)", e.State, e.Reason))
+				}
+			}
+			want := []string{"recording (started)", string(left) + " (user)", "stopped (" + reasonUnstopped + ")",
+				"recording (started)", "stopped (sources ended)"}
+			if strings.Join(states, ", ") != strings.Join(want, ", ") {
+				t.Errorf("states %q, want %q", states, want)
+			}
+			if m.run.startAt != 2500*time.Millisecond+runGap {
+				t.Errorf("the next run starts at %v, want after the killed run's words, at %v", m.run.startAt, 2500*time.Millisecond+runGap)
+			}
+		})
 	}
 }
 

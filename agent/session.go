@@ -57,6 +57,11 @@ type Config struct {
 	// commitments, so that a meeting continued by a later run keeps what the
 	// earlier runs recorded ("r2-" for the second run; "" for the first).
 	IDPrefix string
+	// StartAt is the meeting time this run's audio starts at. Sources count
+	// their channels' time from zero; a meeting continued by a later run
+	// starts after what the earlier runs recorded, so that the later run's
+	// segments follow theirs on the one meeting clock (0 for the first run).
+	StartAt time.Duration
 	// KeepOpen keeps the meeting running when its sources end, until ctx is
 	// done, so that sources can join later with AddSource (WebRTC tracks).
 	KeepOpen bool
@@ -249,6 +254,10 @@ loop:
 				break loop
 			}
 			f = fr
+			// The one place a frame's time becomes this run's meeting time:
+			// the segmenter, the diarizer, the speech stream and the losses
+			// all count from it.
+			f.At += s.cfg.StartAt
 		case <-failed.Done():
 			break loop
 		}

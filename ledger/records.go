@@ -339,3 +339,45 @@ func (s *sqlStore) LastState(ctx context.Context, meetingID string) (Event, erro
 	}
 	return e, nil
 }
+
+// ClockReached returns the furthest meeting time a meeting's record reaches: the end of its last
+// segment, or a loss of audio recorded after it (speech dropped at the end of a run is meeting
+// time too); 0 for a meeting with neither. A later run of the meeting continues its clock from
+// there.
+func (s *sqlStore) ClockReached(ctx context.Context, meetingID string) (time.Duration, error) {
+	what := fmt.Sprintf("clock of meeting %q", meetingID)
+	var end int64
+	err := s.row(ctx, what, `SELECT COALESCE(MAX(end_ms), 0) FROM segments WHERE meeting_id = ?`, []any{meetingID}, &end)
+	if errors.Is(err, ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	// Losses are not projected: they are read from the log, once, when a meeting is continued.
+	losses, err := readRows(ctx, s, s.r, what, `SELECT seq, json FROM events WHERE meeting_id = ? AND type = ?`,
+		[]any{meetingID, string(TypeChannelLoss)}, func(rows sqlRows) (int64, error) {
+			var (
+				seq  int64
+				body []byte
+				e    Event
+			)
+			if err := rows.Scan(&seq, &body); err != nil {
+				return 0, err
+			}
+			if err := json.Unmarshal(body, &e); err != nil {
+				return 0, fmt.Errorf("event %d: %w", seq, err)
+			}
+			if e.Loss == nil {
+				return 0, fmt.Errorf("event %d: a channel.loss without its loss", seq)
+			}
+			return e.Loss.AtMS, nil
+		})
+	if err != nil {
+		return 0, err
+	}
+	for _, at := range losses {
+		end = max(end, at)
+	}
+	return time.Duration(end) * time.Millisecond, nil
+}

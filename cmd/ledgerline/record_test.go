@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ledgerline/ledgerline/detect"
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
@@ -92,7 +94,9 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// A meeting continued by a later run keeps everything the earlier run recorded.
+// A meeting continued twice keeps everything the earlier runs recorded, on one clock: each run's
+// segments come after the runs' before it in the transcript, the recap and the exports, and the
+// recap's duration covers every run.
 func TestContinuedMeetingKeepsEarlierRuns(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "meetings.db")
 	args := []string{"run", "--input", sample, "--model", testModel(t), "--speed", "max", "--language", "en", "--listen", "127.0.0.1:0", "--db", db}
@@ -101,7 +105,7 @@ func TestContinuedMeetingKeepsEarlierRuns(t *testing.T) {
 		t.Fatalf("first run: exit %d: %s", code, errOut)
 	}
 	meeting := regexp.MustCompile(`/m/([a-z0-9-]+)\?t=`).FindStringSubmatch(out)[1]
-	count := func() int {
+	segments := func() []ledger.Segment {
 		store, err := ledger.OpenSQLite(db)
 		if err != nil {
 			t.Fatal(err)
@@ -111,16 +115,86 @@ func TestContinuedMeetingKeepsEarlierRuns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(segs)
+		return segs
 	}
-	first := count()
+	first := len(segments())
 	if first == 0 {
 		t.Fatal("the first run recorded no segments")
 	}
-	if code, _, errOut = ledgerline(t, append(args, "--meeting", meeting)...); code != 0 {
-		t.Fatalf("second run: exit %d: %s", code, errOut)
+	for run := 2; run <= 3; run++ {
+		if code, _, errOut = ledgerline(t, append(args, "--meeting", meeting)...); code != 0 {
+			t.Fatalf("run %d: exit %d: %s", run, code, errOut)
+		}
 	}
-	if second := count(); second < 2*first-2 {
-		t.Errorf("%d segments after continuing a meeting that had %d: the second run replaced the first's", second, first)
+	segs := segments()
+
+	// The runs' IDs tell them apart: "r2-…" and "r3-…" for the later ones.
+	runOf := func(id string) int {
+		if strings.HasPrefix(id, "r") && len(id) > 2 && id[2] == '-' {
+			return int(id[1] - '0')
+		}
+		return 1
+	}
+	run, runEnd, started, kept := 1, int64(0), map[int]int64{1: 0}, 0
+	for _, g := range segs {
+		r := runOf(g.ID)
+		if r == 1 {
+			kept++
+		}
+		if r < run {
+			t.Fatalf("segment %s (%d ms) of run %d comes after run %d's in the transcript", g.ID, g.StartMS, r, run)
+		}
+		if r > run {
+			if g.StartMS <= runEnd {
+				t.Errorf("run %d starts at %d ms, before run %d ended at %d ms", r, g.StartMS, run, runEnd)
+			}
+			run, started[r] = r, g.StartMS
+		}
+		runEnd = max(runEnd, g.EndMS)
+	}
+	if kept != first {
+		t.Errorf("%d of the first run's %d segments left after continuing the meeting: a later run replaced them", kept, first)
+	}
+	if len(started) != 3 || run != 3 {
+		t.Fatalf("segments of runs %v, the last of run %d: want each of three runs', the last run's last", started, run)
+	}
+
+	if code, out, errOut = ledgerline(t, "recap", meeting, "--db", db, "--format", "vtt"); code != 0 {
+		t.Fatalf("vtt export: exit %d, %q", code, errOut)
+	}
+	var cues []string
+	for _, block := range strings.Split(out, "\n\n")[1:] {
+		cues = append(cues, strings.SplitN(block, "\n", 2)[0])
+	}
+	if len(cues) != len(segs) {
+		t.Fatalf("%d cues for %d segments:\n%s", len(cues), len(segs), out)
+	}
+	for i, id := range cues {
+		if id != segs[i].ID {
+			t.Fatalf("cue %d is %s, segment %s in the transcript:\n%s", i, id, segs[i].ID, out)
+		}
+	}
+
+	if code, out, errOut = ledgerline(t, "recap", meeting, "--db", db, "--format", "txt"); code != 0 {
+		t.Fatalf("txt export: exit %d, %q", code, errOut)
+	}
+	stamps := regexp.MustCompile(`(?m)^\[(\d\d):(\d\d):(\d\d)\] `).FindAllStringSubmatch(out, -1)
+	if len(stamps) != len(segs) {
+		t.Fatalf("%d transcript lines for %d segments:\n%s", len(stamps), len(segs), out)
+	}
+	for i, m := range stamps {
+		h, _ := strconv.Atoi(m[1])
+		mi, _ := strconv.Atoi(m[2])
+		sec, _ := strconv.Atoi(m[3])
+		if got := int64(h*3600+mi*60+sec) * 1000; got != segs[i].StartMS/1000*1000 {
+			t.Fatalf("line %d of the text export at %s, its segment %s starts at %d ms:\n%s", i, m[0], segs[i].ID, segs[i].StartMS, out)
+		}
+	}
+
+	if code, out, errOut = ledgerline(t, "recap", meeting, "--db", db); code != 0 {
+		t.Fatalf("recap: exit %d, %q", code, errOut)
+	}
+	if want := "Duration: " + detect.FormatClock(runEnd); !strings.Contains(out, want) || runEnd <= started[3] {
+		t.Errorf("recap without %q, the end of the third run (started at %d ms):\n%s", want, started[3], out)
 	}
 }

@@ -26,6 +26,7 @@ type Store interface {
 	EditCommitment(ctx context.Context, meeting, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error)
 	Runs(ctx context.Context, meeting string) (int, error)
 	LastState(ctx context.Context, meeting string) (ledger.Event, error)
+	ClockReached(ctx context.Context, meeting string) (time.Duration, error)
 }
 
 // StoreOpener makes an empty database for one test and returns how to open a store on it: each
@@ -34,9 +35,9 @@ type Store interface {
 type StoreOpener func(t *testing.T) (open func(now func() time.Time) Store)
 
 // RunStore checks what every Store keeps beyond its log: deals and meetings, a meeting first seen
-// in its log, the projections of a replayed call, the current state a live meeting's controls
-// read, edits made side by side, stated and guessed roles, the log after a reopen, refused text,
-// and Close.
+// in its log, the projections of a replayed call, the current state a live meeting's controls and
+// a continued meeting read, edits made side by side, stated and guessed roles, the log after a
+// reopen, refused text, and Close.
 func RunStore(t *testing.T, open StoreOpener) {
 	t.Run("deals and meetings", func(t *testing.T) { dealsAndMeetings(t, open) })
 	t.Run("meeting first seen in its log", func(t *testing.T) { meetingFirstSeenInLog(t, open) })
@@ -281,8 +282,8 @@ func projections(t *testing.T, open StoreOpener) {
 	}
 }
 
-// currentState: the one-item reads a live meeting's controls make come from the projections and
-// follow every append.
+// currentState: the one-item reads a live meeting's controls make, and those a continued meeting
+// starts from, come from the projections and the log and follow every append.
 func currentState(t *testing.T, open StoreOpener) {
 	s := open(t)(time.Now)
 	ctx := context.Background()
@@ -303,6 +304,9 @@ func currentState(t *testing.T, open StoreOpener) {
 	}
 	if n, err := s.Runs(ctx, "m"); n != 0 || err != nil {
 		t.Errorf("runs of an unknown meeting: %d, %v", n, err)
+	}
+	if d, err := s.ClockReached(ctx, "m"); d != 0 || err != nil {
+		t.Errorf("clock of an unknown meeting: %v, %v", d, err)
 	}
 
 	c1 := ledger.CommitmentInfo{ID: "c1", What: "send the deck", Owner: "Ana", Status: ledger.StatusOpen, Confidence: 0.8, SegmentIDs: []string{"s1"}}
@@ -362,6 +366,17 @@ func currentState(t *testing.T, open StoreOpener) {
 	}
 	if st, err := s.LastState(ctx, "m"); err != nil || st.Seq != 11 || st.Reason != ledger.ReasonStarted {
 		t.Errorf("state of the second run: %+v, %v", st, err)
+	}
+
+	// The clock reaches the end of the last segment, whichever was appended last, or a loss after it.
+	if d, err := s.ClockReached(ctx, "m"); d != 900*time.Millisecond || err != nil {
+		t.Errorf("clock reached: %v, %v; want the end of s2, 900ms", d, err)
+	}
+	appendAll(ledger.Event{Type: ledger.TypeChannelLoss, Loss: &ledger.LossInfo{Channel: "call", UndecodedMS: 700, AtMS: 1600}},
+		ledger.Event{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{ID: "s0", Channel: "call", StartMS: 100, EndMS: 400, Text: "so"}},
+		ledger.Event{Type: ledger.TypeChannelLoss, Loss: &ledger.LossInfo{Channel: "mic", CaptureMS: 20, AtMS: 1200}})
+	if d, err := s.ClockReached(ctx, "m"); d != 1600*time.Millisecond || err != nil {
+		t.Errorf("clock reached: %v, %v; want the latest loss, 1.6s", d, err)
 	}
 }
 
@@ -608,6 +623,7 @@ func closed(t *testing.T, open StoreOpener) {
 		"Participants":   second(s.Participants(ctx, "m")),
 		"Commitment":     second(s.Commitment(ctx, "m", "c")),
 		"Runs":           second(s.Runs(ctx, "m")),
+		"ClockReached":   second(s.ClockReached(ctx, "m")),
 		"EditCommitment": second(s.EditCommitment(ctx, "m", "c", ledger.CommitmentEdit{}, "viewer")),
 	} {
 		if !errors.Is(err, ledger.ErrLogClosed) || !wrappedOnce(err) {
