@@ -28,6 +28,8 @@ import (
 type Store interface {
 	ledger.Store
 	server.Control
+	// Leases pick the one process that serves a meeting: the one whose viewers see its events.
+	ledger.Leases
 	// Runs returns how many runs have recorded a meeting (its meeting.state events with
 	// ledger.ReasonStarted).
 	Runs(ctx context.Context, meeting string) (int, error)
@@ -74,6 +76,13 @@ type MeetingConfig struct {
 //
 // A Meeting owns its server, its WHIP endpoint and every goroutine it starts; Close stops them
 // all. It holds no state outside itself, so that one process may run many.
+//
+// One process serves a meeting at a time: viewers receive only the events of the process they
+// are connected to. A Meeting holds the meeting's lease in the store from the start (another
+// process's Meeting for it is refused, told who serves it) and renews it until Close releases it.
+// Should it lose the lease all the same (the process was paused or cut off from the database for
+// longer than the lease lasts, and another took the meeting over), it stops its pipeline and
+// Transcribe says why.
 type Meeting struct {
 	id, token string
 	deal      ledger.Deal // the deal the meeting belongs to; zero when none
@@ -85,9 +94,11 @@ type Meeting struct {
 	srv       *server.Server
 	whip      *ingest.WHIP
 
-	ctx    context.Context // done once Close begins: ends the pipeline
+	ctx    context.Context // done once Close begins
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // Transcribe, and tracks being joined to the pipeline
+	owned  context.Context // done once Close begins or the lease is lost: ends the pipeline
+	disown context.CancelFunc
+	wg     sync.WaitGroup // Transcribe, the lease's renewal, and tracks being joined to the pipeline
 
 	mu          sync.Mutex
 	closed      bool
@@ -96,7 +107,17 @@ type Meeting struct {
 	session     *Session        // the running pipeline, for tracks that join and viewers' changes
 	waiting     []*ingest.Track // taken while the engine loads, to join the pipeline when it starts
 	local       map[string]bool // channels captured here, which no participant may take
+	lease       ledger.Lease    // the meeting's lease as last acquired or renewed; zero before
+	lost        error           // why the lease was lost; nil while it is held
 }
+
+// The meeting's lease lasts leaseTTL from its last renewal, and is renewed every leaseRenewal:
+// two renewals may fail (the database busy or unreachable for a while) before another process can
+// take the meeting over, and a process that was killed holds it up for no longer than leaseTTL.
+const (
+	leaseTTL     = 30 * time.Second
+	leaseRenewal = 10 * time.Second
+)
 
 // Why publishers are turned away.
 const (
@@ -112,20 +133,16 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	rec, run, err := record(ctx, cfg)
-	if err != nil {
-		return nil, err
+	id := cfg.Continue
+	if id == "" {
+		id = newMeetingID()
+	} else if _, err := cfg.Store.Meeting(ctx, id); err != nil {
+		return nil, fmt.Errorf("agent: continue meeting %q: %w", id, err)
 	}
-	var deal ledger.Deal
-	if rec.DealID != "" {
-		// Participants name their side of the deal; the deal names the organisation on each side.
-		if deal, err = cfg.Store.Deal(ctx, rec.DealID); err != nil {
-			return nil, fmt.Errorf("agent: meeting %s: %w", rec.ID, err)
-		}
-	}
-	m := &Meeting{id: rec.ID, token: rec.Token, deal: deal, started: time.Now(), run: run, cfg: cfg,
-		log: cfg.Logger.With("meeting", rec.ID), taking: cfg.TakeAudio}
+	m := &Meeting{id: id, started: time.Now(), cfg: cfg, log: cfg.Logger.With("meeting", id), taking: cfg.TakeAudio}
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.owned, m.disown = context.WithCancel(m.ctx)
+	var err error
 	if m.whip, err = m.newWHIP(); err != nil {
 		m.cancel()
 		return nil, err
@@ -136,15 +153,144 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 		m.cancel()
 		return nil, errors.Join(err, m.whip.Close())
 	}
-	if err := m.srv.AddMeetingToken(m.id, m.token); err != nil {
-		return nil, errors.Join(err, m.Close())
-	}
+	// Listening first gives the lease the address that another process sends its user to. The
+	// server serves no meeting until its token is added, once the lease is held and the record
+	// made: a continued meeting's record is written to only by the process that holds its lease.
 	addr, err := m.srv.Start()
 	if err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
 	m.base = "http://" + linkAddr(addr)
+	if err := m.acquire(ctx); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	if err := m.record(ctx); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	if err := m.srv.AddMeetingToken(m.id, m.token); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
 	return m, nil
+}
+
+// record makes the meeting's record, or continues it, and reads its deal.
+func (m *Meeting) record(ctx context.Context) error {
+	rec, run, err := record(ctx, m.cfg, m.id)
+	if err != nil {
+		return err
+	}
+	m.token, m.run = rec.Token, run
+	if rec.DealID != "" {
+		// Participants name their side of the deal; the deal names the organisation on each side.
+		if m.deal, err = m.cfg.Store.Deal(ctx, rec.DealID); err != nil {
+			return fmt.Errorf("agent: meeting %s: %w", rec.ID, err)
+		}
+	}
+	return nil
+}
+
+// acquire takes the meeting's lease and starts renewing it. Another process serving the meeting
+// is named, with what to do about it.
+func (m *Meeting) acquire(ctx context.Context) error {
+	l, err := m.cfg.Store.Acquire(ctx, m.id, newOwnerID(), m.base, leaseTTL)
+	var le *ledger.LeasedError
+	if errors.As(err, &le) {
+		held := le.Lease
+		where := ""
+		if held.OwnerURL != "" {
+			where = " at " + held.OwnerURL
+		}
+		return fmt.Errorf("agent: meeting %s: %w by %s%s: stop it there, or, if it is no longer running, "+
+			"wait until its lease expires at %s and start again", m.id, ledger.ErrLeased, held.Owner, where,
+			held.Until.Local().Format("2006-01-02 15:04:05 MST"))
+	}
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	m.mu.Lock()
+	m.lease = l
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go m.keepLease()
+	return nil
+}
+
+// keepLease renews the lease until Close begins or the lease is lost.
+func (m *Meeting) keepLease() {
+	defer m.wg.Done()
+	tick := time.NewTicker(leaseRenewal)
+	defer tick.Stop()
+	for m.owned.Err() == nil {
+		select {
+		case <-m.owned.Done():
+		case <-tick.C:
+			m.renew()
+		}
+	}
+}
+
+// renew renews the lease once. A renewal that fails is tried again at the next one, as the lease
+// outlasts two; a lease lost to another process stops the pipeline.
+func (m *Meeting) renew() {
+	m.mu.Lock()
+	l := m.lease
+	m.mu.Unlock()
+	renewed, err := m.cfg.Store.Renew(m.owned, l)
+	switch {
+	case err == nil:
+		m.mu.Lock()
+		m.lease = renewed
+		m.mu.Unlock()
+	case errors.Is(err, ledger.ErrFenced):
+		m.loseLease(err)
+	case m.owned.Err() == nil:
+		m.log.Warn("the meeting's lease was not renewed; trying again", "until", l.Until, "err", err)
+	}
+}
+
+// loseLease records why the lease was lost and stops the pipeline: another process serves the
+// meeting now, and what this one still recorded would reach none of that one's viewers.
+func (m *Meeting) loseLease(err error) {
+	lost := fmt.Errorf("agent: meeting %s: stopped, as another process took it over: %w", m.id, err)
+	m.mu.Lock()
+	m.lost, m.taking = lost, false
+	m.mu.Unlock()
+	m.log.Error("stopped serving the meeting", "err", lost)
+	m.disown()
+}
+
+// leaseLost returns why the lease was lost, nil while it is held.
+func (m *Meeting) leaseLost() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lost
+}
+
+// release gives the lease up, once nothing of the meeting runs: another process may serve it at
+// once rather than after the lease expires.
+func (m *Meeting) release() error {
+	m.mu.Lock()
+	l, lost := m.lease, m.lost
+	m.mu.Unlock()
+	if l.Epoch == 0 || lost != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.cfg.Store.Release(ctx, l); err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	return nil
+}
+
+// newOwnerID names this Meeting as the holder of its lease, for the person another process turns
+// away: the machine and process, and a random part that tells apart two Meetings of one process.
+func newOwnerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown host"
+	}
+	return fmt.Sprintf("ledgerline on %s (pid %d, %s)", host, os.Getpid(), uuid.NewString()[:8])
 }
 
 // run is where a run of a meeting starts in its record.
@@ -162,13 +308,13 @@ const runGap = time.Second
 // recorded its own stop (its process was killed, or the machine went down).
 const reasonUnstopped = "the previous run ended without stopping"
 
-// record creates the meeting's record, or reads the one it continues and where this run starts:
-// its IDs' prefix, so that they never replace what earlier runs recorded, and its meeting time,
-// after everything they recorded. An earlier run left recording or paused is recorded as stopped
-// first.
-func record(ctx context.Context, cfg MeetingConfig) (ledger.Meeting, run, error) {
+// record creates the meeting's record with the given ID, or reads the one it continues and where
+// this run starts: its IDs' prefix, so that they never replace what earlier runs recorded, and its
+// meeting time, after everything they recorded. An earlier run left recording or paused is
+// recorded as stopped first.
+func record(ctx context.Context, cfg MeetingConfig, id string) (ledger.Meeting, run, error) {
 	if cfg.Continue == "" {
-		rec := ledger.Meeting{ID: newMeetingID(), DealID: cfg.Deal, Title: cfg.Title, Token: server.NewToken(),
+		rec := ledger.Meeting{ID: id, DealID: cfg.Deal, Title: cfg.Title, Token: server.NewToken(),
 			StartedAt: time.Now(), Timezone: cfg.Timezone}
 		if err := cfg.Store.CreateMeeting(ctx, rec); err != nil {
 			return ledger.Meeting{}, run{}, fmt.Errorf("agent: %w", err)
@@ -354,8 +500,9 @@ func (m *Meeting) join(s *Session, t *ingest.Track) {
 // (closing it at the end when it is an io.Closer); participants who join meanwhile wait for it.
 // The meeting fills in cfg's Meeting, Engine, Log, MeetingDate, IDPrefix and StartAt, KeepOpen
 // when it takes participants' audio, and the organisation of each speaker of cfg.Speakers who has
-// only a role, from the meeting's deal. A meeting is transcribed once.
-func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.Context) (asr.Engine, error)) error {
+// only a role, from the meeting's deal. A meeting is transcribed once. Should the meeting's lease be
+// lost, the pipeline stops and Transcribe returns why.
+func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.Context) (asr.Engine, error)) (err error) {
 	local := map[string]bool{}
 	for _, src := range cfg.Sources {
 		for _, ch := range src.Channels() {
@@ -372,10 +519,15 @@ func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.
 	m.mu.Unlock()
 	defer m.wg.Done()
 	defer m.stopTaking()
+	defer func() {
+		if lost := m.leaseLost(); lost != nil {
+			err = lost
+		}
+	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer context.AfterFunc(m.ctx, cancel)()
+	defer context.AfterFunc(m.owned, cancel)()
 
 	engine, err := load(ctx)
 	if err != nil {
@@ -384,7 +536,7 @@ func (m *Meeting) Transcribe(ctx context.Context, cfg Config, load func(context.
 	if c, ok := engine.(io.Closer); ok {
 		defer c.Close()
 	}
-	cfg.Meeting, cfg.Engine, cfg.Log, cfg.MeetingDate = m.id, engine, m.cfg.Store, m.started
+	cfg.Meeting, cfg.Engine, cfg.Log, cfg.MeetingDate = m.id, engine, ownedLog{m}, m.started
 	cfg.IDPrefix, cfg.StartAt = m.run.idPrefix, m.run.startAt
 	cfg.Speakers = m.withOrgs(cfg.Speakers)
 	cfg.KeepOpen = cfg.KeepOpen || m.cfg.TakeAudio
@@ -482,7 +634,27 @@ func (m *Meeting) Close() error {
 	m.cancel()
 	err := m.whip.Close()
 	m.wg.Wait()
-	return errors.Join(err, m.srv.Close())
+	return errors.Join(err, m.srv.Close(), m.release())
+}
+
+// ownedLog is the store as the pipeline writes to it: once the lease is lost, what the stopping
+// pipeline would still record is refused, since the meeting's record is another process's now.
+type ownedLog struct{ m *Meeting }
+
+var _ EventLog = ownedLog{}
+
+func (o ownedLog) Append(ctx context.Context, e ledger.Event) (ledger.Event, error) {
+	if lost := o.m.leaseLost(); lost != nil {
+		return ledger.Event{}, lost
+	}
+	return o.m.cfg.Store.Append(ctx, e)
+}
+
+func (o ownedLog) Publish(e ledger.Event) error {
+	if lost := o.m.leaseLost(); lost != nil {
+		return lost
+	}
+	return o.m.cfg.Store.Publish(e)
 }
 
 // viewerChanges appends viewers' changes and tells the running pipeline about them: a renamed

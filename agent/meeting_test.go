@@ -631,3 +631,93 @@ func TestReachableHost(t *testing.T) {
 		}
 	}
 }
+
+// One process serves a meeting at a time: a second Meeting for it, from the same store or from
+// another store on the same file, is refused, told who serves it and what to do, and leaves the
+// record untouched; once the first closes, the second starts at once, as the meeting's next run.
+func TestMeetingServedByOneProcessAtATime(t *testing.T) {
+	store := openMeetingStore(t)
+	ctx := context.Background()
+	first := startTestMeeting(t, store, MeetingConfig{Title: "Weekly"})
+	src, err := stream.NewReplaySamples(make([]float32, stream.SampleRate/10), "call", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Transcribe(ctx, Config{Sources: []stream.Source{src}}, loadQuiet); err != nil {
+		t.Fatal(err)
+	}
+	recorded, err := store.Since(ctx, first.ID(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := ledger.OpenSQLite(store.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	for name, s := range map[string]*ledger.SQLiteStore{"same store": store, "another store": other} {
+		m, err := StartMeeting(ctx, MeetingConfig{Store: s, Listen: "127.0.0.1:0", Continue: first.ID()})
+		if err == nil {
+			m.Close()
+			t.Fatalf("%s: a second Meeting served the meeting", name)
+		}
+		msg := err.Error()
+		if !errors.Is(err, ledger.ErrLeased) || !strings.Contains(msg, first.lease.Owner) ||
+			!strings.Contains(msg, first.base) || !strings.Contains(msg, "stop it there") {
+			t.Errorf("%s: refused with %q; want ledger.ErrLeased naming %q at %s and what to do", name, msg, first.lease.Owner, first.base)
+		}
+	}
+	if got, err := store.Since(ctx, first.ID(), 0); err != nil || len(got) != len(recorded) {
+		t.Errorf("the refused Meetings wrote to the record: %d events, want %d (%v)", len(got), len(recorded), err)
+	}
+
+	closeWithin(t, first, time.Second)
+	second := startTestMeeting(t, other, MeetingConfig{Continue: first.ID()})
+	if second.run.idPrefix != "r2-" || second.lease.Epoch != 2 {
+		t.Errorf("after the first closed: run prefix %q, lease epoch %d; want r2-, 2", second.run.idPrefix, second.lease.Epoch)
+	}
+}
+
+// A Meeting whose lease another process took over (it was paused past the lease's expiry) stops its
+// pipeline at its next renewal, says why, and records nothing more.
+func TestMeetingStopsWhenItsLeaseIsTakenOver(t *testing.T) {
+	store := openMeetingStore(t)
+	ctx := context.Background()
+	m := startTestMeeting(t, store, MeetingConfig{TakeAudio: true})
+	done := make(chan error, 1)
+	go func() { done <- m.Transcribe(ctx, Config{}, slowLoad(nil)) }()
+
+	// What another process finds once the lease expired unrenewed: the lease free to take.
+	if err := store.Release(ctx, m.lease); err != nil {
+		t.Fatal(err)
+	}
+	taker, err := store.Acquire(ctx, m.ID(), "another process", "http://elsewhere", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := store.Since(ctx, m.ID(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.renew()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ledger.ErrFenced) || !strings.Contains(err.Error(), "another process took it over") {
+			t.Errorf("Transcribe = %v, want ledger.ErrFenced saying the meeting was taken over", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pipeline went on after its lease was lost")
+	}
+	if _, err := (ownedLog{m}).Append(ctx, ledger.Event{Type: ledger.TypeMeetingState, Meeting: m.ID(),
+		State: ledger.MeetingStopped}); !errors.Is(err, ledger.ErrFenced) {
+		t.Errorf("Append after the lease was lost = %v, want ledger.ErrFenced", err)
+	}
+	closeWithin(t, m, time.Second)
+	if after, err := store.Since(ctx, m.ID(), 0); err != nil || len(after) != len(before) {
+		t.Errorf("the Meeting that lost its lease wrote %d events (%v)", len(after)-len(before), err)
+	}
+	if _, err := store.Renew(ctx, taker); err != nil {
+		t.Errorf("closing the Meeting that lost its lease released the new owner's: %v", err)
+	}
+}

@@ -15,5 +15,6 @@
 // takes the Seq from a counter on the meeting's row inside the append's transaction, so that it
 // holds even when several processes append to one PostgreSQL database. Subscribers receive what
 // was appended and published in their own process. A Subscription is read by one goroutine, and
-// one that falls behind its buffer is closed with ErrLagged rather than slowing the writer.
+// one that falls behind its buffer is closed with ErrLagged rather than slowing the writer. As
+// fan-out is in-process, a store's Leases pick the one process that serves a live meeting.
 package ledger

@@ -21,7 +21,8 @@ import (
 // SQLite serialises writers anyway; an append holds its meeting's lock from the start of its
 // transaction until its event is published, so subscribers see events in Seq order. Reads (Since
 // and the record queries) use a pool of read-only connections and never wait for a writer: in WAL
-// mode a reader sees the last committed state. One process at a time should own a database file.
+// mode a reader sees the last committed state. Several processes may open one file; a live
+// meeting is served by the one that holds its lease (Leases).
 //
 // Durability: an appended event is on disk (fsynced) before Append returns and before any
 // subscriber receives it, so whatever a viewer has seen survives a crash of the process or of the

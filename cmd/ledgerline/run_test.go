@@ -166,3 +166,26 @@ func TestDemoWithoutModelTurnsParticipantsAway(t *testing.T) {
 		t.Fatal("the demo did not stop when interrupted")
 	}
 }
+
+// TestRunRefusesAMeetingAnotherRunServes: `run --meeting ID` while another run serves the meeting
+// from the same database exits with an error that names that run's link and says what to do; once
+// that run has ended, it continues the meeting.
+func TestRunRefusesAMeetingAnotherRunServes(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "meetings.db")
+	args := []string{"--bot", "--model", testModel(t), "--listen", "127.0.0.1:0", "--db", db}
+	first := startAgent(t, args...)
+	address := first.base[:strings.Index(first.base, "/m/")]
+
+	code, _, errOut := ledgerline(t, append([]string{"run", "--meeting", first.meeting}, args...)...)
+	if code != 1 || !strings.Contains(errOut, "already served by") || !strings.Contains(errOut, address) ||
+		!strings.Contains(errOut, "stop it there") {
+		t.Fatalf("second run exited %d: %s; want 1, naming %s and what to do", code, errOut, address)
+	}
+	if code := first.end(); code != 0 {
+		t.Fatalf("first run exited %d: %s", code, first.stderr.String())
+	}
+	second := startAgent(t, append([]string{"--meeting", first.meeting}, args...)...)
+	if second.meeting != first.meeting {
+		t.Errorf("second run serves meeting %s, want %s", second.meeting, first.meeting)
+	}
+}

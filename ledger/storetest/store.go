@@ -21,6 +21,7 @@ import (
 // controls make, as every store of the record provides them.
 type Store interface {
 	ledger.Store
+	ledger.Leases
 	Speaker(ctx context.Context, meeting, id string) (ledger.SpeakerInfo, error)
 	Commitment(ctx context.Context, meeting, id string) (ledger.CommitmentRecord, error)
 	EditCommitment(ctx context.Context, meeting, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error)
@@ -37,7 +38,7 @@ type StoreOpener func(t *testing.T) (open func(now func() time.Time) Store)
 // RunStore checks what every Store keeps beyond its log: deals and meetings, a meeting first seen
 // in its log, the projections of a replayed call, the current state a live meeting's controls and
 // a continued meeting read, edits made side by side, stated and guessed roles, the log after a
-// reopen, refused text, and Close.
+// reopen, refused text, Close, and the leases that pick the one process serving a live meeting.
 func RunStore(t *testing.T, open StoreOpener) {
 	t.Run("deals and meetings", func(t *testing.T) { dealsAndMeetings(t, open) })
 	t.Run("meeting first seen in its log", func(t *testing.T) { meetingFirstSeenInLog(t, open) })
@@ -48,6 +49,8 @@ func RunStore(t *testing.T, open StoreOpener) {
 	t.Run("reopen", func(t *testing.T) { reopen(t, open) })
 	t.Run("text", func(t *testing.T) { text(t, open) })
 	t.Run("closed", func(t *testing.T) { closed(t, open) })
+	t.Run("leases", func(t *testing.T) { leases(t, open) })
+	t.Run("leases acquired at once", func(t *testing.T) { leasesAcquiredAtOnce(t, open) })
 }
 
 func fixedClock(at time.Time) func() time.Time { return func() time.Time { return at } }
@@ -625,6 +628,7 @@ func closed(t *testing.T, open StoreOpener) {
 		"Runs":           second(s.Runs(ctx, "m")),
 		"ClockReached":   second(s.ClockReached(ctx, "m")),
 		"EditCommitment": second(s.EditCommitment(ctx, "m", "c", ledger.CommitmentEdit{}, "viewer")),
+		"Acquire":        second(s.Acquire(ctx, "m", "owner", "", time.Minute)),
 	} {
 		if !errors.Is(err, ledger.ErrLogClosed) || !wrappedOnce(err) {
 			t.Errorf("%s after Close = %v, want ledger.ErrLogClosed", name, err)
