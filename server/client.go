@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,8 +11,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"github.com/ledgerline/ledgerline/ledger"
 )
 
 // serveSocket upgrades an authorised request to a viewer connection and serves it until it ends.
@@ -115,9 +112,10 @@ func (c *client) kick(code int, reason string) {
 	})
 }
 
-// serve joins the hub, reads the stored events after since, and runs the pumps until the connection
-// ends. Joining before reading the history is what makes resume gap-free; writePump drops the
-// duplicates by seq.
+// serve joins the hub, asks for the stored events after since, and runs the pumps until the
+// connection ends. Joining before the history is read is what makes resume gap-free; writePump drops
+// the duplicates by seq. The history is read in the background, shared with the viewers who join
+// at the same time, so the pumps run (and a viewer that leaves is noticed) while it is read.
 func (c *client) serve(h *hub, since int64) {
 	defer c.conn.Close()
 	defer c.progress.finish()
@@ -125,16 +123,7 @@ func (c *client) serve(h *hub, since int64) {
 		closeNow(c.conn, websocket.CloseGoingAway, reasonStopping, c.cfg.WriteWait)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.WriteWait)
-	replay, err := c.cfg.Log.Since(ctx, h.meeting, since)
-	cancel()
-	if err != nil {
-		h.leave(c)
-		c.log.Error("cannot read the meeting's log for a viewer", "since", since, "err", err)
-		closeNow(c.conn, websocket.CloseInternalServerErr, "cannot read the meeting's log", c.cfg.WriteWait)
-		return
-	}
-	c.log.Debug("viewer connected", "since", since, "replay", len(replay))
+	replay := h.history.get(since)
 
 	writerDone := make(chan struct{})
 	go func() {
@@ -172,11 +161,14 @@ func (c *client) readPump() {
 	}
 }
 
-// writePump is the connection's only writer: the replayed history, then live events from the send
-// queue, pings, and at the end the close frame. Stored events at or below the last seq sent are
-// duplicates of the history and skipped; a partial older than the last stored event sent is stale
-// (its final is already out) and skipped too.
-func (c *client) writePump(replay []ledger.Event, since int64) {
+// writePump is the connection's only writer: the replayed history once it has been read, then live
+// events from the send queue, pings, and at the end the close frame. Stored events at or below the
+// last seq sent are duplicates of the history and skipped; a partial older than the last stored event
+// sent is stale (its final is already out) and skipped too. While the history is read and written,
+// live events wait in the send queue, so a viewer slow to take its history is dropped as too slow
+// like any other, and each message is written under its own deadline, never the whole history
+// under one.
+func (c *client) writePump(replay *history, since int64) {
 	ticker := time.NewTicker(c.cfg.PingInterval)
 	defer func() {
 		ticker.Stop()
@@ -184,22 +176,45 @@ func (c *client) writePump(replay []ledger.Event, since int64) {
 	}()
 	last := since
 	c.progress.advance(since) // the viewer has these already
-	for _, e := range replay {
+	for waiting := true; waiting; {
 		select {
 		case <-c.quit:
 			c.closeHandshake()
 			return
+		case <-replay.done:
+			waiting = false
+		case <-ticker.C:
+			if err := c.write(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		}
+	}
+	switch {
+	case errors.Is(replay.err, errHubStopped):
+		c.kick(websocket.CloseGoingAway, reasonStopping)
+		c.closeHandshake()
+		return
+	case replay.err != nil:
+		c.kick(websocket.CloseInternalServerErr, reasonNoLog) // the read's failure is logged once, by the hub
+		c.closeHandshake()
+		return
+	}
+	c.log.Debug("viewer connected", "since", since, "replay", len(replay.msgs))
+	for _, m := range replay.msgs {
+		select {
+		case <-c.quit:
+			c.closeHandshake()
+			return
+		case <-ticker.C:
+			if err := c.write(websocket.PingMessage, nil); err != nil {
+				return
+			}
 		default:
 		}
-		data, err := json.Marshal(e)
-		if err != nil {
-			c.log.Error("cannot encode event", "seq", e.Seq, "err", err)
-			continue
-		}
-		if err := c.write(websocket.TextMessage, data); err != nil {
+		if err := c.write(websocket.TextMessage, m.data); err != nil {
 			return
 		}
-		last = e.Seq
+		last = m.seq
 		c.progress.advance(last)
 	}
 	for {

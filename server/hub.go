@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -21,6 +22,7 @@ const (
 	reasonStopping   = "server stopping"
 	reasonDisconnect = "server restarting"
 	reasonBehind     = "server fell behind"
+	reasonNoLog      = "cannot read the meeting's log"
 )
 
 // outMsg is one event encoded once for all viewers of a meeting.
@@ -49,10 +51,12 @@ type hub struct {
 
 	clients map[*client]struct{} // owned by run
 	seen    atomic.Int64         // seq of the last stored event broadcast; written by run
+	history *histories           // the stored events new viewers are sent first
 }
 
-func newHub(meeting string, events EventLog, buffer int, log *slog.Logger) *hub {
-	return &hub{
+// newHub returns a hub whose reads of the stored history may each take up to readTimeout.
+func newHub(meeting string, events EventLog, buffer int, readTimeout time.Duration, log *slog.Logger) *hub {
+	h := &hub{
 		meeting:    meeting,
 		events:     events,
 		buffer:     buffer,
@@ -66,6 +70,8 @@ func newHub(meeting string, events EventLog, buffer int, log *slog.Logger) *hub 
 		done:       make(chan struct{}),
 		clients:    make(map[*client]struct{}),
 	}
+	h.history = newHistories(h.readHistory, readTimeout)
+	return h
 }
 
 // run fans the meeting's events out until stop. It subscribes before it accepts any viewer, so a viewer
@@ -186,8 +192,10 @@ func (h *hub) count() int {
 	}
 }
 
-// stop ends run, which disconnects every viewer, and waits for it.
+// stop ends run, which disconnects every viewer, and waits for it and for the reads of history
+// under way.
 func (h *hub) stop() {
 	h.stopOnce.Do(func() { close(h.quit) })
 	<-h.done
+	h.history.stop()
 }

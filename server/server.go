@@ -8,7 +8,12 @@
 // gorilla/websocket requires: a reader (readPump, the only reader) and a writer (writePump, the only
 // writer). The hub hands each event to every viewer's bounded send queue without waiting; a viewer whose
 // queue is full is disconnected with a close frame saying "too slow", and may reconnect with ?since=SEQ.
-// Close and Shutdown stop every goroutine the Server started and wait for them.
+// A new viewer first joins the hub, then is sent the stored events after its since: viewers who ask
+// for the same since at the same time share one read of the log, made by a goroutine of the hub's,
+// so a crowd opening a long meeting costs the store a few reads rather than one each. Its writePump
+// writes that history message by message while live events wait in its send queue, so a viewer slow
+// to take its history is dropped by the same rules as a slow live one. Close and Shutdown stop every
+// goroutine the Server started and wait for them.
 package server
 
 import (
@@ -77,7 +82,8 @@ type Config struct {
 	// MaxMessageBytes is the largest message a viewer may send; a larger one closes its connection.
 	MaxMessageBytes int64
 	// PingInterval is how often the server pings a viewer; PongWait is how long it waits for any
-	// message or pong before giving up on it (must exceed PingInterval); WriteWait bounds each write.
+	// message or pong before giving up on it (must exceed PingInterval); WriteWait bounds each write,
+	// and each read of the history that viewers joining together share.
 	PingInterval, PongWait, WriteWait time.Duration
 	// HubBuffer is the buffer of each meeting's subscription to the log.
 	HubBuffer int
@@ -258,7 +264,7 @@ func (s *Server) AddMeetingToken(id, token string) error {
 		m.token = digest
 		return nil
 	}
-	h := newHub(id, s.cfg.Log, s.cfg.HubBuffer, s.log.With("meeting", id))
+	h := newHub(id, s.cfg.Log, s.cfg.HubBuffer, s.cfg.WriteWait, s.log.With("meeting", id))
 	s.meetings[id] = &meeting{id: id, token: digest, hub: h}
 	s.wg.Add(1)
 	go func() {
