@@ -50,14 +50,16 @@ type commitmentOut struct {
 // "due":"YYYY-MM-DD"|null, "due_phrase":…, "confidence":…, …}]}. Missing fields default to today's date
 // in UTC, the UTC timezone, language detection ("auto" also asks for it) and the speaker "Speaker" of no
 // organisation. A line that cannot be used (bad JSON, no "text", a bad date or timezone, a blank line)
-// yields {"error":"line N: …"} and the stream goes on; a line over maxDetectLineBytes yields an error line and
-// ends the stream with an error. All lines share one Detector: the stream is one meeting.
+// yields {"error":"line N: …"} and the stream goes on, and at its end an error wrapping errBadLines says how
+// many there were, so a script sees the failure in the exit status; a line over maxDetectLineBytes yields an
+// error line and ends the stream with an error. All lines share one Detector: the stream is one meeting.
 func runDetectLines(r io.Reader, w io.Writer) error {
 	br := bufio.NewReaderSize(r, 64*1024)
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	d := detect.NewDetector()
+	bad, lines := 0, 0
 	for n := 1; ; n++ {
 		line, err := readLine(br)
 		if errors.Is(err, errLineTooLong) {
@@ -75,8 +77,10 @@ func runDetectLines(r io.Reader, w io.Writer) error {
 		if errors.Is(err, io.EOF) && len(line) == 0 {
 			break
 		}
+		lines++
 		var out any
 		if c, perr := detectOne(d, line); perr != nil {
+			bad++
 			out = map[string]string{"error": fmt.Sprintf("line %d: %v", n, perr)}
 		} else {
 			out = c
@@ -91,10 +95,16 @@ func runDetectLines(r io.Reader, w io.Writer) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d %w (see their \"error\" objects)", bad, lines, errBadLines)
+	}
 	return nil
 }
 
-var errLineTooLong = errors.New("line too long")
+var (
+	errLineTooLong = errors.New("line too long")
+	errBadLines    = errors.New("input lines could not be used")
+)
 
 // readLine reads one line without its newline, refusing lines over maxDetectLineBytes.
 func readLine(br *bufio.Reader) ([]byte, error) {

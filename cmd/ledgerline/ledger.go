@@ -18,19 +18,29 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	}
 	switch args[0] {
 	case "detect":
-		if len(args) != 1 {
-			return fmt.Errorf("%w: ledgerline ledger detect reads JSON lines on stdin and takes no arguments", errUsage)
+		fs := newFlagSet(e, "ledger detect", "ledger detect < utterances.jsonl\n\n"+
+			"Read one utterance per line as JSON ({\"text\":…, \"meeting_date\":\"YYYY-MM-DD\", \"timezone\":…,\n"+
+			"\"language\":…, \"speaker\":{\"name\":…, \"org\":…}}) and write one line per input line:\n"+
+			"{\"commitments\":[…]}, or {\"error\":…} for a line that cannot be used. The exit\n"+
+			"status is 1 when any line could not be used.")
+		if err := noArgs(fs, args[1:]); err != nil {
+			return err
 		}
 		return runDetectLines(e.stdin, e.stdout)
 	case "eval":
-		fs := newFlagSet(e, "ledger eval", "ledger eval [--data DIR]")
+		fs := newFlagSet(e, "ledger eval", "ledger eval [--data DIR]\n\nMeasure the commitment detector on the labelled sets.")
 		data := fs.String("data", "detect/eval/testdata", "directory with the labelled sets (commitments/, holdout/, ami/)")
 		if _, err := parseInterspersed(fs, args[1:]); err != nil {
 			return err
 		}
 		return eval.Run(e.stdout, *data)
 	}
-	fs := newFlagSet(e, "ledger", "ledger --deal ID [--open] [--format table|json] [--db FILE]")
+	fs := newFlagSet(e, "ledger", "ledger --deal ID [--open] [--format table|json] [--db FILE]\n"+
+		"ledger detect < utterances.jsonl\nledger eval [--data DIR]\n\n"+
+		"Report on a deal: commitments made and kept per organisation, talk time, who\n"+
+		"raised what. 'ledger detect' finds commitments in utterances read as JSON lines;\n"+
+		"'ledger eval' measures the detector. Run 'ledgerline ledger detect -h' or\n"+
+		"'ledgerline ledger eval -h' for theirs.")
 	deal := fs.String("deal", "", "the deal to report on: commitments made and kept per organisation, talk time, who raised what")
 	open := fs.Bool("open", false, "list only the commitments still open")
 	format := fs.String("format", "table", "table or json")
@@ -74,9 +84,6 @@ func openStore(path string) (*ledger.SQLiteStore, error) {
 // runDeal creates a deal: an account that a vendor and a partner sell to together.
 func runDeal(ctx context.Context, e *env, args []string) error {
 	const synopsis = "deal create --id ID --name NAME --account BUYER --vendor VENDOR --partner PARTNER [--db FILE]"
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
-	}
 	fs := newFlagSet(e, "deal create", synopsis)
 	id := fs.String("id", "", "a short ID for the deal (letters, digits, '-')")
 	name := fs.String("name", "", "the deal's name")
@@ -84,6 +91,14 @@ func runDeal(ctx context.Context, e *env, args []string) error {
 	vendor := fs.String("vendor", "", "the vendor's organisation")
 	partner := fs.String("partner", "", "the partner's organisation")
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	if len(args) > 0 && isHelp(args[0]) {
+		// "deal -h": create is deal's only subcommand, so its help is deal's.
+		_, err := parseInterspersed(fs, args[:1])
+		return err
+	}
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
+	}
 	if _, err := parseInterspersed(fs, args[1:]); err != nil {
 		return err
 	}

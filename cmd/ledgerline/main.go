@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -39,6 +41,7 @@ var commands = map[string]command{
 	"ledger":     {"report on a deal, detect commitments in utterances, or evaluate the detector", runLedger},
 	"deal":       {"create a deal: an account a vendor and a partner sell to together", runDeal},
 	"recap":      {"print a recorded meeting's recap or exports", runRecap},
+	"version":    {"print the version ledgerline was built from", runVersion},
 }
 
 // errUsage marks an error the user fixes by changing the command line.
@@ -58,12 +61,26 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
+		return 2
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" && !isHelp(args[1]) {
+			// "help COMMAND [SUBCOMMAND]" is "COMMAND [SUBCOMMAND] -h", so each
+			// command's help is written in one place only.
+			if _, ok := commands[args[1]]; !ok {
+				fmt.Fprintf(stderr, "ledgerline help: unknown command %q\n\n", args[1])
+				usage(stderr)
+				return 2
+			}
+			return run(ctx, append(append([]string{}, args[1:]...), "-h"), stdin, stdout, stderr)
 		}
+		usage(stdout)
 		return 0
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -73,7 +90,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, log: newLogger(stderr, os.Getenv("LEDGERLINE_LOG"))}
 	if err := cmd.run(ctx, e, args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+		var help *helpRequest
+		if errors.As(err, &help) {
+			fmt.Fprint(stdout, help.text)
 			return 0
 		}
 		fmt.Fprintf(stderr, "ledgerline %s: %v\n", args[0], err)
@@ -95,7 +114,48 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-12s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'ledgerline COMMAND -h' for a command's flags. Set LEDGERLINE_LOG=debug for detailed logs.")
+	fmt.Fprintln(w, "\nRun 'ledgerline help COMMAND' or 'ledgerline COMMAND -h' for a command's usage and flags.")
+	fmt.Fprintln(w, "Run 'ledgerline --version' for the version. Set LEDGERLINE_LOG=debug for detailed logs.")
+}
+
+// runVersion prints the version the binary was built from: the module
+// version when installed with 'go install …@version', else the commit it was
+// built from, else "devel" (go run, go test, or a build outside a checkout).
+func runVersion(_ context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "version", "version")
+	if rest, err := parseInterspersed(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 {
+		return fmt.Errorf("%w: ledgerline version takes no arguments", errUsage)
+	}
+	fmt.Fprintf(e.stdout, "ledgerline %s\n", version())
+	return nil
+}
+
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if modified == "true" {
+		rev += "-dirty"
+	}
+	return "devel " + rev
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -106,15 +166,38 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
+// helpRequest is what a command returns when asked for its help: run
+// writes the text to stdout and exits 0, as help that was asked for is
+// output, not a complaint ("ledgerline run -h | less" must show it).
+type helpRequest struct{ text string }
+
+func (h *helpRequest) Error() string { return "help requested" }
+
+// isHelp reports whether arg asks for help, as the flag package reads it.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--h", "--help":
+		return true
+	}
+	return false
+}
+
 // parseInterspersed parses flags that may come before or after positional
 // arguments ("transcribe FILE --model base"), returning the positionals.
+// Help asked for with -h or --help comes back as a *helpRequest; the usage
+// printed after a wrong flag still goes to the flag set's output (stderr).
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	out := fs.Output()
+	var buf bytes.Buffer
+	fs.SetOutput(&buf)
+	defer fs.SetOutput(out)
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				return nil, &helpRequest{text: buf.String()}
 			}
+			_, _ = io.Copy(out, &buf)
 			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 		args = fs.Args()
@@ -126,12 +209,34 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// newFlagSet returns a flag set whose usage shows synopsis: one line per
+// form of the command, then optionally a blank line and a description.
 func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: ledgerline %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		w := fs.Output()
+		forms, desc, _ := strings.Cut(synopsis, "\n\n")
+		for i, f := range strings.Split(forms, "\n") {
+			prefix := "Usage: "
+			if i > 0 {
+				prefix = "       "
+			}
+			fmt.Fprintf(w, "%sledgerline %s\n", prefix, f)
+		}
+		if desc != "" {
+			fmt.Fprintf(w, "\n%s\n", desc)
+		}
+		if hasFlags(fs) {
+			fmt.Fprintln(w, "\nFlags:")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	has := false
+	fs.VisitAll(func(*flag.Flag) { has = true })
+	return has
 }

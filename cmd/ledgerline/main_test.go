@@ -246,8 +246,10 @@ not json
 {"text":"We might look at pricing at some point.","meeting_date":"2026-11-30","speaker":{"name":"Ravi","org":"partner"}}
 `
 	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), []string{"ledger", "detect"}, strings.NewReader(in), &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	// The malformed line makes the exit status 1, after every line is answered.
+	if code := run(context.Background(), []string{"ledger", "detect"}, strings.NewReader(in), &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "1 of 3 input lines could not be used") {
+		t.Fatalf("exit %d, %q; want 1 and a count of the unusable lines", code, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if len(lines) != 3 {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"text/tabwriter"
 
@@ -13,19 +15,31 @@ func runModels(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
 	}
-	dir, err := models.CacheDir()
-	if err != nil {
-		return err
-	}
-	cache := &models.Cache{Dir: dir}
 	switch args[0] {
 	case "list":
+		fs := newFlagSet(e, "models list", "models list\n\nList the Whisper models that can be pulled, and which are installed.")
+		if err := noArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		cache, err := modelCache()
+		if err != nil {
+			return err
+		}
 		return listModels(e, cache)
 	case "pull":
-		if len(args) != 2 {
+		fs := newFlagSet(e, "models pull", "models pull NAME\n\nDownload a Whisper model into the cache and print its path; an interrupted\ndownload resumes. 'ledgerline models list' shows the names.")
+		names, err := parseInterspersed(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(names) != 1 {
 			return fmt.Errorf("%w: ledgerline models pull NAME (see 'ledgerline models list')", errUsage)
 		}
-		m, err := models.Lookup(args[1])
+		m, err := models.Lookup(names[0])
+		if err != nil {
+			return err
+		}
+		cache, err := modelCache()
 		if err != nil {
 			return err
 		}
@@ -36,12 +50,28 @@ func runModels(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, path)
 		return nil
 	case "rm":
-		if len(args) != 2 {
+		fs := newFlagSet(e, "models rm", "models rm NAME\n\nRemove a model, or an unfinished download of it, from the cache.")
+		names, err := parseInterspersed(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(names) != 1 {
 			return fmt.Errorf("%w: ledgerline models rm NAME", errUsage)
 		}
-		return cache.Remove(args[1])
+		cache, err := modelCache()
+		if err != nil {
+			return err
+		}
+		if err := cache.Remove(names[0]); errors.Is(err, models.ErrNotDownloaded) {
+			// Removing what is not there is a mistake worth saying (a typo, the
+			// wrong cache), not a silent success.
+			return fmt.Errorf("model %s is not installed in %s (%w); 'ledgerline models list' shows what is", names[0], cache.Dir, models.ErrNotDownloaded)
+		} else if err != nil {
+			return err
+		}
+		return nil
 	case "make-random":
-		fs := newFlagSet(e, "models make-random", "models make-random --shape test|tiny --out FILE [--seed N]")
+		fs := newFlagSet(e, "models make-random", "models make-random --shape test|tiny --out FILE [--seed N]\n\nWrite a model of random weights, for tests and benchmarks.")
 		shape := fs.String("shape", string(models.ShapeTest), "test (about 8 MB, for tests) or tiny (the tiny model's dimensions, for benchmarks)")
 		out := fs.String("out", "", "file to write")
 		seed := fs.Uint64("seed", 1, "random seed: the same seed writes the same file")
@@ -56,9 +86,34 @@ func runModels(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stderr, "wrote %s: random weights, for tests and benchmarks; its transcripts are meaningless\n", *out)
 		return nil
-	default:
-		return fmt.Errorf("%w: unknown models command %q: ledgerline %s", errUsage, args[0], synopsis)
 	}
+	if isHelp(args[0]) {
+		fs := newFlagSet(e, "models", "models list\nmodels pull NAME\nmodels rm NAME\nmodels make-random --shape test|tiny --out FILE [--seed N]\n\n"+
+			"List, download, remove or generate Whisper models. Run 'ledgerline models COMMAND -h' for one of them.")
+		_, err := parseInterspersed(fs, args[:1])
+		return err
+	}
+	return fmt.Errorf("%w: unknown models command %q: ledgerline %s", errUsage, args[0], synopsis)
+}
+
+func modelCache() (*models.Cache, error) {
+	dir, err := models.CacheDir()
+	if err != nil {
+		return nil, err
+	}
+	return &models.Cache{Dir: dir}, nil
+}
+
+// noArgs parses the flags of a command that takes no positional arguments.
+func noArgs(fs *flag.FlagSet, args []string) error {
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: ledgerline %s takes no arguments", errUsage, fs.Name())
+	}
+	return nil
 }
 
 func listModels(e *env, cache *models.Cache) error {

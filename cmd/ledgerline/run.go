@@ -229,8 +229,9 @@ func parseSpeed(s string) (float64, error) {
 }
 
 func runDevices(_ context.Context, e *env, args []string) error {
-	if len(args) != 0 {
-		return fmt.Errorf("%w: ledgerline devices takes no arguments", errUsage)
+	fs := newFlagSet(e, "devices", "devices\n\nList the audio input devices, for run --mic and --system.")
+	if err := noArgs(fs, args); err != nil {
+		return err
 	}
 	devs, err := stream.ListDevices()
 	if err != nil {
