@@ -46,6 +46,7 @@ type sqliteConfig struct {
 	now         func() time.Time
 	busyTimeout time.Duration
 	readConns   int
+	readOnly    bool
 }
 
 // WithSQLiteClock sets the wall clock that stamps Event.At and record times (default time.Now).
@@ -69,7 +70,8 @@ func WithBusyTimeout(d time.Duration) SQLiteOption {
 
 // OpenSQLite opens the database at path, creating it (and its directory, private to the user) when
 // missing, and brings its schema up to date. A database written by a newer Ledgerline is refused
-// with ErrSchemaTooNew.
+// with ErrSchemaTooNew. With WithReadOnly, it opens an existing database without writing to it
+// (see WithReadOnly).
 func OpenSQLite(path string, opts ...SQLiteOption) (*SQLiteStore, error) {
 	cfg := sqliteConfig{now: time.Now, busyTimeout: 5 * time.Second, readConns: 4}
 	for _, o := range opts {
@@ -77,6 +79,9 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLiteStore, error) {
 	}
 	if path == "" {
 		return nil, errors.New("ledger: open store: empty path")
+	}
+	if cfg.readOnly {
+		return openSQLiteReadOnly(path, cfg)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: open store: %w", err)
@@ -172,7 +177,11 @@ func (s *SQLiteStore) Path() string { return s.path }
 // Close implements Store. It waits for appends in progress to finish. Closing twice returns nil.
 func (s *SQLiteStore) Close() error {
 	return s.close(func() error {
-		if err := errors.Join(s.reader.Close(), s.writer.Close()); err != nil {
+		var werr error
+		if s.writer != nil { // nil when opened read-only
+			werr = s.writer.Close()
+		}
+		if err := errors.Join(s.reader.Close(), werr); err != nil {
 			return fmt.Errorf("ledger: close store %s: %w", s.path, err)
 		}
 		return nil

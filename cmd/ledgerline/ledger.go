@@ -68,6 +68,7 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	return report.WriteTable(e.stdout)
 }
 
+// openStore opens an existing meeting database for the commands that only report on it.
 func openStore(path string) (*ledger.SQLiteStore, error) {
 	if path == "" {
 		var err error
@@ -78,7 +79,8 @@ func openStore(path string) (*ledger.SQLiteStore, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open meeting database: %w (record a meeting with 'ledgerline run' first, or pass --db FILE)", err)
 	}
-	return ledger.OpenSQLite(path)
+	// Read-only: reports must work on a database the user may only read, or one on read-only media.
+	return ledger.OpenSQLite(path, ledger.WithReadOnly())
 }
 
 // runDeal creates a deal: an account that a vendor and a partner sell to together.
