@@ -21,7 +21,7 @@ build: whisper
 	$(WITH_WHISPER) $(GO) build -o $(BIN) ./cmd/ledgerline
 
 run: build
-	@bash scripts/run.sh $(BIN) $(MODEL)
+	@LISTEN="$(LISTEN)" bash scripts/run.sh $(BIN) $(MODEL)
 
 test: build
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

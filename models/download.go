@@ -57,6 +57,15 @@ type PullOptions struct {
 	// with the bytes in the file so far and the expected total (the server's
 	// length, else the catalogue's estimate, else -1).
 	Progress func(done, total int64)
+	// Notice, when set, is told what Pull does to files it did not make, such
+	// as a file at the model's place that is not the model and is renamed aside.
+	Notice func(msg string)
+}
+
+func (o PullOptions) notify(format string, args ...any) {
+	if o.Notice != nil {
+		o.Notice(fmt.Sprintf(format, args...))
+	}
 }
 
 func newDefaultClient() *http.Client {
@@ -77,7 +86,10 @@ func newDefaultClient() *http.Client {
 // against the SHA-1 and the length the server announced, synced to disk and
 // renamed into place.
 //
-// A file that fails the check is removed and the error wraps ErrChecksum. A
+// A download that fails the check is removed and the error wraps ErrChecksum.
+// A file already at the model's place that is not the model is never removed:
+// it stays there when the download fails, and is renamed to
+// NAME.bin.user-TIMESTAMP once the download is complete. A
 // host that cannot be reached gives an error wrapping ErrOffline. When ctx is
 // cancelled or the connection breaks, the partial file is kept and the next
 // Pull resumes it.
@@ -89,12 +101,30 @@ func (c *Cache) Pull(ctx context.Context, m Model, opt PullOptions) (string, err
 		return "", fmt.Errorf("create model cache %s: %w; set %s to a writable directory", c.Dir, err, EnvModelsDir)
 	}
 	path := filepath.Join(c.Dir, m.File)
-	if ok, err := checkExisting(path, m); err != nil || ok {
-		if err != nil {
-			return "", err
-		}
+	ok, foreign, err := checkExisting(path, m)
+	if err != nil {
+		return "", err
+	}
+	if ok {
 		return path, nil
 	}
+	if foreign {
+		// The file may be the user's own (a fine-tune, a quantised copy): it
+		// stays where it is until the published model has fully arrived, so
+		// that a pull that fails, offline above all, leaves it untouched.
+		opt.notify("%s is not the published %s model (its checksum differs): it is kept, and renamed aside once the download has completed", path, m.Name)
+		p, err := c.pull(ctx, m, opt, path)
+		if err != nil {
+			return "", fmt.Errorf("%w; the file already at %s, which is not the published model, was left where it was", err, path)
+		}
+		return p, nil
+	}
+	return c.pull(ctx, m, opt, path)
+}
+
+// pull downloads model m to path; a file already at path is renamed aside
+// just before the download takes its place.
+func (c *Cache) pull(ctx context.Context, m Model, opt PullOptions, path string) (string, error) {
 
 	src, err := sourceURL(m, opt.BaseURL)
 	if err != nil {
@@ -126,6 +156,9 @@ func (c *Cache) Pull(ctx context.Context, m Model, opt PullOptions) (string, err
 		return "", fmt.Errorf("download model %s from %s: %w: got SHA-1 %s, want %s; the file was removed, run the pull again, and if it fails again the server holds a different file",
 			m.Name, src, ErrChecksum, sum, m.SHA1)
 	}
+	if err := keepAside(path, opt); err != nil {
+		return "", err
+	}
 	if err := os.Rename(d.part, path); err != nil {
 		return "", fmt.Errorf("move model %s into place: %w", m.Name, err)
 	}
@@ -142,34 +175,60 @@ func (c *Cache) Pull(ctx context.Context, m Model, opt PullOptions) (string, err
 	return path, nil
 }
 
-// checkExisting reports whether a valid model file is already at path. A
-// file that fails verification is removed so it can be downloaded again.
-func checkExisting(path string, m Model) (bool, error) {
+// checkExisting reports whether a valid model file is already at path, and
+// whether a file that is not the model (foreign) is there instead. Such a file
+// is left alone: it may be one the user put there.
+func checkExisting(path string, m Model) (ok, foreign bool, err error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return false, nil
+		return false, false, nil
 	case err != nil:
-		return false, fmt.Errorf("check model %s: %w", path, err)
+		return false, false, fmt.Errorf("check model %s: %w", path, err)
 	case !fi.Mode().IsRegular():
-		return false, fmt.Errorf("check model %s: not a regular file; remove it and pull again", path)
+		return false, false, fmt.Errorf("check model %s: not a regular file; remove it and pull again", path)
 	}
 	if stampValid(path, fi, m) {
-		return true, nil
+		return true, false, nil
 	}
 	sum, err := fileSHA1(path)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if sumAcceptable(sum, fi.Size(), m) {
-		return true, writeStamp(path, fi, sum)
+		return true, false, writeStamp(path, fi, sum)
 	}
-	for _, p := range []string{path, path + stampSuffix} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return false, fmt.Errorf("remove bad model file %s: %w", p, err)
+	return false, true, nil
+}
+
+// userSuffix marks a file renamed aside to make room for a downloaded model.
+const userSuffix = ".user-"
+
+// keepAside renames a file at path, which is not the model about to take its
+// place, to path.user-TIMESTAMP, and says so. Nothing there is nothing to do.
+func keepAside(path string, opt PullOptions) error {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("check model %s: %w", path, err)
+	}
+	stamp := time.Now().UTC().Format("20060102T150405Z")
+	aside := path + userSuffix + stamp
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, fs.ErrNotExist) {
+			break
 		}
+		aside = fmt.Sprintf("%s%s%s-%d", path, userSuffix, stamp, i)
 	}
-	return false, nil
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("keep %s aside as %s before putting the downloaded model there: %w", path, aside, err)
+	}
+	// Its stamp described the file now aside, never the download.
+	if err := os.Remove(path + stampSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove stale stamp %s: %w", path+stampSuffix, err)
+	}
+	opt.notify("kept the file that was at %s as %s", path, aside)
+	return nil
 }
 
 // sumAcceptable decides whether a file found in the cache without a stamp is

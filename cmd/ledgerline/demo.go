@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 
 	"github.com/ledgerline/ledgerline/agent"
@@ -17,8 +18,8 @@ import (
 func runDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "demo", "demo [--model NAME|PATH] [--listen ADDR] [--speed N] [--stay]")
 	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
-	listen := fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
-	speed := fs.String("speed", "1", "replay speed: 1 is real time, 2 twice as fast, max as fast as possible")
+	fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	speed := fs.String("speed", "1", "replay speed: 1 is real time, 2 twice as fast, max as fast as possible (and serves on until interrupted, as --stay)")
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
 	stay := fs.Bool("stay", false, "keep serving after the call has played, until interrupted")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -28,6 +29,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// At full speed the call is over before its link can be opened: the demo
+	// would end with nothing to see, so it stays.
+	*stay = *stay || math.IsInf(rate, 1)
 	path, modelErr := resolveModel(*model)
 	if modelErr == nil {
 		_, modelErr = models.Inspect(path)
@@ -38,7 +42,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: *listen, Title: "Sample joint call: data platform integration"})
+	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), Title: "Sample joint call: data platform integration"})
 	if err != nil {
 		return err
 	}

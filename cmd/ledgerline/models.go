@@ -43,7 +43,8 @@ func runModels(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		path, err := cache.Pull(ctx, m, models.PullOptions{Progress: models.NewProgress(e.stderr, m.Name, m.Size)})
+		path, err := cache.Pull(ctx, m, models.PullOptions{Progress: models.NewProgress(e.stderr, m.Name, m.Size),
+			Notice: func(msg string) { fmt.Fprintln(e.stderr, msg) }})
 		if err != nil {
 			return err
 		}

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -33,7 +36,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	system := fs.String("system", "", "device carrying the call's audio, such as a monitor or loopback input (default: none)")
 	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
 	language := fs.String("language", "auto", "spoken language (ISO 639-1), or auto to detect it")
-	listen := fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
 	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
 	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
@@ -84,7 +87,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: *listen, MaxConnsPerAddr: *maxConns, Continue: *resume,
+	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), MaxConnsPerAddr: *maxConns, Continue: *resume,
 		Deal: *deal, Title: *title, Webhooks: hooks.endpoints, TakeAudio: *input == ""})
 	if err != nil {
 		return err
@@ -118,10 +121,60 @@ func recordingStore(path string) (*ledger.SQLiteStore, error) {
 	return ledger.OpenSQLite(path)
 }
 
-// startMeeting serves a meeting recorded in store and prints its overlay link.
+// listenTries is how many ports above the default one are tried when it is taken: enough to get
+// past a few other ledgerlines or development servers, few enough to fail fast when something
+// else is wrong.
+const listenTries = 30
+
+// listenAddr is the --listen value to start a meeting with: "" when the user left it at its default,
+// so that a taken default port can be stepped past while a chosen address is kept to.
+func listenAddr(fs *flag.FlagSet) string {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "listen" })
+	if !set {
+		return ""
+	}
+	return fs.Lookup("listen").Value.String()
+}
+
+// startMeeting serves a meeting recorded in store and prints its overlay link. An empty cfg.Listen
+// means the default address, or the next free port above it when that one is taken.
 func startMeeting(ctx context.Context, e *env, store *ledger.SQLiteStore, cfg agent.MeetingConfig) (*agent.Meeting, error) {
+	fallback := cfg.Listen == ""
+	if fallback {
+		cfg.Listen = server.DefaultAddr
+	}
+	return listenMeeting(ctx, e, store, cfg, fallback)
+}
+
+// listenMeeting starts the meeting on cfg.Listen. When that port is taken, it fails saying how to
+// choose another, or with fallback, takes the next free port above it and says which.
+func listenMeeting(ctx context.Context, e *env, store *ledger.SQLiteStore, cfg agent.MeetingConfig, fallback bool) (*agent.Meeting, error) {
 	cfg.Store, cfg.Timezone, cfg.Logger = store, localZone(), e.log
+	want := cfg.Listen
 	m, err := agent.StartMeeting(ctx, cfg)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		host, portText, splitErr := net.SplitHostPort(want)
+		port, atoiErr := strconv.Atoi(portText)
+		if !fallback || splitErr != nil || atoiErr != nil || port == 0 {
+			other := net.JoinHostPort(host, strconv.Itoa(port+1))
+			if splitErr != nil || atoiErr != nil {
+				other = "127.0.0.1:8081"
+			}
+			return nil, fmt.Errorf("%w\n%s is already in use, likely by another ledgerline or another server: stop it, or pick another address with --listen (such as --listen %s)",
+				err, want, other)
+		}
+		for p := port + 1; p <= min(port+listenTries, 65535) && errors.Is(err, syscall.EADDRINUSE); p++ {
+			cfg.Listen = net.JoinHostPort(host, strconv.Itoa(p))
+			m, err = agent.StartMeeting(ctx, cfg)
+		}
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("%w\nports %d to %d on %s are all in use: pick a free address with --listen", err, port, min(port+listenTries, 65535), host)
+		}
+		if err == nil {
+			fmt.Fprintf(e.stderr, "port %d is in use: serving on %s instead (choose the address with --listen)\n", port, cfg.Listen)
+		}
+	}
 	if cfg.Continue != "" && errors.Is(err, ledger.ErrNotFound) {
 		return nil, fmt.Errorf("%w (see the meeting ID in the overlay link of the earlier run)", err)
 	}
