@@ -1,10 +1,35 @@
 package agent
 
 import (
+	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 )
+
+// PublicBase checks the address a meeting is reached at from outside, when that is not the one it
+// listens on (behind a reverse proxy, or under another name), and returns the base its links are
+// built on: scheme, host and path prefix, without a trailing slash. A query or fragment would end
+// up in the middle of every link, and credentials in every link shared, so neither is allowed.
+func PublicBase(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" ||
+		u.User != nil || strings.ContainsAny(raw, "?#") {
+		return "", fmt.Errorf("agent: public URL %q must be an absolute http or https URL with neither credentials, query nor fragment, such as https://meet.example.com or https://example.com/ledgerline", raw)
+	}
+	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+// origin is a base's scheme and host: what a browser on its pages sends as its Origin.
+func origin(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
 
 // linkAddr is the host and port of the meeting's links: the address it listens on, or, when it
 // listens on every interface, an address of this machine that others can reach. localhost there

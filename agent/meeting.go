@@ -45,6 +45,10 @@ type MeetingConfig struct {
 	// Listening on every interface (0.0.0.0, [::]), the links carry an address of this machine
 	// that others can reach.
 	Listen string
+	// PublicURL, when set, is the address the meeting is reached at from outside (behind a reverse
+	// proxy, or under another name): its links are built on it, path prefix included, instead of
+	// on Listen. See PublicBase for what it may be.
+	PublicURL string
 	// MaxConnsPerAddr is server.Config.MaxConnsPerAddr: how many connections one client address
 	// may hold open at once (0: the default; negative: no limit).
 	MaxConnsPerAddr int
@@ -83,7 +87,7 @@ type Meeting struct {
 	deal      ledger.Deal // the deal the meeting belongs to; zero when none
 	started   time.Time   // this run's time 0, which is meeting time run.startAt
 	run       run         // where this run starts in the meeting's record
-	base      string      // http://host:port the meeting is served on
+	base      string      // http://host:port the meeting is served on, or its public URL
 	cfg       MeetingConfig
 	log       *slog.Logger
 	srv       *server.Server
@@ -130,11 +134,21 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	m.owned, m.disown = context.WithCancel(m.ctx)
 	var err error
+	var origins []string
+	if cfg.PublicURL != "" {
+		if m.base, err = PublicBase(cfg.PublicURL); err != nil {
+			m.cancel()
+			return nil, err
+		}
+		// A proxy may pass on its own Host rather than the browser's: the pages' origin is allowed
+		// all the same.
+		origins = append(origins, origin(m.base))
+	}
 	if m.whip, err = m.newWHIP(); err != nil {
 		m.cancel()
 		return nil, err
 	}
-	m.srv, err = server.New(server.Config{Addr: cfg.Listen, Log: cfg.Store, Logger: cfg.Logger, Ingest: m.whip,
+	m.srv, err = server.New(server.Config{Addr: cfg.Listen, AllowedOrigins: origins, Log: cfg.Store, Logger: cfg.Logger, Ingest: m.whip,
 		Control: viewerChanges{m}, Records: cfg.Store, Recorder: recorder{m}, MaxConnsPerAddr: cfg.MaxConnsPerAddr})
 	if err != nil {
 		m.cancel()
@@ -147,7 +161,9 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 	if err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
-	m.base = "http://" + linkAddr(addr)
+	if m.base == "" {
+		m.base = "http://" + linkAddr(addr)
+	}
 	if err := m.acquire(ctx); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}

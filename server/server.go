@@ -216,6 +216,7 @@ func New(cfg Config) (*Server, error) {
 	s.registerControl(mux)
 	s.handleRecords(mux)
 	s.registerJoin(mux)
+	s.registerHealth(mux)
 	if cfg.Ingest != nil {
 		mux.Handle("/whip/{meeting}", cfg.Ingest)
 		mux.Handle("/whip/{meeting}/{session}", cfg.Ingest)

@@ -16,9 +16,10 @@ import (
 )
 
 func runDemo(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "demo", "demo [--model NAME|PATH] [--listen ADDR] [--speed N] [--stay]")
+	fs := newFlagSet(e, "demo", "demo [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--speed N] [--stay]")
 	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
 	fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	publicURL := publicURLFlag(fs)
 	speed := fs.String("speed", "1", "replay speed: 1 is real time, 2 twice as fast, max as fast as possible (and serves on until interrupted, as --stay)")
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
 	stay := fs.Bool("stay", false, "keep serving after the call has played, until interrupted")
@@ -27,6 +28,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	rate, err := parseSpeed(*speed)
 	if err != nil {
+		return err
+	}
+	if err := checkPublicURL(*publicURL); err != nil {
 		return err
 	}
 	// At full speed the call is over before its link can be opened: the demo
@@ -42,7 +46,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), Title: "Sample joint call: data platform integration"})
+	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, Title: "Sample joint call: data platform integration"})
 	if err != nil {
 		return err
 	}

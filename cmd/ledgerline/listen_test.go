@@ -136,3 +136,28 @@ func TestRunScriptPassesListen(t *testing.T) {
 		})
 	}
 }
+
+// Behind a reverse proxy, the printed links are built on --public-url, path prefix kept.
+func TestDemoLinksUsePublicURL(t *testing.T) {
+	demo := startServing(t, "demo", "--model", filepath.Join(t.TempDir(), "no-model.bin"), "--speed", "max",
+		"--listen", "127.0.0.1:0", "--public-url", "https://meet.example.com/ll/", "--db", filepath.Join(t.TempDir(), "meetings.db"))
+	if want := "https://meet.example.com/ll/m/" + demo.meeting; demo.base != want {
+		t.Fatalf("overlay link %s?t=..., want %s?t=...", demo.base, want)
+	}
+}
+
+func TestPublicURLMustBeAnHTTPBase(t *testing.T) {
+	for _, bad := range []string{"meet.example.com", "ftp://meet.example.com", "https://", "https://meet.example.com/?a=1",
+		"https://meet.example.com/#top", "https://user:secret@meet.example.com/"} {
+		for _, cmd := range [][]string{
+			{"demo", "--model", filepath.Join(t.TempDir(), "no-model.bin")},
+			{"run", "--bot", "--model", filepath.Join(t.TempDir(), "no-model.bin")},
+		} {
+			args := append(cmd, "--public-url", bad, "--db", filepath.Join(t.TempDir(), "meetings.db"))
+			code, _, errOut := ledgerline(t, args...)
+			if code != 2 || !strings.Contains(errOut, "public URL") || !strings.Contains(errOut, "such as https://") {
+				t.Errorf("%s --public-url %s: exit %d, %q; want 2 saying what a public URL looks like", cmd[0], bad, code, errOut)
+			}
+		}
+	}
+}

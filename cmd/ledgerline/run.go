@@ -29,7 +29,7 @@ import (
 const inputChannel = "call"
 
 func runLive(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR]")
+	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR] [--public-url URL]")
 	input := fs.String("input", "", "replay this WAV file as the call instead of capturing devices")
 	speed := fs.String("speed", "1", "replay speed for --input: 1 is real time, 2 twice as fast, max as fast as possible")
 	mic := fs.String("mic", "", "microphone device: number or name from 'ledgerline devices' (default: the system's default input)")
@@ -37,6 +37,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
 	language := fs.String("language", "auto", "spoken language (ISO 639-1), or auto to detect it")
 	fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	publicURL := publicURLFlag(fs)
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
 	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
 	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
@@ -59,6 +60,9 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	}
 	myRole, err := parseRole("org", *myOrg)
 	if err != nil {
+		return err
+	}
+	if err := checkPublicURL(*publicURL); err != nil {
 		return err
 	}
 	if *me, err = checkName("me", *me); err != nil {
@@ -87,7 +91,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), MaxConnsPerAddr: *maxConns, Continue: *resume,
+	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, Continue: *resume,
 		Deal: *deal, Title: *title, Webhooks: hooks.endpoints, TakeAudio: *input == ""})
 	if err != nil {
 		return err
@@ -119,6 +123,23 @@ func recordingStore(path string) (*ledger.SQLiteStore, error) {
 		}
 	}
 	return ledger.OpenSQLite(path)
+}
+
+// publicURLFlag adds --public-url to fs.
+func publicURLFlag(fs *flag.FlagSet) *string {
+	return fs.String("public-url", "", "URL the overlay is reached at from outside, such as https://meet.example.com/ledgerline behind a reverse proxy: the links printed and sent are built on it instead of on --listen")
+}
+
+// checkPublicURL checks a --public-url before anything starts, so that a mistyped one is told as
+// a usage error rather than found in the links once the meeting runs.
+func checkPublicURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if _, err := agent.PublicBase(raw); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return nil
 }
 
 // listenTries is how many ports above the default one are tried when it is taken: enough to get
