@@ -71,6 +71,24 @@ func (p *pacedSilence) Start(ctx context.Context, out chan<- stream.Frame) error
 	return nil
 }
 
+// runToEnd runs a session of meeting m1 on cfg, logging into log, until its
+// sources end, and returns it with what it stored.
+func runToEnd(t *testing.T, log *ledger.MemLog, cfg Config) (*Session, []ledger.Event) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	events, err := log.Since(context.Background(), "m1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, events
+}
+
 // speechOf is how much speech the segmenter finds in samples framed as a
 // replay frames them: what a channel must hand to its speech stream.
 func speechOf(t *testing.T, samples []float32) time.Duration {
@@ -111,14 +129,8 @@ func TestSlowDecodeHoldsUpNoOtherChannel(t *testing.T) {
 	}
 	quiet := &pacedSilence{channel: "system", dur: 5 * time.Second}
 	eng := &slowEngine{took: 4 * time.Second, say: sayingEngine{"we will send the pricing"}}
-	s, err := New(Config{Meeting: "m1", Engine: eng, Log: log, Sources: []stream.Source{mic, quiet},
+	s, events := runToEnd(t, log, Config{Meeting: "m1", Engine: eng, Log: log, Sources: []stream.Source{mic, quiet},
 		Speakers: map[string]Speaker{"mic": {Name: "Dana"}, "system": {Name: "Omar"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 
 	quiet.mu.Lock()
 	longest := quiet.longest
@@ -133,10 +145,6 @@ func TestSlowDecodeHoldsUpNoOtherChannel(t *testing.T) {
 	}
 	if st.Decodes == 0 {
 		t.Error("the slow channel never decoded")
-	}
-	events, err := log.Since(context.Background(), "m1", 0)
-	if err != nil {
-		t.Fatal(err)
 	}
 	finals := 0
 	for _, e := range events {
@@ -163,18 +171,8 @@ func TestChannelQueueDropsOldestSpeechAndReportsIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	eng := &slowEngine{took: time.Second, say: sayingEngine{"hello there"}}
-	s, err := New(Config{Meeting: "m1", Engine: eng, Log: log, Sources: []stream.Source{mic},
+	s, events := runToEnd(t, log, Config{Meeting: "m1", Engine: eng, Log: log, Sources: []stream.Source{mic},
 		Speakers: map[string]Speaker{"mic": {Name: "Dana"}}, SpeechQueue: 2*time.Second + 30*time.Microsecond}) // between two sample times
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	events, err := log.Since(context.Background(), "m1", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var loss *ledger.LossInfo
 	for _, e := range events {
 		if e.Type == ledger.TypeChannelLoss {
@@ -221,18 +219,8 @@ func (lossySource) Start(ctx context.Context, out chan<- stream.Frame) error {
 func TestCaptureLossIsRecorded(t *testing.T) {
 	log := ledger.NewMemLog()
 	defer log.Close()
-	s, err := New(Config{Meeting: "m1", Engine: sayingEngine{"hello"}, Log: log, Sources: []stream.Source{lossySource{}},
+	_, events := runToEnd(t, log, Config{Meeting: "m1", Engine: sayingEngine{"hello"}, Log: log, Sources: []stream.Source{lossySource{}},
 		Speakers: map[string]Speaker{"mic": {Name: "Dana"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	events, err := log.Since(context.Background(), "m1", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var losses []ledger.LossInfo
 	for _, e := range events {
 		if e.Type == ledger.TypeChannelLoss {
