@@ -31,10 +31,10 @@ func origin(base string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// linkAddr is the host and port of the meeting's links: the address it listens on, or, when it
+// LinkAddr is the host and port of the meeting's links: the address it listens on, or, when it
 // listens on every interface, an address of this machine that others can reach. localhost there
 // would send every participant to their own machine.
-func linkAddr(a net.Addr) string {
+func LinkAddr(a net.Addr) string {
 	tcp, ok := a.(*net.TCPAddr)
 	if !ok || !tcp.IP.IsUnspecified() {
 		return a.String()

@@ -91,7 +91,8 @@ type Meeting struct {
 	cfg       MeetingConfig
 	log       *slog.Logger
 	srv       *server.Server
-	whip      *ingest.WHIP
+	whip      *ingest.WHIP // the meeting's own; nil when hosted
+	host      *Host        // the Host that serves it with others; nil when it serves itself
 
 	ctx    context.Context // done once Close begins
 	cancel context.CancelFunc
@@ -162,18 +163,23 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 		return nil, errors.Join(err, m.Close())
 	}
 	if m.base == "" {
-		m.base = "http://" + linkAddr(addr)
+		m.base = "http://" + LinkAddr(addr)
 	}
-	if err := m.acquire(ctx); err != nil {
-		return nil, errors.Join(err, m.Close())
-	}
-	if err := m.record(ctx); err != nil {
-		return nil, errors.Join(err, m.Close())
-	}
-	if err := m.srv.AddMeetingToken(m.id, m.token); err != nil {
+	if err := m.begin(ctx); err != nil {
 		return nil, errors.Join(err, m.Close())
 	}
 	return m, nil
+}
+
+// begin takes the meeting's lease, makes or continues its record, and serves it.
+func (m *Meeting) begin(ctx context.Context) error {
+	if err := m.acquire(ctx); err != nil {
+		return err
+	}
+	if err := m.record(ctx); err != nil {
+		return err
+	}
+	return m.srv.AddMeetingToken(m.id, m.token)
 }
 
 // record makes the meeting's record, or continues it, and reads its deal.
@@ -252,6 +258,9 @@ func continued(ctx context.Context, store Store, id string) (ledger.Meeting, run
 	reached, err := store.ClockReached(ctx, rec.ID)
 	if err != nil {
 		return ledger.Meeting{}, run{}, err
+	}
+	if runs == 0 && reached == 0 { // made, as a team server's meetings are, but never recorded
+		return rec, run{}, nil
 	}
 	return rec, run{idPrefix: fmt.Sprintf("r%d-", max(runs, 1)+1), startAt: reached + runGap}, nil
 }
@@ -368,6 +377,10 @@ func (m *Meeting) Finish(ctx context.Context) error {
 	if len(m.cfg.Webhooks) > 0 {
 		m.notify(bg)
 	}
+	if m.host != nil { // the server goes on serving the Host's other meetings
+		m.srv.RemoveMeeting(m.id)
+		return nil
+	}
 	shutdown, cancelShutdown := context.WithTimeout(bg, 10*time.Second)
 	defer cancelShutdown()
 	return m.srv.Shutdown(shutdown)
@@ -402,6 +415,11 @@ func (m *Meeting) Close() error {
 		t.Close()
 	}
 	m.cancel()
+	if m.host != nil {
+		m.wg.Wait()
+		m.srv.RemoveMeeting(m.id)
+		return m.release()
+	}
 	err := m.whip.Close()
 	m.wg.Wait()
 	return errors.Join(err, m.srv.Close(), m.release())

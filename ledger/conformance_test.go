@@ -82,10 +82,11 @@ func closeStore(t *testing.T, s ledger.Store) {
 	}
 }
 
-// runStoreConformance runs both suites on stores that open delivers.
+// runStoreConformance runs the suites on stores that open delivers.
 func runStoreConformance(t *testing.T, open storetest.StoreOpener) {
 	t.Run("log", func(t *testing.T) {
 		storetest.RunLog(t, func(t *testing.T, now func() time.Time) storetest.Log { return open(t)(now) })
 	})
 	t.Run("store", func(t *testing.T) { storetest.RunStore(t, open) })
+	t.Run("team", func(t *testing.T) { storetest.RunTeam(t, open) })
 }

@@ -47,17 +47,29 @@ func (s *sqlStore) DealByToken(ctx context.Context, token string) (Deal, error) 
 }
 
 func (s *sqlStore) deal(ctx context.Context, what, where string, arg any) (Deal, error) {
-	var (
-		d       Deal
-		token   sql.NullString
-		created dbTime
-	)
-	if err := s.row(ctx, what, `SELECT id, name, account, vendor, partner, token, created_at FROM deals `+where, []any{arg},
-		&d.ID, &d.Name, &d.Account, &d.Vendor, &d.Partner, &token, &created); err != nil {
+	ds, err := s.deals(ctx, what, where, arg)
+	if err != nil {
 		return Deal{}, err
 	}
-	d.Token, d.CreatedAt = token.String, created.Time
-	return d, nil
+	if len(ds) == 0 {
+		return Deal{}, fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+	}
+	return ds[0], nil
+}
+
+// deals reads the deals that where selects from deals, named d.
+func (s *sqlStore) deals(ctx context.Context, what, where string, args ...any) ([]Deal, error) {
+	return readRows(ctx, s, s.r, what, `SELECT d.id, d.name, d.account, d.vendor, d.partner, d.token, d.created_at, d.owner_org
+		FROM deals d `+where, args, func(rows sqlRows) (Deal, error) {
+		var (
+			d            Deal
+			token, owner sql.NullString
+			created      dbTime
+		)
+		err := rows.Scan(&d.ID, &d.Name, &d.Account, &d.Vendor, &d.Partner, &token, &created, &owner)
+		d.Token, d.CreatedAt, d.OwnerOrg = token.String, created.Time, owner.String
+		return d, err
+	})
 }
 
 // CreateMeeting implements Store. ID is required; Timezone, when set, must be a known IANA name.
@@ -91,17 +103,18 @@ func (s *sqlStore) CreateMeeting(ctx context.Context, m Meeting) error {
 	// A meeting first seen through its log holds only its ID, its first event's time and its log
 	// (not described); creating it fills in the rest once.
 	n, err := tx.exec(ctx, `INSERT INTO meetings
-		(id, deal_id, title, started_at, timezone, language, token, described, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, TRUE, ?)
+		(id, deal_id, title, started_at, timezone, language, token, org_id, hosted, described, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			deal_id = excluded.deal_id, title = excluded.title, started_at = COALESCE(?, meetings.started_at),
-			timezone = excluded.timezone, language = excluded.language, token = excluded.token, described = TRUE
+			timezone = excluded.timezone, language = excluded.language, token = excluded.token,
+			org_id = COALESCE(excluded.org_id, meetings.org_id), hosted = excluded.hosted, described = TRUE
 		WHERE NOT meetings.described`,
 		m.ID, nullable(m.DealID), m.Title, startedOrNow, m.Timezone, m.Language, nullable(m.Token),
-		now, nullTime(m.StartedAt))
+		nullable(m.OrgID), m.Hosted, now, nullTime(m.StartedAt))
 	switch {
 	case errors.Is(err, errForeignKeyViolation):
-		return fmt.Errorf("ledger: %s: deal %q: %w", what, m.DealID, ErrNotFound)
+		return fmt.Errorf("ledger: %s: deal %q or organisation %q: %w", what, m.DealID, m.OrgID, ErrNotFound)
 	case errors.Is(err, errUniqueViolation):
 		return fmt.Errorf("ledger: %s: %w: its token is taken", what, ErrExists)
 	case err != nil:
@@ -164,7 +177,7 @@ func recomputeRoles(ctx context.Context, tx sqlConn, meeting string) error {
 	return nil
 }
 
-const meetingColumns = `id, deal_id, title, started_at, timezone, language, token, state, last_seq`
+const meetingColumns = `m.id, m.deal_id, m.title, m.started_at, m.timezone, m.language, m.token, m.state, m.last_seq, m.org_id, m.hosted`
 
 // Meeting implements Store.
 func (s *sqlStore) Meeting(ctx context.Context, id string) (Meeting, error) {
@@ -198,16 +211,17 @@ func (s *sqlStore) Meetings(ctx context.Context, dealID string) ([]Meeting, erro
 	return s.meetings(ctx, fmt.Sprintf("meetings of deal %q", dealID), `WHERE deal_id = ? ORDER BY started_at, id`, dealID)
 }
 
+// meetings reads the meetings that where selects from meetings, named m.
 func (s *sqlStore) meetings(ctx context.Context, what, where string, args ...any) ([]Meeting, error) {
-	return readRows(ctx, s, s.r, what, `SELECT `+meetingColumns+` FROM meetings `+where, args, func(rows sqlRows) (Meeting, error) {
+	return readRows(ctx, s, s.r, what, `SELECT `+meetingColumns+` FROM meetings m `+where, args, func(rows sqlRows) (Meeting, error) {
 		var (
-			m           Meeting
-			deal, token sql.NullString
-			started     dbTime
-			state       string
+			m                Meeting
+			deal, token, org sql.NullString
+			started          dbTime
+			state            string
 		)
-		err := rows.Scan(&m.ID, &deal, &m.Title, &started, &m.Timezone, &m.Language, &token, &state, &m.LastSeq)
-		m.DealID, m.Token, m.State, m.StartedAt = deal.String, token.String, MeetingState(state), started.Time
+		err := rows.Scan(&m.ID, &deal, &m.Title, &started, &m.Timezone, &m.Language, &token, &state, &m.LastSeq, &org, &m.Hosted)
+		m.DealID, m.Token, m.State, m.StartedAt, m.OrgID = deal.String, token.String, MeetingState(state), started.Time, org.String
 		return m, err
 	})
 }

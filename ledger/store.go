@@ -62,6 +62,9 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrInvalidRecord reports a deal or meeting that misses a required field or holds a bad one.
 	ErrInvalidRecord = errors.New("invalid record")
+	// ErrUnavailable reports a store that cannot be reached now: its database is down, restarting
+	// or cut off from this process. Nothing was stored by the call that failed; try again later.
+	ErrUnavailable = errors.New("ledger: the store cannot be reached")
 	// ErrSchemaTooNew reports a database written by a newer Ledgerline than this one.
 	ErrSchemaTooNew = errors.New("ledger: database schema is newer than this build of Ledgerline")
 )
@@ -110,6 +113,10 @@ type Deal struct {
 	Partner   string // the partner's organisation
 	Token     string // grants access to the deal page; "" for none
 	CreatedAt time.Time
+
+	// OwnerOrg is the Org that owns the deal on a team server (its vendor); "" for none. Set by
+	// SetDealOwner, ignored by CreateDeal.
+	OwnerOrg string
 }
 
 // Meeting is one recorded call, on its own or as part of a deal.
@@ -121,6 +128,13 @@ type Meeting struct {
 	Timezone  string    // IANA name ("Europe/Madrid"); due dates resolve in it
 	Language  string    // ISO 639-1 code of the main language
 	Token     string    // grants access to the meeting page; "" for none
+	// OrgID is the Org that recorded the meeting on a team server; "" for none. CreateMeeting
+	// records it with the meeting, so that a meeting is never stored without its owner; an
+	// unknown organisation fails with ErrNotFound. SetMeetingOrg changes it.
+	OrgID string
+	// Hosted marks a meeting that a team server records itself, from the audio its participants
+	// send over WebRTC; a laptop's meeting is recorded there and sent in.
+	Hosted bool
 
 	// Set by the log, ignored by CreateMeeting.
 	State   MeetingState // the last meeting.state; "" before any
@@ -231,4 +245,21 @@ func (d Deal) RoleOf(org string) Role {
 		return RoleBuyer
 	}
 	return RoleOther
+}
+
+// unavailableError marks an error of a store that cannot be reached (see ErrUnavailable).
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string        { return e.err.Error() }
+func (e *unavailableError) Unwrap() error        { return e.err }
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// markUnavailable marks err as ErrUnavailable when it says that the database could not be reached
+// (a refused or broken connection, a server shutting down), so that callers can tell "try again
+// later" from a fault of theirs or of the data.
+func markUnavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) || !unreachable(err) {
+		return err
+	}
+	return &unavailableError{err}
 }

@@ -140,77 +140,125 @@ func (s *sqlStore) EditCommitment(ctx context.Context, meeting, id string, edit 
 // transaction once the meeting's row is locked, so what it reads through tx stays as it read it
 // until the event is stored; an error from build is returned as it is.
 func (s *sqlStore) append(ctx context.Context, meeting, actor string, build func(ctx context.Context, tx sqlConn) (Event, error)) (Event, error) {
+	events, err := s.write(ctx, meeting, fmt.Sprintf("append to meeting %q", meeting), func(ctx context.Context, tx sqlConn, recorded bool) ([]Event, error) {
+		fail := func(step string, err error) ([]Event, error) {
+			return nil, fmt.Errorf("ledger: append to meeting %q: %s: %w", meeting, step, err)
+		}
+		// Stamped under the meeting's lock, so that the meeting's times follow its Seqs.
+		at := s.now().UTC()
+		if !recorded {
+			if err := recordMeeting(ctx, tx, meeting, at, at); err != nil {
+				return fail("record meeting", err)
+			}
+		}
+		seq, err := nextSeq(ctx, tx, meeting)
+		if err != nil {
+			return fail("next seq", err)
+		}
+		e, err := build(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		e.Seq, e.At = seq, at
+		stored, err := insertEvent(ctx, tx, meeting, e, actor, eventOrigin{})
+		if err != nil {
+			return nil, fmt.Errorf("ledger: append %s to meeting %q: %w", e.Type, meeting, err)
+		}
+		return []Event{stored}, nil
+	})
+	if err != nil {
+		return Event{}, err
+	}
+	return events[0], nil
+}
+
+// write runs fn in one transaction while it holds the meeting's lock, and once that transaction
+// has committed publishes the events fn returns, which it stored, in their order. recorded tells
+// fn that the meeting's row exists; an error from fn is returned as it is, and others say what was
+// being written. Append stores one event this way, Import a batch.
+//
+// Once begun, a write runs to its end even if ctx is cancelled, so that a caller never has to
+// guess whether a cancelled write was stored.
+func (s *sqlStore) write(ctx context.Context, meeting, what string, fn func(ctx context.Context, tx sqlConn, recorded bool) ([]Event, error)) ([]Event, error) {
 	if err := ctx.Err(); err != nil {
-		return Event{}, fmt.Errorf("ledger: append: %w", err)
+		return nil, fmt.Errorf("ledger: append: %w", err)
 	}
 	s.closing.RLock()
 	defer s.closing.RUnlock()
 	if s.closed.Load() {
-		return Event{}, fmt.Errorf("ledger: append to meeting %q: %w", meeting, ErrLogClosed)
+		return nil, fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
 	}
 	m := s.lock(meeting)
 	defer m.mu.Unlock()
-	e, err := s.store(context.WithoutCancel(ctx), meeting, actor, m.recorded, build)
-	if err != nil {
-		return Event{}, err
-	}
-	m.seq, m.known, m.recorded = e.Seq, true, true
-	s.fan.publish(e) // published second, in Seq order: the meeting's lock is held
-	return e, nil
-}
-
-// store writes the event build returns in one transaction and returns it as stored, with its Seq
-// and time. recorded says that the meeting's row exists.
-func (s *sqlStore) store(ctx context.Context, meeting, actor string, recorded bool, build func(context.Context, sqlConn) (Event, error)) (Event, error) {
-	what := fmt.Sprintf("append to meeting %q", meeting)
-	fail := func(step string, err error) (Event, error) {
-		return Event{}, fmt.Errorf("ledger: %s: %s: %w", what, step, err)
-	}
-	at := s.now().UTC()
+	ctx = context.WithoutCancel(ctx)
 	tx, err := s.w.begin(ctx)
 	if err != nil {
-		return fail("begin", err)
+		return nil, markUnavailable(fmt.Errorf("ledger: %s: begin: %w", what, err))
 	}
 	defer tx.rollback(ctx) //nolint:errcheck // a no-op after commit
-
-	if !recorded {
-		if _, err := tx.exec(ctx, `INSERT INTO meetings (id, started_at, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`, meeting, at, at); err != nil {
-			return fail("record meeting", err)
-		}
-	}
-	// The row stays locked until the transaction ends: the next append to the meeting waits here
-	// and then counts on from this one's Seq, once it is committed.
-	var seq int64
-	if err := tx.queryRow(ctx, `UPDATE meetings SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`,
-		meeting).Scan(&seq); err != nil {
-		return fail("next seq", err)
-	}
-	e, err := build(ctx, tx)
+	events, err := fn(ctx, tx, m.recorded)
 	if err != nil {
-		return Event{}, err
+		return nil, markUnavailable(err)
 	}
-	what = fmt.Sprintf("append %s to meeting %q", e.Type, meeting)
-	e.Seq, e.At = seq, at
+	if err := tx.commit(ctx); err != nil {
+		return nil, markUnavailable(fmt.Errorf("ledger: %s: commit: %w", what, err))
+	}
+	if n := len(events); n > 0 {
+		// A write that stored an event found or made the meeting's row.
+		m.seq, m.known, m.recorded = events[n-1].Seq, true, true
+	}
+	for _, e := range events {
+		s.fan.publish(e) // published second, in Seq order: the meeting's lock is held
+	}
+	return events, nil
+}
+
+// recordMeeting records a meeting the store has no record of, with its ID and the time of its
+// first event, at now.
+func recordMeeting(ctx context.Context, tx sqlConn, meeting string, first, now time.Time) error {
+	_, err := tx.exec(ctx, `INSERT INTO meetings (id, started_at, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, meeting, first, now)
+	return err
+}
+
+// nextSeq counts the meeting's next Seq on its row. The row stays locked until the transaction
+// ends: the next append to the meeting waits here and then counts on from this one's Seq, once it
+// is committed.
+func nextSeq(ctx context.Context, tx sqlConn, meeting string) (int64, error) {
+	var seq int64
+	err := tx.queryRow(ctx, `UPDATE meetings SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq`,
+		meeting).Scan(&seq)
+	return seq, err
+}
+
+// eventOrigin is the log an imported event was first recorded in and its Seq there; zero for an
+// event appended here.
+type eventOrigin struct {
+	name string
+	seq  int64
+}
+
+// insertEvent stores e, its Seq and time set, in tx with the projection rows it changes, actor
+// being who made it, and returns it as stored.
+func insertEvent(ctx context.Context, tx sqlConn, meeting string, e Event, actor string, o eventOrigin) (Event, error) {
 	body, err := json.Marshal(e)
 	if err != nil {
-		return fail("encode", err)
+		return Event{}, fmt.Errorf("encode: %w", err)
 	}
 	// The event as stored is what its JSON says (text that is not UTF-8 reads back with U+FFFD):
 	// it is what Since returns, so it is also what is projected, published and returned.
 	var stored Event
 	if err := json.Unmarshal(body, &stored); err != nil {
-		return fail("decode", err)
+		return Event{}, fmt.Errorf("decode: %w", err)
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO events (meeting_id, seq, type, at, json) VALUES (?, ?, ?, ?, ?)`,
-		meeting, seq, string(e.Type), at, string(body)); err != nil {
-		return fail(fmt.Sprintf("insert event %d", seq), err)
+	originSeq := sql.NullInt64{Int64: o.seq, Valid: o.name != ""}
+	if _, err := tx.exec(ctx, `INSERT INTO events (meeting_id, seq, type, at, json, origin, origin_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		meeting, e.Seq, string(e.Type), e.At, string(body), nullable(o.name), originSeq); err != nil {
+		return Event{}, fmt.Errorf("insert event %d: %w", e.Seq, err)
 	}
 	if err := project(ctx, tx, stored, storableText(actor)); err != nil {
-		return fail("project", err)
-	}
-	if err := tx.commit(ctx); err != nil {
-		return fail("commit", err)
+		return Event{}, fmt.Errorf("project: %w", err)
 	}
 	return stored, nil
 }
@@ -431,7 +479,7 @@ func (s *sqlStore) readErr(what string, err error) error {
 	if s.closed.Load() {
 		return fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
 	}
-	return fmt.Errorf("ledger: %s: %w", what, err)
+	return markUnavailable(fmt.Errorf("ledger: %s: %w", what, err))
 }
 
 // storable reports whether s can be stored as text by both stores: valid UTF-8 without NUL

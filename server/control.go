@@ -92,7 +92,7 @@ type controlFunc func(ctx context.Context, m *meeting, r *http.Request) (ledger.
 // the event as JSON, or with the error.
 func (s *Server) controlHandler(fn controlFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		m, ok := s.authorize(w, r)
+		m, ok := s.authorizeEdit(w, r)
 		if !ok {
 			return
 		}

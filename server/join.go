@@ -36,7 +36,7 @@ func (s *Server) registerJoin(mux *http.ServeMux) {
 
 // serveJoin serves the join page of an authorised meeting. The page reads the token from its own URL.
 func (s *Server) serveJoin(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authorize(w, r); !ok {
+	if _, ok := s.authorizeEdit(w, r); !ok {
 		return
 	}
 	if s.cfg.Ingest == nil {

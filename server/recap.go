@@ -62,78 +62,6 @@ func tokenMatches(got string, want [sha256.Size]byte, set bool) bool {
 	return subtle.ConstantTimeCompare(g[:], want[:]) == 1 && set
 }
 
-// authorizeRecord finds a stored meeting and checks the request's token against the meeting's
-// stored token, or the token it was registered with on this server. It answers errors itself.
-func (s *Server) authorizeRecord(w http.ResponseWriter, r *http.Request) (ledger.Meeting, bool) {
-	store := s.cfg.Records
-	id := r.PathValue("meeting")
-	if store == nil || !meetingIDPattern.MatchString(id) {
-		plainError(w, http.StatusNotFound, "No such meeting. Check the link you were given.")
-		return ledger.Meeting{}, false
-	}
-	m, err := store.Meeting(r.Context(), id)
-	if errors.Is(err, ledger.ErrNotFound) {
-		plainError(w, http.StatusNotFound, "No such meeting. Check the link you were given.")
-		return ledger.Meeting{}, false
-	}
-	if err != nil {
-		s.log.Error("cannot read a meeting", "meeting", id, "err", err)
-		plainError(w, http.StatusInternalServerError, "The meeting's records cannot be read right now. Try again shortly.")
-		return ledger.Meeting{}, false
-	}
-	token := r.URL.Query().Get("t")
-	if token == "" {
-		plainError(w, http.StatusUnauthorized, "This meeting link needs its access token (?t=…). Ask the organiser for the full link.")
-		return ledger.Meeting{}, false
-	}
-	var live [sha256.Size]byte
-	s.mu.Lock()
-	lm := s.meetings[id]
-	if lm != nil {
-		live = lm.token
-	}
-	s.mu.Unlock()
-	stored := tokenMatches(token, sha256.Sum256([]byte(m.Token)), m.Token != "")
-	registered := tokenMatches(token, live, lm != nil)
-	if !stored && !registered {
-		s.log.Warn("refused a wrong access token", "meeting", id, "remote", r.RemoteAddr)
-		plainError(w, http.StatusForbidden, "This meeting link's access token is not valid. Ask the organiser for a new link.")
-		return ledger.Meeting{}, false
-	}
-	return m, true
-}
-
-// authorizeDeal finds a deal and checks the request's token against the deal's.
-func (s *Server) authorizeDeal(w http.ResponseWriter, r *http.Request) (ledger.Deal, bool) {
-	store := s.cfg.Records
-	id := r.PathValue("deal")
-	if store == nil || !meetingIDPattern.MatchString(id) {
-		plainError(w, http.StatusNotFound, "No such deal. Check the link you were given.")
-		return ledger.Deal{}, false
-	}
-	d, err := store.Deal(r.Context(), id)
-	if errors.Is(err, ledger.ErrNotFound) {
-		plainError(w, http.StatusNotFound, "No such deal. Check the link you were given.")
-		return ledger.Deal{}, false
-	}
-	if err != nil {
-		s.log.Error("cannot read a deal", "deal", id, "err", err)
-		plainError(w, http.StatusInternalServerError, "The deal's records cannot be read right now. Try again shortly.")
-		return ledger.Deal{}, false
-	}
-	token := r.URL.Query().Get("t")
-	if token == "" {
-		plainError(w, http.StatusUnauthorized, "This deal link needs its access token (?t=…). Ask the deal's owner for the full link.")
-		return ledger.Deal{}, false
-	}
-	if !tokenMatches(token, sha256.Sum256([]byte(d.Token)), d.Token != "") {
-		s.log.Warn("refused a wrong deal token", "deal", id, "remote", r.RemoteAddr)
-		plainError(w, http.StatusForbidden, "This deal link's access token is not valid. Ask the deal's owner for a new link.")
-		return ledger.Deal{}, false
-	}
-	return d, true
-}
-
 // serveRecap serves a meeting's recap: an HTML page, or Markdown with ?format=md.
 func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 	m, ok := s.authorizeRecord(w, r)
@@ -198,7 +126,12 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 // recordError logs a failure to read or write records and answers 500.
 func (s *Server) recordError(w http.ResponseWriter, msg, key, id string, err error) {
 	s.log.Error(msg, key, id, "err", err)
-	plainError(w, http.StatusInternalServerError, "The records cannot be read right now. Try again shortly.")
+	code := http.StatusInternalServerError
+	if errors.Is(err, ledger.ErrUnavailable) {
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "5")
+	}
+	plainError(w, code, "The records cannot be read right now. Try again shortly.")
 }
 
 func setRecordHeaders(h http.Header) {

@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -110,6 +111,18 @@ type Config struct {
 	// participant's side of the deal (the join page, a rename) gives their organisation from the
 	// meeting's deal read there; unset, the side alone is recorded.
 	Records RecordStore
+	// Gate, when set, lets in requests that hold no capability link (people signed in to a team
+	// server, API tokens), and meetings it lets in are served on demand, with no AddMeeting:
+	// their hub follows the log while they have viewers and stops IdleHub after the last leaves.
+	Gate    Gate
+	IdleHub time.Duration
+	// Front, when set, puts a handler in front of the server's own: a team server's API and pages,
+	// which hand the overlay's paths on to the handler Front is given. Its requests get the same
+	// limits as the server's own.
+	Front func(overlay http.Handler) http.Handler
+	// TLSCertFile and TLSKeyFile, when set, make Start serve HTTPS with that certificate and key
+	// (PEM files); unset, it serves plain HTTP (behind a proxy that ends TLS, or on localhost).
+	TLSCertFile, TLSKeyFile string
 }
 
 // ErrConfig reports an invalid Config.
@@ -144,13 +157,16 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&c.MaxConnsPerAddr, DefaultMaxConnsPerAddr)
 	setDefault(&c.WarnInterval, DefaultWarnInterval)
+	setDefault(&c.IdleHub, DefaultIdleHub)
 	switch {
 	case c.SendQueue < 0, c.HubBuffer < 0, c.MaxMessageBytes < 0:
 		return c, fmt.Errorf("%w: SendQueue, HubBuffer and MaxMessageBytes must not be negative", ErrConfig)
 	case c.PingInterval < 0, c.WriteWait < 0:
 		return c, fmt.Errorf("%w: PingInterval and WriteWait must not be negative", ErrConfig)
-	case c.ReadHeaderTimeout < 0, c.BodyTimeout < 0, c.IdleTimeout < 0, c.WarnInterval < 0:
-		return c, fmt.Errorf("%w: ReadHeaderTimeout, BodyTimeout, IdleTimeout and WarnInterval must not be negative", ErrConfig)
+	case c.ReadHeaderTimeout < 0, c.BodyTimeout < 0, c.IdleTimeout < 0, c.WarnInterval < 0, c.IdleHub < 0:
+		return c, fmt.Errorf("%w: ReadHeaderTimeout, BodyTimeout, IdleTimeout, WarnInterval and IdleHub must not be negative", ErrConfig)
+	case (c.TLSCertFile == "") != (c.TLSKeyFile == ""):
+		return c, fmt.Errorf("%w: give both a TLS certificate and its key, or neither", ErrConfig)
 	case c.PongWait <= c.PingInterval:
 		return c, fmt.Errorf("%w: PongWait (%s) must exceed PingInterval (%s)", ErrConfig, c.PongWait, c.PingInterval)
 	}
@@ -185,6 +201,8 @@ type Server struct {
 	meetings map[string]*meeting
 	https    []*http.Server
 	closed   bool
+	sweeping bool          // sweepIdle runs
+	quit     chan struct{} // closed with closed
 
 	wg sync.WaitGroup // hubs, viewer connections, listeners started by Start
 }
@@ -194,6 +212,9 @@ type meeting struct {
 	token [sha256.Size]byte // digest of the access token, compared in constant time
 	hub   *hub
 	edit  sync.Mutex // serialises viewers' changes: read the latest state, then append
+	// onDemand marks a meeting opened through the Gate rather than added: its hub stops when it
+	// has been without viewers for a while.
+	onDemand bool
 }
 
 // New returns a Server for cfg. It starts nothing until a meeting is added.
@@ -202,7 +223,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, warn: newWarnings(cfg.Logger, cfg.WarnInterval), meetings: make(map[string]*meeting)}
+	s := &Server{cfg: cfg, log: cfg.Logger, warn: newWarnings(cfg.Logger, cfg.WarnInterval), meetings: make(map[string]*meeting), quit: make(chan struct{})}
 	s.upgrader = websocket.Upgrader{
 		HandshakeTimeout: cfg.WriteWait,
 		ReadBufferSize:   1024,
@@ -221,7 +242,11 @@ func New(cfg Config) (*Server, error) {
 		mux.Handle("/whip/{meeting}", cfg.Ingest)
 		mux.Handle("/whip/{meeting}/{session}", cfg.Ingest)
 	}
-	s.handler = bodyDeadline(mux, cfg.BodyTimeout)
+	var h http.Handler = mux
+	if cfg.Front != nil {
+		h = cfg.Front(mux)
+	}
+	s.handler = bodyDeadline(h, cfg.BodyTimeout)
 	return s, nil
 }
 
@@ -262,17 +287,24 @@ func (s *Server) AddMeetingToken(id, token string) error {
 		return fmt.Errorf("server: add meeting %q: %w", id, ErrClosed)
 	}
 	if m := s.meetings[id]; m != nil {
-		m.token = digest
+		m.token, m.onDemand = digest, false
 		return nil
 	}
+	s.addHubLocked(id).token = digest
+	return nil
+}
+
+// addHubLocked registers a meeting and starts its hub; s.mu is held and the server is open.
+func (s *Server) addHubLocked(id string) *meeting {
 	h := newHub(id, s.cfg.Log, s.cfg.HubBuffer, s.cfg.WriteWait, s.log.With("meeting", id))
-	s.meetings[id] = &meeting{id: id, token: digest, hub: h}
+	m := &meeting{id: id, hub: h}
+	s.meetings[id] = m
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		h.run()
 	}()
-	return nil
+	return m
 }
 
 // RemoveMeeting forgets a meeting and disconnects its viewers. It reports whether the meeting was known.
@@ -323,6 +355,11 @@ func (s *Server) Start() (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
 	}
+	wrapped, err := s.secure(s.limit(ln))
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
 	hs, err := s.newHTTPServer()
 	if err != nil {
 		_ = ln.Close()
@@ -330,7 +367,7 @@ func (s *Server) Start() (net.Addr, error) {
 	}
 	go func() {
 		defer s.wg.Done()
-		if err := hs.Serve(s.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.Serve(wrapped); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("serving stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
@@ -345,10 +382,27 @@ func (s *Server) Serve(ln net.Listener) error {
 		return err
 	}
 	defer s.wg.Done()
-	if err := hs.Serve(s.limit(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	wrapped, err := s.secure(s.limit(ln))
+	if err != nil {
+		return err
+	}
+	if err := hs.Serve(wrapped); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("server: serve on %s: %w", ln.Addr(), err)
 	}
 	return nil
+}
+
+// secure serves TLS on ln when the Config names a certificate, loaded now so that a bad file is
+// reported when the server starts rather than at the first connection.
+func (s *Server) secure(ln net.Listener) (net.Listener, error) {
+	if s.cfg.TLSCertFile == "" {
+		return ln, nil
+	}
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: load the TLS certificate %s and key %s: %w", s.cfg.TLSCertFile, s.cfg.TLSKeyFile, err)
+	}
+	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
 }
 
 // limit bounds the connections each client address may hold open on ln.
@@ -425,6 +479,9 @@ func (s *Server) Close() error {
 func (s *Server) markClosed() ([]*http.Server, []*hub) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed {
+		close(s.quit)
+	}
 	s.closed = true
 	https := s.https
 	s.https = nil
@@ -434,26 +491,6 @@ func (s *Server) markClosed() ([]*http.Server, []*hub) {
 		delete(s.meetings, id)
 	}
 	return https, hubs
-}
-
-// authorize finds the request's meeting and checks its token, answering 404, 401 or 403 itself.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*meeting, bool) {
-	id := r.PathValue("meeting")
-	token := r.URL.Query().Get("t")
-	m, known, ok := s.checkToken(id, token)
-	switch {
-	case !known:
-		plainError(w, http.StatusNotFound, "No such meeting. Check the link you were given.")
-		return nil, false
-	case token == "":
-		plainError(w, http.StatusUnauthorized, "This meeting link needs its access token (?t=…). Ask the organiser for the full link.")
-		return nil, false
-	case !ok:
-		s.warn.warn("refused a wrong access token", id, r.RemoteAddr)
-		plainError(w, http.StatusForbidden, "This meeting link's access token is not valid. Ask the organiser for a new link.")
-		return nil, false
-	}
-	return m, true
 }
 
 // CheckToken reports whether a meeting is served (known) and whether token

@@ -41,6 +41,9 @@ var commands = map[string]command{
 	"ledger":     {"report on a deal, detect commitments in utterances, or evaluate the detector", runLedger},
 	"deal":       {"create a deal: an account a vendor and a partner sell to together", runDeal},
 	"recap":      {"print a recorded meeting's recap or exports", runRecap},
+	"sync":       {"send the meetings a laptop has recorded to a team server", runSync},
+	"admin":      {"manage a team server: organisations, tokens, invites, deals, meetings", runAdmin},
+	"serve":      {"run a team server: many meetings, organisations, sharing, library, search, API", runServe},
 	"version":    {"print the version ledgerline was built from", runVersion},
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ledgerline/ledgerline/internal/pgtest"
 	"github.com/ledgerline/ledgerline/models"
 )
 
@@ -42,7 +43,11 @@ func testModel(t testing.TB) string {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	if os.Getenv(childEnv) != "" {
+		// A child process of an end-to-end test: be the ledgerline binary.
+		main()
+	}
+	code := pgtest.Main(m, nil)
 	if modelPath != "" {
 		os.RemoveAll(filepath.Dir(modelPath))
 	}

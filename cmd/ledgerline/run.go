@@ -29,7 +29,7 @@ import (
 const inputChannel = "call"
 
 func runLive(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR] [--public-url URL]")
+	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--server URL]")
 	input := fs.String("input", "", "replay this WAV file as the call instead of capturing devices")
 	speed := fs.String("speed", "1", "replay speed for --input: 1 is real time, 2 twice as fast, max as fast as possible")
 	mic := fs.String("mic", "", "microphone device: number or name from 'ledgerline devices' (default: the system's default input)")
@@ -55,8 +55,17 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	me := fs.String("me", "", "your name, shown for the mic channel")
 	myOrg := fs.String("org", "vendor", "your side in the deal, for the mic channel: "+ledger.RoleChoices+
 		" (with --deal, your organisation is the deal's on that side)")
+	team := addTeamFlags(fs, "team server to send the meeting to as it is recorded, such as https://ledgerline.example.com; kept here too, and sent later when the server cannot be reached (see 'ledgerline sync')")
+	syncTimeout := fs.Duration("sync-timeout", 30*time.Second, "with --server, how long to wait when the meeting ends for the server to acknowledge every event; what is left is sent by 'ledgerline sync'")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
+	}
+	target, err := team.resolve(e)
+	if err != nil {
+		return err
+	}
+	if *syncTimeout < 0 {
+		return fmt.Errorf("%w: --sync-timeout %s: give a duration of 0 or more, such as 30s or 2m", errUsage, *syncTimeout)
 	}
 	myRole, err := parseRole("org", *myOrg)
 	if err != nil {
@@ -91,12 +100,22 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if *resume == "" {
+		if err := teamDeal(ctx, e, store, target, *deal); err != nil {
+			return err
+		}
+	}
 	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, Continue: *resume,
 		Deal: *deal, Title: *title, Webhooks: hooks.endpoints, TakeAudio: *input == ""})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	up, err := startUpload(ctx, e, target, store, m.ID(), *db, *syncTimeout)
+	if err != nil {
+		return err
+	}
+	defer up.stop() // before the meeting closes, and the store after it
 	fmt.Fprintf(e.stdout, "join: %s\n", m.JoinURL())
 	opt := asr.Options{Language: *language}
 	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers}
@@ -106,9 +125,9 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	if err := m.Transcribe(ctx, pipeline, whisperLoader(e, path, size)); err != nil {
 		// What was recorded before the failure is still the meeting's record:
 		// let viewers have it and tell the webhooks before reporting the failure.
-		return errors.Join(err, finish(ctx, e, m, false))
+		return errors.Join(err, finish(ctx, e, m, false), up.finish(ctx))
 	}
-	return finish(ctx, e, m, *stay && *input != "")
+	return errors.Join(finish(ctx, e, m, *stay && *input != ""), up.finish(ctx))
 }
 
 const defaultDBHint = "ledgerline.db in the user's data directory"

@@ -1,0 +1,403 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ingest"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/server"
+	"github.com/ledgerline/ledgerline/webhook"
+)
+
+// DefaultIdleStop is how long a hosted meeting's pipeline runs on with nobody sending audio.
+const DefaultIdleStop = 2 * time.Minute
+
+// HostConfig sets up a Host. Store and Load are required.
+type HostConfig struct {
+	Store Store
+	// Load loads the speech engine every hosted meeting decodes on. It is called when the first
+	// pipeline starts (again after a failure), and the engine is closed by Close.
+	Load func(context.Context) (asr.Engine, error)
+	// Options are the decoding options of every pipeline (language).
+	Options asr.Options
+	// IdleStop is how long a meeting's pipeline runs on once nobody sends it audio; DefaultIdleStop
+	// when zero. A participant who joins later starts a new run of the meeting.
+	IdleStop time.Duration
+	// Loopback keeps WebRTC media on the loopback interface (tests, a server for this machine only).
+	Loopback bool
+	// Webhooks are sent each meeting's recap summary when a run of it ends.
+	Webhooks []webhook.Endpoint
+	Logger   *slog.Logger
+}
+
+// Host serves many meetings live in one process, as a team server does: one overlay server and
+// one WHIP endpoint for all of them, and one speech engine they all decode on (its workers are the
+// pool their decodes share). A hosted meeting's pipeline starts when its first participant sends
+// audio, and stops once nobody has sent any for IdleStop: a Meeting, lease included, exists only
+// while it runs, so an idle meeting costs nothing but its record.
+//
+// Concurrency: a Host is safe for concurrent use. It owns its WHIP endpoint, the running Meetings
+// and their pipelines, one watcher per participant's track and the sweeper that stops idle
+// meetings; Close stops them all. The overlay server is the caller's, given to Attach before the
+// first participant arrives. The Host is also the server's Control and Recorder: viewers' changes
+// to a running meeting go through its pipeline, as they do in a meeting that serves itself.
+type Host struct {
+	cfg  HostConfig
+	log  *slog.Logger
+	whip *ingest.WHIP
+	ctx  context.Context // done once Close begins
+	stop context.CancelFunc
+	wg   sync.WaitGroup // pipelines, track watchers, the sweeper
+
+	mu       sync.Mutex
+	srv      *server.Server
+	base     string // where srv is reached
+	meetings map[string]*hostedMeeting
+	closed   bool
+	engine   asr.Engine // loaded on first use; closed by Close
+
+	loading sync.Mutex // one load of the engine at a time
+}
+
+// hostedMeeting is a running meeting and what the Host knows of its participants.
+type hostedMeeting struct {
+	m    *Meeting
+	stop context.CancelFunc // ends its pipeline
+	done chan struct{}      // closed once it has finished and closed
+
+	// Guarded by Host.mu.
+	tracks int       // participants' tracks open now
+	quiet  time.Time // since when none has been open
+}
+
+var (
+	_ server.Control  = (*Host)(nil)
+	_ server.Recorder = (*Host)(nil)
+)
+
+// NewHost returns a Host; it starts serving once Attach gives it the server.
+func NewHost(cfg HostConfig) (*Host, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("agent: a host needs a store")
+	case cfg.Load == nil:
+		return nil, errors.New("agent: a host needs a speech engine to load")
+	}
+	if cfg.IdleStop <= 0 {
+		cfg.IdleStop = DefaultIdleStop
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Host{cfg: cfg, log: cfg.Logger, meetings: make(map[string]*hostedMeeting)}
+	h.ctx, h.stop = context.WithCancel(context.Background())
+	api, err := ingest.NewAPI(ingest.APIConfig{Loopback: cfg.Loopback})
+	if err != nil {
+		return nil, err
+	}
+	if h.whip, err = ingest.NewWHIP(ingest.WHIPConfig{
+		API:          api,
+		Logger:       cfg.Logger,
+		MeetingStart: h.meetingStart,
+		Authorize:    h.authorize,
+		OnTrack:      h.onTrack,
+	}); err != nil {
+		return nil, err
+	}
+	h.wg.Add(1)
+	go h.sweep()
+	return h, nil
+}
+
+// Ingest is the WHIP endpoint of every hosted meeting, for server.Config.Ingest.
+func (h *Host) Ingest() http.Handler { return h.whip }
+
+// Attach gives the Host the server its meetings are served on, and the address that server is
+// reached at ("https://ledgerline.example.com"), which the meetings' leases and webhooks name.
+func (h *Host) Attach(srv *server.Server, base string) error {
+	b, err := PublicBase(base)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.srv, h.base = srv, b
+	h.mu.Unlock()
+	return nil
+}
+
+// Running reports how many hosted meetings run now.
+func (h *Host) Running() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.meetings)
+}
+
+// authorize lets in publishers of a hosted meeting who hold its token, starting the meeting's
+// pipeline for the first of them.
+func (h *Host) authorize(r *http.Request, meeting string) error {
+	hm, err := h.running(r, meeting)
+	if err != nil {
+		return err
+	}
+	if err := hm.m.authorize(r, meeting); err != nil {
+		return err
+	}
+	if r.Method == http.MethodPost {
+		// A publisher on its way: its track comes with its first packet.
+		h.mu.Lock()
+		hm.quiet = time.Now()
+		h.mu.Unlock()
+	}
+	return nil
+}
+
+// running returns the running meeting, starting it for a publisher with its token.
+func (h *Host) running(r *http.Request, meeting string) (*hostedMeeting, error) {
+	h.mu.Lock()
+	hm := h.meetings[meeting]
+	h.mu.Unlock()
+	if hm != nil {
+		return hm, nil
+	}
+	if r.Method != http.MethodPost {
+		return nil, ingest.ErrUnknownMeeting // a session of a run that has ended
+	}
+	rec, err := h.cfg.Store.Meeting(r.Context(), meeting)
+	if errors.Is(err, ledger.ErrNotFound) || (err == nil && !rec.Hosted) {
+		return nil, ingest.ErrUnknownMeeting
+	}
+	if err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	token, _ := ingest.BearerToken(r)
+	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(rec.Token))
+	if token == "" || rec.Token == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		return nil, ingest.ErrUnauthorized
+	}
+	return h.start(meeting)
+}
+
+// start runs a new run of a hosted meeting, unless one runs already.
+func (h *Host) start(meeting string) (*hostedMeeting, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if hm := h.meetings[meeting]; hm != nil {
+		return hm, nil
+	}
+	if h.closed || h.srv == nil {
+		return nil, ingest.Refuse("the server is not taking audio now: try again shortly")
+	}
+	m := &Meeting{id: meeting, started: time.Now(), cfg: MeetingConfig{Store: h.cfg.Store, Continue: meeting,
+		TakeAudio: true, Webhooks: h.cfg.Webhooks, Logger: h.cfg.Logger},
+		log: h.log.With("meeting", meeting), taking: true, srv: h.srv, host: h, base: h.base}
+	m.ctx, m.cancel = context.WithCancel(h.ctx)
+	m.owned, m.disown = context.WithCancel(m.ctx)
+	// The record and the lease take a few queries; publishers of other meetings wait for them,
+	// which keeps two first publishers of one meeting from starting it twice.
+	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
+	defer cancel()
+	if err := m.begin(ctx); err != nil {
+		return nil, errors.Join(err, m.Close())
+	}
+	run, stop := context.WithCancel(h.ctx)
+	hm := &hostedMeeting{m: m, stop: stop, done: make(chan struct{}), quiet: time.Now()}
+	h.meetings[meeting] = hm
+	h.wg.Add(1)
+	go h.transcribe(run, hm)
+	h.log.Info("meeting started", "meeting", meeting)
+	return hm, nil
+}
+
+// transcribe runs a hosted meeting's pipeline until it is stopped, then ends the run.
+func (h *Host) transcribe(ctx context.Context, hm *hostedMeeting) {
+	defer h.wg.Done()
+	defer close(hm.done)
+	m := hm.m
+	err := m.Transcribe(ctx, Config{Options: h.cfg.Options, KeepOpen: true}, h.sharedEngine)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		m.log.Error("the meeting's pipeline failed", "err", err)
+	}
+	if err := m.Finish(context.WithoutCancel(ctx)); err != nil {
+		m.log.Warn("the meeting did not end cleanly", "err", err)
+	}
+	if err := m.Close(); err != nil {
+		m.log.Warn("the meeting did not close cleanly", "err", err)
+	}
+	// Forgotten once its lease is released, so that a publisher who comes now starts a new run.
+	h.mu.Lock()
+	delete(h.meetings, m.id)
+	h.mu.Unlock()
+	h.log.Info("meeting stopped", "meeting", m.id)
+}
+
+// sharedEngine loads the engine once for every meeting. The pipelines must not close it: it is
+// handed to them without its Close.
+func (h *Host) sharedEngine(ctx context.Context) (asr.Engine, error) {
+	h.loading.Lock()
+	defer h.loading.Unlock()
+	h.mu.Lock()
+	e := h.engine
+	h.mu.Unlock()
+	if e == nil {
+		var err error
+		if e, err = h.cfg.Load(ctx); err != nil {
+			return nil, err
+		}
+		h.mu.Lock()
+		h.engine = e
+		h.mu.Unlock()
+	}
+	return unclosable{e}, nil
+}
+
+// unclosable is an engine without its Close, so that a pipeline that ends leaves it loaded.
+type unclosable struct{ asr.Engine }
+
+// onTrack hands a participant's track to its meeting and watches it end, so that the Host knows
+// when nobody sends the meeting audio any more.
+func (h *Host) onTrack(meeting string, t *ingest.Track) {
+	h.mu.Lock()
+	hm := h.meetings[meeting]
+	if hm == nil || h.closed {
+		h.mu.Unlock()
+		t.Close()
+		return
+	}
+	hm.tracks++
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go func() {
+		defer h.wg.Done()
+		<-t.Done()
+		h.mu.Lock()
+		hm.tracks--
+		if hm.tracks == 0 {
+			hm.quiet = time.Now()
+		}
+		h.mu.Unlock()
+	}()
+	hm.m.onTrack(meeting, t)
+}
+
+func (h *Host) meetingStart(meeting string) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if hm := h.meetings[meeting]; hm != nil {
+		return hm.m.started
+	}
+	return time.Now()
+}
+
+// sweep stops the meetings nobody has sent audio to for IdleStop, until Close.
+func (h *Host) sweep() {
+	defer h.wg.Done()
+	tick := time.NewTicker(max(h.cfg.IdleStop/4, 10*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case now := <-tick.C:
+			h.stopIdle(now)
+		}
+	}
+}
+
+// stopIdle stops the meetings that nobody has sent audio to for IdleStop at now.
+func (h *Host) stopIdle(now time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, hm := range h.meetings {
+		if hm.tracks == 0 && now.Sub(hm.quiet) >= h.cfg.IdleStop {
+			hm.stop()
+		}
+	}
+}
+
+// meeting returns the running meeting with that ID, or nil.
+func (h *Host) meeting(id string) *Meeting {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if hm := h.meetings[id]; hm != nil {
+		return hm.m
+	}
+	return nil
+}
+
+// Append implements server.Control: through the running meeting's pipeline, else to the store.
+func (h *Host) Append(ctx context.Context, e ledger.Event) (ledger.Event, error) {
+	if m := h.meeting(e.Meeting); m != nil {
+		return viewerChanges{m}.Append(ctx, e)
+	}
+	return h.cfg.Store.Append(ctx, e)
+}
+
+// Speaker implements server.Control.
+func (h *Host) Speaker(ctx context.Context, meeting, id string) (ledger.SpeakerInfo, error) {
+	return h.cfg.Store.Speaker(ctx, meeting, id)
+}
+
+// EditCommitment implements server.Control: the running pipeline owns a live meeting's
+// commitments, the store those of any other.
+func (h *Host) EditCommitment(ctx context.Context, meeting, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error) {
+	if m := h.meeting(meeting); m != nil {
+		return viewerChanges{m}.EditCommitment(ctx, meeting, id, edit, by)
+	}
+	return h.cfg.Store.EditCommitment(ctx, meeting, id, edit, by)
+}
+
+// errNotLive refuses pause and resume of a meeting that is not running here.
+var errNotLive = errors.New("agent: the meeting is not being recorded now")
+
+// Pause implements server.Recorder.
+func (h *Host) Pause(ctx context.Context, meeting string) (ledger.Event, error) {
+	if m := h.meeting(meeting); m != nil {
+		return recorder{m}.Pause(ctx, meeting)
+	}
+	return ledger.Event{}, errNotLive
+}
+
+// Resume implements server.Recorder.
+func (h *Host) Resume(ctx context.Context, meeting string) (ledger.Event, error) {
+	if m := h.meeting(meeting); m != nil {
+		return recorder{m}.Resume(ctx, meeting)
+	}
+	return ledger.Event{}, errNotLive
+}
+
+// Close stops every running meeting (each finishes its run: viewers drained, webhooks sent), ends
+// every WHIP session, and closes the engine.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.closed = true
+	running := make([]*hostedMeeting, 0, len(h.meetings))
+	for _, hm := range h.meetings {
+		running = append(running, hm)
+	}
+	h.mu.Unlock()
+	for _, hm := range running {
+		hm.stop()
+		<-hm.done
+	}
+	err := h.whip.Close()
+	h.stop()
+	h.wg.Wait()
+	if c, ok := h.engine.(io.Closer); ok {
+		err = errors.Join(err, c.Close())
+	}
+	return err
+}

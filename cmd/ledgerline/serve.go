@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/ledgerline/ledgerline/agent"
+	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/models"
+	"github.com/ledgerline/ledgerline/server"
+	"github.com/ledgerline/ledgerline/team"
+)
+
+// runServe runs a team server until interrupted.
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "serve", "serve [--db FILE|postgres://…] [--listen ADDR] [--public-url URL]\n\n"+
+		"Runs a team server: one record of many meetings that people of several organisations reach, with\n"+
+		"accounts, sharing per deal, a library, search and a REST API (docs/api.md). Laptops send their\n"+
+		"meetings with 'ledgerline run --server URL --token T'. The first start on an empty store prints\n"+
+		"an administrator token once; manage the server with 'ledgerline admin'.")
+	db := fs.String("db", "", "the record: a SQLite file (default: ledgerline-server.db in the user's data directory) or a postgres://… URL for a shared deployment")
+	listen := fs.String("listen", server.DefaultAddr, "address to serve on; 0.0.0.0:8080 (or a LAN address) lets other machines reach it")
+	publicURL := fs.String("public-url", "", "URL people reach the server at, such as https://ledgerline.example.com behind a reverse proxy: invite links and API links are built on it (default: the address each request was sent to)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate to serve HTTPS with (with --tls-key); or leave TLS to a reverse proxy")
+	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
+	model := fs.String("model", models.Default, "model the server's own meetings are transcribed with: a name from 'ledgerline models list', or a path to a ggml .bin file")
+	language := fs.String("language", "auto", "spoken language of the server's own meetings (ISO 639-1), or auto to detect it")
+	workers := fs.Int("workers", 0, "decodes that run at once, shared by every meeting (default: from the CPU cores; workers × threads must fit them)")
+	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
+	idleStop := fs.Duration("idle-stop", agent.DefaultIdleStop, "how long a meeting the server records runs on once nobody sends it audio")
+	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
+	if err := noArgs(fs, args); err != nil {
+		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fmt.Errorf("%w: give both --tls-cert and --tls-key, or neither", errUsage)
+	}
+	size, err := asr.SizeFor(runtime.NumCPU(), *workers, *threads)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	modelPath, modelErr := resolveModel(*model)
+	store, where, err := openTeamStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	// The server's own meetings decode on one engine, loaded when the first participant arrives.
+	load := func(ctx context.Context) (asr.Engine, error) {
+		if modelErr != nil {
+			return nil, modelErr
+		}
+		return whisperLoader(e, modelPath, size)(ctx)
+	}
+	host, err := agent.NewHost(agent.HostConfig{Store: store, Load: load, Options: asr.Options{Language: *language},
+		IdleStop: *idleStop, Loopback: loopbackHost(*listen), Logger: e.log})
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+	srv, err := team.New(team.Config{
+		Store:     store,
+		PublicURL: *publicURL,
+		Logger:    e.log,
+		Control:   host,
+		Recorder:  host,
+		Server: server.Config{Addr: *listen, MaxConnsPerAddr: *maxConns, Logger: e.log, Ingest: host.Ingest(),
+			TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey},
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	defer srv.Close()
+	addr, err := srv.Overlay().Start()
+	if err != nil {
+		return fmt.Errorf("%w\nis another server using %s? pick another address with --listen", err, *listen)
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	base := *publicURL
+	if base == "" {
+		base = scheme + "://" + agent.LinkAddr(addr)
+	}
+	if err := host.Attach(srv.Overlay(), base); err != nil {
+		return err
+	}
+	if modelErr != nil {
+		fmt.Fprintf(e.stderr, "note: meetings the server records itself need a model: %v\n", modelErr)
+	}
+	fmt.Fprintf(e.stderr, "serving the team server on %s, recording to %s\n", base, where)
+	if scheme == "http" && *publicURL == "" && !loopback(addr) {
+		fmt.Fprintln(e.stderr, "note: browsers allow the microphone only on https or localhost: serve with --tls-cert/--tls-key, or behind an HTTPS reverse proxy with --public-url (see docs/deploy.md)")
+	}
+	secret, err := srv.EnsureAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		fmt.Fprintf(e.stdout, "admin token: %s\n", secret)
+		fmt.Fprintf(e.stderr, "This administrator token is shown once and stored only hashed: keep it safe. Next:\n"+
+			"  ledgerline admin --server %s --token TOKEN org create \"Your company\"\n", base)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(e.stderr, "stopping: ending the meetings being recorded, then closing viewers' connections")
+	hostErr := host.Close()
+	stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(hostErr, srv.Overlay().Shutdown(stop))
+}
+
+// serveStore is what the team server keeps its record in.
+type serveStore interface {
+	team.Store
+	agent.Store
+}
+
+var (
+	_ serveStore = (*ledger.SQLiteStore)(nil)
+	_ serveStore = (*ledger.PostgresStore)(nil)
+)
+
+// loopbackHost reports whether a listen address is on the loopback interface only.
+func loopbackHost(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
+}
+
+// openTeamStore opens the team server's record: PostgreSQL for a postgres:// URL, else a SQLite
+// file. It returns the store and where it is, for people to read (never the URL's password).
+func openTeamStore(ctx context.Context, db string) (serveStore, string, error) {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		s, err := ledger.OpenPostgres(ctx, db)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w\ncheck that PostgreSQL is running and the URL's user, password and database are right", err)
+		}
+		return s, redactURL(db), nil
+	}
+	if db == "" {
+		p, err := ledger.DefaultPath()
+		if err != nil {
+			return nil, "", err
+		}
+		db = filepath.Join(filepath.Dir(p), "ledgerline-server.db")
+	}
+	s, err := ledger.OpenSQLite(db)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, db, nil
+}
+
+// redactURL hides a database URL's password.
+func redactURL(raw string) string {
+	i := strings.Index(raw, "://")
+	at := strings.LastIndex(raw, "@")
+	if i < 0 || at < i {
+		return raw
+	}
+	userinfo := raw[i+3 : at]
+	if user, _, ok := strings.Cut(userinfo, ":"); ok {
+		return raw[:i+3] + user + ":xxxxx" + raw[at:]
+	}
+	return raw
+}
+
+// loopback reports whether addr is reachable from this machine only.
+func loopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}

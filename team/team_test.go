@@ -1,0 +1,562 @@
+package team
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+
+	"github.com/ledgerline/ledgerline/internal/leaktest"
+	"github.com/ledgerline/ledgerline/internal/pgtest"
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Main(m, nil))
+}
+
+// opener opens an empty store for one test.
+type opener func(t *testing.T) Store
+
+func sqliteStore(t *testing.T) Store {
+	s, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "team.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func postgresStore(t *testing.T) Store {
+	url := pgtest.Shared(t).NewDatabase(t)
+	s, err := ledger.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// both runs a test against a team server on SQLite and on PostgreSQL.
+func both(t *testing.T, test func(t *testing.T, open opener)) {
+	t.Run("sqlite", func(t *testing.T) { test(t, sqliteStore) })
+	t.Run("postgres", func(t *testing.T) { test(t, postgresStore) })
+}
+
+// fixture is a team server with a vendor, a partner and a stranger organisation, a deal the vendor
+// owns and shares with the partner, and an API token for each.
+type fixture struct {
+	t                            *testing.T
+	srv                          *httptest.Server
+	store                        Store
+	admin                        string
+	vendor, partner, stranger    string // organisation IDs
+	vendorTok, partnerTok, other string
+}
+
+func newFixture(t *testing.T, store Store) *fixture {
+	t.Helper()
+	leaktest.Check(t)
+	ts, err := New(Config{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ts.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		ts.Close()
+	})
+	admin, err := ts.EnsureAdmin(context.Background())
+	if err != nil || admin == "" {
+		t.Fatalf("EnsureAdmin = %q, %v", admin, err)
+	}
+	if again, err := ts.EnsureAdmin(context.Background()); again != "" || err != nil {
+		t.Fatalf("second EnsureAdmin = %q, %v; want no new token", again, err)
+	}
+	f := &fixture{t: t, srv: srv, store: store, admin: admin}
+	f.vendor = f.org("Acme")
+	f.partner = f.org("Partner Co")
+	f.stranger = f.org("Elsewhere Ltd")
+	f.vendorTok = f.token(f.vendor)
+	f.partnerTok = f.token(f.partner)
+	f.other = f.token(f.stranger)
+	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "deal-1", "name": "Big deal", "account": "Buyer Inc",
+		"vendor_org": "Acme", "partner_org": "Partner Co"}, http.StatusCreated, nil)
+	return f
+}
+
+// call makes an API request and checks its status; out, when set, receives the JSON answer.
+func (f *fixture) call(method, path, token string, body any, want int, out any) []byte {
+	f.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, f.srv.URL+path, rd)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		f.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			f.t.Fatalf("%s %s: %v: %s", method, path, err, data)
+		}
+	}
+	return data
+}
+
+func (f *fixture) org(name string) string {
+	var o struct{ ID string }
+	f.call(http.MethodPost, "/api/v1/orgs", f.admin, map[string]string{"name": name}, http.StatusCreated, &o)
+	return o.ID
+}
+
+func (f *fixture) token(org string) string {
+	var tok struct{ Token string }
+	f.call(http.MethodPost, "/api/v1/tokens", f.admin, map[string]string{"org": org, "name": "laptop"}, http.StatusCreated, &tok)
+	return tok.Token
+}
+
+// call of a meeting a laptop recorded: a speaker, what they said, and the commitment in it.
+func laptopEvents(meeting string) []ledger.Event {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	return []ledger.Event{
+		{Seq: 1, Type: ledger.TypeMeetingState, Meeting: meeting, At: at, State: ledger.MeetingRecording, Reason: ledger.ReasonStarted},
+		{Seq: 2, Type: ledger.TypeSpeakerUpdate, Meeting: meeting, At: at.Add(time.Second),
+			Speaker: &ledger.SpeakerInfo{ID: "mic", Channel: "mic", Name: "Dana", Org: "Acme", Role: ledger.RoleVendor}},
+		{Seq: 3, Type: ledger.TypeSegmentFinal, Meeting: meeting, At: at.Add(5 * time.Second),
+			Segment: &ledger.SegmentInfo{ID: "s1", Channel: "mic", Speaker: "mic", StartMS: 1000, EndMS: 4000,
+				Text: "We will send you the integration architecture by Thursday."}},
+		{Seq: 4, Type: ledger.TypeCommitmentUpsert, Meeting: meeting, At: at.Add(6 * time.Second),
+			Commitment: &ledger.CommitmentInfo{ID: "c1", What: "send the integration architecture", Owner: "Dana",
+				Status: ledger.StatusOpen, Confidence: 0.9, Quote: "We will send you the integration architecture by Thursday.",
+				SegmentIDs: []string{"s1"}, StartMS: 1000}},
+	}
+}
+
+func batch(after int64, events []ledger.Event, deal string) map[string]any {
+	return map[string]any{"origin": "laptop-1", "after": after, "events": events,
+		"meeting": map[string]any{"title": "Architecture review", "deal": deal, "started_at": "2026-12-01T10:00:00Z", "timezone": "Europe/Madrid"}}
+}
+
+func TestSharedDealReachesPartnerNotStranger(t *testing.T) {
+	both(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open(t))
+		id := uuid.Must(uuid.NewV7()).String()
+		events := laptopEvents(id)
+		var ack struct{ Acked int64 }
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, events[:2], "deal-1"), http.StatusOK, &ack)
+		if ack.Acked != 2 {
+			t.Fatalf("acked %d after the first batch, want 2", ack.Acked)
+		}
+		// The ack of the second batch is lost: the laptop sends it again, with the first.
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(2, events[2:], "deal-1"), http.StatusOK, &ack)
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, events, "deal-1"), http.StatusOK, &ack)
+		if ack.Acked != 4 {
+			t.Fatalf("acked %d after a resend, want 4", ack.Acked)
+		}
+		var cursor struct{ Acked int64 }
+		f.call(http.MethodGet, "/api/v1/meetings/"+id+"/import?origin=laptop-1", f.vendorTok, nil, http.StatusOK, &cursor)
+		if cursor.Acked != 4 {
+			t.Fatalf("import cursor %d, want 4", cursor.Acked)
+		}
+
+		// The partner sees the meeting, its events once each and in order, and finds it by search.
+		var list []meetingJSON
+		f.call(http.MethodGet, "/api/v1/meetings", f.partnerTok, nil, http.StatusOK, &list)
+		if len(list) != 1 || list[0].ID != id || list[0].Deal != "deal-1" || list[0].Title != "Architecture review" {
+			t.Fatalf("partner's meetings = %+v, want the imported one", list)
+		}
+		var got []ledger.Event
+		f.call(http.MethodGet, "/api/v1/meetings/"+id+"/events?since=0", f.partnerTok, nil, http.StatusOK, &got)
+		if len(got) != len(events) {
+			t.Fatalf("partner read %d events, want %d (no duplicates)", len(got), len(events))
+		}
+		for i, e := range got {
+			if e.Seq != int64(i+1) || e.Type != events[i].Type || !e.At.Equal(events[i].At) {
+				t.Fatalf("event %d = seq %d %s at %s, want seq %d %s at the laptop's %s", i, e.Seq, e.Type, e.At, i+1, events[i].Type, events[i].At)
+			}
+		}
+		var hits []hitJSON
+		f.call(http.MethodGet, "/api/v1/search?q=integration+architecture", f.partnerTok, nil, http.StatusOK, &hits)
+		if len(hits) == 0 || hits[0].Meeting != id || !strings.Contains(hits[0].Link, "/m/"+id+"/recap") {
+			t.Fatalf("partner's search = %+v, want hits in %s linking to its recap", hits, id)
+		}
+
+		// The stranger's organisation reaches nothing, and cannot tell the meeting exists.
+		f.call(http.MethodGet, "/api/v1/meetings", f.other, nil, http.StatusOK, &list)
+		if len(list) != 0 {
+			t.Fatalf("stranger's meetings = %+v, want none", list)
+		}
+		for _, path := range []string{"/api/v1/meetings/" + id, "/api/v1/meetings/" + id + "/events", "/api/v1/meetings/" + id + "/recap",
+			"/m/" + id + "/recap", "/m/" + id, "/d/deal-1", "/api/v1/meetings/no-such-meeting"} {
+			f.call(http.MethodGet, path, f.other, nil, http.StatusNotFound, nil)
+		}
+		f.call(http.MethodGet, "/api/v1/search?q=architecture", f.other, nil, http.StatusOK, &hits)
+		if len(hits) != 0 {
+			t.Fatalf("stranger's search = %+v, want nothing", hits)
+		}
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.other, batch(4, events[:1], ""), http.StatusNotFound, nil)
+
+		// A batch that skips what the server holds is refused with where to resume.
+		var gap struct {
+			Error string
+			Acked int64
+		}
+		late := events[0]
+		late.Seq = 10
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(9, []ledger.Event{late}, "deal-1"), http.StatusConflict, &gap)
+		if gap.Acked != 4 {
+			t.Fatalf("409 says acked %d, want 4: %s", gap.Acked, gap.Error)
+		}
+		// The partner's pages work with its token too.
+		f.call(http.MethodGet, "/m/"+id+"/recap?format=md", f.partnerTok, nil, http.StatusOK, nil)
+		f.call(http.MethodGet, "/d/deal-1", f.partnerTok, nil, http.StatusOK, nil)
+	})
+}
+
+func TestCredentialsAreChecked(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	f.call(http.MethodGet, "/api/v1/meetings", "", nil, http.StatusUnauthorized, nil)
+	f.call(http.MethodGet, "/api/v1/meetings", "not-a-token", nil, http.StatusUnauthorized, nil)
+	// Members may not create organisations nor manage another organisation.
+	f.call(http.MethodPost, "/api/v1/orgs", f.vendorTok, map[string]string{"name": "Mine"}, http.StatusForbidden, nil)
+	f.call(http.MethodPost, "/api/v1/tokens", f.partnerTok, map[string]string{"org": f.vendor, "name": "x"}, http.StatusForbidden, nil)
+	// A revoked token stops working at once.
+	var tok struct{ ID, Token string }
+	f.call(http.MethodPost, "/api/v1/tokens", f.admin, map[string]string{"org": f.vendor, "name": "old laptop"}, http.StatusCreated, &tok)
+	f.call(http.MethodGet, "/api/v1/meetings", tok.Token, nil, http.StatusOK, nil)
+	f.call(http.MethodDelete, "/api/v1/tokens/"+tok.ID, f.admin, nil, http.StatusNoContent, nil)
+	f.call(http.MethodGet, "/api/v1/meetings", tok.Token, nil, http.StatusUnauthorized, nil)
+	// Tokens are stored only as digests.
+	cs, err := f.store.Credentials(context.Background(), f.vendor, ledger.CredentialToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Digest == tok.Token || c.Digest == f.vendorTok || len(c.Digest) != 64 {
+			t.Fatalf("credential %s stored as %q: want a SHA-256 digest", c.ID, c.Digest)
+		}
+	}
+	// Oversized and malformed bodies are refused with what went wrong.
+	big := strings.Repeat("x", MaxImportBytes)
+	f.call(http.MethodPost, "/api/v1/meetings/m1/import", f.vendorTok, map[string]string{"origin": big}, http.StatusRequestEntityTooLarge, nil)
+	f.call(http.MethodPost, "/api/v1/orgs", f.admin, map[string]any{"name": "x", "extra": 1}, http.StatusBadRequest, nil)
+	f.call(http.MethodPost, "/api/v1/orgs", f.admin, map[string]string{"name": "Acme"}, http.StatusConflict, nil)
+	f.call(http.MethodPost, "/api/v1/meetings/m1/import", f.vendorTok, batch(0, laptopEvents("m1")[:1], "no-such-deal"), http.StatusNotFound, nil)
+}
+
+// TestInviteSignsInOnce follows an invite link in a browser-like client: the page, the sign-in,
+// the library with the shared meeting, and CSRF on changes made with the session.
+func TestInviteSignsInOnce(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	id := uuid.Must(uuid.NewV7()).String()
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, laptopEvents(id), "deal-1"), http.StatusOK, nil)
+	var inv struct{ Link string }
+	f.call(http.MethodPost, "/api/v1/invites", f.admin, map[string]string{"org": "Partner Co", "role": "admin"}, http.StatusCreated, &inv)
+	if !strings.HasPrefix(inv.Link, f.srv.URL+"/invite/") {
+		t.Fatalf("invite link %q is not on the server's address", inv.Link)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	get := func(u string, want int) string {
+		t.Helper()
+		resp, err := browser.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d: %s", u, resp.StatusCode, want, b)
+		}
+		return string(b)
+	}
+	get(f.srv.URL+"/", http.StatusUnauthorized)
+	// Opening the link (a mail scanner would) uses nothing up.
+	get(inv.Link, http.StatusOK)
+	get(inv.Link, http.StatusOK)
+	resp, err := browser.PostForm(inv.Link, url.Values{"name": {"Pat"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Fatalf("sign-in ended at %s with %d, want the library", resp.Request.URL, resp.StatusCode)
+	}
+	var session string
+	for _, c := range jar.Cookies(resp.Request.URL) {
+		if c.Name == sessionCookie {
+			session = c.Value
+		}
+	}
+	if session == "" {
+		t.Fatal("no session cookie after signing in")
+	}
+	library := get(f.srv.URL+"/", http.StatusOK)
+	for _, want := range []string{"Architecture review", "Big deal", `data-meeting="` + id + `"`, "Acme"} {
+		if !strings.Contains(library, want) {
+			t.Fatalf("library lacks %q:\n%s", want, library)
+		}
+	}
+	if found := get(f.srv.URL+"/search?q=architecture", http.StatusOK); !strings.Contains(found, "/m/"+id+"/recap#seg-s1") {
+		t.Fatalf("search page lacks a link to the segment:\n%s", found)
+	}
+	get(f.srv.URL+"/m/"+id+"/recap", http.StatusOK)
+	// The invite is used up.
+	resp, err = (&http.Client{}).PostForm(inv.Link, url.Values{"name": {"Mallory"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("second sign-in with one invite: %d, want 404", resp.StatusCode)
+	}
+
+	// A change made with the session needs the page's CSRF token.
+	post := func(csrf, origin string) int {
+		req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/api/v1/tokens", strings.NewReader(`{"org":"Partner Co","name":"script"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set(csrfHeader, csrf)
+		}
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := browser.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("", ""); code != http.StatusForbidden {
+		t.Fatalf("session change without a CSRF token: %d, want 403", code)
+	}
+	if code := post(csrfToken(session), "https://evil.example"); code != http.StatusForbidden {
+		t.Fatalf("session change from another site: %d, want 403", code)
+	}
+	if code := post(csrfToken(session), f.srv.URL); code != http.StatusCreated {
+		t.Fatalf("session change from the server's own page: %d, want 201", code)
+	}
+}
+
+// TestViewersFollowImports checks that a partner watching a laptop's meeting live on the server
+// gets what the laptop sends as it arrives, and resumes with since.
+func TestViewersFollowImports(t *testing.T) {
+	both(t, func(t *testing.T, open opener) {
+		f := newFixture(t, open(t))
+		id := uuid.Must(uuid.NewV7()).String()
+		events := laptopEvents(id)
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, events[:2], "deal-1"), http.StatusOK, nil)
+
+		ws := "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/m/" + id + "/ws?since=1"
+		h := http.Header{"Authorization": {"Bearer " + f.partnerTok}}
+		conn, resp, err := websocket.DefaultDialer.Dial(ws, h)
+		if err != nil {
+			t.Fatalf("partner's socket: %v (%v)", err, resp)
+		}
+		defer conn.Close()
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(2, events[2:], "deal-1"), http.StatusOK, nil)
+		for want := int64(2); want <= 4; want++ {
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			var e ledger.Event
+			if err := conn.ReadJSON(&e); err != nil {
+				t.Fatalf("waiting for seq %d: %v", want, err)
+			}
+			if e.Seq != want {
+				t.Fatalf("viewer got seq %d, want %d", e.Seq, want)
+			}
+		}
+		_, resp, err = websocket.DefaultDialer.Dial(ws, http.Header{"Authorization": {"Bearer " + f.other}})
+		if err == nil || resp == nil || resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("stranger's socket: %v, %v; want 404", err, resp)
+		}
+	})
+}
+
+func TestPublicURLBuildsLinks(t *testing.T) {
+	store := sqliteStore(t)
+	ts, err := New(Config{Store: store, PublicURL: "https://ledgerline.example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	srv := httptest.NewServer(ts.Handler())
+	defer srv.Close()
+	admin, err := ts.EnsureAdmin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, srv: srv, store: store, admin: admin}
+	org := f.org("Acme")
+	var inv struct{ Link string }
+	f.call(http.MethodPost, "/api/v1/invites", admin, map[string]string{"org": org}, http.StatusCreated, &inv)
+	if !strings.HasPrefix(inv.Link, "https://ledgerline.example.com/invite/") {
+		t.Fatalf("invite link %q is not built on the public URL", inv.Link)
+	}
+	for _, bad := range []string{"ftp://x", "https://user:pw@x", "not a url"} {
+		if _, err := New(Config{Store: store, PublicURL: bad}); err == nil {
+			t.Errorf("public URL %q accepted", bad)
+		}
+	}
+}
+
+// proxy forwards TCP connections to a database, and can cut them all and refuse new ones, as a
+// database that goes away (a restart, a network partition) does to the server.
+type proxy struct {
+	t      *testing.T
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	p := &proxy{t: t, target: target}
+	p.listen("127.0.0.1:0")
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) listen(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			p.wg.Add(2)
+			go func() { defer p.wg.Done(); _, _ = io.Copy(up, c); up.Close() }()
+			go func() { defer p.wg.Done(); _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+// cut closes every connection and stops accepting new ones.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// restore accepts connections again, on the same address.
+func (p *proxy) restore() { p.listen(p.addr) }
+
+// A database that goes away makes the server unhealthy, not broken: it answers what needs no
+// database, says it cannot answer the rest, and recovers once the database is back.
+func TestDatabaseGoesAway(t *testing.T) {
+	dbURL := pgtest.Shared(t).NewDatabase(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := newProxy(t, u.Host)
+	defer px.cut() // before the fixture's check for leaked goroutines
+	u.Host = px.addr
+	store, err := ledger.OpenPostgres(context.Background(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	f := newFixture(t, store)
+	id := uuid.Must(uuid.NewV7()).String()
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, laptopEvents(id)[:2], "deal-1"), http.StatusOK, nil)
+	health := func() int {
+		resp, err := http.Get(f.srv.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := health(); code != http.StatusOK {
+		t.Fatalf("healthz %d before the database went away", code)
+	}
+
+	px.cut()
+	if code := health(); code != http.StatusServiceUnavailable {
+		t.Fatalf("healthz %d with the database gone, want 503", code)
+	}
+	var e struct{ Error string }
+	f.call(http.MethodGet, "/api/v1/meetings", f.partnerTok, nil, http.StatusServiceUnavailable, &e)
+	if e.Error == "" || strings.Contains(e.Error, px.addr) {
+		t.Fatalf("error with the database gone: %q; want a message that names no database", e.Error)
+	}
+	f.call(http.MethodGet, "/team/page.css", "", nil, http.StatusOK, nil)
+
+	px.restore()
+	deadline := time.Now().Add(30 * time.Second)
+	for health() != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("healthz still unhealthy 30 s after the database came back")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var ack struct{ Acked int64 }
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(2, laptopEvents(id)[2:], "deal-1"), http.StatusOK, &ack)
+	if ack.Acked != 4 {
+		t.Fatalf("acked %d after the database came back, want 4", ack.Acked)
+	}
+}

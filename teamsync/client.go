@@ -1,0 +1,575 @@
+// Package teamsync sends a laptop's meetings to a team server, store-and-forward. The laptop
+// records into its own store as always; what the store holds of a meeting is uploaded from it, and
+// only from it (Since), so that an upload that waits (offline, the server down, the process
+// killed) loses nothing and resumes where the server's acknowledgement left it, without
+// duplicates. The store's outbox (ledger.Upload) keeps, per meeting and server, the origin that
+// names this laptop's log to the server and how far the server has acknowledged it.
+//
+// The protocol, on the server's /api/v1/meetings/{id}/import with a bearer token: GET ?origin=O
+// answers how far the server holds that origin's events ({"acked": N}); POST sends a batch of
+// stored events that follows local seq "after" (at most MaxBatchEvents events and MaxBatchBytes),
+// with the meeting's record, and is answered with the new ack; 409 says the batch does not follow
+// what the server holds (its ack is in the answer: resend from there). The server skips events it
+// already holds, so that a batch sent twice (its answer was lost) is stored once.
+//
+// Concurrency: a Client is safe for concurrent use. An Uploader follows one live meeting from one
+// goroutine, its owner's call of Run: Run returns when its context is cancelled (or when the
+// upload cannot go on, a permanent error) and leaves nothing running. Pending, Progress and Drain
+// may be called from any goroutine meanwhile. Nothing here makes the recording pipeline wait: the
+// store's subscription is only a wake-up (one that falls behind is replaced, as Since is the
+// truth), and the outbox is written at most about once a second while a meeting is followed.
+package teamsync
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+// The protocol's limits on one import batch.
+const (
+	MaxBatchEvents = 500
+	MaxBatchBytes  = 4 << 20
+)
+
+// Outbox is what uploading needs of the laptop's store: the meeting's log and record, and the
+// outbox of uploads (ledger.Team's part for laptops).
+type Outbox interface {
+	Since(ctx context.Context, meeting string, seq int64) ([]ledger.Event, error)
+	Subscribe(meeting string, buffer int) *ledger.Subscription
+	Meeting(ctx context.Context, id string) (ledger.Meeting, error)
+	AddUpload(ctx context.Context, u ledger.Upload) error
+	Uploads(ctx context.Context, server string) ([]ledger.Upload, error)
+	SetUploaded(ctx context.Context, meetingID, server string, acked int64) error
+}
+
+var _ Outbox = (*ledger.SQLiteStore)(nil)
+
+var (
+	// ErrUnauthorized reports a token the server does not accept (HTTP 401).
+	ErrUnauthorized = errors.New("teamsync: the server refused the token")
+	// ErrNotVisible reports a meeting the token may not upload to (HTTP 403, 404): its deal is
+	// unknown there, or not shared with the token's organisation for editing.
+	ErrNotVisible = errors.New("teamsync: the server does not let this token upload the meeting")
+	// ErrRejected reports an upload the server refused as it was sent (HTTP 400, 413, another 4xx,
+	// or an answer outside the protocol): sending it again would not help.
+	ErrRejected = errors.New("teamsync: the server refused the upload")
+	// ErrDiverged reports a server that holds more of the meeting from this laptop's origin than
+	// the laptop's store has: the database was replaced by an older copy, and what it records
+	// now would be taken for what the server already holds.
+	ErrDiverged = errors.New("teamsync: the server holds more of the meeting than this laptop's store")
+	// ErrPending reports that not every event was acknowledged in time (Drain).
+	ErrPending = errors.New("teamsync: events wait to be sent")
+)
+
+// Permanent reports whether err ends an upload: trying again, later, would fail the same way
+// (a wrong token, a meeting the server does not let the token upload, an upload it refuses).
+// Other errors (the server unreachable, answering 5xx, the store busy) are tried again.
+func Permanent(err error) bool {
+	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrNotVisible) || errors.Is(err, ErrRejected) ||
+		errors.Is(err, ErrDiverged) || errors.Is(err, ledger.ErrNotFound) || errors.Is(err, ledger.ErrLogClosed)
+}
+
+// Config sets up a Client. Server, Token and Store are required.
+type Config struct {
+	// Server is the team server's base URL, http or https, with a path prefix when it is served
+	// under one.
+	Server string
+	// Token is the API token sent as "Authorization: Bearer …".
+	Token string
+	// Store is the laptop's store the meetings are read from and their uploads recorded in.
+	Store Outbox
+	// HTTPClient sends the requests; nil for one with timeouts that follows no redirect.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Client sends meetings from a store to one team server.
+type Client struct {
+	server string // canonical base URL: the outbox's key
+	token  string
+	store  Outbox
+	http   *http.Client
+	log    *slog.Logger
+
+	// The batch limits, the protocol's; lower in tests.
+	maxEvents int
+	maxBytes  int
+}
+
+// New checks cfg and returns a Client for it.
+func New(cfg Config) (*Client, error) {
+	server, err := ParseServer(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckToken(cfg.Token); err != nil {
+		return nil, err
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("teamsync: a client needs a store")
+	}
+	c := &Client{server: server, token: cfg.Token, store: cfg.Store, http: cfg.HTTPClient, log: cfg.Logger,
+		maxEvents: MaxBatchEvents, maxBytes: MaxBatchBytes}
+	if c.http == nil {
+		c.http = newHTTPClient()
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.log = c.log.With("server", server)
+	return c, nil
+}
+
+// Server returns the server's base URL as the outbox keys it: the URL given, with its scheme and
+// host in lower case and no trailing slash.
+func (c *Client) Server() string { return c.server }
+
+// Close closes the connections the client keeps open for its next requests.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
+
+// ParseServer checks a team server's base URL and returns it as the outbox keys it: http or
+// https, a host, no user or password (the token goes in the header), no query or fragment; the
+// scheme and host in lower case, without a trailing slash.
+func ParseServer(raw string) (string, error) {
+	if strings.TrimSpace(raw) == "" {
+		return "", errors.New("teamsync: no server URL: give the team server's address, such as https://ledgerline.example.com")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("teamsync: server URL %q: %w", raw, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("teamsync: server URL %q: use an http:// or https:// address, such as https://ledgerline.example.com", raw)
+	case u.User != nil:
+		return "", fmt.Errorf("teamsync: server URL %q holds a user or password: give the address without it, and the token on its own", raw)
+	case u.Host == "" || u.Hostname() == "":
+		return "", fmt.Errorf("teamsync: server URL %q names no host", raw)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", fmt.Errorf("teamsync: server URL %q: give the server's base address, without a query or fragment", raw)
+	}
+	if p := u.Port(); p != "" {
+		if _, err := net.LookupPort("tcp", p); err != nil {
+			return "", fmt.Errorf("teamsync: server URL %q: bad port %q", raw, p)
+		}
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host) + strings.TrimRight(u.EscapedPath(), "/"), nil
+}
+
+// CheckToken checks that a token can be sent in a header: not empty, printable ASCII, no spaces.
+func CheckToken(token string) error {
+	if token == "" {
+		return errors.New("teamsync: no token: ask the team server's administrator for an API token")
+	}
+	for _, r := range token {
+		if r <= ' ' || r > '~' {
+			return errors.New("teamsync: the token holds a space or a character other than printable ASCII: copy it again")
+		}
+	}
+	return nil
+}
+
+// newHTTPClient returns a client whose every stage has a deadline, so that a server that stops
+// answering costs a retry rather than an upload that hangs, and that follows no redirect: the
+// token would go along, perhaps to another scheme, and the user is better told the right URL.
+func newHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = time.Minute // a batch is imported before it is answered
+	return &http.Client{
+		Transport: t,
+		Timeout:   2 * time.Minute, // 4 MiB on a slow uplink
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			return fmt.Errorf("%w: it redirects to %s: give that address as the server's", ErrRejected, req.URL.Redacted())
+		},
+	}
+}
+
+// Progress is how far the server has acknowledged a meeting.
+type Progress struct {
+	Meeting string
+	Acked   int64 // the highest local seq the server holds
+	Last    int64 // the local log's last seq, as last read
+	// Err is why the last attempt to send failed, while it is being tried again; nil after a
+	// success.
+	Err error
+}
+
+// Pending is the number of events the server has not acknowledged.
+func (p Progress) Pending() int64 { return max(p.Last-p.Acked, 0) }
+
+// Outbox lists the meetings to be sent to the server, with how far each is acknowledged.
+func (c *Client) Outbox(ctx context.Context) ([]Progress, error) {
+	ups, err := c.store.Uploads(ctx, c.server)
+	if err != nil {
+		return nil, fmt.Errorf("teamsync: read the outbox: %w", err)
+	}
+	out := make([]Progress, 0, len(ups))
+	for _, u := range ups {
+		m, err := c.store.Meeting(ctx, u.MeetingID)
+		if err != nil {
+			return nil, fmt.Errorf("teamsync: meeting %s: %w", u.MeetingID, err)
+		}
+		out = append(out, Progress{Meeting: u.MeetingID, Acked: u.Acked, Last: m.LastSeq})
+	}
+	return out, nil
+}
+
+// Add puts a meeting of the store in the outbox, to be sent to the server; adding it again
+// changes nothing.
+func (c *Client) Add(ctx context.Context, meetingID string) error {
+	_, _, err := c.register(ctx, meetingID)
+	return err
+}
+
+// register adds the meeting to the outbox with a fresh origin, which the store keeps only the
+// first time, and returns the upload as stored, with the meeting's record.
+func (c *Client) register(ctx context.Context, meetingID string) (ledger.Upload, ledger.Meeting, error) {
+	fail := func(err error) (ledger.Upload, ledger.Meeting, error) { return ledger.Upload{}, ledger.Meeting{}, err }
+	m, err := c.store.Meeting(ctx, meetingID)
+	if err != nil {
+		return fail(fmt.Errorf("teamsync: meeting %s: %w", meetingID, err))
+	}
+	origin, err := newOrigin()
+	if err != nil {
+		return fail(err)
+	}
+	if err := c.store.AddUpload(ctx, ledger.Upload{MeetingID: m.ID, Server: c.server, DealID: m.DealID, Origin: origin}); err != nil {
+		return fail(fmt.Errorf("teamsync: add meeting %s to the outbox: %w", meetingID, err))
+	}
+	ups, err := c.store.Uploads(ctx, c.server)
+	if err != nil {
+		return fail(fmt.Errorf("teamsync: read the outbox: %w", err))
+	}
+	for _, u := range ups {
+		if u.MeetingID == m.ID {
+			if u.Origin == "" {
+				return fail(fmt.Errorf("teamsync: meeting %s: the outbox keeps no origin for it", meetingID))
+			}
+			return u, m, nil
+		}
+	}
+	return fail(fmt.Errorf("teamsync: meeting %s is not in the outbox after it was added", meetingID))
+}
+
+// newOrigin names a log to a server: random, so that two laptops (or two copies of one database
+// made before its first upload) never pass for one.
+func newOrigin() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("teamsync: origin: %w", err)
+	}
+	return "laptop-" + hex.EncodeToString(b[:]), nil
+}
+
+// Send sends the server, in batches, what it does not yet hold of a meeting recorded in the
+// store, adding the meeting to the outbox first, and returns how far the server then holds it. It
+// makes one attempt: an error (the server unreachable, or a permanent one) is returned, with what
+// was acknowledged before it recorded in the outbox. progress, when not nil, is called after
+// each acknowledged batch.
+func (c *Client) Send(ctx context.Context, meetingID string, progress func(Progress)) (Progress, error) {
+	up, m, err := c.register(ctx, meetingID)
+	if err != nil {
+		return Progress{Meeting: meetingID}, err
+	}
+	s := &sender{c: c, meeting: up.MeetingID, origin: up.Origin, deal: up.DealID, acked: up.Acked, last: m.LastSeq}
+	err = s.send(ctx, func() {
+		// A batch at a time: a sync is not a live meeting, and what is recorded here is what the
+		// next sync need not ask the server about.
+		if perr := c.store.SetUploaded(ctx, s.meeting, c.server, s.acked); perr != nil {
+			c.log.Warn("could not record the server's acknowledgement; it is asked again next time", "meeting", s.meeting, "err", perr)
+		}
+		if progress != nil {
+			progress(s.progress())
+		}
+	})
+	return s.progress(), err
+}
+
+// sender sends one meeting's events to the server. It is used by one goroutine.
+type sender struct {
+	c       *Client
+	meeting string
+	origin  string
+	deal    string
+	acked   int64 // the highest local seq the server holds, as last known
+	last    int64 // the local log's last seq, as last read
+	// synced says that acked was read from the server since the last failure: after one, the
+	// server may hold more than it could tell (its answer was lost), and is asked first.
+	synced bool
+	// limit is the events per batch: the protocol's, halved for the rest of the pass while the
+	// server finds batches too large.
+	limit int
+}
+
+func (s *sender) progress() Progress {
+	return Progress{Meeting: s.meeting, Acked: s.acked, Last: max(s.last, s.acked)}
+}
+
+// send sends everything the store holds after acked, calling onAck each time acked changes (a batch the server
+// acknowledged, or its answer to how far it holds the meeting). It returns nil once the server holds all of it.
+func (s *sender) send(ctx context.Context, onAck func()) error {
+	if !s.synced {
+		acked, err := s.c.cursor(ctx, s.meeting, s.origin)
+		if err != nil {
+			s.synced = false
+			return err
+		}
+		// The record is read after the answer, so its last seq is no older than what was sent.
+		m, err := s.c.store.Meeting(ctx, s.meeting)
+		if err != nil {
+			return fmt.Errorf("teamsync: meeting %s: %w", s.meeting, err)
+		}
+		s.last = max(s.last, m.LastSeq)
+		if acked > s.last {
+			return s.diverged(acked)
+		}
+		s.synced = true
+		if acked != s.acked {
+			// Lower too: the server holds less than it acknowledged (restored from a backup, or
+			// another server answers at this address), and is sent the rest again.
+			s.acked = acked
+			onAck()
+		}
+	}
+	s.limit = s.c.maxEvents
+	for {
+		m, err := s.c.store.Meeting(ctx, s.meeting)
+		if err != nil {
+			return fmt.Errorf("teamsync: meeting %s: %w", s.meeting, err)
+		}
+		events, err := s.c.store.Since(ctx, s.meeting, s.acked)
+		if err != nil {
+			return fmt.Errorf("teamsync: read meeting %s: %w", s.meeting, err)
+		}
+		// The record is read after the events, so its last seq is no older than theirs.
+		s.last = max(s.last, m.LastSeq)
+		if len(events) > 0 {
+			s.last = max(s.last, events[len(events)-1].Seq)
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		info := meetingInfo{Title: m.Title, Deal: s.deal, StartedAt: m.StartedAt.UTC(), Timezone: m.Timezone, Language: m.Language}
+		for len(events) > 0 {
+			body, n, err := s.batch(info, events)
+			if err != nil {
+				return err
+			}
+			after, sentTo := s.acked, events[n-1].Seq
+			acked, err := s.c.post(ctx, s.meeting, body)
+			var gap *gapError
+			switch {
+			case errors.As(err, &gap):
+				// The server holds less than it acknowledged before (restored from a backup, or
+				// another server now answers at this address): resend from what it holds.
+				if gap.acked >= after { // it holds what the batch follows: no gap
+					return fmt.Errorf("%w: meeting %s: batch after %d refused as leaving a gap, the server holding %d",
+						ErrRejected, s.meeting, after, gap.acked)
+				}
+				s.c.log.Warn("the server holds less of the meeting than it acknowledged; resending from there",
+					"meeting", s.meeting, "acked", gap.acked, "after", after)
+				s.acked = gap.acked
+				onAck()
+				events = nil // read again from the new ack
+				continue
+			case errors.Is(err, errTooLarge) && n > 1:
+				s.limit = max(n/2, 1)
+				continue
+			case err != nil:
+				if !Permanent(err) {
+					s.synced = false
+				}
+				return err
+			}
+			if acked > s.last {
+				return s.diverged(acked)
+			}
+			if acked <= after {
+				return fmt.Errorf("%w: meeting %s: the server acknowledged %d for a batch of events %d to %d",
+					ErrRejected, s.meeting, acked, after+1, sentTo)
+			}
+			s.acked = acked
+			onAck()
+			for len(events) > 0 && events[0].Seq <= acked {
+				events = events[1:]
+			}
+		}
+	}
+}
+
+// diverged reports a server that holds more of the meeting from this origin than the store does.
+func (s *sender) diverged(acked int64) error {
+	return fmt.Errorf("%w: meeting %s: the server holds %d events from this laptop (origin %s), the store %d: was the database restored from an older copy?",
+		ErrDiverged, s.meeting, acked, s.origin, s.last)
+}
+
+// meetingInfo is the meeting's record as every batch carries it.
+type meetingInfo struct {
+	Title     string    `json:"title"`
+	Deal      string    `json:"deal"`
+	StartedAt time.Time `json:"started_at"`
+	Timezone  string    `json:"timezone"`
+	Language  string    `json:"language"`
+}
+
+type importRequest struct {
+	Origin  string            `json:"origin"`
+	After   int64             `json:"after"`
+	Meeting meetingInfo       `json:"meeting"`
+	Events  []json.RawMessage `json:"events"`
+}
+
+// batch encodes the next batch: as many of events as the limits allow, at least one. It returns
+// the body and how many events it holds.
+func (s *sender) batch(info meetingInfo, events []ledger.Event) ([]byte, int, error) {
+	req := importRequest{Origin: s.origin, After: s.acked, Meeting: info, Events: []json.RawMessage{}}
+	empty, err := json.Marshal(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("teamsync: encode a batch: %w", err)
+	}
+	size := len(empty)
+	for _, e := range events[:min(len(events), s.limit)] {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return nil, 0, fmt.Errorf("teamsync: encode event %d: %w", e.Seq, err)
+		}
+		if len(req.Events) > 0 && size+len(raw)+1 > s.c.maxBytes {
+			break
+		}
+		size += len(raw) + 1
+		req.Events = append(req.Events, raw)
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("teamsync: encode a batch: %w", err)
+	}
+	return body, len(req.Events), nil
+}
+
+// errTooLarge is a 413: a smaller batch may pass.
+var errTooLarge = fmt.Errorf("%w: the batch is too large (HTTP 413)", ErrRejected)
+
+// gapError is a 409: the batch does not follow what the server holds, acked.
+type gapError struct{ acked int64 }
+
+func (e *gapError) Error() string {
+	return fmt.Sprintf("teamsync: the batch does not follow what the server holds (%d)", e.acked)
+}
+
+func (c *Client) importURL(meeting string) string {
+	return c.server + "/api/v1/meetings/" + url.PathEscape(meeting) + "/import"
+}
+
+// cursor asks the server how far it holds the meeting's events from origin.
+func (c *Client) cursor(ctx context.Context, meeting, origin string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.importURL(meeting)+"?origin="+url.QueryEscape(origin), nil)
+	if err != nil {
+		return 0, fmt.Errorf("teamsync: %w", err)
+	}
+	return c.do(req, meeting)
+}
+
+// post sends one batch and returns the server's ack.
+func (c *Client) post(ctx context.Context, meeting string, body []byte) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.importURL(meeting), bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("teamsync: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return c.do(req, meeting)
+}
+
+// maxAnswer bounds what is read of an answer: an ack, or an error's message.
+const maxAnswer = 64 << 10
+
+// do sends req and reads the ack from the answer, telling what went wrong in the error.
+func (c *Client) do(req *http.Request, meeting string) (int64, error) {
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			if errors.Is(err, ErrRejected) { // a redirect, refused
+				return 0, ue.Err
+			}
+			err = ue.Err // without the request's URL again
+		}
+		return 0, fmt.Errorf("teamsync: %s unreachable: %w", c.server, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer)) // so the connection is kept
+	if err != nil {
+		return 0, fmt.Errorf("teamsync: %s: reading the answer: %w", c.server, err)
+	}
+	var ans struct {
+		Acked *int64 `json:"acked"`
+		Error string `json:"error"`
+	}
+	decodeErr := json.Unmarshal(raw, &ans)
+	msg := ans.Error
+	if decodeErr != nil || msg == "" {
+		msg = string(raw)
+	}
+	msg = clean(msg)
+	status := fmt.Sprintf("HTTP %d", resp.StatusCode)
+	if msg != "" {
+		status += ": " + msg
+	}
+	switch code := resp.StatusCode; {
+	case code == http.StatusOK:
+		if decodeErr != nil || ans.Acked == nil || *ans.Acked < 0 {
+			return 0, fmt.Errorf("%w: meeting %s: an answer without an ack (%s): is %s a Ledgerline team server?", ErrRejected, meeting, status, c.server)
+		}
+		return *ans.Acked, nil
+	case code == http.StatusConflict:
+		if decodeErr != nil || ans.Acked == nil || *ans.Acked < 0 {
+			return 0, fmt.Errorf("%w: meeting %s: a conflict without an ack (%s)", ErrRejected, meeting, status)
+		}
+		return 0, &gapError{acked: *ans.Acked}
+	case code == http.StatusUnauthorized:
+		return 0, fmt.Errorf("%w (%s): is it a token of %s, and still valid?", ErrUnauthorized, status, c.server)
+	case code == http.StatusForbidden || code == http.StatusNotFound:
+		return 0, fmt.Errorf("%w %s (%s): its deal must exist on the server and be shared with the token's organisation for editing, and %s be the server's base URL",
+			ErrNotVisible, meeting, status, c.server)
+	case code == http.StatusRequestEntityTooLarge:
+		return 0, fmt.Errorf("%w: meeting %s (%s)", errTooLarge, meeting, status)
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		return 0, fmt.Errorf("teamsync: %s is not answering for now (%s)", c.server, status)
+	default:
+		return 0, fmt.Errorf("%w: meeting %s (%s)", ErrRejected, meeting, status)
+	}
+}
+
+// clean makes text from the network fit to print in one line of a terminal: no control
+// characters, at most 200 characters.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
+}
