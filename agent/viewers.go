@@ -17,9 +17,21 @@ var _ server.Control = viewerChanges{}
 
 func (v viewerChanges) Append(ctx context.Context, e ledger.Event) (ledger.Event, error) {
 	out, err := v.m.cfg.Store.Append(ctx, e)
-	s := v.m.running()
-	if err != nil || s == nil || e.Meeting != v.m.id {
+	if err != nil {
 		return out, err
+	}
+	v.m.Observe(out)
+	return out, nil
+}
+
+// Observe tells the running pipeline about a change recorded outside it: one a viewer made here,
+// or one made on a team server and brought back into this meeting's log. A renamed speaker's later
+// words carry the new name, and a commitment's owner merges later evidence into it as changed.
+// Events of other kinds, of other meetings, or that arrive when no pipeline runs change nothing.
+func (m *Meeting) Observe(e ledger.Event) {
+	s := m.running()
+	if s == nil || e.Meeting != m.id {
+		return
 	}
 	switch {
 	case e.Type == ledger.TypeSpeakerUpdate && e.Speaker.Consent == "":
@@ -27,7 +39,6 @@ func (v viewerChanges) Append(ctx context.Context, e ledger.Event) (ledger.Event
 	case e.Type == ledger.TypeCommitmentUpsert:
 		s.ObserveCommitment(*e.Commitment)
 	}
-	return out, nil
 }
 
 func (v viewerChanges) Speaker(ctx context.Context, meeting, id string) (ledger.SpeakerInfo, error) {

@@ -75,6 +75,11 @@ type Event struct {
 	Loss       *LossInfo       `json:"loss,omitempty"`       // channel.loss
 	Reason     string          `json:"reason,omitempty"`     // meeting.state: why, when known ("user", "source ended")
 	By         string          `json:"by,omitempty"`         // who made a change from a page ("Dana", "viewer"); "" for the pipeline
+
+	// Origin names the log an event was imported from (a laptop's, by Import; a team server's, on a
+	// laptop); "" for one appended to this log. A store's own bookkeeping, not part of the envelope
+	// viewers receive: it tells a laptop which events it made itself and must send.
+	Origin string `json:"-"`
 }
 
 // SegmentInfo is a stretch of one channel's speech. StartMS and EndMS are on the meeting clock

@@ -260,6 +260,7 @@ func insertEvent(ctx context.Context, tx sqlConn, meeting string, e Event, actor
 	if err := project(ctx, tx, stored, storableText(actor)); err != nil {
 		return Event{}, fmt.Errorf("project: %w", err)
 	}
+	stored.Origin = o.name
 	return stored, nil
 }
 
@@ -377,19 +378,21 @@ func (s *sqlStore) Publish(e Event) error {
 // Since implements Log. An unknown meeting has no events.
 func (s *sqlStore) Since(ctx context.Context, meeting string, seq int64) ([]Event, error) {
 	return readRows(ctx, s, s.r, fmt.Sprintf("read meeting %q", meeting),
-		`SELECT seq, json FROM events WHERE meeting_id = ? AND seq > ? ORDER BY seq`, []any{meeting, max(seq, 0)},
+		`SELECT seq, json, origin FROM events WHERE meeting_id = ? AND seq > ? ORDER BY seq`, []any{meeting, max(seq, 0)},
 		func(rows sqlRows) (Event, error) {
 			var (
-				n    int64
-				body []byte
-				e    Event
+				n      int64
+				body   []byte
+				origin sql.NullString
+				e      Event
 			)
-			if err := rows.Scan(&n, &body); err != nil {
+			if err := rows.Scan(&n, &body, &origin); err != nil {
 				return e, err
 			}
 			if err := json.Unmarshal(body, &e); err != nil {
 				return e, fmt.Errorf("event %d: %w", n, err)
 			}
+			e.Origin = origin.String
 			return e, nil
 		})
 }

@@ -184,6 +184,10 @@ type Team interface {
 	ShareDeal(ctx context.Context, s DealShare) error
 	// DealShares lists the shares of a deal by organisation ID.
 	DealShares(ctx context.Context, dealID string) ([]DealShare, error)
+	// SetMeetingToken replaces a meeting's guest token (Meeting.Token), or clears it with "": the
+	// old guest link stops working at once. An unknown meeting fails with ErrNotFound, a token in
+	// use with ErrExists.
+	SetMeetingToken(ctx context.Context, meetingID, token string) error
 	// SetMeetingOrg makes an organisation the owner of a meeting (who recorded it). Unknown
 	// meeting or organisation: ErrNotFound.
 	SetMeetingOrg(ctx context.Context, meetingID, orgID string) error

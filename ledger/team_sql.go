@@ -271,6 +271,28 @@ func (s *sqlStore) SetMeetingOrg(ctx context.Context, meetingID, orgID string) e
 	return s.setOrg(ctx, fmt.Sprintf("set organisation of meeting %q", meetingID), `UPDATE meetings SET org_id = ? WHERE id = ?`, meetingID, orgID)
 }
 
+// SetMeetingToken implements Team. The token is the meeting's guest link: replacing it, or
+// clearing it with "", makes the old link fail at once.
+func (s *sqlStore) SetMeetingToken(ctx context.Context, meetingID, token string) error {
+	what := fmt.Sprintf("set the guest token of meeting %q", meetingID)
+	if !storableArgs([]any{meetingID, token}) {
+		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
+	}
+	n, err := s.w.exec(ctx, `UPDATE meetings SET token = ? WHERE id = ?`, nullable(token), meetingID)
+	switch {
+	case errors.Is(err, errUniqueViolation):
+		return fmt.Errorf("ledger: %s: %w: the token is taken", what, ErrExists)
+	case err != nil:
+		return s.readErr(what, err)
+	case n == 0:
+		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+	}
+	return nil
+}
+
 // setOrg runs update, which sets the organisation (its first argument) of a record (its second).
 func (s *sqlStore) setOrg(ctx context.Context, what, update, id, orgID string) error {
 	if !storableArgs([]any{id, orgID}) {

@@ -307,6 +307,20 @@ func (s *Server) addHubLocked(id string) *meeting {
 	return m
 }
 
+// ReplaceToken replaces the access token of a meeting served here, if it is; "" leaves it with
+// none, so that no capability link opens it. Viewers already connected stay. It reports whether
+// the meeting was served.
+func (s *Server) ReplaceToken(id, token string) bool {
+	digest := sha256.Sum256([]byte(token))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.meetings[id]
+	if m != nil {
+		m.token = digest // an empty token never matches: checkToken refuses "" first
+	}
+	return m != nil
+}
+
 // RemoveMeeting forgets a meeting and disconnects its viewers. It reports whether the meeting was known.
 func (s *Server) RemoveMeeting(id string) bool {
 	s.mu.Lock()

@@ -40,7 +40,14 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
 // apiFunc serves one API request made by p.
 type apiFunc func(w http.ResponseWriter, r *http.Request, p principal) error
 
-func (s *Server) registerAPI(mux *http.ServeMux) {
+// router is where routes are registered: an http.ServeMux, or a test's list of them.
+type router interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
+var _ router = (*http.ServeMux)(nil)
+
+func (s *Server) registerAPI(mux router) {
 	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-cache")
@@ -50,6 +57,8 @@ func (s *Server) registerAPI(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/meetings", s.api(s.createMeeting))
 	mux.HandleFunc("GET /api/v1/meetings/{id}", s.api(s.getMeeting))
 	mux.HandleFunc("GET /api/v1/meetings/{id}/events", s.api(s.meetingEvents))
+	mux.HandleFunc("POST /api/v1/meetings/{id}/guest-link", s.api(s.newGuestLink))
+	mux.HandleFunc("DELETE /api/v1/meetings/{id}/guest-link", s.api(s.revokeGuestLink))
 	mux.HandleFunc("GET /api/v1/meetings/{id}/commitments", s.api(s.meetingCommitments))
 	mux.HandleFunc("GET /api/v1/meetings/{id}/recap", s.api(s.meetingRecap))
 	mux.HandleFunc("GET /api/v1/meetings/{id}/export/{kind}", s.api(s.meetingExport))
@@ -193,6 +202,41 @@ func (s *Server) createMeeting(w http.ResponseWriter, r *http.Request, p princip
 	return nil
 }
 
+// newGuestLink gives a meeting a new guest link (its capability token: the overlay, recap and join
+// page without an account) and makes the old one fail at once.
+func (s *Server) newGuestLink(w http.ResponseWriter, r *http.Request, p principal) error {
+	m, err := s.visibleMeeting(r, p, true)
+	if err != nil {
+		return err
+	}
+	token := server.NewToken()
+	if err := s.store.SetMeetingToken(r.Context(), m.ID, token); err != nil {
+		return err
+	}
+	s.overlay.ReplaceToken(m.ID, token)
+	s.log.Info("guest link replaced", "meeting", m.ID, "by", p.cred.ID)
+	base := s.base(r)
+	writeJSON(w, http.StatusOK, map[string]string{"overlay": base + server.PagePath(m.ID, token),
+		"recap": base + server.RecapPath(m.ID, token), "join": base + server.JoinPath(m.ID, token)})
+	return nil
+}
+
+// revokeGuestLink leaves a meeting with no guest link: only people of the organisations that may
+// see it reach it, signed in.
+func (s *Server) revokeGuestLink(w http.ResponseWriter, r *http.Request, p principal) error {
+	m, err := s.visibleMeeting(r, p, true)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SetMeetingToken(r.Context(), m.ID, ""); err != nil {
+		return err
+	}
+	s.overlay.ReplaceToken(m.ID, "")
+	s.log.Info("guest link revoked", "meeting", m.ID, "by", p.cred.ID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 // mayFileUnder checks that p may add meetings to a deal: edit access to it.
 func (s *Server) mayFileUnder(r *http.Request, p principal, deal string) error {
 	level, err := s.store.DealAccess(r.Context(), p.reader(), deal)
@@ -228,14 +272,20 @@ func (s *Server) meetingEvents(w http.ResponseWriter, r *http.Request, p princip
 			return failf(http.StatusBadRequest, "since must be the last seq seen, a whole number ≥ 0")
 		}
 	}
+	// A laptop that follows the changes made here leaves out what it sent itself (not_from: its
+	// origin); they keep their seqs, so it resumes from the last seq it saw either way.
+	notFrom := r.URL.Query().Get("not_from")
 	events, err := s.store.Since(r.Context(), m.ID, since)
 	if err != nil {
 		return err
 	}
-	if events == nil {
-		events = []ledger.Event{}
+	out := make([]ledger.Event, 0, len(events))
+	for _, e := range events {
+		if notFrom == "" || e.Origin != notFrom {
+			out = append(out, e)
+		}
 	}
-	writeJSON(w, http.StatusOK, events)
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -20,9 +20,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 
+	"github.com/ledgerline/ledgerline/agent"
+	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/internal/pgtest"
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/server"
 )
 
 func TestMain(m *testing.M) {
@@ -208,6 +211,16 @@ func TestSharedDealReachesPartnerNotStranger(t *testing.T) {
 			if e.Seq != int64(i+1) || e.Type != events[i].Type || !e.At.Equal(events[i].At) {
 				t.Fatalf("event %d = seq %d %s at %s, want seq %d %s at the laptop's %s", i, e.Seq, e.Type, e.At, i+1, events[i].Type, events[i].At)
 			}
+		}
+		// Made on the server: a partner's edit. A laptop following the changes sees only that.
+		done := ledger.StatusDone
+		if _, err := f.store.EditCommitment(context.Background(), id, "c1", ledger.CommitmentEdit{Status: &done}, "Pat"); err != nil {
+			t.Fatal(err)
+		}
+		var changes []ledger.Event
+		f.call(http.MethodGet, "/api/v1/meetings/"+id+"/events?since=0&not_from=laptop-1", f.vendorTok, nil, http.StatusOK, &changes)
+		if len(changes) != 1 || changes[0].Seq != 5 || changes[0].Commitment == nil || changes[0].Commitment.Status != done {
+			t.Fatalf("events not from the laptop = %+v, want the partner's edit, seq 5", changes)
 		}
 		var hits []hitJSON
 		f.call(http.MethodGet, "/api/v1/search?q=integration+architecture", f.partnerTok, nil, http.StatusOK, &hits)
@@ -558,5 +571,140 @@ func TestDatabaseGoesAway(t *testing.T) {
 	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(2, laptopEvents(id)[2:], "deal-1"), http.StatusOK, &ack)
 	if ack.Acked != 4 {
 		t.Fatalf("acked %d after the database came back, want 4", ack.Acked)
+	}
+}
+
+// A meeting's guest link opens it without an account until it is replaced or revoked.
+func TestGuestLinks(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	id := uuid.Must(uuid.NewV7()).String()
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, laptopEvents(id), "deal-1"), http.StatusOK, nil)
+	path := func(link string) string {
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.RequestURI()
+	}
+	var first, second struct{ Overlay, Recap, Join string }
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/guest-link", f.vendorTok, nil, http.StatusOK, &first)
+	f.call(http.MethodGet, path(first.Recap), "", nil, http.StatusOK, nil)
+	f.call(http.MethodGet, path(first.Overlay), "", nil, http.StatusOK, nil)
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/guest-link", f.vendorTok, nil, http.StatusOK, &second)
+	f.call(http.MethodGet, path(first.Recap), "", nil, http.StatusNotFound, nil)
+	f.call(http.MethodGet, path(second.Recap), "", nil, http.StatusOK, nil)
+	f.call(http.MethodDelete, "/api/v1/meetings/"+id+"/guest-link", f.partnerTok, nil, http.StatusNoContent, nil)
+	f.call(http.MethodGet, path(second.Recap), "", nil, http.StatusNotFound, nil)
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/guest-link", f.other, nil, http.StatusNotFound, nil)
+}
+
+// quiet hears nothing: the server's own meetings run without a model.
+type quiet struct{}
+
+func (quiet) Transcribe(context.Context, []float32, asr.Options) (asr.Result, error) {
+	return asr.Result{}, nil
+}
+
+// A meeting the server records itself is made through the API, with links its participants join
+// by, and belongs to the caller's organisation and deal.
+func TestCreateMeeting(t *testing.T) {
+	store, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "team.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	host, err := agent.NewHost(agent.HostConfig{Store: store, Loopback: true,
+		Load: func(context.Context) (asr.Engine, error) { return quiet{}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer host.Close()
+	leaktest.Check(t)
+	ts, err := New(Config{Store: store, Control: host, Recorder: host, Server: server.Config{Ingest: host.Ingest()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(ts.Handler())
+	defer srv.Close()
+	defer ts.Close()
+	if err := host.Attach(ts.Overlay(), srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := ts.EnsureAdmin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, srv: srv, store: store, admin: admin}
+	f.vendor, f.partner, f.stranger = f.org("Acme"), f.org("Partner Co"), f.org("Elsewhere Ltd")
+	f.vendorTok, f.partnerTok, f.other = f.token(f.vendor), f.token(f.partner), f.token(f.stranger)
+	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "deal-1", "name": "Big deal",
+		"vendor_org": "Acme", "partner_org": "Partner Co"}, http.StatusCreated, nil)
+
+	var made struct{ ID, Title, Deal, Overlay, Join, WHIP, Recap string }
+	f.call(http.MethodPost, "/api/v1/meetings", f.vendorTok, map[string]string{"title": "Kick-off", "deal": "deal-1"}, http.StatusCreated, &made)
+	if made.ID == "" || made.Title != "Kick-off" || made.WHIP != srv.URL+"/whip/"+made.ID ||
+		!strings.HasPrefix(made.Join, srv.URL+"/m/"+made.ID+"/join?t=") {
+		t.Fatalf("POST /api/v1/meetings = %+v", made)
+	}
+	rec, err := store.Meeting(context.Background(), made.ID)
+	if err != nil || !rec.Hosted || rec.OrgID != f.vendor || rec.DealID != "deal-1" {
+		t.Fatalf("stored meeting %+v, %v; want hosted, the vendor's, of deal-1", rec, err)
+	}
+	u, _ := url.Parse(made.Join)
+	f.call(http.MethodGet, u.RequestURI(), "", nil, http.StatusOK, nil)
+	f.call(http.MethodGet, "/api/v1/meetings/"+made.ID, f.partnerTok, nil, http.StatusOK, nil)
+	f.call(http.MethodGet, "/api/v1/meetings/"+made.ID, f.other, nil, http.StatusNotFound, nil)
+	// Its record is the server's own: a laptop cannot send events into it.
+	f.call(http.MethodPost, "/api/v1/meetings/"+made.ID+"/import", f.vendorTok, batch(0, laptopEvents(made.ID), "deal-1"), http.StatusConflict, nil)
+	// Bad requests say what is wrong.
+	f.call(http.MethodPost, "/api/v1/meetings", f.vendorTok, map[string]string{"title": ""}, http.StatusBadRequest, nil)
+	f.call(http.MethodPost, "/api/v1/meetings", f.other, map[string]string{"title": "x", "deal": "deal-1"}, http.StatusNotFound, nil)
+	f.call(http.MethodPost, "/api/v1/meetings", f.vendorTok, map[string]string{"title": "x", "timezone": "Mars/Base"}, http.StatusBadRequest, nil)
+
+	// Without an ingest, the server does not record meetings itself, and says so.
+	plain := newFixture(t, sqliteStore(t))
+	plain.call(http.MethodPost, "/api/v1/meetings", plain.vendorTok, map[string]string{"title": "x"}, http.StatusNotImplemented, nil)
+}
+
+// routes records the patterns registered on it.
+type routes []string
+
+func (r *routes) HandleFunc(pattern string, _ func(http.ResponseWriter, *http.Request)) {
+	*r = append(*r, pattern)
+}
+
+// The OpenAPI document describes every route of the API, and no route that is not there.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method != "parameters" {
+				documented[strings.ToUpper(method)+" "+path] = true
+			}
+		}
+	}
+	var r routes
+	(&Server{}).registerAPI(&r)
+	served := map[string]bool{}
+	for _, pattern := range r {
+		method, path, ok := strings.Cut(pattern, " ")
+		if !ok {
+			continue // the catch-all for unknown endpoints
+		}
+		served[method+" "+path] = true
+		if !documented[method+" "+path] {
+			t.Errorf("%s is served but not in openapi.json", pattern)
+		}
+	}
+	for op := range documented {
+		if !served[op] && op != "GET /healthz" {
+			t.Errorf("%s is in openapi.json but not served by the API", op)
+		}
 	}
 }

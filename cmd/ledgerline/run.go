@@ -117,6 +117,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	}
 	defer up.stop() // before the meeting closes, and the store after it
 	fmt.Fprintf(e.stdout, "join: %s\n", m.JoinURL())
+	noteMicrophone(e.stderr, m.JoinURL())
 	opt := asr.Options{Language: *language}
 	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers}
 	if *refinerURL != "" {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -98,9 +100,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "note: meetings the server records itself need a model: %v\n", modelErr)
 	}
 	fmt.Fprintf(e.stderr, "serving the team server on %s, recording to %s\n", base, where)
-	if scheme == "http" && *publicURL == "" && !loopback(addr) {
-		fmt.Fprintln(e.stderr, "note: browsers allow the microphone only on https or localhost: serve with --tls-cert/--tls-key, or behind an HTTPS reverse proxy with --public-url (see docs/deploy.md)")
-	}
+	noteMicrophone(e.stderr, base)
 	secret, err := srv.EnsureAdmin(ctx)
 	if err != nil {
 		return err
@@ -177,8 +177,14 @@ func redactURL(raw string) string {
 	return raw
 }
 
-// loopback reports whether addr is reachable from this machine only.
-func loopback(addr net.Addr) bool {
-	tcp, ok := addr.(*net.TCPAddr)
-	return ok && tcp.IP.IsLoopback()
+// noteMicrophone tells, where a link people join with is printed, that browsers will not let them
+// send their microphone from it: plain http on another host than this machine.
+func noteMicrophone(w io.Writer, link string) {
+	u, err := url.Parse(link)
+	if err != nil || u.Scheme != "http" || loopbackHost(net.JoinHostPort(u.Hostname(), "0")) {
+		return
+	}
+	fmt.Fprintln(w, "note: browsers allow the microphone only on https or localhost, so people opening this link from "+
+		"other machines cannot send their voice: serve with --tls-cert/--tls-key, or behind an HTTPS reverse proxy "+
+		"with --public-url (see docs/deploy.md)")
 }

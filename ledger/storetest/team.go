@@ -360,6 +360,32 @@ func meetingOrg(t *testing.T, open func(t *testing.T) func(now func() time.Time)
 	if _, err := s.Meeting(ctx, "m8"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("a meeting refused for its organisation was stored: %v", err)
 	}
+
+	// A guest link is replaced or revoked at once.
+	if err := s.SetMeetingToken(ctx, "m7", "guest-token-1"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.MeetingByToken(ctx, "guest-token-1"); err != nil || m.ID != "m7" {
+		t.Errorf("MeetingByToken(new token) = %+v, %v; want m7", m, err)
+	}
+	if err := s.SetMeetingToken(ctx, "m7", ""); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := s.Meeting(ctx, "m7"); err != nil || m.Token != "" {
+		t.Errorf("Meeting(m7) after revoking its guest link = %+v, %v; want no token", m, err)
+	}
+	if _, err := s.MeetingByToken(ctx, "guest-token-1"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("MeetingByToken(revoked token): %v, want ErrNotFound", err)
+	}
+	if err := s.SetMeetingToken(ctx, "no-such", "x-token"); !errors.Is(err, ledger.ErrNotFound) || !wrappedOnce(err) {
+		t.Errorf("SetMeetingToken of an unknown meeting: %v, want ErrNotFound", err)
+	}
+	if err := s.CreateMeeting(ctx, ledger.Meeting{ID: "m9", Token: "taken-token"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMeetingToken(ctx, "m7", "taken-token"); !errors.Is(err, ledger.ErrExists) {
+		t.Errorf("SetMeetingToken to another meeting's token: %v, want ErrExists", err)
+	}
 }
 
 func meetingIDs(ms []ledger.Meeting) []string {
@@ -687,12 +713,12 @@ func importBatches(t *testing.T, open func(t *testing.T) func(now func() time.Ti
 		t.Fatalf("Since = %d events, %v; want 6", len(got), err)
 	}
 	for i, e := range got {
-		originSeq := int64(i + 1)
+		originSeq, from := int64(i+1), "laptop-1"
 		if i == 5 {
-			originSeq = 1
+			originSeq, from = 1, "laptop-2"
 		}
 		want := laptop("m", origin, originSeq, originSeq)[0]
-		want.Seq = int64(i + 1)
+		want.Seq, want.Origin = int64(i+1), from // which log each came from travels with it
 		want.At = want.At.UTC()
 		if !reflect.DeepEqual(e, want) {
 			t.Errorf("event %d = %+v, want %+v", i+1, e, want)
