@@ -55,3 +55,53 @@ func TestNoteMicrophone(t *testing.T) {
 		}
 	}
 }
+
+// A meeting the server records itself: made with `admin meeting create`, it runs when a
+// participant publishes to its WHIP link, records what they say, and stops once they have left.
+func TestServeRecordsItsOwnMeetings(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "server.db")
+	serve := start(t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--model", testModel(t), "--idle-stop", "3s")
+	token := serve.await(`^admin token: (\S+)$`)
+	base := serve.await(`serving the team server on (http://\S+),`)
+	org := admin(t, base, token, "org", "create", "Acme")
+	member := admin(t, base, token, "token", "create", "--org", org, "--name", "bot")
+
+	out := admin(t, base, member, "meeting", "create", "--title", "Kick-off")
+	lines := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			lines[k] = v
+		}
+	}
+	id, whip, join := lines["id"], lines["whip"], lines["join"]
+	if id == "" || whip != base+"/whip/"+id || !strings.HasPrefix(join, base+"/m/"+id+"/join?t=") {
+		t.Fatalf("meeting create printed:\n%s", out)
+	}
+	guest := join[strings.Index(join, "?t=")+3:]
+
+	if code, stdout, stderr := ledgerline(t, "publish", sample, "--url", whip, "--token", guest, "--name", "Dana", "--org", "vendor", "--speed", "4"); code != 0 {
+		t.Fatalf("publish: exit %d: %s%s", code, stdout, stderr)
+	}
+	var m struct {
+		State   string `json:"state"`
+		LastSeq int64  `json:"last_seq"`
+	}
+	waitFor(t, "the meeting to stop once its participant left", func() bool {
+		api(t, http.MethodGet, base+"/api/v1/meetings/"+id, member, http.StatusOK, &m)
+		return m.State == "stopped"
+	})
+	var events []struct {
+		Type    string `json:"type"`
+		Speaker *struct {
+			Name string `json:"name"`
+		} `json:"speaker"`
+	}
+	api(t, http.MethodGet, base+"/api/v1/meetings/"+id+"/events", member, http.StatusOK, &events)
+	named := false
+	for _, e := range events {
+		named = named || (e.Type == "speaker.update" && e.Speaker != nil && e.Speaker.Name == "Dana")
+	}
+	if !named || len(events) < 3 {
+		t.Fatalf("the meeting recorded %d events, without the participant named: %+v", len(events), events)
+	}
+}
