@@ -55,6 +55,9 @@ type DealMeeting struct {
 	DurationMS  int64               `json:"duration_ms"`
 	Commitments int                 `json:"commitments"` // made in this meeting
 	Orgs        []string            `json:"organisations"`
+	// Recap is the link the deal page gives to the meeting's recap, set by whoever serves it (the
+	// link must carry access the reader has); none on a page saved from the command line.
+	Recap string `json:"-"`
 }
 
 // DealOrg is one organisation's record across a deal: commitments it made and kept, and talk time.

@@ -118,6 +118,16 @@ type Recap struct {
 	OpenQuestions []Raised          `json:"open_questions"`
 	Objections    []Raised          `json:"objections"`
 	Transcript    []TranscriptLine  `json:"-"`
+
+	// Downloads are the links the HTML page offers to the meeting's exports, set by whoever serves
+	// it (the links carry its access); none on a page saved from the command line.
+	Downloads []Download `json:"-"`
+}
+
+// Download is a link to one export of a meeting.
+type Download struct {
+	Kind string // the export's kind ("vtt")
+	Href string // where it is served, relative to the page's site
 }
 
 // OrgRecap is one organisation's part in a meeting. Org is the organisation's name, or the role of

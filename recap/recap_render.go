@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io"
@@ -79,12 +80,26 @@ func (r Recap) started() string {
 	return t.UTC().Format("Mon 2 Jan 2006 15:04 UTC")
 }
 
+// SegmentAnchor is the fragment that names a segment's line in the recap page, so that a link
+// (a search hit, a commitment's evidence) lands on it: "seg-" and the segment's ID, or "seg." and
+// the ID in hex where it holds anything but letters, digits, '-' and '_', so that it is a valid
+// fragment and id, never another segment's, and stays the same however the transcript changes.
+func SegmentAnchor(segmentID string) string {
+	plain := segmentID != "" && !strings.ContainsFunc(segmentID, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	})
+	if plain {
+		return "seg-" + segmentID
+	}
+	return "seg." + hex.EncodeToString([]byte(segmentID))
+}
+
 // WriteHTML writes the recap as one self-contained HTML page: styles inline, no scripts, no
 // other files. Every text is escaped.
 func (r Recap) WriteHTML(w io.Writer) error {
 	anchors := make(map[string]string, len(r.Transcript))
-	for i, l := range r.Transcript {
-		anchors[l.SegmentID] = "seg-" + strconv.Itoa(i+1)
+	for _, l := range r.Transcript {
+		anchors[l.SegmentID] = SegmentAnchor(l.SegmentID)
 	}
 	view := struct {
 		R       Recap

@@ -71,6 +71,19 @@ func TestRecapFromStore(t *testing.T) {
 	}
 }
 
+func TestSegmentAnchor(t *testing.T) {
+	for id, want := range map[string]string{
+		"call-3":    "seg-call-3",
+		"r2-mic_1":  "seg-r2-mic_1",
+		"mic/2":     "seg." + "6d69632f32",
+		`"><script`: "seg." + "223e3c736372697074",
+	} {
+		if got := SegmentAnchor(id); got != want {
+			t.Errorf("SegmentAnchor(%q) = %q, want %q", id, got, want)
+		}
+	}
+}
+
 func TestRecapRendersEscaped(t *testing.T) {
 	st := recordtest.Seed(t)
 	r, err := Build(context.Background(), st, recordtest.Kickoff)
@@ -85,7 +98,25 @@ func TestRecapRendersEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := html.String()
-	for _, want := range []string{`<table id="commitments">`, "send you the integration architecture", `href="#seg-5"`, `id="seg-5"`,
+	// Each line of the transcript is a target, named by its segment, and the evidence links to it.
+	anchors := []string{}
+	for _, l := range r.Transcript {
+		anchors = append(anchors, `id="`+SegmentAnchor(l.SegmentID)+`"`)
+	}
+	for _, c := range r.Commitments {
+		for _, e := range c.Evidence {
+			anchors = append(anchors, `href="#`+SegmentAnchor(e.SegmentID)+`"`)
+		}
+	}
+	if len(anchors) <= len(r.Transcript) {
+		t.Fatal("the seeded recap has no evidence to link")
+	}
+	for _, want := range anchors {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML recap lacks %s", want)
+		}
+	}
+	for _, want := range []string{`<table id="commitments">`, "send you the integration architecture",
 		"Welcome &lt;b&gt;everyone&lt;/b&gt; &amp; thanks", "Lucía", "<style>" + pageCSS + "</style>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML recap lacks %q", want)

@@ -26,6 +26,13 @@ func (s *Server) serveDeal(w http.ResponseWriter, r *http.Request) {
 		s.recordError(w, "cannot build a deal report", "deal", d.ID, err)
 		return
 	}
+	// Someone signed in reaches each meeting's recap, and its downloads, with their session; a
+	// deal link opens the deal's page only, so it links to no meeting.
+	if r.URL.Query().Get("t") == "" {
+		for i := range sum.Meetings {
+			sum.Meetings[i].Recap = "/m/" + url.PathEscape(sum.Meetings[i].ID) + "/recap"
+		}
+	}
 	var buf bytes.Buffer
 	if err := sum.WriteHTML(&buf); err != nil {
 		s.recordError(w, "cannot write a deal page", "deal", d.ID, err)

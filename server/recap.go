@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/recap"
@@ -68,7 +69,7 @@ func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	recap, err := recap.Build(r.Context(), s.cfg.Records, m.ID)
+	page, err := recap.Build(r.Context(), s.cfg.Records, m.ID)
 	if err != nil {
 		s.recordError(w, "cannot build a recap", "meeting", m.ID, err)
 		return
@@ -77,10 +78,20 @@ func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	switch format := r.URL.Query().Get("format"); format {
 	case "md", "markdown":
-		err = recap.WriteMarkdown(&buf)
+		err = page.WriteMarkdown(&buf)
 		h.Set("Content-Type", "text/markdown; charset=utf-8")
 	case "", "html":
-		err = recap.WriteHTML(&buf)
+		// The downloads carry the access the page was opened with: its guest token, or none for
+		// someone signed in.
+		token := r.URL.Query().Get("t")
+		for _, f := range recap.ExportFormats() {
+			href := ExportPath(m.ID, f.Kind, token)
+			if token == "" {
+				href = strings.TrimSuffix(href, "?t=")
+			}
+			page.Downloads = append(page.Downloads, recap.Download{Kind: f.Kind, Href: href})
+		}
+		err = page.WriteHTML(&buf)
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", recordCSP())
 	default:

@@ -160,6 +160,17 @@ func TestRecapServed(t *testing.T) {
 			t.Errorf("recap page lacks %q", want)
 		}
 	}
+	// Every export is offered, with the page's own access, and each link downloads.
+	for _, e := range recap.ExportFormats() {
+		href := strings.ReplaceAll(ExportPath(recMeeting, e.Kind, recToken), "&", "&amp;")
+		if !strings.Contains(page, `href="`+href+`" download`) {
+			t.Errorf("recap page lacks the %s download %s", e.Kind, href)
+			continue
+		}
+		if resp, _ := f.get(t, ExportPath(recMeeting, e.Kind, recToken)); resp.StatusCode != http.StatusOK {
+			t.Errorf("the %s download answers %d", e.Kind, resp.StatusCode)
+		}
+	}
 	resp, md := f.get(t, RecapPath(recMeeting, recToken)+"&format=md")
 	if resp.Header.Get("Content-Type") != "text/markdown; charset=utf-8" ||
 		!strings.Contains(md, "| Globex | send you the integration architecture | 2026-03-06 (“by Friday”) | open |") {

@@ -398,7 +398,7 @@ func (s *Server) find(r *http.Request, p principal, q string, limit int) ([]hitJ
 		link := s.base(r) + "/m/" + url.PathEscape(h.MeetingID) + "/recap"
 		switch h.Kind {
 		case "segment":
-			link += "#seg-" + url.PathEscape(h.ItemID)
+			link += "#" + recap.SegmentAnchor(h.ItemID)
 		case "commitment":
 			link += "#commitments"
 		}

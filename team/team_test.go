@@ -348,7 +348,21 @@ func TestInviteSignsInOnce(t *testing.T) {
 	if found := get(f.srv.URL+"/search?q=architecture", http.StatusOK); !strings.Contains(found, "/m/"+id+"/recap#seg-s1") {
 		t.Fatalf("search page lacks a link to the segment:\n%s", found)
 	}
-	get(f.srv.URL+"/m/"+id+"/recap", http.StatusOK)
+	// The link lands on the segment's line of the recap.
+	page := get(f.srv.URL+"/m/"+id+"/recap", http.StatusOK)
+	if !strings.Contains(page, `id="seg-s1"`) {
+		t.Fatalf("recap page has no target for the search's link:\n%s", page)
+	}
+	if deal := get(f.srv.URL+"/d/deal-1", http.StatusOK); !strings.Contains(deal, `<a href="/m/`+id+`/recap">`) {
+		t.Fatalf("the deal page does not link the meeting's recap:\n%s", deal)
+	}
+	// Signed in, the downloads need no token: the session opens them.
+	if !strings.Contains(page, `href="/m/`+id+`/export/csv" download`) {
+		t.Fatalf("recap page lacks the commitments' download:\n%s", page)
+	}
+	if csv := get(f.srv.URL+"/m/"+id+"/export/csv", http.StatusOK); !strings.Contains(csv, "send the integration architecture") {
+		t.Fatalf("the commitments' download:\n%s", csv)
+	}
 	// The invite is used up.
 	resp, err = (&http.Client{}).PostForm(inv.Link, url.Values{"name": {"Mallory"}})
 	if err != nil {
