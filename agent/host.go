@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -179,9 +177,7 @@ func (h *Host) running(r *http.Request, meeting string) (*hostedMeeting, error) 
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
-	token, _ := ingest.BearerToken(r)
-	got, want := sha256.Sum256([]byte(token)), sha256.Sum256([]byte(rec.Token))
-	if token == "" || rec.Token == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+	if token, _ := ingest.BearerToken(r); server.TokenScope(rec.Token, token) < server.ScopeJoin {
 		return nil, ingest.ErrUnauthorized
 	}
 	return h.start(meeting)

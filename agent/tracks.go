@@ -31,10 +31,11 @@ func (m *Meeting) newWHIP() (*ingest.WHIP, error) {
 	})
 }
 
-// authorize lets in publishers with the meeting's token while it takes their audio.
+// authorize lets in publishers with a token that lets them join (the join link's, or the meeting's
+// own) while it takes their audio.
 func (m *Meeting) authorize(r *http.Request, meeting string) error {
 	token, _ := ingest.BearerToken(r)
-	known, ok := m.srv.CheckToken(meeting, token)
+	known, ok := m.srv.CheckToken(meeting, token, server.ScopeJoin)
 	switch {
 	case !known:
 		return ingest.ErrUnknownMeeting

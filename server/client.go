@@ -16,7 +16,7 @@ import (
 // serveSocket upgrades an authorised request to a viewer connection and serves it until it ends.
 // Query: t (the token), since (optional, the last seq the viewer has seen).
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
-	m, ok := s.authorize(w, r)
+	m, ok := s.authorize(w, r, ScopeWatch)
 	if !ok {
 		return
 	}

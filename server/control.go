@@ -77,22 +77,22 @@ func fail(code int, format string, args ...any) error {
 }
 
 func (s *Server) registerControl(mux *http.ServeMux) {
-	mux.HandleFunc("POST /m/{meeting}/speakers/{id}", s.controlHandler(s.editSpeaker))
-	mux.HandleFunc("POST /m/{meeting}/commitments/{id}", s.controlHandler(s.editCommitment))
-	mux.HandleFunc("POST /m/{meeting}/pause", s.controlHandler(s.pause))
-	mux.HandleFunc("POST /m/{meeting}/resume", s.controlHandler(s.resume))
+	mux.HandleFunc("POST /m/{meeting}/speakers/{id}", s.controlHandler(ScopeControl, s.editSpeaker))
+	mux.HandleFunc("POST /m/{meeting}/commitments/{id}", s.controlHandler(ScopeControl, s.editCommitment))
+	mux.HandleFunc("POST /m/{meeting}/pause", s.controlHandler(ScopeControl, s.pause))
+	mux.HandleFunc("POST /m/{meeting}/resume", s.controlHandler(ScopeControl, s.resume))
 }
 
 // controlFunc makes one change for an authorised, same-origin JSON request and returns the event
 // to answer with.
 type controlFunc func(ctx context.Context, m *meeting, r *http.Request) (ledger.Event, error)
 
-// controlHandler checks what every control request needs — the meeting's token, a request a
-// page of another site cannot forge, a JSON body of bounded size — then runs fn and answers with
-// the event as JSON, or with the error.
-func (s *Server) controlHandler(fn controlFunc) http.HandlerFunc {
+// controlHandler checks what every control request needs — a link or sign-in that reaches the
+// meeting for need, a request a page of another site cannot forge, a JSON body of bounded size —
+// then runs fn and answers with the event as JSON, or with the error.
+func (s *Server) controlHandler(need Scope, fn controlFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		m, ok := s.authorizeEdit(w, r)
+		m, ok := s.authorize(w, r, need)
 		if !ok {
 			return
 		}

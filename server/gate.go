@@ -47,34 +47,34 @@ const (
 	msgGateDown    = "Access to this meeting cannot be checked right now. Try again shortly."
 )
 
-// authorize finds the request's live meeting and checks that the request may reach it, answering
-// 404, 401, 403 or 503 itself. A meeting the Gate lets in that is not registered here is opened
-// on demand: its hub follows the log while it has viewers.
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request) (*meeting, bool) {
-	return s.authorizeAs(w, r, false)
-}
-
-// authorizeEdit is authorize for a request that changes the meeting or sends it audio.
-func (s *Server) authorizeEdit(w http.ResponseWriter, r *http.Request) (*meeting, bool) {
-	return s.authorizeAs(w, r, true)
-}
-
-func (s *Server) authorizeAs(w http.ResponseWriter, r *http.Request, edit bool) (*meeting, bool) {
+// authorize finds the request's live meeting and checks that the request may reach it for need,
+// answering 404, 401, 403 or 503 itself: by the token of its link (?t=), which opens it for its
+// scope, or else by the Gate. A meeting the Gate lets in that is not registered here is opened on
+// demand: its hub follows the log while it has viewers.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Scope) (*meeting, bool) {
 	id := r.PathValue("meeting")
 	token := r.URL.Query().Get("t")
-	m, known, ok := s.checkToken(id, token)
-	if ok {
-		return m, true
-	}
+	m, known, scope := s.checkToken(id, token)
 	if !meetingIDPattern.MatchString(id) {
 		plainError(w, http.StatusNotFound, msgNoMeeting)
 		return nil, false
 	}
-	if token != "" && !known && s.storedToken(r.Context(), id, token) {
-		ok = true
+	if token != "" && !known {
+		scope = s.storedScope(r.Context(), id, token)
 	}
-	if !ok && !s.admit(w, r, s.gateMeeting(r, id, edit), known, token, msgNoMeeting, msgNeedToken, msgBadToken) {
-		return nil, false
+	switch {
+	case scope >= need:
+	case scope > 0:
+		// A link of a narrower scope (a recap link may not watch, a watching one may not change),
+		// unless its holder is signed in and may.
+		if s.gateMeeting(r, id, need >= ScopeJoin) != nil {
+			plainError(w, http.StatusForbidden, "This link does not allow that: it is a "+scope.String()+" link. Ask the organiser for the link you need.")
+			return nil, false
+		}
+	default:
+		if !s.admit(w, r, s.gateMeeting(r, id, need >= ScopeJoin), known || scope > 0, token, msgNoMeeting, msgNeedToken, msgBadToken) {
+			return nil, false
+		}
 	}
 	if m != nil {
 		return m, true
@@ -109,7 +109,7 @@ func (s *Server) authorizeRecord(w http.ResponseWriter, r *http.Request) (ledger
 	}
 	token := r.URL.Query().Get("t")
 	_, _, registered := s.checkToken(id, token)
-	if registered || tokenMatches(token, sha256.Sum256([]byte(m.Token)), m.Token != "") {
+	if registered >= ScopeRecap || TokenScope(m.Token, token) >= ScopeRecap {
 		return m, true
 	}
 	return m, s.admit(w, r, s.gateMeeting(r, id, false), true, token, msgNoMeeting, msgNeedToken, msgBadToken)
@@ -190,14 +190,17 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, gate error, known
 	}
 }
 
-// storedToken reports whether token is the one stored with the meeting's record: a guest link
-// that outlives the process that made it.
-func (s *Server) storedToken(ctx context.Context, id, token string) bool {
+// storedScope returns the scope token opens of the meeting by the token stored with its record: a
+// guest link that outlives the process that made it.
+func (s *Server) storedScope(ctx context.Context, id, token string) Scope {
 	if s.cfg.Records == nil {
-		return false
+		return 0
 	}
 	m, err := s.cfg.Records.Meeting(ctx, id)
-	return err == nil && tokenMatches(token, sha256.Sum256([]byte(m.Token)), m.Token != "")
+	if err != nil {
+		return 0
+	}
+	return TokenScope(m.Token, token)
 }
 
 // openMeeting returns the meeting registered under id, registering it on demand (with no token of

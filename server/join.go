@@ -24,19 +24,21 @@ const ConsentDeclined = "declined"
 // defaultDecliner names a participant who declined before typing a name.
 const defaultDecliner = "A participant"
 
-// JoinPath returns the path of a meeting's join page, token included: the link to send participants.
+// JoinPath returns the path of a meeting's join page with a join-scoped token derived from the
+// meeting's token: the link to send participants, which lets them send audio and watch, not change
+// the meeting.
 func JoinPath(id, token string) string {
-	return "/m/" + url.PathEscape(id) + "/join?t=" + url.QueryEscape(token)
+	return "/m/" + url.PathEscape(id) + "/join?t=" + url.QueryEscape(ScopedToken(token, ScopeJoin))
 }
 
 func (s *Server) registerJoin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /m/{meeting}/join", s.serveJoin)
-	mux.HandleFunc("POST /m/{meeting}/join/decline", s.controlHandler(s.decline))
+	mux.HandleFunc("POST /m/{meeting}/join/decline", s.controlHandler(ScopeJoin, s.decline))
 }
 
 // serveJoin serves the join page of an authorised meeting. The page reads the token from its own URL.
 func (s *Server) serveJoin(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authorizeEdit(w, r); !ok {
+	if _, ok := s.authorize(w, r, ScopeJoin); !ok {
 		return
 	}
 	if s.cfg.Ingest == nil {

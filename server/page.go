@@ -25,7 +25,7 @@ func setPageHeaders(h http.Header) {
 // servePage serves the overlay page of an authorised meeting. The page reads the token from its own
 // URL to open the socket.
 func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authorize(w, r); !ok {
+	if _, ok := s.authorize(w, r, ScopeWatch); !ok {
 		return
 	}
 	page, err := web.ReadFile("web/overlay.html")

@@ -46,12 +46,15 @@ func (s *Server) handleRecords(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/deals/{deal}", s.serveDealAPI)
 }
 
-// RecapPath returns the path of a meeting's recap page, token included.
+// RecapPath returns the path of a meeting's recap page with a recap-scoped token derived from the
+// meeting's token: the link that may leave the machine (a webhook, a message), which reads the
+// recap and exports and nothing else.
 func RecapPath(id, token string) string {
-	return "/m/" + url.PathEscape(id) + "/recap?t=" + url.QueryEscape(token)
+	return "/m/" + url.PathEscape(id) + "/recap?t=" + url.QueryEscape(ScopedToken(token, ScopeRecap))
 }
 
-// ExportPath returns the path of a meeting's export of a kind ("vtt", "ics"…), token included.
+// ExportPath returns the path of a meeting's export of a kind ("vtt", "ics"…), with the token
+// given (any scope opens exports).
 func ExportPath(id, kind, token string) string {
 	return "/m/" + url.PathEscape(id) + "/export/" + url.PathEscape(kind) + "?t=" + url.QueryEscape(token)
 }

@@ -160,14 +160,15 @@ func TestRecapServed(t *testing.T) {
 			t.Errorf("recap page lacks %q", want)
 		}
 	}
-	// Every export is offered, with the page's own access, and each link downloads.
+	// Every export is offered, with the page's own access (the recap link's scope), and each
+	// link downloads.
 	for _, e := range recap.ExportFormats() {
-		href := strings.ReplaceAll(ExportPath(recMeeting, e.Kind, recToken), "&", "&amp;")
+		href := strings.ReplaceAll(ExportPath(recMeeting, e.Kind, ScopedToken(recToken, ScopeRecap)), "&", "&amp;")
 		if !strings.Contains(page, `href="`+href+`" download`) {
 			t.Errorf("recap page lacks the %s download %s", e.Kind, href)
 			continue
 		}
-		if resp, _ := f.get(t, ExportPath(recMeeting, e.Kind, recToken)); resp.StatusCode != http.StatusOK {
+		if resp, _ := f.get(t, ExportPath(recMeeting, e.Kind, ScopedToken(recToken, ScopeRecap))); resp.StatusCode != http.StatusOK {
 			t.Errorf("the %s download answers %d", e.Kind, resp.StatusCode)
 		}
 	}

@@ -19,8 +19,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
 	"errors"
@@ -208,10 +206,10 @@ type Server struct {
 }
 
 type meeting struct {
-	id    string
-	token [sha256.Size]byte // digest of the access token, compared in constant time
-	hub   *hub
-	edit  sync.Mutex // serialises viewers' changes: read the latest state, then append
+	id     string
+	tokens scopeDigests // digests of its access token for each scope, compared in constant time
+	hub    *hub
+	edit   sync.Mutex // serialises viewers' changes: read the latest state, then append
 	// onDemand marks a meeting opened through the Gate rather than added: its hub stops when it
 	// has been without viewers for a while.
 	onDemand bool
@@ -280,17 +278,17 @@ func (s *Server) AddMeetingToken(id, token string) error {
 	if len(token) < 16 {
 		return fmt.Errorf("server: token for meeting %q is too short (%d characters, want at least 16)", id, len(token))
 	}
-	digest := sha256.Sum256([]byte(token))
+	tokens := digestsOf(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return fmt.Errorf("server: add meeting %q: %w", id, ErrClosed)
 	}
 	if m := s.meetings[id]; m != nil {
-		m.token, m.onDemand = digest, false
+		m.tokens, m.onDemand = tokens, false
 		return nil
 	}
-	s.addHubLocked(id).token = digest
+	s.addHubLocked(id).tokens = tokens
 	return nil
 }
 
@@ -307,16 +305,16 @@ func (s *Server) addHubLocked(id string) *meeting {
 	return m
 }
 
-// ReplaceToken replaces the access token of a meeting served here, if it is; "" leaves it with
-// none, so that no capability link opens it. Viewers already connected stay. It reports whether
-// the meeting was served.
+// ReplaceToken replaces the access token of a meeting served here, if it is, and with it every
+// scoped token derived from it; "" leaves it with none, so that no capability link opens it.
+// Viewers already connected stay. It reports whether the meeting was served.
 func (s *Server) ReplaceToken(id, token string) bool {
-	digest := sha256.Sum256([]byte(token))
+	tokens := digestsOf(token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.meetings[id]
 	if m != nil {
-		m.token = digest // an empty token never matches: checkToken refuses "" first
+		m.tokens = tokens
 	}
 	return m != nil
 }
@@ -507,26 +505,26 @@ func (s *Server) markClosed() ([]*http.Server, []*hub) {
 	return https, hubs
 }
 
-// CheckToken reports whether a meeting is served (known) and whether token
-// is its access token (ok), for other ways in such as WHIP ingest.
-func (s *Server) CheckToken(meeting, token string) (known, ok bool) {
-	_, known, ok = s.checkToken(meeting, token)
-	return known, ok
+// CheckToken reports whether a meeting is served (known) and whether token opens it for at least
+// need (ok), for other ways in such as WHIP ingest.
+func (s *Server) CheckToken(meeting, token string, need Scope) (known, ok bool) {
+	_, known, scope := s.checkToken(meeting, token)
+	return known, scope >= need
 }
 
-func (s *Server) checkToken(id, token string) (m *meeting, known, ok bool) {
+// checkToken finds a served meeting and the widest scope token opens of it.
+func (s *Server) checkToken(id, token string) (m *meeting, known bool, scope Scope) {
 	s.mu.Lock()
 	m = s.meetings[id]
-	var want [sha256.Size]byte
+	var tokens scopeDigests
 	if m != nil {
-		want = m.token
+		tokens = m.tokens
 	}
 	s.mu.Unlock()
 	if m == nil {
-		return nil, false, false
+		return nil, false, 0
 	}
-	got := sha256.Sum256([]byte(token))
-	return m, true, token != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	return m, true, tokens.scopeOf(token)
 }
 
 func plainError(w http.ResponseWriter, code int, msg string) {

@@ -216,7 +216,7 @@ func (s *Server) newGuestLink(w http.ResponseWriter, r *http.Request, p principa
 	s.overlay.ReplaceToken(m.ID, token)
 	s.log.Info("guest link replaced", "meeting", m.ID, "by", p.cred.ID)
 	base := s.base(r)
-	writeJSON(w, http.StatusOK, map[string]string{"overlay": base + server.PagePath(m.ID, token),
+	writeJSON(w, http.StatusOK, map[string]string{"overlay": base + server.PagePath(m.ID, server.ScopedToken(token, server.ScopeWatch)),
 		"recap": base + server.RecapPath(m.ID, token), "join": base + server.JoinPath(m.ID, token)})
 	return nil
 }
