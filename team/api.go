@@ -96,7 +96,7 @@ func (s *Server) api(fn apiFunc) http.HandlerFunc {
 			return
 		}
 		if changes(r) {
-			if err := checkCSRF(r, p); err != nil {
+			if err := s.checkCSRF(r, p); err != nil {
 				s.fail(w, r, failf(http.StatusForbidden, "%v", err))
 				return
 			}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,11 +118,11 @@ func (s *Server) authenticate(r *http.Request) (principal, error) {
 // checkCSRF refuses a change made with a session cookie unless it comes from this server's own
 // pages: the Origin, when sent, must be this server, and the page's CSRF token must come with it.
 // Bearer tokens are never sent by browsers on their own, so requests made with them need neither.
-func checkCSRF(r *http.Request, p principal) error {
+func (s *Server) checkCSRF(r *http.Request, p principal) error {
 	if p.secret == "" {
 		return nil
 	}
-	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(r, origin) {
+	if origin := r.Header.Get("Origin"); origin != "" && !s.ownOrigin(r, origin) {
 		return fmt.Errorf("changes are accepted only from this server's own pages")
 	}
 	got := r.Header.Get(csrfHeader)
@@ -135,10 +136,19 @@ func checkCSRF(r *http.Request, p principal) error {
 	return nil
 }
 
-// sameOrigin reports whether origin names the host the request was sent to.
-func sameOrigin(r *http.Request, origin string) bool {
+// ownOrigin reports whether a browser's Origin is one of this server's pages: the host the request
+// was sent to, the public URL's, or one of the allowed origins (a proxy may pass on a Host of its
+// own rather than the browser's).
+func (s *Server) ownOrigin(r *http.Request, origin string) bool {
 	u, err := url.Parse(origin)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	o := strings.ToLower(u.Scheme + "://" + u.Host)
+	return slices.Contains(s.origins, o)
 }
 
 // changes reports whether a request's method changes something.

@@ -238,7 +238,7 @@ func (s *Server) serveInvite(w http.ResponseWriter, r *http.Request) {
 
 // redeemInvite signs the person in: the invite is used up and a session cookie set.
 func (s *Server) redeemInvite(w http.ResponseWriter, r *http.Request) {
-	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(r, origin) {
+	if origin := r.Header.Get("Origin"); origin != "" && !s.ownOrigin(r, origin) {
 		s.render(w, http.StatusForbidden, "signin", "Sign in from this server's own invite page.")
 		return
 	}
@@ -276,7 +276,7 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxSmallBody)
 	p, err := s.authenticate(r)
 	if err == nil && p.secret != "" {
-		if err := checkCSRF(r, p); err != nil {
+		if err := s.checkCSRF(r, p); err != nil {
 			s.render(w, http.StatusForbidden, "signin", err.Error())
 			return
 		}

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,6 +67,7 @@ type Server struct {
 	log     *slog.Logger
 	now     func() time.Time
 	overlay *server.Server
+	origins []string // browser origins of this server's pages besides the request's host, lower case
 }
 
 // New returns a Server for cfg.
@@ -88,6 +90,14 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now}
 	sc := cfg.Server
+	if cfg.PublicURL != "" {
+		// Pages reached at the public URL are this server's, whatever Host a proxy passes on.
+		u, _ := url.Parse(cfg.PublicURL) // checked above
+		sc.AllowedOrigins = append(slices.Clone(sc.AllowedOrigins), u.Scheme+"://"+u.Host)
+	}
+	for _, o := range sc.AllowedOrigins {
+		s.origins = append(s.origins, strings.ToLower(strings.TrimSuffix(o, "/")))
+	}
 	if cfg.Control == nil {
 		cfg.Control = cfg.Store
 	}

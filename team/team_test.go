@@ -722,3 +722,26 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 }
+
+// Pages reached through a proxy keep their origin: the public URL's and the allowed ones are this
+// server's own, whatever Host the proxy passes on.
+func TestOwnOrigins(t *testing.T) {
+	ts, err := New(Config{Store: sqliteStore(t), PublicURL: "https://ledgerline.example.com/team",
+		Server: server.Config{AllowedOrigins: []string{"https://crm.example.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8080/api/v1/tokens", nil)
+	for origin, want := range map[string]bool{
+		"http://127.0.0.1:8080":          true,
+		"https://ledgerline.example.com": true,
+		"https://CRM.example.com":        true,
+		"https://evil.example":           false,
+		"null":                           false,
+	} {
+		if got := ts.ownOrigin(r, origin); got != want {
+			t.Errorf("ownOrigin(%q) = %v, want %v", origin, got, want)
+		}
+	}
+}

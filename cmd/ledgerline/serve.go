@@ -38,6 +38,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
 	idleStop := fs.Duration("idle-stop", agent.DefaultIdleStop, "how long a meeting the server records runs on once nobody sends it audio")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
+	var origins originFlags
+	fs.Var(&origins, "allowed-origin", "another browser origin (https://crm.example.com) whose pages may open sockets and make changes, as this server's own may (repeatable); the --public-url's is allowed already")
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Logger:    e.log,
 		Control:   host,
 		Recorder:  host,
-		Server: server.Config{Addr: *listen, MaxConnsPerAddr: *maxConns, Logger: e.log, Ingest: host.Ingest(),
+		Server: server.Config{Addr: *listen, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins, Logger: e.log, Ingest: host.Ingest(),
 			TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey},
 	})
 	if err != nil {
@@ -187,4 +189,14 @@ func noteMicrophone(w io.Writer, link string) {
 	fmt.Fprintln(w, "note: browsers allow the microphone only on https or localhost, so people opening this link from "+
 		"other machines cannot send their voice: serve with --tls-cert/--tls-key, or behind an HTTPS reverse proxy "+
 		"with --public-url (see docs/deploy.md)")
+}
+
+// originFlags collects --allowed-origin values.
+type originFlags []string
+
+func (o *originFlags) String() string { return strings.Join(*o, ",") }
+
+func (o *originFlags) Set(v string) error {
+	*o = append(*o, v)
+	return nil
 }

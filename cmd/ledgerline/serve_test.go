@@ -32,6 +32,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"serve", "--tls-cert", "cert.pem"},
 		{"serve", "--public-url", "ftp://example.com", "--db", filepath.Join(t.TempDir(), "s.db")},
 		{"serve", "extra"},
+		{"serve", "--allowed-origin", "not an origin", "--db", filepath.Join(t.TempDir(), "s.db")},
 	} {
 		if code, _, errOut := ledgerline(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage): %s", args, code, errOut)
