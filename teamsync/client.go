@@ -10,11 +10,21 @@
 // stored events that follows local seq "after" (at most MaxBatchEvents events and MaxBatchBytes),
 // with the meeting's record, and is answered with the new ack; 409 says the batch does not follow
 // what the server holds (its ack is in the answer: resend from there). The server skips events it
-// already holds, so that a batch sent twice (its answer was lost) is stored once.
+// already holds, so that a batch sent twice (its answer was lost) is stored once. Only the
+// laptop's own events are sent (Event.Origin ""): the seqs of a batch may skip those brought back
+// from the server.
 //
-// Concurrency: a Client is safe for concurrent use. An Uploader follows one live meeting from one
-// goroutine, its owner's call of Run: Run returns when its context is cancelled (or when the
-// upload cannot go on, a permanent error) and leaves nothing running. Pending, Progress and Drain
+// The way back: changes made on the server to a meeting being sent (a partner renames a speaker,
+// marks a commitment done) are events appended there. GET /api/v1/meetings/{id}/events?since=S&
+// not_from=O answers the meeting's events after server seq S other than those of the laptop's
+// origin O, and Receive imports them into the laptop's store under the server's own origin
+// ("server:" and its URL), S being how far the store holds that origin: each is stored once
+// however often it is asked for, keeps the laptop's order, and is never sent back.
+//
+// Concurrency: a Client is safe for concurrent use. An Uploader follows one live meeting from its
+// owner's call of Run, and one goroutine of Run's own that brings back the server's changes (and
+// calls Config.Observe): Run returns when its context is cancelled (or when the upload cannot go
+// on, a permanent error) and leaves nothing running. Pending, Progress and Drain
 // may be called from any goroutine meanwhile. Nothing here makes the recording pipeline wait: the
 // store's subscription is only a wake-up (one that falls behind is replaced, as Since is the
 // truth), and the outbox is written at most about once a second while a meeting is followed.
@@ -46,8 +56,9 @@ const (
 	MaxBatchBytes  = 4 << 20
 )
 
-// Outbox is what uploading needs of the laptop's store: the meeting's log and record, and the
-// outbox of uploads (ledger.Team's part for laptops).
+// Outbox is what uploading needs of the laptop's store: the meeting's log and record, the
+// outbox of uploads, and the import of what comes back from the server (ledger.Team's part for
+// laptops).
 type Outbox interface {
 	Since(ctx context.Context, meeting string, seq int64) ([]ledger.Event, error)
 	Subscribe(meeting string, buffer int) *ledger.Subscription
@@ -55,6 +66,8 @@ type Outbox interface {
 	AddUpload(ctx context.Context, u ledger.Upload) error
 	Uploads(ctx context.Context, server string) ([]ledger.Upload, error)
 	SetUploaded(ctx context.Context, meetingID, server string, acked int64) error
+	Import(ctx context.Context, meeting, origin string, after int64, batch []ledger.Event) (int64, error)
+	ImportCursor(ctx context.Context, meeting, origin string) (int64, error)
 }
 
 var _ Outbox = (*ledger.SQLiteStore)(nil)
@@ -96,19 +109,30 @@ type Config struct {
 	// HTTPClient sends the requests; nil for one with timeouts that follows no redirect.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
+	// Observe, when not nil, is told of each change made on the server that Receive, or an
+	// Uploader following a meeting, brings back into the store: once each, in order, as stored
+	// (with its local Seq and Origin), on the goroutine that received it. It must not block for
+	// long: the next changes wait for it.
+	Observe func(ledger.Event)
 }
 
 // Client sends meetings from a store to one team server.
 type Client struct {
-	server string // canonical base URL: the outbox's key
-	token  string
-	store  Outbox
-	http   *http.Client
-	log    *slog.Logger
+	server  string // canonical base URL: the outbox's key
+	from    string // the origin the store keeps the server's changes under: "server:" + server
+	token   string
+	store   Outbox
+	http    *http.Client
+	log     *slog.Logger
+	observe func(ledger.Event)
 
 	// The batch limits, the protocol's; lower in tests.
 	maxEvents int
 	maxBytes  int
+	// maxChanges bounds the bytes of changes read from one answer; lower in tests.
+	maxChanges int64
+	// receiveEvery spaces an Uploader's requests for the server's changes; shorter in tests.
+	receiveEvery time.Duration
 }
 
 // New checks cfg and returns a Client for it.
@@ -123,8 +147,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("teamsync: a client needs a store")
 	}
-	c := &Client{server: server, token: cfg.Token, store: cfg.Store, http: cfg.HTTPClient, log: cfg.Logger,
-		maxEvents: MaxBatchEvents, maxBytes: MaxBatchBytes}
+	c := &Client{server: server, from: ServerOrigin(server), token: cfg.Token, store: cfg.Store, http: cfg.HTTPClient,
+		log: cfg.Logger, observe: cfg.Observe, maxEvents: MaxBatchEvents, maxBytes: MaxBatchBytes, maxChanges: maxChangesBytes,
+		receiveEvery: receiveEvery}
 	if c.http == nil {
 		c.http = newHTTPClient()
 	}
@@ -138,6 +163,11 @@ func New(cfg Config) (*Client, error) {
 // Server returns the server's base URL as the outbox keys it: the URL given, with its scheme and
 // host in lower case and no trailing slash.
 func (c *Client) Server() string { return c.server }
+
+// ServerOrigin is the origin a laptop's store keeps a server's changes under: "server:" and the
+// server's base URL as ParseServer gives it. Events of that origin were made on the server and
+// are never sent back.
+func ServerOrigin(server string) string { return "server:" + server }
 
 // Close closes the connections the client keeps open for its next requests.
 func (c *Client) Close() { c.http.CloseIdleConnections() }
@@ -201,18 +231,21 @@ func newHTTPClient() *http.Client {
 	}
 }
 
-// Progress is how far the server has acknowledged a meeting.
+// Progress is how far the server has acknowledged a meeting. Only the laptop's own events count:
+// those brought back from the server are not sent.
 type Progress struct {
 	Meeting string
-	Acked   int64 // the highest local seq the server holds
-	Last    int64 // the local log's last seq, as last read
+	Acked   int64 // the local seq of the last of the laptop's own events the server holds
+	Last    int64 // the local seq of the last of the laptop's own events, as last read
 	// Err is why the last attempt to send failed, while it is being tried again; nil after a
 	// success.
 	Err error
+
+	unsent int64 // the laptop's own events after Acked, as last read
 }
 
-// Pending is the number of events the server has not acknowledged.
-func (p Progress) Pending() int64 { return max(p.Last-p.Acked, 0) }
+// Pending is the number of the laptop's own events the server has not acknowledged.
+func (p Progress) Pending() int64 { return p.unsent }
 
 // Outbox lists the meetings to be sent to the server, with how far each is acknowledged.
 func (c *Client) Outbox(ctx context.Context) ([]Progress, error) {
@@ -222,11 +255,14 @@ func (c *Client) Outbox(ctx context.Context) ([]Progress, error) {
 	}
 	out := make([]Progress, 0, len(ups))
 	for _, u := range ups {
-		m, err := c.store.Meeting(ctx, u.MeetingID)
-		if err != nil {
+		if _, err := c.store.Meeting(ctx, u.MeetingID); err != nil {
 			return nil, fmt.Errorf("teamsync: meeting %s: %w", u.MeetingID, err)
 		}
-		out = append(out, Progress{Meeting: u.MeetingID, Acked: u.Acked, Last: m.LastSeq})
+		s := &sender{c: c, meeting: u.MeetingID, acked: u.Acked, last: u.Acked}
+		if _, err := s.read(ctx, u.Acked); err != nil {
+			return nil, err
+		}
+		out = append(out, s.progress())
 	}
 	return out, nil
 }
@@ -284,11 +320,14 @@ func newOrigin() (string, error) {
 // was acknowledged before it recorded in the outbox. progress, when not nil, is called after
 // each acknowledged batch.
 func (c *Client) Send(ctx context.Context, meetingID string, progress func(Progress)) (Progress, error) {
-	up, m, err := c.register(ctx, meetingID)
+	up, _, err := c.register(ctx, meetingID)
 	if err != nil {
 		return Progress{Meeting: meetingID}, err
 	}
-	s := &sender{c: c, meeting: up.MeetingID, origin: up.Origin, deal: up.DealID, acked: up.Acked, last: m.LastSeq}
+	s := &sender{c: c, meeting: up.MeetingID, origin: up.Origin, deal: up.DealID, acked: up.Acked, last: up.Acked}
+	if _, err := s.read(ctx, s.acked); err != nil { // what waits, should the server not answer
+		return s.progress(), err
+	}
 	err = s.send(ctx, func() {
 		// A batch at a time: a sync is not a live meeting, and what is recorded here is what the
 		// next sync need not ask the server about.
@@ -308,8 +347,10 @@ type sender struct {
 	meeting string
 	origin  string
 	deal    string
-	acked   int64 // the highest local seq the server holds, as last known
-	last    int64 // the local log's last seq, as last read
+	acked   int64 // the local seq of the last of the laptop's own events the server holds, as last known
+	last    int64 // the local seq of the last of the laptop's own events, as last read; at least acked
+	// unsent are the seqs of the laptop's own events after acked, as last read: complete up to last.
+	unsent []int64
 	// synced says that acked was read from the server since the last failure: after one, the
 	// server may hold more than it could tell (its answer was lost), and is asked first.
 	synced bool
@@ -319,7 +360,38 @@ type sender struct {
 }
 
 func (s *sender) progress() Progress {
-	return Progress{Meeting: s.meeting, Acked: s.acked, Last: max(s.last, s.acked)}
+	return Progress{Meeting: s.meeting, Acked: s.acked, Last: max(s.last, s.acked), unsent: int64(len(s.unsent))}
+}
+
+// read reads the laptop's own events after local seq from (those brought back from elsewhere are
+// never sent), notes the last of them, and which follow acked.
+func (s *sender) read(ctx context.Context, from int64) ([]ledger.Event, error) {
+	events, err := s.c.store.Since(ctx, s.meeting, from)
+	if err != nil {
+		return nil, fmt.Errorf("teamsync: read meeting %s: %w", s.meeting, err)
+	}
+	own := events[:0]
+	for _, e := range events {
+		if e.Origin == "" {
+			own = append(own, e)
+		}
+	}
+	if len(own) > 0 {
+		s.last = max(s.last, own[len(own)-1].Seq)
+	}
+	s.last = max(s.last, s.acked)
+	s.note(own)
+	return own, nil
+}
+
+// note records which of own, the laptop's events as read, follow acked: what waits.
+func (s *sender) note(own []ledger.Event) {
+	s.unsent = make([]int64, 0, len(own))
+	for _, e := range own {
+		if e.Seq > s.acked {
+			s.unsent = append(s.unsent, e.Seq)
+		}
+	}
 }
 
 // send sends everything the store holds after acked, calling onAck each time acked changes (a batch the server
@@ -331,12 +403,12 @@ func (s *sender) send(ctx context.Context, onAck func()) error {
 			s.synced = false
 			return err
 		}
-		// The record is read after the answer, so its last seq is no older than what was sent.
-		m, err := s.c.store.Meeting(ctx, s.meeting)
+		// The log is read after the answer, so that it holds whatever was sent: the server can
+		// hold no more than the last of the laptop's own events.
+		own, err := s.read(ctx, min(acked, s.acked))
 		if err != nil {
-			return fmt.Errorf("teamsync: meeting %s: %w", s.meeting, err)
+			return err
 		}
-		s.last = max(s.last, m.LastSeq)
 		if acked > s.last {
 			return s.diverged(acked)
 		}
@@ -345,6 +417,7 @@ func (s *sender) send(ctx context.Context, onAck func()) error {
 			// Lower too: the server holds less than it acknowledged (restored from a backup, or
 			// another server answers at this address), and is sent the rest again.
 			s.acked = acked
+			s.note(own)
 			onAck()
 		}
 	}
@@ -354,14 +427,9 @@ func (s *sender) send(ctx context.Context, onAck func()) error {
 		if err != nil {
 			return fmt.Errorf("teamsync: meeting %s: %w", s.meeting, err)
 		}
-		events, err := s.c.store.Since(ctx, s.meeting, s.acked)
+		events, err := s.read(ctx, s.acked)
 		if err != nil {
-			return fmt.Errorf("teamsync: read meeting %s: %w", s.meeting, err)
-		}
-		// The record is read after the events, so its last seq is no older than theirs.
-		s.last = max(s.last, m.LastSeq)
-		if len(events) > 0 {
-			s.last = max(s.last, events[len(events)-1].Seq)
+			return err
 		}
 		if len(events) == 0 {
 			return nil
@@ -386,8 +454,10 @@ func (s *sender) send(ctx context.Context, onAck func()) error {
 				s.c.log.Warn("the server holds less of the meeting than it acknowledged; resending from there",
 					"meeting", s.meeting, "acked", gap.acked, "after", after)
 				s.acked = gap.acked
+				if events, err = s.read(ctx, s.acked); err != nil {
+					return err
+				}
 				onAck()
-				events = nil // read again from the new ack
 				continue
 			case errors.Is(err, errTooLarge) && n > 1:
 				s.limit = max(n/2, 1)
@@ -406,10 +476,11 @@ func (s *sender) send(ctx context.Context, onAck func()) error {
 					ErrRejected, s.meeting, acked, after+1, sentTo)
 			}
 			s.acked = acked
-			onAck()
 			for len(events) > 0 && events[0].Seq <= acked {
 				events = events[1:]
 			}
+			s.note(events)
+			onAck()
 		}
 	}
 }
@@ -501,23 +572,49 @@ const maxAnswer = 64 << 10
 
 // do sends req and reads the ack from the answer, telling what went wrong in the error.
 func (c *Client) do(req *http.Request, meeting string) (int64, error) {
+	var acked int64
+	err := c.roundTrip(req, meeting, func(body io.Reader, status string) error {
+		raw, err := io.ReadAll(io.LimitReader(body, maxAnswer))
+		if err != nil {
+			return fmt.Errorf("teamsync: %s: reading the answer: %w", c.server, err)
+		}
+		var ans struct {
+			Acked *int64 `json:"acked"`
+		}
+		if err := json.Unmarshal(raw, &ans); err != nil || ans.Acked == nil || *ans.Acked < 0 {
+			return fmt.Errorf("%w: meeting %s: an answer without an ack (%s: %s): is %s a Ledgerline team server?",
+				ErrRejected, meeting, status, clean(string(raw)), c.server)
+		}
+		acked = *ans.Acked
+		return nil
+	})
+	return acked, err
+}
+
+// roundTrip sends req with the token and hands the body of a 200 answer to ok, with the status
+// to tell; any other answer is returned as the error it means.
+func (c *Client) roundTrip(req *http.Request, meeting string, ok func(body io.Reader, status string) error) error {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ue := (*url.Error)(nil); errors.As(err, &ue) {
 			if errors.Is(err, ErrRejected) { // a redirect, refused
-				return 0, ue.Err
+				return ue.Err
 			}
 			err = ue.Err // without the request's URL again
 		}
-		return 0, fmt.Errorf("teamsync: %s unreachable: %w", c.server, err)
+		return fmt.Errorf("teamsync: %s unreachable: %w", c.server, err)
 	}
 	defer resp.Body.Close()
+	// What is left is read, within bounds, so that the connection is kept.
+	defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer)) }()
+	if resp.StatusCode == http.StatusOK {
+		return ok(resp.Body, "HTTP 200")
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer)) // so the connection is kept
 	if err != nil {
-		return 0, fmt.Errorf("teamsync: %s: reading the answer: %w", c.server, err)
+		return fmt.Errorf("teamsync: %s: reading the answer: %w", c.server, err)
 	}
 	var ans struct {
 		Acked *int64 `json:"acked"`
@@ -534,27 +631,22 @@ func (c *Client) do(req *http.Request, meeting string) (int64, error) {
 		status += ": " + msg
 	}
 	switch code := resp.StatusCode; {
-	case code == http.StatusOK:
-		if decodeErr != nil || ans.Acked == nil || *ans.Acked < 0 {
-			return 0, fmt.Errorf("%w: meeting %s: an answer without an ack (%s): is %s a Ledgerline team server?", ErrRejected, meeting, status, c.server)
-		}
-		return *ans.Acked, nil
 	case code == http.StatusConflict:
 		if decodeErr != nil || ans.Acked == nil || *ans.Acked < 0 {
-			return 0, fmt.Errorf("%w: meeting %s: a conflict without an ack (%s)", ErrRejected, meeting, status)
+			return fmt.Errorf("%w: meeting %s: a conflict without an ack (%s)", ErrRejected, meeting, status)
 		}
-		return 0, &gapError{acked: *ans.Acked}
+		return &gapError{acked: *ans.Acked}
 	case code == http.StatusUnauthorized:
-		return 0, fmt.Errorf("%w (%s): is it a token of %s, and still valid?", ErrUnauthorized, status, c.server)
+		return fmt.Errorf("%w (%s): is it a token of %s, and still valid?", ErrUnauthorized, status, c.server)
 	case code == http.StatusForbidden || code == http.StatusNotFound:
-		return 0, fmt.Errorf("%w %s (%s): its deal must exist on the server and be shared with the token's organisation for editing, and %s be the server's base URL",
+		return fmt.Errorf("%w %s (%s): its deal must exist on the server and be shared with the token's organisation for editing, and %s be the server's base URL",
 			ErrNotVisible, meeting, status, c.server)
 	case code == http.StatusRequestEntityTooLarge:
-		return 0, fmt.Errorf("%w: meeting %s (%s)", errTooLarge, meeting, status)
+		return fmt.Errorf("%w: meeting %s (%s)", errTooLarge, meeting, status)
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		return 0, fmt.Errorf("teamsync: %s is not answering for now (%s)", c.server, status)
+		return fmt.Errorf("teamsync: %s is not answering for now (%s)", c.server, status)
 	default:
-		return 0, fmt.Errorf("%w: meeting %s (%s)", ErrRejected, meeting, status)
+		return fmt.Errorf("%w: meeting %s (%s)", ErrRejected, meeting, status)
 	}
 }
 

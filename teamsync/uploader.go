@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,19 +25,28 @@ const (
 	// that laptops cut off together do not come back together.
 	minBackoff = 250 * time.Millisecond
 	maxBackoff = 10 * time.Second
+	// receiveEvery spaces the requests for the changes made on the server while a meeting is
+	// followed; failed ones are tried again with backoff, no sooner.
+	receiveEvery = 2 * time.Second
 )
 
 // Uploader follows one meeting being recorded into the store and sends its events to the server
-// as they are appended, trying again with backoff while the server cannot be reached. Its owner
-// calls Run once, on a goroutine of its own, and cancels Run's context to stop it; Drain waits for
-// the server to have every event first.
+// as they are appended, trying again with backoff while the server cannot be reached; meanwhile it
+// brings back the changes made to the meeting on the server, every couple of seconds (see
+// Receive). Its owner calls Run once, on a goroutine of its own, and cancels Run's context to stop
+// it; Drain waits for the server to have every event first.
 type Uploader struct {
-	c    *Client
-	s    *sender       // Run's alone
-	wake chan struct{} // asks Run for a pass now, past any backoff
+	c       *Client
+	meeting string
+	origin  string
+	s       *sender       // Run's alone
+	wake    chan struct{} // asks Run for a pass now, past any backoff
 
-	mu      sync.Mutex
-	p       Progress
+	mu sync.Mutex
+	p  Progress
+	// unsent are the seqs of the laptop's own events after p.Acked, in order: the sender's last
+	// reading, with those the subscription and Drain told of since.
+	unsent  []int64
 	running bool          // Run was called
 	ended   bool          // Run returned
 	stopErr error         // the permanent error Run returned with
@@ -45,12 +56,16 @@ type Uploader struct {
 // Follow adds a meeting of the store to the outbox (a live one, being recorded) and returns the
 // Uploader that sends it to the server.
 func (c *Client) Follow(ctx context.Context, meetingID string) (*Uploader, error) {
-	up, m, err := c.register(ctx, meetingID)
+	up, _, err := c.register(ctx, meetingID)
 	if err != nil {
 		return nil, err
 	}
-	s := &sender{c: c, meeting: up.MeetingID, origin: up.Origin, deal: up.DealID, acked: up.Acked, last: m.LastSeq}
-	return &Uploader{c: c, s: s, wake: make(chan struct{}, 1), p: s.progress(), changed: make(chan struct{})}, nil
+	s := &sender{c: c, meeting: up.MeetingID, origin: up.Origin, deal: up.DealID, acked: up.Acked, last: up.Acked}
+	if _, err := s.read(ctx, s.acked); err != nil {
+		return nil, err
+	}
+	return &Uploader{c: c, meeting: up.MeetingID, origin: up.Origin, s: s, wake: make(chan struct{}, 1), p: s.progress(),
+		unsent: slices.Clone(s.unsent), changed: make(chan struct{})}, nil
 }
 
 // Progress returns how far the server has acknowledged the meeting, as last known.
@@ -71,6 +86,40 @@ func (u *Uploader) update(f func(p *Progress)) {
 	f(&u.p)
 	close(u.changed)
 	u.changed = make(chan struct{})
+}
+
+// fromSender takes the sender's ack and reading of what waits, keeping what the subscription and
+// Drain told of beyond its reading, and err, the pass's failure (nil after a success).
+func (u *Uploader) fromSender(err error) {
+	s := u.s
+	u.update(func(p *Progress) {
+		unsent := append(make([]int64, 0, len(s.unsent)+len(u.unsent)), s.unsent...)
+		for _, seq := range u.unsent {
+			if seq > s.last {
+				unsent = append(unsent, seq)
+			}
+		}
+		u.unsent = unsent
+		p.Acked, p.Last, p.Err = s.acked, max(p.Last, s.last, s.acked), err
+		p.unsent = int64(len(unsent))
+	})
+}
+
+// saw counts the laptop's own events of these seqs among those that wait, unless they are
+// acknowledged or counted already.
+func (u *Uploader) saw(seqs ...int64) {
+	u.update(func(p *Progress) {
+		for _, seq := range seqs {
+			if seq <= p.Acked {
+				continue
+			}
+			if i, found := slices.BinarySearch(u.unsent, seq); !found {
+				u.unsent = slices.Insert(u.unsent, i, seq)
+			}
+			p.Last = max(p.Last, seq)
+		}
+		p.unsent = int64(len(u.unsent))
+	})
 }
 
 // Run sends the meeting's events to the server as the store records them, until ctx is cancelled,
@@ -116,15 +165,26 @@ func (u *Uploader) Run(ctx context.Context) (err error) {
 		u.mu.Unlock()
 	}()
 
+	// The server's changes come back on a goroutine of their own, which ends before Run does.
+	receiving, stopReceiving := context.WithCancel(ctx)
+	var received sync.WaitGroup
+	received.Add(1)
+	go func() {
+		defer received.Done()
+		u.receive(receiving)
+	}()
+	defer func() {
+		stopReceiving()
+		received.Wait()
+	}()
+
 	// Subscribe before the first read, so that no event falls between the two.
 	sub := u.c.store.Subscribe(u.s.meeting, subscribeBuffer)
 	defer func() { sub.Close() }()
 	var retry backoff
 	failing := false
 	for {
-		err := u.s.send(ctx, func() {
-			u.update(func(p *Progress) { p.Acked, p.Last, p.Err = u.s.acked, max(p.Last, u.s.last), nil })
-		})
+		err := u.s.send(ctx, func() { u.fromSender(nil) })
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -140,7 +200,7 @@ func (u *Uploader) Run(ctx context.Context) (err error) {
 					"meeting", u.s.meeting, "err", err)
 			}
 			failing = true
-			u.update(func(p *Progress) { p.Last, p.Err = max(p.Last, u.s.last), err })
+			u.fromSender(err)
 			again = time.NewTimer(retry.next())
 			wait = again.C
 		default:
@@ -149,7 +209,7 @@ func (u *Uploader) Run(ctx context.Context) (err error) {
 			}
 			failing = false
 			retry.reset()
-			u.update(func(p *Progress) { p.Acked, p.Last, p.Err = u.s.acked, max(p.Last, u.s.last), nil })
+			u.fromSender(nil)
 			if u.s.acked > persisted && flush == nil {
 				if d := persistEvery - time.Since(lastPersist); d > 0 {
 					flush = time.NewTimer(d)
@@ -175,8 +235,9 @@ func (u *Uploader) Run(ctx context.Context) (err error) {
 					// Fallen behind (or closed under it): Since is the truth, read it again.
 					sub = u.c.store.Subscribe(u.s.meeting, subscribeBuffer)
 					pass = wait == nil
-				case e.Type.Stored() && e.Seq > u.s.acked:
-					u.update(func(p *Progress) { p.Last = max(p.Last, e.Seq) })
+				case e.Type.Stored() && e.Seq > u.s.acked && e.Origin == "":
+					// One of the laptop's own: those brought back from the server are not sent.
+					u.saw(e.Seq)
 					// While backing off, the event waits for the next try.
 					pass = wait == nil
 				}
@@ -202,11 +263,18 @@ func (u *Uploader) Run(ctx context.Context) (err error) {
 // error that stopped Run. progress, when not nil, is called on Drain's goroutine, first and then
 // whenever the progress changes.
 func (u *Uploader) Drain(ctx context.Context, timeout time.Duration, progress func(Progress)) (Progress, error) {
-	m, err := u.c.store.Meeting(ctx, u.s.meeting)
+	// What waits is read here, rather than left to Run: its pass may be backing off.
+	events, err := u.c.store.Since(ctx, u.meeting, u.Progress().Acked)
 	if err != nil {
-		return u.Progress(), fmt.Errorf("teamsync: meeting %s: %w", u.s.meeting, err)
+		return u.Progress(), fmt.Errorf("teamsync: read meeting %s: %w", u.meeting, err)
 	}
-	u.update(func(p *Progress) { p.Last = max(p.Last, m.LastSeq) })
+	var own []int64
+	for _, e := range events {
+		if e.Origin == "" {
+			own = append(own, e.Seq)
+		}
+	}
+	u.saw(own...)
 	select { // one pass now, rather than after a backoff
 	case u.wake <- struct{}{}:
 	default:
@@ -244,9 +312,48 @@ func (u *Uploader) Drain(ctx context.Context, timeout time.Duration, progress fu
 	}
 }
 
+// receive brings back the server's changes to the meeting every receiveEvery, until ctx is done.
+// Its failures are tried again with backoff; they are logged, and stop nothing: the upload tells
+// of a server that cannot be reached, or refuses the token, and a meeting the server does not know
+// yet has no changes.
+func (u *Uploader) receive(ctx context.Context) {
+	var retry backoff
+	failing := false
+	for {
+		_, err := u.c.receive(ctx, u.meeting, u.origin)
+		if ctx.Err() != nil {
+			return
+		}
+		wait := u.c.receiveEvery
+		switch {
+		case err != nil:
+			if !failing {
+				level := slog.LevelDebug
+				if Permanent(err) && !errors.Is(err, ErrNotVisible) && !errors.Is(err, ErrUnauthorized) {
+					level = slog.LevelWarn
+				}
+				u.c.log.Log(ctx, level, "the changes made on the team server are not brought back for now", "meeting", u.meeting, "err", err)
+			}
+			failing = true
+			wait = max(retry.next(), u.c.receiveEvery)
+		case failing:
+			u.c.log.Debug("the changes made on the team server are brought back again", "meeting", u.meeting)
+			failing = false
+			retry.reset()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // same reports whether two progresses would be told alike.
 func same(a, b Progress) bool {
-	if a.Acked != b.Acked || a.Last != b.Last || (a.Err == nil) != (b.Err == nil) {
+	if a.Acked != b.Acked || a.Last != b.Last || a.unsent != b.unsent || (a.Err == nil) != (b.Err == nil) {
 		return false
 	}
 	return a.Err == nil || a.Err.Error() == b.Err.Error()

@@ -111,7 +111,9 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer m.Close()
-	up, err := startUpload(ctx, e, target, store, m.ID(), *db, *syncTimeout)
+	// The changes made on the server come back into the store, and so to the overlay; the pipeline
+	// is told of them as of a viewer's here (a renamed speaker's later words carry the new name).
+	up, err := startUpload(ctx, e, target, store, m.ID(), *db, *syncTimeout, m.Observe)
 	if err != nil {
 		return err
 	}

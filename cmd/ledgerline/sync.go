@@ -101,9 +101,10 @@ func (t teamTarget) syncCommand(db string) string {
 	return cmd
 }
 
-// client returns a client that sends from store to the server.
-func (t teamTarget) client(e *env, store teamsync.Outbox) (*teamsync.Client, error) {
-	return teamsync.New(teamsync.Config{Server: t.server, Token: t.token, Store: store, Logger: e.log})
+// client returns a client that sends from store to the server, and brings back into it the
+// changes made there, telling observe (when not nil) of each.
+func (t teamTarget) client(e *env, store teamsync.Outbox, observe func(ledger.Event)) (*teamsync.Client, error) {
+	return teamsync.New(teamsync.Config{Server: t.server, Token: t.token, Store: store, Logger: e.log, Observe: observe})
 }
 
 // teamHint is what the user can do about an error from the server, beyond what it says.
@@ -114,12 +115,14 @@ func teamHint(err error) string {
 	return ""
 }
 
-// runSync sends a team server what it has not yet acknowledged of the meetings recorded for it.
+// runSync sends a team server what it has not yet acknowledged of the meetings recorded for it,
+// and brings back the changes made there to each.
 func runSync(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "sync", "sync --server URL [--token TOKEN] [--meeting ID] [--db FILE]\n\n"+
 		"Send a team server whatever it has not yet acknowledged of the meetings recorded with\n"+
-		"'ledgerline run --server URL' (and of --meeting's), then exit. Sending again is safe: the\n"+
-		"server keeps each event once.")
+		"'ledgerline run --server URL' (and of --meeting's), bring back the changes made to them\n"+
+		"there (speakers renamed, commitments edited), then exit. Sending again is safe: the\n"+
+		"server keeps each event once, and so does this laptop.")
 	tf := addTeamFlags(fs, "the team server to send to, such as https://ledgerline.example.com")
 	meeting := fs.String("meeting", "", "also send this meeting, recorded earlier without --server (its ID is in its overlay link)")
 	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
@@ -144,7 +147,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	c, err := target.client(e, store)
+	c, err := target.client(e, store, nil)
 	if err != nil {
 		return err
 	}
@@ -166,10 +169,31 @@ func runSync(ctx context.Context, e *env, args []string) error {
 
 	var failed []error
 	sent, waiting, events := 0, 0, int64(0)
+	// receive brings back the changes made on the server to a meeting it holds all of, or held
+	// before. A failure is told at the end; once the server cannot be reached, or refuses the
+	// token, the changes to the other meetings are not asked for.
+	var unreachable error
+	receive := func(name, meeting string) {
+		if unreachable != nil {
+			return
+		}
+		n, err := c.Receive(ctx, meeting)
+		switch {
+		case err != nil && (!teamsync.Permanent(err) || errors.Is(err, teamsync.ErrUnauthorized)):
+			unreachable = err
+			failed = append(failed, fmt.Errorf("changes made on %s not brought back: %w%s: run '%s' again once that is solved",
+				c.Server(), err, teamHint(err), target.syncCommand(*db)))
+		case err != nil:
+			failed = append(failed, fmt.Errorf("%s: changes made on %s not brought back: %w", name, c.Server(), err))
+		case n > 0:
+			fmt.Fprintf(e.stdout, "%s: %s made on the server brought back\n", name, plural(int64(n), "change"))
+		}
+	}
 	for i, p := range outbox {
 		name := meetingName(ctx, store, p.Meeting)
 		if p.Pending() == 0 {
 			fmt.Fprintf(e.stdout, "%s: up to date (%d events)\n", name, p.Acked)
+			receive(name, p.Meeting)
 			continue
 		}
 		got, err := c.Send(ctx, p.Meeting, func(p teamsync.Progress) {
@@ -178,6 +202,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		if err == nil {
 			sent++
 			fmt.Fprintf(e.stdout, "%s: sent, %d of %d events acknowledged\n", name, got.Acked, got.Last)
+			receive(name, p.Meeting)
 			continue
 		}
 		fmt.Fprintf(e.stdout, "%s: not sent, %d of %d events acknowledged\n", name, got.Acked, got.Last)
@@ -197,8 +222,11 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w%s\n%s of %s %s: run '%s' again once that is solved",
 			err, teamHint(err), plural(events, "event"), plural(int64(waiting), "meeting"), verb(events, "waits", "wait"), target.syncCommand(*db))
 	}
-	if len(failed) > 0 {
+	if waiting > 0 {
 		return fmt.Errorf("%w\n%s of %s not sent", errors.Join(failed...), plural(events, "event"), plural(int64(waiting), "meeting"))
+	}
+	if len(failed) > 0 {
+		return errors.Join(failed...)
 	}
 	n := int64(len(outbox))
 	if sent == 0 {
@@ -281,13 +309,14 @@ type liveUpload struct {
 	runErr error
 }
 
-// startUpload starts sending a meeting of store to the target's server; nil when no server was
-// given.
-func startUpload(ctx context.Context, e *env, target teamTarget, store *ledger.SQLiteStore, meeting, db string, timeout time.Duration) (*liveUpload, error) {
+// startUpload starts sending a meeting of store to the target's server, and bringing back the
+// changes made to it there, each told to observe; nil when no server was given.
+func startUpload(ctx context.Context, e *env, target teamTarget, store *ledger.SQLiteStore, meeting, db string, timeout time.Duration,
+	observe func(ledger.Event)) (*liveUpload, error) {
 	if target.server == "" {
 		return nil, nil
 	}
-	c, err := target.client(e, store)
+	c, err := target.client(e, store, observe)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +329,8 @@ func startUpload(ctx context.Context, e *env, target teamTarget, store *ledger.S
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l := &liveUpload{e: e, target: target, db: db, timeout: timeout, up: up, client: c, cancel: cancel, done: make(chan error, 1)}
 	go func() { l.done <- up.Run(runCtx) }()
-	fmt.Fprintf(e.stderr, "syncing to %s: meeting %s appears in the team's library there as it is recorded\n", target.server, meeting)
+	fmt.Fprintf(e.stderr, "syncing to %s: meeting %s appears in the team's library there as it is recorded, and changes made to it there come back here\n",
+		target.server, meeting)
 	return l, nil
 }
 

@@ -2,6 +2,8 @@
 // protocol package teamsync speaks, over a real SQLiteStore's Import, with faults a test turns on
 // (the server unavailable, an answer lost after the batch was stored, the server restored from an
 // empty backup). It checks what it is sent strictly: a field the protocol does not name is refused.
+// It serves a meeting's events too (GET …/events?since=N&not_from=ORIGIN), as the team server
+// does, for the laptop to bring back the changes made on the server, which a test makes with Edit.
 //
 // Concurrency: a Server's methods are safe for concurrent use, and with its handlers.
 package synctest
@@ -17,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +77,8 @@ type Stats struct {
 	Resent  int // events in them the server already held, skipped
 	Gaps    int // batches answered 409
 	Largest int // bytes of the largest batch answered 200
+	Polls   int // requests for a meeting's events answered 200
+	Served  int // events in those answers
 }
 
 // Start serves the endpoint on addr ("" for a free loopback port) with token, until the test
@@ -92,6 +97,7 @@ func Start(tb testing.TB, addr, token string) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/meetings/{id}/import", s.guard(s.cursor))
 	mux.HandleFunc("POST /api/v1/meetings/{id}/import", s.guard(s.importBatch))
+	mux.HandleFunc("GET /api/v1/meetings/{id}/events", s.guard(s.events))
 	s.http = httptest.NewUnstartedServer(mux)
 	s.http.Listener.Close()
 	s.http.Listener = l
@@ -170,6 +176,21 @@ func (s *Server) Meeting(id string) (ledger.Meeting, error) {
 	return s.current().Meeting(context.Background(), id)
 }
 
+// Edit appends an event to a meeting on the server, as a change made there (a partner renames a
+// speaker, marks a commitment done), and returns it as stored.
+func (s *Server) Edit(e ledger.Event) (ledger.Event, error) {
+	st := s.current()
+	stored, err := st.Append(context.Background(), e)
+	if err != nil {
+		return stored, err
+	}
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+	return stored, nil
+}
+
 // Events returns the events the server holds of a meeting, in its order.
 func (s *Server) Events(meeting string) ([]ledger.Event, error) {
 	return s.current().Since(context.Background(), meeting, 0)
@@ -239,6 +260,53 @@ func (s *Server) cursor(w http.ResponseWriter, r *http.Request) {
 	s.stats.Gets++
 	s.mu.Unlock()
 	answer(w, http.StatusOK, map[string]any{"acked": acked})
+}
+
+// events answers a meeting's events after seq since, but those imported from origin not_from, in
+// the envelope, with the server's seqs: the team server's GET /api/v1/meetings/{id}/events.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "since" && k != "not_from" {
+			answer(w, http.StatusBadRequest, map[string]any{"error": "unknown parameter " + k})
+			return
+		}
+	}
+	var since int64
+	if v := q.Get("since"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			answer(w, http.StatusBadRequest, map[string]any{"error": "since must be the last seq seen, a whole number ≥ 0"})
+			return
+		}
+		since = n
+	}
+	st := s.current()
+	id := r.PathValue("id")
+	if _, err := st.Meeting(r.Context(), id); errors.Is(err, ledger.ErrNotFound) {
+		answer(w, http.StatusNotFound, map[string]any{"error": "no meeting " + id})
+		return
+	} else if err != nil {
+		answer(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
+		return
+	}
+	events, err := st.Since(r.Context(), id, since)
+	if err != nil {
+		answer(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
+		return
+	}
+	notFrom := q.Get("not_from")
+	out := make([]ledger.Event, 0, len(events))
+	for _, e := range events {
+		if notFrom == "" || e.Origin != notFrom {
+			out = append(out, e)
+		}
+	}
+	s.mu.Lock()
+	s.stats.Polls++
+	s.stats.Served += len(out)
+	s.mu.Unlock()
+	answer(w, http.StatusOK, out)
 }
 
 type batch struct {
