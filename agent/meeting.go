@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -49,6 +50,9 @@ type MeetingConfig struct {
 	// proxy, or under another name): its links are built on it, path prefix included, instead of
 	// on Listen. See PublicBase for what it may be.
 	PublicURL string
+	// AllowedOrigins are other browser origins whose pages may open the meeting's socket and send
+	// changes (server.Config.AllowedOrigins); PublicURL's is allowed already.
+	AllowedOrigins []string
 	// MaxConnsPerAddr is server.Config.MaxConnsPerAddr: how many connections one client address
 	// may hold open at once (0: the default; negative: no limit).
 	MaxConnsPerAddr int
@@ -135,7 +139,7 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 	m.ctx, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	m.owned, m.disown = context.WithCancel(m.ctx)
 	var err error
-	var origins []string
+	origins := slices.Clone(cfg.AllowedOrigins)
 	if cfg.PublicURL != "" {
 		if m.base, err = PublicBase(cfg.PublicURL); err != nil {
 			m.cancel()

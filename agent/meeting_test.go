@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
@@ -719,5 +720,22 @@ func TestMeetingStopsWhenItsLeaseIsTakenOver(t *testing.T) {
 	}
 	if _, err := store.Renew(ctx, taker); err != nil {
 		t.Errorf("closing the Meeting that lost its lease released the new owner's: %v", err)
+	}
+}
+
+// Pages of an allowed origin (a CRM embedding the overlay) may open the meeting's socket; others
+// may not.
+func TestMeetingAllowsNamedOrigins(t *testing.T) {
+	store := openMeetingStore(t)
+	m := startTestMeeting(t, store, MeetingConfig{AllowedOrigins: []string{"https://crm.example.com"}})
+	ws := "ws" + strings.TrimPrefix(strings.Replace(m.OverlayURL(), "?t=", "/ws?t=", 1), "http")
+	for origin, want := range map[string]int{"https://crm.example.com": http.StatusSwitchingProtocols, "https://evil.example": http.StatusForbidden} {
+		conn, resp, err := websocket.DefaultDialer.Dial(ws, http.Header{"Origin": {origin}})
+		if conn != nil {
+			conn.Close()
+		}
+		if resp == nil || resp.StatusCode != want {
+			t.Errorf("socket from %s: %v, %v; want %d", origin, resp, err, want)
+		}
 	}
 }

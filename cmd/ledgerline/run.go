@@ -38,6 +38,8 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	language := fs.String("language", "auto", "spoken language (ISO 639-1), or auto to detect it")
 	fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
 	publicURL := publicURLFlag(fs)
+	var origins originFlags
+	fs.Var(&origins, "allowed-origin", "another browser origin (https://crm.example.com) whose pages may open the overlay's socket and make changes (repeatable); the --public-url's is allowed already")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
 	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
 	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
@@ -105,7 +107,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, Continue: *resume,
+	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins, Continue: *resume,
 		Deal: *deal, Title: *title, Webhooks: hooks.endpoints, TakeAudio: *input == ""})
 	if err != nil {
 		return err
