@@ -138,29 +138,16 @@ func (s *sqlStore) Release(ctx context.Context, l Lease) error {
 	})
 }
 
-// leaseTx runs fn in a write transaction and commits it; fn's errors are returned saying what
-// failed, but for a *LeasedError.
+// leaseTx runs fn in a write transaction (writeTx); fn's errors are returned saying what failed,
+// but for a *LeasedError, which says all there is: its message names the meeting and who serves it.
 func (s *sqlStore) leaseTx(ctx context.Context, what string, fn func(tx sqlConn) error) error {
-	s.closing.RLock()
-	defer s.closing.RUnlock()
-	if err := s.readable(ctx, what); err != nil {
-		return err
-	}
-	tx, err := s.w.begin(ctx)
-	if err != nil {
-		return fmt.Errorf("ledger: %s: begin: %w", what, err)
-	}
-	defer tx.rollback(ctx) //nolint:errcheck // a no-op after commit
-	if err := fn(tx); err != nil {
-		if _, ok := err.(*LeasedError); ok {
-			return err // says all there is: its message names the meeting and who serves it
+	return s.writeTx(ctx, what, func(tx sqlConn) error {
+		err := fn(tx)
+		if _, leased := err.(*LeasedError); err == nil || leased {
+			return err
 		}
 		return fmt.Errorf("ledger: %s: %w", what, err)
-	}
-	if err := tx.commit(ctx); err != nil {
-		return fmt.Errorf("ledger: %s: commit: %w", what, err)
-	}
-	return nil
+	})
 }
 
 // readLease reads the meeting's lease as stored.

@@ -184,15 +184,26 @@ func (s *sqlStore) Credentials(ctx context.Context, orgID string, kind Credentia
 
 // RevokeCredential implements Team. A credential revoked twice keeps the time of the first.
 func (s *sqlStore) RevokeCredential(ctx context.Context, id string) error {
-	what := fmt.Sprintf("revoke credential %q", id)
-	if !storable(id) {
-		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+	return s.updateOne(ctx, fmt.Sprintf("revoke credential %q", id), []string{id},
+		`UPDATE credentials SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, s.now().UTC(), id)
+}
+
+// updateOne runs an update of one record, named by keys: ErrNotFound when a key cannot be stored
+// or the update matched nothing. A unique or foreign-key violation is returned as the error the
+// caller names (errUniqueViolation, errForeignKeyViolation), with what it was doing.
+func (s *sqlStore) updateOne(ctx context.Context, what string, keys []string, q string, args ...any) error {
+	for _, k := range keys {
+		if !storable(k) {
+			return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
+		}
 	}
 	if s.closed.Load() {
 		return fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
 	}
-	n, err := s.w.exec(ctx, `UPDATE credentials SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, s.now().UTC(), id)
+	n, err := s.w.exec(ctx, q, args...)
 	switch {
+	case errors.Is(err, errUniqueViolation), errors.Is(err, errForeignKeyViolation):
+		return err
 	case err != nil:
 		return s.readErr(what, err)
 	case n == 0:
@@ -275,42 +286,20 @@ func (s *sqlStore) SetMeetingOrg(ctx context.Context, meetingID, orgID string) e
 // clearing it with "", makes the old link fail at once.
 func (s *sqlStore) SetMeetingToken(ctx context.Context, meetingID, token string) error {
 	what := fmt.Sprintf("set the guest token of meeting %q", meetingID)
-	if !storableArgs([]any{meetingID, token}) {
-		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
-	}
-	if s.closed.Load() {
-		return fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
-	}
-	n, err := s.w.exec(ctx, `UPDATE meetings SET token = ? WHERE id = ?`, nullable(token), meetingID)
-	switch {
-	case errors.Is(err, errUniqueViolation):
+	err := s.updateOne(ctx, what, []string{meetingID, token}, `UPDATE meetings SET token = ? WHERE id = ?`, nullable(token), meetingID)
+	if errors.Is(err, errUniqueViolation) {
 		return fmt.Errorf("ledger: %s: %w: the token is taken", what, ErrExists)
-	case err != nil:
-		return s.readErr(what, err)
-	case n == 0:
-		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
 	}
-	return nil
+	return err
 }
 
 // setOrg runs update, which sets the organisation (its first argument) of a record (its second).
 func (s *sqlStore) setOrg(ctx context.Context, what, update, id, orgID string) error {
-	if !storableArgs([]any{id, orgID}) {
-		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
-	}
-	if s.closed.Load() {
-		return fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
-	}
-	n, err := s.w.exec(ctx, update, nullable(orgID), id)
-	switch {
-	case errors.Is(err, errForeignKeyViolation):
+	err := s.updateOne(ctx, what, []string{id, orgID}, update, nullable(orgID), id)
+	if errors.Is(err, errForeignKeyViolation) {
 		return fmt.Errorf("ledger: %s: organisation %q: %w", what, orgID, ErrNotFound)
-	case err != nil:
-		return s.readErr(what, err)
-	case n == 0:
-		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
 	}
-	return nil
+	return err
 }
 
 // ShareDeal implements Team. An unknown deal or organisation fails with ErrNotFound, a level other
@@ -673,23 +662,10 @@ func (s *sqlStore) Uploads(ctx context.Context, server string) ([]Upload, error)
 
 // SetUploaded implements Team. An upload never added fails with ErrNotFound.
 func (s *sqlStore) SetUploaded(ctx context.Context, meetingID, server string, acked int64) error {
-	what := fmt.Sprintf("set upload of meeting %q to %s acknowledged", meetingID, server)
-	if !storableArgs([]any{meetingID, server}) {
-		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
-	}
-	if s.closed.Load() {
-		return fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
-	}
 	// Never back: acknowledgements of one upload may arrive out of order.
-	n, err := s.w.exec(ctx, `UPDATE uploads SET acked = CASE WHEN acked < ? THEN ? ELSE acked END, updated_at = ?
+	return s.updateOne(ctx, fmt.Sprintf("set upload of meeting %q to %s acknowledged", meetingID, server), []string{meetingID, server},
+		`UPDATE uploads SET acked = CASE WHEN acked < ? THEN ? ELSE acked END, updated_at = ?
 		WHERE meeting_id = ? AND server = ?`, acked, acked, s.now().UTC(), meetingID, server)
-	switch {
-	case err != nil:
-		return s.readErr(what, err)
-	case n == 0:
-		return fmt.Errorf("ledger: %s: %w", what, ErrNotFound)
-	}
-	return nil
 }
 
 // writeTx runs fn in a write transaction and commits it. fn's errors say what failed, "ledger: "
