@@ -7,7 +7,7 @@ BIN := bin/ledgerline
 MODEL ?= base
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all deps whisper build run test lint fuzz bench eval sample clean
+.PHONY: all deps whisper build run test lint fuzz bench soak eval sample clean
 
 all: build
 
@@ -34,6 +34,10 @@ lint: whisper
 # Longer fuzzing than the seed corpus run by `make test`.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReadWAV -fuzztime=120s ./stream/
+
+# The reliability checks (run by `make test` too) at larger loads, with a table of their figures.
+soak: whisper
+	LEDGERLINE_SOAK=1 $(WITH_WHISPER) $(GO) test -count=1 -v -timeout 60m ./reliability/
 
 bench: deps
 	@WITH_CLI=1 bash scripts/whisper.sh >/dev/null
