@@ -44,6 +44,7 @@ var commands = map[string]command{
 	"sync":       {"send the meetings a laptop has recorded to a team server", runSync},
 	"admin":      {"manage a team server: organisations, tokens, invites, deals, meetings", runAdmin},
 	"serve":      {"run a team server: many meetings, organisations, sharing, library, search, API", runServe},
+	"asr-worker": {"decode speech for a team server's meetings, taking jobs over NATS", runASRWorker},
 	"version":    {"print the version ledgerline was built from", runVersion},
 }
 

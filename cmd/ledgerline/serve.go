@@ -14,6 +14,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/broker"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/server"
@@ -37,6 +38,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	workers := fs.Int("workers", 0, "decodes that run at once, shared by every meeting (default: from the CPU cores; workers × threads must fit them)")
 	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
 	idleStop := fs.Duration("idle-stop", agent.DefaultIdleStop, "how long a meeting the server records runs on once nobody sends it audio")
+	asrMode := fs.String("asr", "local", "where the server's own meetings are decoded: local (in this process) or remote (by 'ledgerline asr-worker' processes reached over NATS; see --nats)")
+	natsSpec := fs.String("nats", "embedded", "with --asr remote, the NATS server workers take jobs from: embedded (started in this process, on "+broker.DefaultAddr+"), embedded=HOST:PORT, or nats://HOST:PORT of a running one (token in $"+envNATSToken+")")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
 	var origins originFlags
 	fs.Var(&origins, "allowed-origin", "another browser origin (https://crm.example.com) whose pages may open sockets and make changes, as this server's own may (repeatable); the --public-url's is allowed already")
@@ -45,6 +48,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fmt.Errorf("%w: give both --tls-cert and --tls-key, or neither", errUsage)
+	}
+	if *asrMode != "local" && *asrMode != "remote" {
+		return fmt.Errorf("%w: --asr %q: use local or remote", errUsage, *asrMode)
+	}
+	if *asrMode == "local" && flagSet(fs, "nats") {
+		return fmt.Errorf("%w: --nats is for --asr remote: decoding runs in this process otherwise", errUsage)
 	}
 	size, err := asr.SizeFor(runtime.NumCPU(), *workers, *threads)
 	if err != nil {
@@ -57,12 +66,25 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer store.Close()
 
-	// The server's own meetings decode on one engine, loaded when the first participant arrives.
+	// The server's own meetings decode on one engine, loaded when the first participant arrives:
+	// whisper.cpp in this process, or workers reached over NATS.
 	load := func(ctx context.Context) (asr.Engine, error) {
 		if modelErr != nil {
 			return nil, modelErr
 		}
 		return whisperLoader(e, modelPath, size)(ctx)
+	}
+	if *asrMode == "remote" {
+		dataDir, err := serveDataDir(*db, where)
+		if err != nil {
+			return err
+		}
+		rasr, err := startRemoteASR(e, *natsSpec, *model, dataDir)
+		if err != nil {
+			return err
+		}
+		defer rasr.Close()
+		load, modelErr = rasr.load, nil
 	}
 	host, err := agent.NewHost(agent.HostConfig{Store: store, Load: load, Options: asr.Options{Language: *language},
 		IdleStop: *idleStop, Loopback: loopbackHost(*listen), Logger: e.log})

@@ -1,0 +1,174 @@
+// Package broker runs the NATS server a team server embeds, with JetStream, so
+// that speech recognition (and later other work) can move to processes on
+// other machines without a message system to install and run beside it.
+//
+// Concurrency: a Broker is safe for concurrent use. Start starts the server's
+// own goroutines; Close stops them and waits until they have ended. Clients
+// connect with the token the Broker was given or generated.
+package broker
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// DefaultAddr is where the broker listens unless told otherwise: loopback, so
+// that nothing outside this machine reaches it until someone chooses so.
+const DefaultAddr = "127.0.0.1:4222"
+
+// readyTimeout bounds the wait for the server to accept connections; on a
+// loaded machine JetStream's start takes tens of milliseconds, never seconds.
+const readyTimeout = 10 * time.Second
+
+// Config sets up a Broker.
+type Config struct {
+	// Addr is host:port to listen on; DefaultAddr when empty. Port 0 picks a
+	// free port (tests); URL reports the one chosen.
+	Addr string
+	// Dir holds JetStream's store. Empty keeps it in a temporary directory
+	// that Close removes (tests, or a broker that keeps nothing).
+	Dir string
+	// Token is the secret clients authenticate with; one is generated when
+	// empty (Token reports it).
+	Token string
+	// Logger receives the server's warnings and errors; nil drops them.
+	Logger *slog.Logger
+}
+
+// Broker is a running embedded NATS server with JetStream.
+type Broker struct {
+	srv     *server.Server
+	token   string
+	tempDir string // removed by Close; "" when the store is the caller's
+}
+
+// Start starts the server and waits until it accepts connections.
+func Start(cfg Config) (*Broker, error) {
+	if cfg.Addr == "" {
+		cfg.Addr = DefaultAddr
+	}
+	host, portText, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("broker: listen address %q: %w (want HOST:PORT, such as %s)", cfg.Addr, err, DefaultAddr)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return nil, fmt.Errorf("broker: listen address %q: the port must be a number from 0 to 65535", cfg.Addr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	if cfg.Token == "" {
+		if cfg.Token, err = NewToken(); err != nil {
+			return nil, err
+		}
+	}
+	b := &Broker{token: cfg.Token}
+	dir := cfg.Dir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "ledgerline-broker-"); err != nil {
+			return nil, fmt.Errorf("broker: store: %w", err)
+		}
+		b.tempDir = dir
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("broker: store: %w", err)
+	}
+	srv, err := server.NewServer(&server.Options{
+		ServerName:    "ledgerline",
+		Host:          host,
+		Port:          port,
+		Authorization: cfg.Token,
+		JetStream:     true,
+		StoreDir:      dir,
+		// The process's signals belong to the command that embeds the server.
+		NoSigs: true,
+	})
+	if err != nil {
+		b.removeTemp()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	if cfg.Logger != nil {
+		srv.SetLoggerV2(&logger{cfg.Logger}, false, false, false)
+	}
+	b.srv = srv
+	srv.Start()
+	if !srv.ReadyForConnections(readyTimeout) {
+		b.Close()
+		return nil, fmt.Errorf("broker: the NATS server did not accept connections on %s within %s: is the address in use?", cfg.Addr, readyTimeout)
+	}
+	return b, nil
+}
+
+// URL is the address clients connect to, such as nats://127.0.0.1:4222.
+func (b *Broker) URL() string { return b.srv.ClientURL() }
+
+// Token is the secret clients authenticate with.
+func (b *Broker) Token() string { return b.token }
+
+// Connect opens a client connection to the broker, authenticated with its token.
+func (b *Broker) Connect(opts ...nats.Option) (*nats.Conn, error) {
+	nc, err := nats.Connect(b.URL(), append([]nats.Option{nats.Token(b.token)}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("broker: connect: %w", err)
+	}
+	return nc, nil
+}
+
+// Close stops the server, waits until it has, and removes a temporary store.
+func (b *Broker) Close() error {
+	b.srv.Shutdown()
+	b.srv.WaitForShutdown()
+	return b.removeTemp()
+}
+
+func (b *Broker) removeTemp() error {
+	if b.tempDir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(b.tempDir); err != nil {
+		return fmt.Errorf("broker: remove temporary store: %w", err)
+	}
+	return nil
+}
+
+// NewToken returns a random secret for clients to authenticate with: 32
+// random bytes, URL-safe, so it can stand in a URL or an environment variable.
+func NewToken() (string, error) {
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", fmt.Errorf("broker: token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(buf), nil
+}
+
+// logger passes the server's log lines to slog. Notices are debug lines: the
+// server announces much at start that a person running Ledgerline need not read.
+type logger struct{ l *slog.Logger }
+
+func (l *logger) Noticef(format string, v ...any) {
+	l.l.Debug(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l *logger) Warnf(format string, v ...any) {
+	l.l.Warn(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l *logger) Fatalf(format string, v ...any) {
+	l.l.Error(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l *logger) Errorf(format string, v ...any) {
+	l.l.Error(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l *logger) Debugf(format string, v ...any) {
+	l.l.Debug(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l *logger) Tracef(format string, v ...any) {}
+
+var _ server.Logger = (*logger)(nil)
