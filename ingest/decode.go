@@ -72,6 +72,7 @@ type TrackStats struct {
 	Concealed time.Duration // audio synthesized by packet loss concealment or FEC
 	Silence   time.Duration // silence inserted for timestamp gaps (DTX, muted senders)
 	Audio     time.Duration // all audio sent as frames
+	Dropped   time.Duration // audio dropped because its consumer fell too far behind (see Track)
 }
 
 // decoder turns the in-order packets of one Opus track into 16 kHz frames on
@@ -261,13 +262,16 @@ func (d *decoder) frames(frames []stream.Frame) []stream.Frame {
 func (d *decoder) frame(frames []stream.Frame, s []float32) []stream.Frame {
 	f := stream.Frame{
 		Channel: d.channel,
-		At:      d.start + samples16(d.emitted),
+		At:      d.clockEnd(),
 		Samples: append([]float32(nil), s...),
 	}
 	d.emitted += int64(len(s))
 	d.stats.Audio = samples16(d.emitted)
 	return append(frames, f)
 }
+
+// clockEnd is the meeting time just after the last sample sent as a frame.
+func (d *decoder) clockEnd() time.Duration { return d.start + samples16(d.emitted) }
 
 // flush ends the stream: the resampler's tail and the last, possibly short,
 // frame.

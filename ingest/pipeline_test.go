@@ -350,3 +350,56 @@ func TestTrackBadPayloads(t *testing.T) {
 		t.Fatalf("stats %+v, want the malformed packets counted", st)
 	}
 }
+
+// A consumer that falls more than frameBuffer frames behind loses the frames that do not fit, and
+// is told: the next frame it takes, or an empty one at the end, carries the dropped audio as Lost,
+// so that the meeting's record shows a hole rather than losing the audio unseen. The track's reader
+// never waits for it.
+func TestTrackDropsForASlowConsumerAndSaysHowMuch(t *testing.T) {
+	src := loadFixture(t, "alice.wav")
+	var long []float32
+	for len(long) < 3*frameBuffer*frameSamples*3 { // three times the buffer, at 48 kHz
+		long = append(long, src...)
+	}
+	pkts := rtpPackets(encode(t, long), 100, 5000)
+	tr := newTrack("m1", "s1", "alice", "")
+	reader := &fakeReader{pkts: pkts}
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		tr.run(reader, trackConfig{idle: time.Second, depth: 80 * opusRate / 1000, maxGap: 10 * time.Second,
+			clock: func(time.Time) time.Duration { return 0 }, stopping: closed, log: discardLogger()})
+	}()
+	// Nobody reads until every packet has been read: the reader did not wait for the consumer.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if tr.Stats().Packets == int64(len(pkts)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the track read %d of %d packets and waits for its consumer", tr.Stats().Packets, len(pkts))
+		}
+	}
+	var frames []stream.Frame
+	for f := range tr.Frames() {
+		frames = append(frames, f)
+	}
+	<-ran
+	var heard, lost time.Duration
+	for i, f := range frames {
+		heard += f.End() - f.At
+		lost += f.Lost
+		if i > 0 && f.At != frames[i-1].End()+f.Lost {
+			t.Fatalf("frame %d at %v: the previous ended at %v and %v was said lost", i, f.At, frames[i-1].End(), f.Lost)
+		}
+	}
+	st := tr.Stats()
+	if lost == 0 || lost != st.Dropped {
+		t.Fatalf("frames say %v lost, stats %v dropped: want the same, not zero", lost, st.Dropped)
+	}
+	if heard+lost != st.Audio {
+		t.Fatalf("%v heard + %v lost, want all %v of the track", heard, lost, st.Audio)
+	}
+	if last := frames[len(frames)-1]; len(last.Samples) != 0 || last.Lost == 0 {
+		t.Fatalf("the last frame %v samples, lost %v: want an empty frame reporting what was dropped at the end", len(last.Samples), last.Lost)
+	}
+}

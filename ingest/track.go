@@ -19,7 +19,8 @@ import (
 )
 
 // frameBuffer is how many frames (20 ms each) a track queues for a slow
-// consumer before its reader waits: five seconds.
+// consumer: five seconds. Past it, frames are dropped and counted (see
+// deliver), never waited for.
 const frameBuffer = 250
 
 // rtpReader is where a track reads its packets: a *webrtc.TrackRemote.
@@ -46,6 +47,10 @@ type Track struct {
 	abandon chan struct{}
 	once    sync.Once
 	started atomic.Bool
+
+	// dropped is audio dropped for a consumer that fell frameBuffer behind and
+	// not yet reported to it; only the reading goroutine touches it.
+	dropped time.Duration
 
 	mu    sync.Mutex
 	stats TrackStats
@@ -200,6 +205,7 @@ func (t *Track) run(r rtpReader, cfg trackConfig) {
 	}
 	frames = dec.flush(drain(jb, dec, true, frames[:0]))
 	t.deliver(frames)
+	t.reportDropped(dec.clockEnd())
 	t.update(dec, jb)
 	t.end(reason)
 	cfg.log.Debug("track ended", "channel", t.channel, "reason", reason,
@@ -217,7 +223,12 @@ func drain(jb *jitter, dec *decoder, flush bool, frames []stream.Frame) []stream
 	}
 }
 
-// deliver hands frames to the consumer, or drops them once it has left.
+// deliver hands frames to the consumer without ever waiting for it, and drops
+// them once it has left. A consumer frameBuffer frames behind loses the frames
+// that do not fit; the next frame it takes carries that audio as Frame.Lost, so
+// its record shows a hole where the audio went rather than losing it unseen.
+// Waiting instead would stop the reading of packets, and the network would
+// drop them with no trace (the publisher goes on sending at its pace).
 func (t *Track) deliver(frames []stream.Frame) {
 	for _, f := range frames {
 		select {
@@ -225,18 +236,38 @@ func (t *Track) deliver(frames []stream.Frame) {
 			return
 		default:
 		}
+		f.Lost += t.dropped
 		select {
 		case t.frames <- f:
-		case <-t.abandon:
-			return
+			t.dropped = 0
+		default:
+			t.dropped = f.Lost + (f.End() - f.At)
+			t.mu.Lock()
+			t.stats.Dropped += f.End() - f.At
+			t.mu.Unlock()
 		}
+	}
+}
+
+// reportDropped tells the consumer of audio dropped after the last frame it
+// took, with an empty frame at the end of the track, which it waits to hand on:
+// nothing is read after it.
+func (t *Track) reportDropped(end time.Duration) {
+	if t.dropped == 0 {
+		return
+	}
+	select {
+	case t.frames <- stream.Frame{Channel: t.channel, At: end, Lost: t.dropped}:
+		t.dropped = 0
+	case <-t.abandon:
 	}
 }
 
 func (t *Track) update(dec *decoder, jb *jitter) {
 	t.mu.Lock()
+	dropped := t.stats.Dropped
 	t.stats = dec.stats
-	t.stats.Late = jb.late
+	t.stats.Late, t.stats.Dropped = jb.late, dropped
 	t.mu.Unlock()
 }
 
