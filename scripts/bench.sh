@@ -82,3 +82,52 @@ LEDGERLINE_BENCH_PUBLISHERS=${BENCH_PUBLISHERS:-1,2,4,8,16} go test -run '^$' -b
 awk '/^BenchmarkWHIPCapacity/ { for (i = 5; i < NF; i += 2) printf "  %-28s %10s\n", $(i+1), $i }' "$work/whip.txt"
 go test -run '^$' -bench 'OpusDecodeStream' -benchtime 2s ./ingest >"$work/opus.txt" 2>&1 || { cat "$work/opus.txt" >&2; exit 1; }
 awk '/^BenchmarkOpusDecodeStream/ { printf "  Opus decode to 16 kHz frames: %s %s", $3, $4; for (i = 5; i < NF; i += 2) printf ", %s %s", $i, $(i+1); print "" }' "$work/opus.txt"
+
+# Team server: live meetings fed over WHIP with WebSocket viewers, on SQLite and PostgreSQL; laptops' imports.
+if grep -q 'func BenchmarkTeamLive' team/*_test.go 2>/dev/null; then
+  meetings=${BENCH_MEETINGS:-50}
+  viewers=${BENCH_VIEWERS:-2000}
+  echo
+  echo "Team server: $meetings live meetings (one WHIP publisher each, ${LEDGERLINE_BENCH_SECONDS:-15} s of speech at real time), $viewers WebSocket viewers"
+  echo "spread over them, RANDOM-WEIGHT TEST MODEL (figures of plumbing, not of transcription), $(nproc) cores, one process"
+  LEDGERLINE_BENCH_MEETINGS=$meetings LEDGERLINE_BENCH_VIEWERS=$viewers go test -run '^$' -bench '^BenchmarkTeamLive$' -benchtime 1x \
+    -timeout 30m ./team >"$work/team.txt" 2>&1 || { cat "$work/team.txt" >&2; exit 1; }
+  awk '
+    BEGIN {
+      nrows = split("running-peak|meetings running at peak;viewers-dropped|viewers dropped as too slow;" \
+        "events-stored|events stored;appends/s|appends/s while live (decode-bound);deliveries|stored events delivered;" \
+        "deliveries-missed|deliveries missed;delivery-p50-ms|delivery p50 (ms, log accepts → viewer reads);" \
+        "delivery-p99-ms|delivery p99 (ms);delivery-max-ms|delivery max (ms);" \
+        "caption-lag-p50-ms|caption lag p50 (ms, end of words → viewer);caption-lag-p99-ms|caption lag p99 (ms);" \
+        "speech-undecoded-%|speech dropped undecoded (%);meetings-truncated|meetings whose record ends early;rss-peak-MB|peak RSS (MB, whole process);" \
+        "cpu-publishing-%|CPU while publishing (% of one core)", rows, ";")
+    }
+    function num(x) { return x == "" ? "-" : x == int(x) ? sprintf("%d", x) : sprintf("%.1f", x) }
+    /^BenchmarkTeamLive\// {
+      store = $1; sub(/.*store=/, "", store); sub(/-[0-9]+$/, "", store)
+      stores[++n] = store
+      for (i = 5; i < NF; i += 2) v[store, $(i+1)] = $i
+    }
+    END {
+      printf "  %-48s", "random-weight test model"; for (s = 1; s <= n; s++) printf " %12s", stores[s]; print ""
+      for (r = 1; r <= nrows; r++) {
+        split(rows[r], kv, "|")
+        printf "  %-48s", kv[2]
+        for (s = 1; s <= n; s++) printf " %12s", num(v[stores[s], kv[1]])
+        print ""
+      }
+    }' "$work/team.txt"
+  echo "  (RSS and CPU are of the benchmark process: server, publishers and viewers together; PostgreSQL's own processes are not counted)"
+
+  echo
+  echo "Team server imports: appends/s through POST /api/v1/meetings/{id}/import, batches of 100 events (one transaction each)"
+  go test -run '^$' -bench '^BenchmarkImport$' -benchtime 1x ./team >"$work/import.txt" 2>&1 || { cat "$work/import.txt" >&2; exit 1; }
+  awk '
+    BEGIN { printf "  %-10s %8s %12s %14s %14s\n", "store", "laptops", "events/s", "batch p50 ms", "batch p99 ms" }
+    /^BenchmarkImport\// {
+      split($1, p, "/"); store = p[2]; sub(/store=/, "", store); laptops = p[3]; sub(/laptops=/, "", laptops); sub(/-[0-9]+$/, "", laptops)
+      for (i = 5; i < NF; i += 2) v[$(i+1)] = $i
+      printf "  %-10s %8s %12.0f %14.1f %14.1f\n", store, laptops, v["events/s"], v["batch-p50-ms"], v["batch-p99-ms"]
+    }' "$work/import.txt"
+  echo "  (SQLite fsyncs every commit; the PostgreSQL test cluster runs without fsync)"
+fi
