@@ -6,6 +6,10 @@
 // goroutine a source starts has stopped when Start returns. Meeting time is
 // counted in samples, never read from a wall clock, so channels line up.
 //
+// WAV files are decoded a chunk (about a second) at a time: WAVReader reads as
+// one goes (a replayed file is read as it plays), LoadWAVContext reads a whole
+// file and stops between two chunks when its context ends.
+//
 // Everything else holds per-stream state and must be used by one goroutine at
 // a time: give each channel its own Resampler, VAD and Segmenter.
 package stream

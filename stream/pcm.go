@@ -2,131 +2,89 @@ package stream
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-
-	"github.com/go-audio/audio"
-	"github.com/go-audio/wav"
+	"math"
 )
 
-// decodePCM decodes integer PCM data with go-audio/wav.
+// dataFrames decodes the samples of a data chunk: integer PCM (8-bit
+// unsigned, 16-, 24- and 32-bit signed) and IEEE float (32 and 64 bits), all
+// little-endian. It reads one chunk of bytes at a time into the same buffer,
+// so decoding a file of any length allocates nothing after the first call.
 //
-// go-audio/wav trusts chunk sizes from the header (it allocates LIST, smpl and
-// fmt chunk bodies of any declared size), drops the extensible sub-format, and
-// does not check short reads. So it never sees the original header: it reads a
-// canonical 44-byte header written from the validated layout, followed by
-// exactly the complete frames present in the source.
-func decodePCM(r io.ReadSeeker, l *wavLayout) ([]float32, error) {
-	f := l.format
-	src := &canonicalWAV{
-		header:  canonicalHeader(f, l.frames),
-		src:     r,
-		dataOff: l.dataOff,
-		dataLen: l.frames * int64(f.blockAlign()),
-	}
-	dec := wav.NewDecoder(src)
-	buf := &audio.IntBuffer{Data: make([]int, 4096*f.Channels)}
-	m := downmixer{out: make([]float32, 0, l.frames), channels: f.Channels}
-	// 8-bit WAV is unsigned with 128 as zero; wider samples are signed.
-	offset, scale := 0.0, 1/float64(int64(1)<<(f.BitDepth-1))
-	if f.BitDepth == 8 {
-		offset = -128
-	}
-	for {
-		n, err := dec.PCMBuffer(buf)
-		if err != nil {
-			return nil, fmt.Errorf("decode %s samples: %w", f, err)
-		}
-		if n == 0 {
-			break
-		}
-		for _, v := range buf.Data[:n] {
-			m.add((float64(v) + offset) * scale)
-		}
-	}
-	if err := dec.Err(); err != nil {
-		return nil, fmt.Errorf("decode %s samples: %w", f, err)
-	}
-	if int64(len(m.out)) != l.frames {
-		return nil, fmt.Errorf("decode %s samples: got %d frames, expected %d", f, len(m.out), l.frames)
-	}
-	return m.out, nil
+// It does not use go-audio/wav's decoder: PCMBuffer allocates a new byte
+// buffer on every call and reads sample by sample, so a long file made as
+// much garbage as it is long, which doubled the peak heap of a streamed load.
+type dataFrames struct {
+	r      io.ReadSeeker
+	format Format
+	pos    int64  // offset of the next frame in r
+	raw    []byte // room for one chunk
 }
 
-// canonicalHeader is a minimal 44-byte PCM WAV header for frames of f.
-func canonicalHeader(f Format, frames int64) []byte {
-	dataLen := uint32(frames * int64(f.blockAlign()))
-	h := make([]byte, 44)
+// decode adds the next frames complete frames to m.
+func (d *dataFrames) decode(m *downmixer, frames int64) error {
+	align := int64(d.format.blockAlign())
+	for frames > 0 {
+		n := min(frames, int64(len(d.raw))/align)
+		chunk := d.raw[:n*align]
+		if _, err := readAt(d.r, d.pos, chunk); err != nil {
+			return fmt.Errorf("read %d bytes at byte %d (did the file change while it was read?): %w",
+				len(chunk), d.pos, err)
+		}
+		d.pos += int64(len(chunk))
+		frames -= n
+		d.convert(m, chunk)
+	}
+	return nil
+}
+
+// convert adds the whole frames of b to m, each sample scaled to [-1, 1].
+// NaN and infinities become 0; float values beyond ±1 are clipped.
+func (d *dataFrames) convert(m *downmixer, b []byte) {
 	le := binary.LittleEndian
-	copy(h[0:], "RIFF")
-	le.PutUint32(h[4:], 36+dataLen)
-	copy(h[8:], "WAVEfmt ")
-	le.PutUint32(h[16:], 16)
-	le.PutUint16(h[20:], tagPCM)
-	le.PutUint16(h[22:], uint16(f.Channels))
-	le.PutUint32(h[24:], uint32(f.SampleRate))
-	le.PutUint32(h[28:], uint32(f.SampleRate*f.blockAlign()))
-	le.PutUint16(h[32:], uint16(f.blockAlign()))
-	le.PutUint16(h[34:], uint16(f.BitDepth))
-	copy(h[36:], "data")
-	le.PutUint32(h[40:], dataLen)
-	return h
+	switch f := d.format; {
+	case f.Encoding == EncodingFloat && f.BitDepth == 32:
+		for i := 0; i+4 <= len(b); i += 4 {
+			m.add(clampUnit(float64(math.Float32frombits(le.Uint32(b[i:])))))
+		}
+	case f.Encoding == EncodingFloat:
+		for i := 0; i+8 <= len(b); i += 8 {
+			m.add(clampUnit(math.Float64frombits(le.Uint64(b[i:]))))
+		}
+	case f.BitDepth == 8: // unsigned, 128 is zero
+		for _, v := range b {
+			m.add((float64(v) - 128) / (1 << 7))
+		}
+	case f.BitDepth == 16:
+		for i := 0; i+2 <= len(b); i += 2 {
+			m.add(float64(int16(le.Uint16(b[i:]))) / (1 << 15))
+		}
+	case f.BitDepth == 24:
+		for i := 0; i+3 <= len(b); i += 3 {
+			v := int32(uint32(b[i])<<8|uint32(b[i+1])<<16|uint32(b[i+2])<<24) >> 8 // sign-extended
+			m.add(float64(v) / (1 << 23))
+		}
+	default: // 32-bit
+		for i := 0; i+4 <= len(b); i += 4 {
+			m.add(float64(int32(le.Uint32(b[i:]))) / (1 << 31))
+		}
+	}
 }
 
-// canonicalWAV is an io.ReadSeeker over header followed by dataLen bytes of
-// src starting at dataOff. Reads into the data fill the buffer whenever the
-// bytes exist, so a sample never straddles two reads.
-type canonicalWAV struct {
-	header  []byte
-	src     io.ReadSeeker
-	dataOff int64
-	dataLen int64
-	pos     int64
+// downmixer averages interleaved samples into mono frames.
+type downmixer struct {
+	out      []float32
+	channels int
+	sum      float64
+	n        int
 }
 
-var _ io.ReadSeeker = (*canonicalWAV)(nil)
-
-func (c *canonicalWAV) size() int64 { return int64(len(c.header)) + c.dataLen }
-
-func (c *canonicalWAV) Read(p []byte) (int, error) {
-	if c.pos >= c.size() {
-		return 0, io.EOF
+func (m *downmixer) add(v float64) {
+	m.sum += v
+	m.n++
+	if m.n == m.channels {
+		m.out = append(m.out, float32(m.sum/float64(m.channels)))
+		m.sum, m.n = 0, 0
 	}
-	n := 0
-	if c.pos < int64(len(c.header)) {
-		n = copy(p, c.header[c.pos:])
-		c.pos += int64(n)
-		p = p[n:]
-	}
-	if len(p) == 0 || c.pos >= c.size() {
-		return n, nil
-	}
-	p = p[:min(int64(len(p)), c.size()-c.pos)]
-	m, err := readAt(c.src, c.dataOff+c.pos-int64(len(c.header)), p)
-	c.pos += int64(m)
-	n += m
-	if errors.Is(err, io.ErrUnexpectedEOF) || (errors.Is(err, io.EOF) && n > 0) {
-		// The source shrank after it was measured.
-		err = nil
-		c.dataLen = c.pos - int64(len(c.header))
-	}
-	return n, err
-}
-
-func (c *canonicalWAV) Seek(offset int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-	case io.SeekCurrent:
-		offset += c.pos
-	case io.SeekEnd:
-		offset += c.size()
-	default:
-		return c.pos, fmt.Errorf("seek: invalid whence %d", whence)
-	}
-	if offset < 0 {
-		return c.pos, fmt.Errorf("seek: negative position %d", offset)
-	}
-	c.pos = offset
-	return offset, nil
 }

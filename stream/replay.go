@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sync/atomic"
 	"time"
@@ -20,9 +21,11 @@ var ErrStarted = errors.New("source already started")
 // live capture.
 type Replay struct {
 	channel  string
-	samples  []float32
-	frame    int     // samples per frame
-	speed    float64 // 0 means as fast as possible
+	samples  []float32 // the audio, when given as samples
+	path     string    // the file to play, when given as one
+	format   Format    // the file's format when NewReplay checked it
+	frame    int       // samples per frame
+	speed    float64   // 0 means as fast as possible
 	clock    pacer
 	started  atomic.Bool
 	duration time.Duration
@@ -30,7 +33,9 @@ type Replay struct {
 
 var _ Source = (*Replay)(nil)
 
-// NewReplay loads the WAV file at path (see LoadWAV) to play as channel.
+// NewReplay plays the WAV file at path (any file OpenWAV reads) as channel.
+// It checks the file's header now and reads its audio as it plays, a chunk at
+// a time, so a long recording costs no more memory than a short one.
 //
 // speed is the playback rate: 1 is real time, 2 twice as fast; 0 or +Inf
 // sends frames as fast as the receiver takes them. frameDur is the length of
@@ -40,11 +45,14 @@ func NewReplay(path, channel string, speed float64, frameDur time.Duration) (*Re
 	if err := checkReplay(channel, speed, frameDur); err != nil {
 		return nil, err
 	}
-	a, err := LoadWAV(path)
+	w, err := OpenWAV(path)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	return newReplay(a.Samples, channel, speed, frameDur), nil
+	defer w.Close()
+	r := newReplay(nil, channel, speed, frameDur)
+	r.path, r.format, r.duration = path, w.Format(), samplesDuration(w.Len())
+	return r, nil
 }
 
 // NewReplaySamples plays 16 kHz mono samples as channel, as NewReplay does
@@ -94,8 +102,9 @@ func (r *Replay) Duration() time.Duration { return r.duration }
 // Start sends the recording to out, frame by frame. A frame covering meeting
 // time [At, End) is sent no earlier than End/speed after Start began, as if
 // it had just been captured; each deadline is measured from that one start,
-// so delays do not add up. Start returns nil after the last frame, or
-// ctx.Err() when ctx is done first. It may be called once.
+// so delays do not add up. A file is read as it plays, a chunk at a time.
+// Start returns nil after the last frame, or ctx.Err() when ctx is done first.
+// It may be called once.
 func (r *Replay) Start(ctx context.Context, out chan<- Frame) error {
 	if r.started.Swap(true) {
 		return fmt.Errorf("replay %s: %w", r.channel, ErrStarted)
@@ -103,11 +112,42 @@ func (r *Replay) Start(ctx context.Context, out chan<- Frame) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// buf holds the audio not yet sent: all of it for samples, a chunk or
+	// two of the file otherwise.
+	buf, more := r.samples, func(_ context.Context, dst []float32) ([]float32, error) { return dst, io.EOF }
+	if r.path != "" {
+		w, err := r.open()
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		more = w.read
+	}
+	var room []float32 // where buf is kept while a file plays
 	start := r.clock.Now()
-	for i := 0; i < len(r.samples); i += r.frame {
-		n := min(r.frame, len(r.samples)-i)
-		f := Frame{Channel: r.channel, At: samplesDuration(int64(i)), Samples: make([]float32, n)}
-		copy(f.Samples, r.samples[i:i+n])
+	for at, ended := int64(0), false; ; {
+		for !ended && len(buf) < r.frame {
+			// Move what is left to the front of room, then add a chunk.
+			var err error
+			buf, err = more(ctx, append(room[:0], buf...))
+			room = buf
+			switch {
+			case errors.Is(err, io.EOF):
+				ended = true
+			case ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil:
+				return fmt.Errorf("replay %s: %s: %w", r.channel, r.path, err)
+			}
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		n := min(r.frame, len(buf))
+		f := Frame{Channel: r.channel, At: samplesDuration(at), Samples: make([]float32, n)}
+		copy(f.Samples, buf[:n])
+		buf = buf[n:]
+		at += int64(n)
 		if r.speed > 0 {
 			due := start.Add(time.Duration(float64(f.End()) / r.speed))
 			if err := r.clock.WaitUntil(ctx, due); err != nil {
@@ -118,7 +158,21 @@ func (r *Replay) Start(ctx context.Context, out chan<- Frame) error {
 			return err
 		}
 	}
-	return nil
+}
+
+// open opens the file to play and checks that it is still the one NewReplay
+// checked.
+func (r *Replay) open() (*WAVReader, error) {
+	w, err := OpenWAV(r.path)
+	if err != nil {
+		return nil, fmt.Errorf("replay %s: %w", r.channel, err)
+	}
+	if w.Format() != r.format || samplesDuration(w.Len()) != r.duration {
+		w.Close()
+		return nil, fmt.Errorf("replay %s: %s changed after it was checked (%s, %v; now %s, %v); start again",
+			r.channel, r.path, r.format, r.duration, w.Format(), samplesDuration(w.Len()))
+	}
+	return w, nil
 }
 
 // pacer is the time a paced source runs by; tests replace it.

@@ -1,12 +1,12 @@
 package stream
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"time"
 )
 
@@ -112,18 +112,10 @@ func (d *Decoded) Convert() *Audio {
 	}
 }
 
-// LoadWAV reads the WAV file at path as 16 kHz mono audio. See ReadWAV.
+// LoadWAV reads the WAV file at path as 16 kHz mono audio. See ReadWAV and
+// LoadWAVContext.
 func LoadWAV(path string) (*Audio, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open audio file: %w", err)
-	}
-	defer f.Close()
-	a, err := ReadWAV(f)
-	if err != nil {
-		return a, fmt.Errorf("%s: %w", path, err)
-	}
-	return a, nil
+	return LoadWAVContext(context.Background(), path, nil)
 }
 
 // ReadWAV decodes a WAV stream and converts it to 16 kHz mono.
@@ -136,12 +128,19 @@ func LoadWAV(path string) (*Audio, error) {
 // returns the complete frames that are present together with an error wrapping
 // ErrTruncated: callers that can live with partial audio may use them, everyone
 // else must treat the error as fatal. With every other error the Audio is nil.
+//
+// The stream is decoded a chunk at a time (see WAVReader): memory use is the
+// 16 kHz result and a few small buffers.
 func ReadWAV(r io.ReadSeeker) (*Audio, error) {
-	d, err := DecodeWAV(r)
-	if d == nil {
+	w, cut := newWAVReader(r, nil)
+	if w == nil {
+		return nil, cut
+	}
+	a, err := w.readAll(context.Background(), nil)
+	if err != nil {
 		return nil, err
 	}
-	return d.Convert(), err
+	return a, cut
 }
 
 // DecodeWAV decodes a WAV stream at its own rate, downmixed to mono. Errors and
@@ -149,31 +148,22 @@ func ReadWAV(r io.ReadSeeker) (*Audio, error) {
 //
 // Memory use is bounded by the size of the input, whatever its header claims.
 func DecodeWAV(r io.ReadSeeker) (*Decoded, error) {
-	size, err := r.Seek(0, io.SeekEnd)
-	if err != nil {
-		return nil, fmt.Errorf("read WAV: find its size: %w", err)
+	d, cut := openFrames(r)
+	if d == nil {
+		return nil, cut
 	}
-	h, err := scanWAV(r, size)
-	if err != nil {
-		return nil, err
+	samples := make([]float32, 0, d.layout.frames)
+	for {
+		var err error
+		samples, err = d.next(samples)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	var samples []float32
-	switch h.format.Encoding {
-	case EncodingFloat:
-		samples, err = decodeFloat(r, h)
-	default:
-		samples, err = decodePCM(r, h)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read WAV data: %w", err)
-	}
-	d := &Decoded{Format: h.format, Samples: samples}
-	if h.truncated {
-		return d, fmt.Errorf("%w: the data chunk declares %d bytes but only %d are present; "+
-			"decoded the first %s; re-copy or re-export the recording",
-			ErrTruncated, h.declared, size-h.dataOff, d.Duration())
-	}
-	return d, nil
+	return &Decoded{Format: d.layout.format, Samples: samples}, cut
 }
 
 // wavLayout is what scanWAV learns about a file.
@@ -406,52 +396,6 @@ func framesDuration(frames int64, rate int) time.Duration {
 	}
 	r := int64(rate)
 	return time.Duration(frames/r)*time.Second + time.Duration(frames%r)*time.Second/time.Duration(r)
-}
-
-// downmixer averages interleaved samples into mono frames.
-type downmixer struct {
-	out      []float32
-	channels int
-	sum      float64
-	n        int
-}
-
-func (m *downmixer) add(v float64) {
-	m.sum += v
-	m.n++
-	if m.n == m.channels {
-		m.out = append(m.out, float32(m.sum/float64(m.channels)))
-		m.sum, m.n = 0, 0
-	}
-}
-
-// decodeFloat decodes IEEE float data, which go-audio/wav would misread as
-// integers. NaN and infinities become 0; values beyond ±1 are clipped.
-func decodeFloat(r io.ReadSeeker, l *wavLayout) ([]float32, error) {
-	f := l.format
-	if _, err := r.Seek(l.dataOff, io.SeekStart); err != nil {
-		return nil, err
-	}
-	width := f.BitDepth / 8
-	m := downmixer{out: make([]float32, 0, l.frames), channels: f.Channels}
-	buf := make([]byte, 4096*f.blockAlign())
-	for left := l.frames * int64(f.blockAlign()); left > 0; {
-		chunk := buf[:min(int64(len(buf)), left)]
-		if _, err := io.ReadFull(r, chunk); err != nil {
-			return nil, err
-		}
-		left -= int64(len(chunk))
-		for i := 0; i+width <= len(chunk); i += width {
-			var v float64
-			if width == 4 {
-				v = float64(math.Float32frombits(binary.LittleEndian.Uint32(chunk[i:])))
-			} else {
-				v = math.Float64frombits(binary.LittleEndian.Uint64(chunk[i:]))
-			}
-			m.add(clampUnit(v))
-		}
-	}
-	return m.out, nil
 }
 
 func clampUnit(v float64) float64 {

@@ -40,7 +40,7 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: unknown format %q: use txt, json, vtt or srt", errUsage, *format)
 	}
 
-	audio, err := stream.LoadWAV(files[0])
+	audio, err := loadAudio(ctx, e.stderr, files[0])
 	if err != nil {
 		return err
 	}
@@ -69,13 +69,36 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 	return asr.WriteResult(e.stdout, res, duration, *format)
 }
 
+// loadAudio reads a WAV file, a chunk at a time so that Ctrl-C stops it at
+// once, showing progress on w for a recording longer than 30 s.
+func loadAudio(ctx context.Context, w io.Writer, path string) (*stream.Audio, error) {
+	var show func(int)
+	last := -1
+	audio, err := stream.LoadWAVContext(ctx, path, func(done, total time.Duration) {
+		if total <= 30*time.Second {
+			return
+		}
+		if show == nil {
+			show = progressPrinter(w, "read")
+		}
+		if p := int(done * 100 / total); p != last {
+			show(p)
+			last = p
+		}
+	})
+	if err != nil && ctx.Err() != nil {
+		if isTerminal(w) && last >= 0 && last < 100 {
+			fmt.Fprintln(w) // end the progress line
+		}
+		return nil, fmt.Errorf("interrupted while reading the audio: %w", err)
+	}
+	return audio, err
+}
+
 // progressPrinter reports percentages on w: in place on a terminal, one line
 // per step of ten otherwise (so logs stay short).
 func progressPrinter(w io.Writer, label string) func(int) {
-	tty := false
-	if f, ok := w.(interface{ Fd() uintptr }); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
+	tty := isTerminal(w)
 	last := -1
 	return func(p int) {
 		p = min(p, 100) // whisper.cpp overshoots on the last window
@@ -90,6 +113,12 @@ func progressPrinter(w io.Writer, label string) func(int) {
 		}
 		last = p
 	}
+}
+
+// isTerminal tells whether w writes to a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // resolveModel turns a catalogue name or a file path into a model file path.
