@@ -21,6 +21,10 @@ import (
 	"github.com/ledgerline/ledgerline/server"
 )
 
+// MaxEventsPage is how many events one read of a meeting's events returns at most: a longer
+// meeting is read in pages, each from the last seq of the one before (since).
+const MaxEventsPage = 10000
+
 // Limits of the API.
 const (
 	maxSmallBody    = 16 << 10 // bytes of a request that manages orgs, tokens, invites, deals
@@ -272,6 +276,14 @@ func (s *Server) meetingEvents(w http.ResponseWriter, r *http.Request, p princip
 			return failf(http.StatusBadRequest, "since must be the last seq seen, a whole number ≥ 0")
 		}
 	}
+	limit := MaxEventsPage
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxEventsPage {
+			return failf(http.StatusBadRequest, "limit must be a whole number from 1 to %d", MaxEventsPage)
+		}
+		limit = n
+	}
 	// A laptop that follows the changes made here leaves out what it sent itself (not_from: its
 	// origin); they keep their seqs, so it resumes from the last seq it saw either way.
 	notFrom := r.URL.Query().Get("not_from")
@@ -279,8 +291,11 @@ func (s *Server) meetingEvents(w http.ResponseWriter, r *http.Request, p princip
 	if err != nil {
 		return err
 	}
-	out := make([]ledger.Event, 0, len(events))
+	out := make([]ledger.Event, 0, min(len(events), limit))
 	for _, e := range events {
+		if len(out) == limit {
+			break
+		}
 		if notFrom == "" || e.Origin != notFrom {
 			out = append(out, e)
 		}

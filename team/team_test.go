@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -743,5 +744,33 @@ func TestOwnOrigins(t *testing.T) {
 		if got := ts.ownOrigin(r, origin); got != want {
 			t.Errorf("ownOrigin(%q) = %v, want %v", origin, got, want)
 		}
+	}
+}
+
+// A long meeting's events are read in pages, each from the last seq of the one before.
+func TestEventsInPages(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	id := uuid.Must(uuid.NewV7()).String()
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, laptopEvents(id), "deal-1"), http.StatusOK, nil)
+	var seqs []int64
+	for since := int64(0); ; {
+		var page []ledger.Event
+		f.call(http.MethodGet, fmt.Sprintf("/api/v1/meetings/%s/events?since=%d&limit=3", id, since), f.vendorTok, nil, http.StatusOK, &page)
+		if len(page) > 3 {
+			t.Fatalf("a page of %d events, want at most 3", len(page))
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			seqs = append(seqs, e.Seq)
+		}
+		since = page[len(page)-1].Seq
+	}
+	if fmt.Sprint(seqs) != "[1 2 3 4]" {
+		t.Fatalf("paged reads gave seqs %v, want 1..4 once each", seqs)
+	}
+	for _, bad := range []string{"0", "10001", "x"} {
+		f.call(http.MethodGet, "/api/v1/meetings/"+id+"/events?limit="+bad, f.vendorTok, nil, http.StatusBadRequest, nil)
 	}
 }
