@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,9 +71,14 @@ type Host struct {
 
 // hostedMeeting is a running meeting and what the Host knows of its participants.
 type hostedMeeting struct {
-	m    *Meeting
-	stop context.CancelFunc // ends its pipeline
-	done chan struct{}      // closed once it has finished and closed
+	// ready is closed once the meeting has started (m and stop set) or failed to (err set). A
+	// meeting is in Host.meetings from the moment its start begins, so that publishers of one
+	// meeting wait for one start while those of others go on.
+	ready chan struct{}
+	err   error
+	m     *Meeting
+	stop  context.CancelFunc // ends its pipeline
+	done  chan struct{}      // closed once it has finished and closed
 
 	// Guarded by Host.mu.
 	tracks int       // participants' tracks open now
@@ -165,7 +172,7 @@ func (h *Host) running(r *http.Request, meeting string) (*hostedMeeting, error) 
 	hm := h.meetings[meeting]
 	h.mu.Unlock()
 	if hm != nil {
-		return hm, nil
+		return hm.started(r.Context())
 	}
 	if r.Method != http.MethodPost {
 		return nil, ingest.ErrUnknownMeeting // a session of a run that has ended
@@ -180,35 +187,100 @@ func (h *Host) running(r *http.Request, meeting string) (*hostedMeeting, error) 
 	if token, _ := ingest.BearerToken(r); server.TokenScope(rec.Token, token) < server.ScopeJoin {
 		return nil, ingest.ErrUnauthorized
 	}
-	return h.start(meeting)
+	hm, err = h.start(meeting)
+	if le := (*ledger.LeasedError)(nil); errors.As(err, &le) {
+		return nil, h.elsewhere(r, le.Lease)
+	}
+	return hm, err
 }
 
-// start runs a new run of a hosted meeting, unless one runs already.
+// elsewhere answers a publisher of a meeting that another process runs (a replica of this server
+// on the same database holds its lease): a redirect to the same path and query on the owner's
+// URL, or, where there is none to send it to, a refusal that says when to try again. When the
+// owner dies, its lease expires and the publisher's next POST starts the meeting here.
+func (h *Host) elsewhere(r *http.Request, l ledger.Lease) error {
+	h.mu.Lock()
+	base := h.base
+	h.mu.Unlock()
+	owner, err := PublicBase(l.OwnerURL)
+	if err != nil || owner == base {
+		// Unnamed, or this server's own URL: a run of an earlier process here that was not ended.
+		return ingest.Refuse(fmt.Sprintf("the meeting's previous run still holds it until %s: try again then",
+			l.Until.Local().Format("15:04:05 MST")))
+	}
+	loc := owner + pathAfter(base, r.URL.EscapedPath())
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	return ingest.Redirect(loc)
+}
+
+// pathAfter is a request's path below this server's public base (the base's own path, when it has
+// one, is where a reverse proxy mounts every replica alike).
+func pathAfter(base, path string) string {
+	if u, err := url.Parse(base); err == nil && u.Path != "" && strings.HasPrefix(path, u.Path+"/") {
+		return strings.TrimPrefix(path, u.Path)
+	}
+	return path
+}
+
+// started waits for the meeting's start and returns it, or why it did not start.
+func (hm *hostedMeeting) started(ctx context.Context) (*hostedMeeting, error) {
+	select {
+	case <-hm.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if hm.err != nil {
+		return nil, hm.err
+	}
+	return hm, nil
+}
+
+// isReady reports whether the meeting has started; h.mu is held.
+func (hm *hostedMeeting) isReady() bool { return hm.m != nil }
+
+// start runs a new run of a hosted meeting, unless one runs or starts already. Its record and
+// lease take a few queries, made without holding the Host's lock: the starts of many meetings, and
+// the publishers of meetings that run, do not wait for each other.
 func (h *Host) start(meeting string) (*hostedMeeting, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if hm := h.meetings[meeting]; hm != nil {
-		return hm, nil
+		h.mu.Unlock()
+		return hm.started(h.ctx)
 	}
 	if h.closed || h.srv == nil {
+		h.mu.Unlock()
 		return nil, ingest.Refuse("the server is not taking audio now: try again shortly")
 	}
+	hm := &hostedMeeting{ready: make(chan struct{}), done: make(chan struct{}), quiet: time.Now()}
+	h.meetings[meeting] = hm
+	srv, base := h.srv, h.base
+	h.wg.Add(1) // the start, then the pipeline
+	h.mu.Unlock()
+
 	m := &Meeting{id: meeting, started: time.Now(), cfg: MeetingConfig{Store: h.cfg.Store, Continue: meeting,
 		TakeAudio: true, Webhooks: h.cfg.Webhooks, Logger: h.cfg.Logger},
-		log: h.log.With("meeting", meeting), taking: true, srv: h.srv, host: h, base: h.base}
+		log: h.log.With("meeting", meeting), taking: true, srv: srv, host: h, base: base}
 	m.ctx, m.cancel = context.WithCancel(h.ctx)
 	m.owned, m.disown = context.WithCancel(m.ctx)
-	// The record and the lease take a few queries; publishers of other meetings wait for them,
-	// which keeps two first publishers of one meeting from starting it twice.
 	ctx, cancel := context.WithTimeout(h.ctx, 10*time.Second)
-	defer cancel()
-	if err := m.begin(ctx); err != nil {
-		return nil, errors.Join(err, m.Close())
+	err := m.begin(ctx)
+	cancel()
+	h.mu.Lock()
+	if err != nil {
+		delete(h.meetings, meeting)
+		hm.err = errors.Join(err, m.Close())
+		close(hm.ready)
+		close(hm.done)
+		h.mu.Unlock()
+		h.wg.Done()
+		return nil, hm.err
 	}
 	run, stop := context.WithCancel(h.ctx)
-	hm := &hostedMeeting{m: m, stop: stop, done: make(chan struct{}), quiet: time.Now()}
-	h.meetings[meeting] = hm
-	h.wg.Add(1)
+	hm.m, hm.stop = m, stop
+	close(hm.ready)
+	h.mu.Unlock()
 	go h.transcribe(run, hm)
 	h.log.Info("meeting started", "meeting", meeting)
 	return hm, nil
@@ -264,7 +336,7 @@ type unclosable struct{ asr.Engine }
 func (h *Host) onTrack(meeting string, t *ingest.Track) {
 	h.mu.Lock()
 	hm := h.meetings[meeting]
-	if hm == nil || h.closed {
+	if hm == nil || !hm.isReady() || h.closed {
 		h.mu.Unlock()
 		t.Close()
 		return
@@ -288,7 +360,7 @@ func (h *Host) onTrack(meeting string, t *ingest.Track) {
 func (h *Host) meetingStart(meeting string) time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if hm := h.meetings[meeting]; hm != nil {
+	if hm := h.meetings[meeting]; hm != nil && hm.isReady() {
 		return hm.m.started
 	}
 	return time.Now()
@@ -314,7 +386,7 @@ func (h *Host) stopIdle(now time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, hm := range h.meetings {
-		if hm.tracks == 0 && now.Sub(hm.quiet) >= h.cfg.IdleStop {
+		if hm.isReady() && hm.tracks == 0 && now.Sub(hm.quiet) >= h.cfg.IdleStop {
 			hm.stop()
 		}
 	}
@@ -324,7 +396,7 @@ func (h *Host) stopIdle(now time.Time) {
 func (h *Host) meeting(id string) *Meeting {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if hm := h.meetings[id]; hm != nil {
+	if hm := h.meetings[id]; hm != nil && hm.isReady() {
 		return hm.m
 	}
 	return nil
@@ -386,7 +458,9 @@ func (h *Host) Close() error {
 	}
 	h.mu.Unlock()
 	for _, hm := range running {
-		hm.stop()
+		if _, err := hm.started(context.Background()); err == nil {
+			hm.stop()
+		}
 		<-hm.done
 	}
 	err := h.whip.Close()

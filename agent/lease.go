@@ -30,9 +30,9 @@ func (m *Meeting) acquire(ctx context.Context) error {
 		if held.OwnerURL != "" {
 			where = " at " + held.OwnerURL
 		}
-		return fmt.Errorf("agent: meeting %s: %w by %s%s: stop it there, or, if it is no longer running, "+
-			"wait until its lease expires at %s and start again", m.id, ledger.ErrLeased, held.Owner, where,
-			held.Until.Local().Format("2006-01-02 15:04:05 MST"))
+		return &leasedError{held: le, msg: fmt.Sprintf("agent: meeting %s: %v by %s%s: stop it there, or, if it is no "+
+			"longer running, wait until its lease expires at %s and start again", m.id, ledger.ErrLeased, held.Owner, where,
+			held.Until.Local().Format("2006-01-02 15:04:05 MST"))}
 	}
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
@@ -44,6 +44,16 @@ func (m *Meeting) acquire(ctx context.Context) error {
 	go m.keepLease()
 	return nil
 }
+
+// leasedError says what to do about a meeting another process serves; it wraps the store's
+// *ledger.LeasedError, which names where (a Host redirects publishers there) and matches ErrLeased.
+type leasedError struct {
+	held *ledger.LeasedError
+	msg  string
+}
+
+func (e *leasedError) Error() string { return e.msg }
+func (e *leasedError) Unwrap() error { return e.held }
 
 // keepLease renews the lease until Close begins or the lease is lost.
 func (m *Meeting) keepLease() {

@@ -106,6 +106,7 @@ type Meeting struct {
 
 	mu          sync.Mutex
 	closed      bool
+	registered  bool            // begin registered it with srv; a Host's meeting that did not leaves srv's viewers alone
 	transcribed bool            // Transcribe was called
 	taking      bool            // participants' tracks are taken now
 	session     *Session        // the running pipeline, for tracks that join and viewers' changes
@@ -183,7 +184,13 @@ func (m *Meeting) begin(ctx context.Context) error {
 	if err := m.record(ctx); err != nil {
 		return err
 	}
-	return m.srv.AddMeetingToken(m.id, m.token)
+	if err := m.srv.AddMeetingToken(m.id, m.token); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.registered = true
+	m.mu.Unlock()
+	return nil
 }
 
 // record makes the meeting's record, or continues it, and reads its deal.
@@ -412,6 +419,7 @@ func (m *Meeting) Close() error {
 		return nil
 	}
 	m.closed, m.taking = true, false
+	registered := m.registered
 	waiting := m.waiting
 	m.waiting = nil
 	m.mu.Unlock()
@@ -421,7 +429,9 @@ func (m *Meeting) Close() error {
 	m.cancel()
 	if m.host != nil {
 		m.wg.Wait()
-		m.srv.RemoveMeeting(m.id)
+		if registered {
+			m.srv.RemoveMeeting(m.id)
+		}
 		return m.release()
 	}
 	err := m.whip.Close()

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -193,17 +194,11 @@ func (p *Publisher) connect(ctx context.Context, api *webrtc.API, endpoint strin
 		q.Set("channel", p.opts.Channel)
 		u.RawQuery = q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(),
-		bytes.NewReader([]byte(pc.LocalDescription().SDP)))
+	resp, err := p.post(ctx, u, pc.LocalDescription().SDP)
 	if err != nil {
-		return fmt.Errorf("WHIP request: %w", err)
+		return err
 	}
-	req.Header.Set("Content-Type", sdpType)
-	p.authorize(req)
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("WHIP POST %s: %w", u.Redacted(), err)
-	}
+	u = resp.Request.URL
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxOfferBytes))
 	_ = resp.Body.Close()
 	if err != nil {
@@ -233,6 +228,47 @@ func (p *Publisher) connect(ctx context.Context, api *webrtc.API, endpoint strin
 		case <-ctx.Done():
 			return fmt.Errorf("wait for connection: %w", ctx.Err())
 		}
+	}
+}
+
+// maxRedirects bounds the redirects a WHIP POST follows.
+const maxRedirects = 5
+
+// post sends the offer to u and returns the response, after following redirects itself: a team
+// server's replica that does not run the meeting answers 307 with the URL of the one that does,
+// which may be another host, to which Go's client would not send the bearer token (RFC 9725
+// section 4.5 asks publishers to follow redirects). The token is sent again to each URL; a
+// redirect from https to http is refused, so that the token is never sent in the clear.
+func (p *Publisher) post(ctx context.Context, u *url.URL, sdp string) (*http.Response, error) {
+	client := *p.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for redirects := 0; ; redirects++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(sdp))
+		if err != nil {
+			return nil, fmt.Errorf("WHIP request: %w", err)
+		}
+		req.Header.Set("Content-Type", sdpType)
+		p.authorize(req)
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("WHIP POST %s: %w", u.Redacted(), err)
+		}
+		if resp.StatusCode != http.StatusTemporaryRedirect && resp.StatusCode != http.StatusPermanentRedirect {
+			return resp, nil
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxOfferBytes))
+		_ = resp.Body.Close()
+		next, err := resp.Location()
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%w: POST %s: %s without Location: %w", ErrWHIP, u.Redacted(), resp.Status, err)
+		case redirects == maxRedirects:
+			return nil, fmt.Errorf("%w: POST %s: more than %d redirects", ErrWHIP, u.Redacted(), maxRedirects)
+		case next.Scheme != "http" && next.Scheme != "https", u.Scheme == "https" && next.Scheme == "http":
+			return nil, fmt.Errorf("%w: POST %s: refused a redirect to %s", ErrWHIP, u.Redacted(), next.Redacted())
+		}
+		p.log.Debug("WHIP endpoint redirected", "from", u.Redacted(), "to", next.Redacted())
+		u = next
 	}
 }
 

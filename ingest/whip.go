@@ -52,6 +52,16 @@ type refusal string
 
 func (r refusal) Error() string { return string(r) }
 
+// Redirect returns the error with which Authorize sends a publisher to another endpoint that
+// serves the meeting (a team server's replica that runs it): the endpoint answers 307 Temporary
+// Redirect with location, an absolute URL, which publishers POST their offer to again (RFC 9725
+// section 4.5).
+func Redirect(location string) error { return redirect(location) }
+
+type redirect string
+
+func (r redirect) Error() string { return "the meeting is served at " + string(r) }
+
 // SDP content type (RFC 9725 section 4.2).
 const sdpType = "application/sdp"
 
@@ -67,7 +77,8 @@ type WHIPConfig struct {
 	// Authorize checks a request (POST and DELETE) for meeting; BearerToken
 	// extracts its token. It only decides: it returns nil to allow it, an
 	// error wrapping ErrUnauthorized (401) or ErrUnknownMeeting (404), or one
-	// made by Refuse (403), to refuse it; any other error answers 500. An
+	// made by Refuse (403), to refuse it, or one made by Redirect (307) to
+	// send the publisher elsewhere; any other error answers 500. An
 	// allowed POST may still be refused later (a channel already live, a bad
 	// offer), so what a publisher announces with its query parameters is
 	// read from its tracks (Track.Query); here it is only checked.
@@ -281,9 +292,12 @@ func (h *WHIP) cors(w http.ResponseWriter) {
 func (h *WHIP) authorize(w http.ResponseWriter, r *http.Request, meeting string) bool {
 	err := h.cfg.Authorize(r, meeting)
 	var refused refusal
+	var moved redirect
 	switch {
 	case err == nil:
 		return true
+	case errors.As(err, &moved):
+		http.Redirect(w, r, string(moved), http.StatusTemporaryRedirect)
 	case errors.As(err, &refused):
 		http.Error(w, string(refused), http.StatusForbidden)
 	case errors.Is(err, ErrUnauthorized):

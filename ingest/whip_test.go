@@ -545,3 +545,34 @@ func TestBearerToken(t *testing.T) {
 		}
 	}
 }
+
+// A publisher follows an endpoint's redirect to another host (as a team server's replica sends
+// publishers to the one that runs the meeting) and sends its token there again, which Go's client
+// would not.
+func TestWHIPPublisherFollowsRedirectWithToken(t *testing.T) {
+	leaktest.Check(t)
+	owner := newHarness(t, nil)
+	other := strings.Replace(owner.srv.URL, "127.0.0.1", "localhost", 1) // another host to Go's client
+	front := newHarness(t, func(c *WHIPConfig) {
+		c.Authorize = func(r *http.Request, meeting string) error { return Redirect(other + r.URL.RequestURI()) }
+	})
+	ctx := testContext(t)
+	p, err := Publish(ctx, front.endpoint(), testToken, front.publishOptions(t, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(p.Resource(), other+"/whip/m1/") {
+		t.Errorf("resource %q, want one on %s", p.Resource(), other)
+	}
+	if err := p.Send(ctx, loadFixture(t, "alice.wav")[:stream.SampleRate/2]); err != nil {
+		t.Fatal(err)
+	}
+	tr := owner.nextTrack(t)
+	if tr.Channel() != "alice" {
+		t.Errorf("channel %q: the query was not kept", tr.Channel())
+	}
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	collect(t, tr)
+}

@@ -251,6 +251,13 @@ func (f *fanout) publish(e Event) {
 	}
 }
 
+// count returns how many subscribers the meeting has.
+func (f *fanout) count(meeting string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs[meeting])
+}
+
 // remove ends s with err, unless it has already ended.
 func (f *fanout) remove(s *Subscription, err error) {
 	f.mu.Lock()

@@ -29,7 +29,8 @@ import (
 // the meeting's next Seq on the meeting's row, whose lock it then holds until it commits: Seqs
 // commit in order and without gaps, whichever process appends. In the process, an append holds its
 // meeting's lock until its event is published, so subscribers see events in Seq order. Subscribers
-// receive the events appended and published through this store: the fan-out is in-process.
+// receive the events appended and published through this store, and, with a bus (WithBus), those
+// of the other processes on the database too.
 //
 // Durability: an appended event is committed before Append returns and before any subscriber
 // receives it, and so is as durable as the server makes a commit (synchronous_commit, replicas).
@@ -52,6 +53,19 @@ type PostgresOption func(*postgresConfig)
 
 type postgresConfig struct {
 	now func() time.Time
+	bus Bus
+}
+
+// WithBus makes the store one of several processes (replicas) serving one database as one server:
+// after each commit it publishes the event on bus (partials too), and a meeting's subscribers in
+// this process receive every event of the meeting, whichever process appended it, in Seq order and
+// without gaps or duplicates. The bus may lose, duplicate or reorder messages: a follower per
+// meeting, running while the meeting has subscribers here, drops what it has delivered, fills gaps
+// from the store, and polls the meeting's last Seq every second to find what the bus lost, so a
+// lost message delays an event by at most about a second. This process's own appends reach its
+// subscribers at once, as without a bus. The store does not close the bus.
+func WithBus(b Bus) PostgresOption {
+	return func(c *postgresConfig) { c.bus = b }
 }
 
 // WithPostgresClock sets the wall clock that stamps Event.At and record times (default time.Now).
@@ -105,6 +119,12 @@ func OpenPostgres(ctx context.Context, url string, opts ...PostgresOption) (*Pos
 	}
 	s := &PostgresStore{pool: pool}
 	s.init(pgDB{pgConn{pool}, pool}, pgConn{pool}, cfg.now)
+	if cfg.bus != nil {
+		if err := s.useBus(cfg.bus); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

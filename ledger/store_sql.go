@@ -73,6 +73,7 @@ type sqlStore struct {
 	logs map[string]*meetingLog // one per meeting appended or published to since the store was opened
 
 	fan fanout
+	bus *busState // nil without a bus (WithBus): the fan-out is this process's alone
 }
 
 // meetingLog is the process's side of one meeting's log.
@@ -83,6 +84,10 @@ type meetingLog struct {
 	// The meeting's row exists, as an append of this process found or made it. Rows of meetings are
 	// never deleted, so later appends skip the statement that records the meeting.
 	recorded bool
+	// With a bus, while the meeting has subscribers here: its follower (see follow.go), and the Seq
+	// of the last stored event handed to the fan-out.
+	fol       *follower
+	delivered int64
 }
 
 func (s *sqlStore) init(w sqlDB, r sqlConn, now func() time.Time) {
@@ -208,7 +213,8 @@ func (s *sqlStore) write(ctx context.Context, meeting, what string, fn func(ctx 
 		m.seq, m.known, m.recorded = events[n-1].Seq, true, true
 	}
 	for _, e := range events {
-		s.fan.publish(e) // published second, in Seq order: the meeting's lock is held
+		s.deliverLocked(m, e) // published second, in Seq order: the meeting's lock is held
+		s.publishBus(e)
 	}
 	return events, nil
 }
@@ -370,8 +376,16 @@ func (s *sqlStore) Publish(e Event) error {
 		m.known = true
 	}
 	e.Seq = m.seq
+	if m.fol != nil {
+		e.Seq = max(e.Seq, m.delivered)
+	}
 	e.At = s.now().UTC()
-	s.fan.publish(e)
+	if m.fol != nil {
+		s.deliverPartialLocked(m, e)
+	} else {
+		s.fan.publish(e)
+	}
+	s.publishBus(e)
 	return nil
 }
 
@@ -398,12 +412,25 @@ func (s *sqlStore) Since(ctx context.Context, meeting string, seq int64) ([]Even
 }
 
 // Subscribe implements Log. On a closed store the subscription comes back closed, with ErrLogClosed.
+// With a bus, the meeting's first subscriber starts its follower, which reads where the meeting's
+// log stands: should that read fail, the subscription comes back closed with its error.
 func (s *sqlStore) Subscribe(meeting string, buffer int) *Subscription {
 	s.closing.RLock()
 	defer s.closing.RUnlock()
+	if s.bus == nil || s.closed.Load() {
+		sub := s.fan.subscribe(meeting, buffer)
+		if s.closed.Load() {
+			s.fan.remove(sub, ErrLogClosed)
+		}
+		return sub
+	}
+	m := s.lock(meeting)
+	defer m.mu.Unlock()
 	sub := s.fan.subscribe(meeting, buffer)
-	if s.closed.Load() {
-		s.fan.remove(sub, ErrLogClosed)
+	if m.fol == nil {
+		if err := s.followLocked(meeting, m); err != nil {
+			s.fan.remove(sub, err)
+		}
 	}
 	return sub
 }
@@ -411,6 +438,7 @@ func (s *sqlStore) Subscribe(meeting string, buffer int) *Subscription {
 // close ends every subscription with ErrLogClosed, once no append or publish is in progress, and
 // then releases the storage. Closing twice returns nil.
 func (s *sqlStore) close(release func() error) error {
+	s.stopFollowing()
 	s.closing.Lock()
 	defer s.closing.Unlock()
 	if s.closed.Load() {

@@ -59,7 +59,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Scope) (
 		plainError(w, http.StatusNotFound, msgNoMeeting)
 		return nil, false
 	}
-	if token != "" && !known {
+	if token != "" && scope == 0 && !known {
+		// A meeting opened here on demand (or not at all) has no token of its own in this
+		// process: its guest link is the one stored with its record.
 		scope = s.storedScope(r.Context(), id, token)
 	}
 	switch {

@@ -512,19 +512,17 @@ func (s *Server) CheckToken(meeting, token string, need Scope) (known, ok bool) 
 	return known, scope >= need
 }
 
-// checkToken finds a served meeting and the widest scope token opens of it.
+// checkToken finds a served meeting and the widest scope token opens of it. known reports a
+// meeting served with a token of its own: one opened on demand has none here.
 func (s *Server) checkToken(id, token string) (m *meeting, known bool, scope Scope) {
 	s.mu.Lock()
 	m = s.meetings[id]
 	var tokens scopeDigests
 	if m != nil {
-		tokens = m.tokens
+		tokens, known = m.tokens, !m.onDemand
 	}
 	s.mu.Unlock()
-	if m == nil {
-		return nil, false, 0
-	}
-	return m, true, tokens.scopeOf(token)
+	return m, known, tokens.scopeOf(token)
 }
 
 func plainError(w http.ResponseWriter, code int, msg string) {

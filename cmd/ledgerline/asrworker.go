@@ -133,23 +133,37 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// remoteASR is the team server's side of remote decoding: the NATS server it
-// starts or reaches, and the engine its meetings decode on. spec is --nats:
-// "embedded", "embedded=ADDR" or a nats:// URL. close ends what it started.
+// remoteASR is the team server's NATS: the server it starts or reaches, for
+// remote decoding (the engine its meetings decode on) and for the events its
+// replicas share. spec is --nats: "embedded", "embedded=ADDR" or a nats:// URL.
+// Close ends what it started.
 type remoteASR struct {
 	nc     *nats.Conn
 	broker *broker.Broker // nil when the NATS server is another's
-	model  string         // the checksum workers must have
+	model  string         // the checksum workers must have; "" without remote decoding
 }
 
-// startRemoteASR starts (or connects to) the NATS server. dataDir holds an
-// embedded server's store and token, so that workers keep theirs across restarts.
+// startRemoteASR starts (or connects to) the NATS server for remote decoding.
+// dataDir holds an embedded server's store and token, so that workers keep
+// theirs across restarts.
 func startRemoteASR(e *env, spec, model, dataDir string) (*remoteASR, error) {
 	sum, err := modelChecksum(model)
 	if err != nil {
 		return nil, err
 	}
-	r := &remoteASR{model: sum}
+	r, err := startNATS(e, spec, dataDir, model)
+	if err != nil {
+		return nil, err
+	}
+	r.model = sum
+	return r, nil
+}
+
+// startNATS starts (or connects to) the NATS server; model, when not "", is
+// the one the line telling workers how to attach names.
+func startNATS(e *env, spec, dataDir, model string) (*remoteASR, error) {
+	r := &remoteASR{}
+	var err error
 	token := os.Getenv(envNATSToken)
 	switch {
 	case spec == "embedded" || strings.HasPrefix(spec, "embedded="):
@@ -167,8 +181,10 @@ func startRemoteASR(e *env, spec, model, dataDir string) (*remoteASR, error) {
 			r.broker.Close()
 			return nil, err
 		}
-		fmt.Fprintf(e.stdout, "asr workers attach with: %s=%s ledgerline asr-worker --nats %s --model %s\n",
-			envNATSToken, token, r.broker.URL(), model)
+		if model != "" {
+			fmt.Fprintf(e.stdout, "asr workers attach with: %s=%s ledgerline asr-worker --nats %s --model %s\n",
+				envNATSToken, token, r.broker.URL(), model)
+		}
 		if loopbackHost(strings.TrimPrefix(r.broker.URL(), "nats://")) {
 			fmt.Fprintln(e.stderr, "note: NATS listens on loopback: workers on other machines need --nats embedded=0.0.0.0:4222 (or a LAN address)")
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/ledgerline/ledgerline/broker"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/models"
+	"github.com/ledgerline/ledgerline/natsbus"
 	"github.com/ledgerline/ledgerline/server"
 	"github.com/ledgerline/ledgerline/team"
 )
@@ -39,7 +40,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
 	idleStop := fs.Duration("idle-stop", agent.DefaultIdleStop, "how long a meeting the server records runs on once nobody sends it audio")
 	asrMode := fs.String("asr", "local", "where the server's own meetings are decoded: local (in this process) or remote (by 'ledgerline asr-worker' processes reached over NATS; see --nats)")
-	natsSpec := fs.String("nats", "embedded", "with --asr remote, the NATS server workers take jobs from: embedded (started in this process, on "+broker.DefaultAddr+"), embedded=HOST:PORT, or nats://HOST:PORT of a running one (token in $"+envNATSToken+")")
+	natsSpec := fs.String("nats", "embedded", "the NATS server that --asr remote workers take jobs from and that replicas on one PostgreSQL --db share meetings' events over: embedded (started in this process, on "+broker.DefaultAddr+"), embedded=HOST:PORT, or nats://HOST:PORT of a running one, such as another replica's (token in $"+envNATSToken+")")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
 	var origins originFlags
 	fs.Var(&origins, "allowed-origin", "another browser origin (https://crm.example.com) whose pages may open sockets and make changes, as this server's own may (repeatable); the --public-url's is allowed already")
@@ -52,15 +53,45 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if *asrMode != "local" && *asrMode != "remote" {
 		return fmt.Errorf("%w: --asr %q: use local or remote", errUsage, *asrMode)
 	}
-	if *asrMode == "local" && flagSet(fs, "nats") {
-		return fmt.Errorf("%w: --nats is for --asr remote: decoding runs in this process otherwise", errUsage)
+	postgres := postgresURL(*db)
+	if *asrMode == "local" && flagSet(fs, "nats") && !postgres {
+		return fmt.Errorf("%w: --nats is for --asr remote, or for replicas of a server on a PostgreSQL --db: "+
+			"a server on a SQLite file is one process, and decodes in it with --asr local", errUsage)
 	}
 	size, err := asr.SizeFor(runtime.NumCPU(), *workers, *threads)
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 	modelPath, modelErr := resolveModel(*model)
-	store, where, err := openTeamStore(ctx, *db)
+	// On PostgreSQL, a server that reaches NATS shares its meetings' events over it with the other
+	// replicas on the database (closed after the store, which stops following first).
+	var link *remoteASR
+	var storeOpts []ledger.PostgresOption
+	if postgres && (*asrMode == "remote" || flagSet(fs, "nats")) {
+		dataDir, err := serveDataDir(*db, "")
+		if err != nil {
+			return err
+		}
+		if *asrMode == "remote" {
+			link, err = startRemoteASR(e, *natsSpec, *model, dataDir)
+		} else {
+			link, err = startNATS(e, *natsSpec, dataDir, "")
+		}
+		if err != nil {
+			return err
+		}
+		defer link.Close()
+		bus, err := natsbus.New(link.nc)
+		if err != nil {
+			return err
+		}
+		storeOpts = append(storeOpts, ledger.WithBus(bus))
+		if link.broker != nil {
+			fmt.Fprintf(e.stdout, "replicas join with: %s=%s ledgerline serve --db <the same> --nats %s --public-url <their own>\n",
+				envNATSToken, link.broker.Token(), link.broker.URL())
+		}
+	}
+	store, where, err := openTeamStore(ctx, *db, storeOpts...)
 	if err != nil {
 		return err
 	}
@@ -75,16 +106,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return whisperLoader(e, modelPath, size)(ctx)
 	}
 	if *asrMode == "remote" {
-		dataDir, err := serveDataDir(*db, where)
-		if err != nil {
-			return err
+		if link == nil {
+			dataDir, err := serveDataDir(*db, where)
+			if err != nil {
+				return err
+			}
+			if link, err = startRemoteASR(e, *natsSpec, *model, dataDir); err != nil {
+				return err
+			}
+			defer link.Close()
+			fmt.Fprintln(e.stderr, "note: NATS carries decoding only: a server on a SQLite file is one process, so it shares "+
+				"no events with replicas (run replicas on a PostgreSQL --db)")
 		}
-		rasr, err := startRemoteASR(e, *natsSpec, *model, dataDir)
-		if err != nil {
-			return err
-		}
-		defer rasr.Close()
-		load, modelErr = rasr.load, nil
+		load, modelErr = link.load, nil
 	}
 	host, err := agent.NewHost(agent.HostConfig{Store: store, Load: load, Options: asr.Options{Language: *language},
 		IdleStop: *idleStop, Loopback: loopbackHost(*listen), Logger: e.log})
@@ -165,9 +199,9 @@ func loopbackHost(listen string) bool {
 
 // openTeamStore opens the team server's record: PostgreSQL for a postgres:// URL, else a SQLite
 // file. It returns the store and where it is, for people to read (never the URL's password).
-func openTeamStore(ctx context.Context, db string) (serveStore, string, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		s, err := ledger.OpenPostgres(ctx, db)
+func openTeamStore(ctx context.Context, db string, opts ...ledger.PostgresOption) (serveStore, string, error) {
+	if postgresURL(db) {
+		s, err := ledger.OpenPostgres(ctx, db, opts...)
 		if err != nil {
 			return nil, "", fmt.Errorf("%w\ncheck that PostgreSQL is running and the URL's user, password and database are right", err)
 		}
@@ -185,6 +219,11 @@ func openTeamStore(ctx context.Context, db string) (serveStore, string, error) {
 		return nil, "", err
 	}
 	return s, db, nil
+}
+
+// postgresURL reports whether --db names a PostgreSQL database.
+func postgresURL(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
 // redactURL hides a database URL's password.

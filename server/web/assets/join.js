@@ -111,14 +111,18 @@
       url.searchParams.set('channel', channel);
       url.searchParams.set('name', name);
       if (org) url.searchParams.set('org', org);
-      const res = await fetch(url, {
+      const post = (to) => fetch(to, {
         method: 'POST', cache: 'no-store',
         headers: { 'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + token },
         body: pc.localDescription.sdp,
       });
+      let res = await post(url);
+      // A replica that does not run the meeting redirects (307) to the one that does. Browsers
+      // follow, but drop Authorization on a redirect to another origin: send it there again.
+      if (res.status === 401 && res.redirected && res.url) res = await post(res.url);
       const body = await res.text();
       if (res.status !== 201) throw new WhipError(res.status, body);
-      const resource = new URL(res.headers.get('Location') || '', url);
+      const resource = new URL(res.headers.get('Location') || '', res.url || url);
       const session = { pc, track, channel, resource };
       try {
         await pc.setRemoteDescription({ type: 'answer', sdp: body });
