@@ -2,6 +2,10 @@
 // that speech recognition (and later other work) can move to processes on
 // other machines without a message system to install and run beside it.
 //
+// A Broker is a single server unless its Config names a cluster: then it is
+// one node of a NATS cluster whose JetStream replicates streams over the
+// nodes (a stream of 3 replicas goes on serving when one node stops).
+//
 // Concurrency: a Broker is safe for concurrent use. Start starts the server's
 // own goroutines; Close stops them and waits until they have ended. Clients
 // connect with the token the Broker was given or generated.
@@ -10,9 +14,11 @@ package broker
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
@@ -42,6 +48,28 @@ type Config struct {
 	Token string
 	// Logger receives the server's warnings and errors; nil drops them.
 	Logger *slog.Logger
+
+	// The fields below make the broker one node of a cluster; all empty (the
+	// default) is a single server, as before.
+
+	// Name is the node's server name, which JetStream needs to tell the
+	// nodes of a cluster apart: required, and unique in the cluster, when
+	// ClusterName is set; "ledgerline" otherwise.
+	Name string
+	// ClusterName names the cluster the node belongs to: the same on every
+	// node. Setting it requires ClusterAddr and Routes.
+	ClusterName string
+	// ClusterAddr is host:port the node listens on for the other nodes'
+	// routes. Port 0 picks a free port; ClusterAddr reports the one chosen.
+	// Routes are authenticated with Token, so every node needs the same
+	// Token; still, keep the address on loopback or a private network.
+	ClusterAddr string
+	// Routes are the cluster addresses (host:port) of other nodes to connect
+	// to; the nodes tell each other of the rest. JetStream requires at least
+	// one on every node: the first node of a cluster may list its own address
+	// (which it then ignores), so its ClusterAddr needs a port known in
+	// advance, while nodes started later may take port 0 and list the first.
+	Routes []string
 }
 
 // Broker is a running embedded NATS server with JetStream.
@@ -72,6 +100,18 @@ func Start(cfg Config) (*Broker, error) {
 			return nil, err
 		}
 	}
+	opts := &server.Options{
+		ServerName:    "ledgerline",
+		Host:          host,
+		Port:          port,
+		Authorization: cfg.Token,
+		JetStream:     true,
+		// The process's signals belong to the command that embeds the server.
+		NoSigs: true,
+	}
+	if err := cluster(cfg, opts); err != nil {
+		return nil, err
+	}
 	b := &Broker{token: cfg.Token}
 	dir := cfg.Dir
 	if dir == "" {
@@ -82,16 +122,8 @@ func Start(cfg Config) (*Broker, error) {
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("broker: store: %w", err)
 	}
-	srv, err := server.NewServer(&server.Options{
-		ServerName:    "ledgerline",
-		Host:          host,
-		Port:          port,
-		Authorization: cfg.Token,
-		JetStream:     true,
-		StoreDir:      dir,
-		// The process's signals belong to the command that embeds the server.
-		NoSigs: true,
-	})
+	opts.StoreDir = dir
+	srv, err := server.NewServer(opts)
 	if err != nil {
 		b.removeTemp()
 		return nil, fmt.Errorf("broker: %w", err)
@@ -103,10 +135,80 @@ func Start(cfg Config) (*Broker, error) {
 	srv.Start()
 	if !srv.ReadyForConnections(readyTimeout) {
 		b.Close()
-		return nil, fmt.Errorf("broker: the NATS server did not accept connections on %s within %s: is the address in use?", cfg.Addr, readyTimeout)
+		what := cfg.Addr
+		if cfg.ClusterAddr != "" {
+			what += " (clients) or " + cfg.ClusterAddr + " (routes)"
+		}
+		return nil, fmt.Errorf("broker: the NATS server did not accept connections on %s within %s: is the address in use?", what, readyTimeout)
 	}
 	return b, nil
 }
+
+// routeUser is the user name routes authenticate with; the password is the token.
+const routeUser = "ledgerline-route"
+
+// cluster sets the cluster options of a node from cfg, or checks that cfg
+// asks for none.
+func cluster(cfg Config, opts *server.Options) error {
+	if cfg.ClusterName == "" {
+		if cfg.ClusterAddr != "" || len(cfg.Routes) > 0 {
+			return errors.New("broker: a cluster address or routes need a cluster name (ClusterName)")
+		}
+		if cfg.Name != "" {
+			opts.ServerName = cfg.Name
+		}
+		return nil
+	}
+	if cfg.Name == "" {
+		return fmt.Errorf("broker: cluster %s: each node needs a name of its own (Name)", cfg.ClusterName)
+	}
+	if cfg.ClusterAddr == "" || len(cfg.Routes) == 0 {
+		return fmt.Errorf("broker: cluster %s: a node needs a cluster address and at least one route (ClusterAddr, Routes)", cfg.ClusterName)
+	}
+	host, port, err := hostPort(cfg.ClusterAddr)
+	if err != nil {
+		return fmt.Errorf("broker: cluster address %q: %w", cfg.ClusterAddr, err)
+	}
+	opts.ServerName = cfg.Name
+	opts.Cluster = server.ClusterOpts{Name: cfg.ClusterName, Host: host, Port: port,
+		Username: routeUser, Password: cfg.Token}
+	for _, r := range cfg.Routes {
+		if _, _, err := hostPort(r); err != nil {
+			return fmt.Errorf("broker: route %q: %w", r, err)
+		}
+		opts.Routes = append(opts.Routes, &url.URL{Scheme: "nats-route", Host: r,
+			User: url.UserPassword(routeUser, cfg.Token)})
+	}
+	return nil
+}
+
+// hostPort splits host:port; port 0 becomes the server's "pick one".
+func hostPort(addr string) (string, int, error) {
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w (want HOST:PORT)", err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, errors.New("the port must be a number from 0 to 65535")
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
+}
+
+// ClusterAddr is the host:port the node listens on for routes, with the port
+// it chose if it was given 0; "" when the broker is not in a cluster.
+func (b *Broker) ClusterAddr() string {
+	if a := b.srv.ClusterAddr(); a != nil {
+		return a.String()
+	}
+	return ""
+}
+
+// Name is the server's name (Config.Name, or "ledgerline").
+func (b *Broker) Name() string { return b.srv.Name() }
 
 // URL is the address clients connect to, such as nats://127.0.0.1:4222.
 func (b *Broker) URL() string { return b.srv.ClientURL() }

@@ -51,13 +51,14 @@ const headerReserve = 8 << 10
 
 // Engine is an asr.Engine that decodes on workers reached through JetStream.
 type Engine struct {
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	model   string
-	subject string
-	timeout time.Duration
-	tries   int
-	log     *slog.Logger
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	model    string
+	subject  string
+	timeout  time.Duration
+	tries    int
+	replicas int
+	log      *slog.Logger
 
 	inbox string // replies arrive on inbox.<job>.<try>
 	sub   *nats.Subscription
@@ -82,6 +83,12 @@ func WithTimeout(d time.Duration) Option { return func(e *Engine) { e.timeout = 
 // WithTries sets how many times a window is queued before giving up (DefaultTries).
 func WithTries(n int) Option { return func(e *Engine) { e.tries = n } }
 
+// WithReplicas sets how many copies of the queue JetStream keeps (1): 3 on a
+// cluster of three or more nodes keeps the queue, and decoding, going when
+// one of them stops. The engine makes the queue with that many, or changes an
+// existing one to it; workers keep what they find.
+func WithReplicas(n int) Option { return func(e *Engine) { e.replicas = n } }
+
 // WithLogger sets where retries and late replies are logged.
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 
@@ -91,20 +98,20 @@ func New(ctx context.Context, nc *nats.Conn, model string, opts ...Option) (*Eng
 	if err := validModel(model); err != nil {
 		return nil, err
 	}
-	e := &Engine{nc: nc, model: model, subject: subject(model), timeout: DefaultTimeout, tries: DefaultTries,
+	e := &Engine{nc: nc, model: model, subject: subject(model), timeout: DefaultTimeout, tries: DefaultTries, replicas: 1,
 		log: slog.New(slog.DiscardHandler), done: make(chan struct{}), pending: make(map[string]chan reply)}
 	for _, o := range opts {
 		o(e)
 	}
-	if e.timeout <= 0 || e.tries < 1 {
-		return nil, fmt.Errorf("asr/remote: timeout %s and tries %d must be positive", e.timeout, e.tries)
+	if e.timeout <= 0 || e.tries < 1 || e.replicas < 1 {
+		return nil, fmt.Errorf("asr/remote: timeout %s, tries %d and replicas %d must be positive", e.timeout, e.tries, e.replicas)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("asr/remote: %w", err)
 	}
 	e.js = js
-	if err := ensureStream(ctx, js); err != nil {
+	if err := ensureStream(ctx, js, e.replicas); err != nil {
 		return nil, err
 	}
 	e.inbox = nats.NewInbox()
@@ -213,7 +220,7 @@ func (e *Engine) try(ctx context.Context, job string, try int, body, options []b
 	_, err = e.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
 		// A broker that restarted has lost the queue (it lives in memory): make it again.
-		if err = ensureStream(ctx, e.js); err == nil {
+		if err = ensureStream(ctx, e.js, e.replicas); err == nil {
 			_, err = e.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
 		}
 	}

@@ -98,8 +98,31 @@ func streamConfig() jetstream.StreamConfig {
 	}
 }
 
-func ensureStream(ctx context.Context, js jetstream.JetStream) error {
-	if _, err := js.CreateOrUpdateStream(ctx, streamConfig()); err != nil {
+// ensureStream creates the stream or updates it to today's configuration,
+// with the given number of replicas (an engine's choice). replicas 0 (a
+// worker's) keeps those of a stream that exists and makes one otherwise, so
+// that a worker never scales down the stream its engines replicate.
+func ensureStream(ctx context.Context, js jetstream.JetStream, replicas int) error {
+	cfg := streamConfig()
+	var err error
+	if replicas > 0 {
+		cfg.Replicas = replicas
+		_, err = js.CreateOrUpdateStream(ctx, cfg)
+	} else {
+		var s jetstream.Stream
+		s, err = js.Stream(ctx, StreamName)
+		switch {
+		case err == nil:
+			cfg.Replicas = s.CachedInfo().Config.Replicas
+			_, err = js.UpdateStream(ctx, cfg)
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			// An engine may make it meanwhile, with its replicas: keep that one.
+			if _, err = js.CreateStream(ctx, cfg); errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				err = nil
+			}
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("asr/remote: stream %s: %w", StreamName, err)
 	}
 	return nil

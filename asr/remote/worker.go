@@ -118,7 +118,7 @@ func (w *Worker) consumer(ctx context.Context, fresh bool) (jetstream.Consumer, 
 	if !fresh && w.cons != nil {
 		return w.cons, nil
 	}
-	if err := ensureStream(ctx, w.js); err != nil {
+	if err := ensureStream(ctx, w.js, 0); err != nil {
 		return nil, err
 	}
 	cons, err := w.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
