@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -134,7 +133,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLiteStore, error) {
 		return nil, errors.Join(fmt.Errorf("ledger: open store %s: %w", path, err), r.Close(), w.Close())
 	}
 	s.reader = r
-	s.init(sqliteDB{sqliteConn{q: w}, w, &stmtCache{db: w, stmts: make(map[string]*sql.Stmt), wanted: make(map[string]bool)}}, sqliteConn{q: r}, cfg.now)
+	s.init(sqliteDB{sqliteConn{w}, w}, sqliteConn{r}, cfg.now)
 	return s, nil
 }
 
@@ -196,70 +195,14 @@ type sqliteConn struct {
 		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	}
-	// stmts, on the writer's transactions, holds the writes prepared once for the store: SQLite
-	// spends more time parsing an append's statements than running them.
-	stmts *stmtCache
-	tx    *sql.Tx
 }
 
 func (c sqliteConn) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	var res sql.Result
-	var err error
-	if st := c.stmts.get(q); st != nil && c.tx != nil {
-		res, err = c.tx.StmtContext(ctx, st).ExecContext(ctx, sqliteArgs(args)...)
-	} else {
-		res, err = c.q.ExecContext(ctx, q, sqliteArgs(args)...)
-	}
+	res, err := c.q.ExecContext(ctx, q, sqliteArgs(args)...)
 	if err != nil {
 		return 0, sqliteError(err)
 	}
 	return res.RowsAffected()
-}
-
-// maxCachedStatements bounds the cache: the store's writes are a few dozen fixed statements.
-const maxCachedStatements = 128
-
-// stmtCache prepares each write statement once on the writer. The writer has one connection,
-// which a transaction holds: a statement first seen in one is run as it is and prepared once the
-// transaction has ended, for the next. It is safe for concurrent use; a nil cache prepares nothing.
-type stmtCache struct {
-	db     *sql.DB
-	mu     sync.Mutex
-	stmts  map[string]*sql.Stmt
-	wanted map[string]bool // seen in a transaction, to prepare after it
-}
-
-// get returns the prepared statement of q, or nil when it is not prepared yet (the caller runs q
-// as it is; prepare prepares it later).
-func (c *stmtCache) get(q string) *sql.Stmt {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st, ok := c.stmts[q]; ok {
-		return st
-	}
-	if len(c.stmts)+len(c.wanted) < maxCachedStatements {
-		c.wanted[q] = true
-	}
-	return nil
-}
-
-// prepare prepares the statements seen since it last ran; the writer's connection is free. A
-// statement that fails to prepare is run as it is from then on.
-func (c *stmtCache) prepare() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for q := range c.wanted {
-		delete(c.wanted, q)
-		if st, err := c.db.Prepare(q); err == nil {
-			c.stmts[q] = st
-		}
-	}
 }
 
 func (c sqliteConn) queryRow(ctx context.Context, q string, args ...any) rowScanner {
@@ -273,8 +216,7 @@ func (c sqliteConn) query(ctx context.Context, q string, args ...any) (sqlRows, 
 // sqliteDB is the writer: the store's transactions begin IMMEDIATE (see OpenSQLite).
 type sqliteDB struct {
 	sqliteConn
-	db    *sql.DB
-	stmts *stmtCache
+	db *sql.DB
 }
 
 func (d sqliteDB) begin(ctx context.Context) (sqlTx, error) {
@@ -282,7 +224,7 @@ func (d sqliteDB) begin(ctx context.Context) (sqlTx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqliteTx{sqliteConn{q: tx, stmts: d.stmts, tx: tx}, tx}, nil
+	return sqliteTx{sqliteConn{tx}, tx}, nil
 }
 
 type sqliteTx struct {
@@ -290,12 +232,7 @@ type sqliteTx struct {
 	tx *sql.Tx
 }
 
-func (t sqliteTx) commit(context.Context) error {
-	err := t.tx.Commit()
-	t.stmts.prepare()
-	return err
-}
-
+func (t sqliteTx) commit(context.Context) error   { return t.tx.Commit() }
 func (t sqliteTx) rollback(context.Context) error { return t.tx.Rollback() }
 
 // sqliteArgs stores times as the schema keeps them: RFC 3339 text in UTC.

@@ -76,7 +76,7 @@ func openSQLiteReadOnly(path string, cfg sqliteConfig) (*SQLiteStore, error) {
 			ErrSchemaTooOld, version, latest, path), r.Close())
 	}
 	s := &SQLiteStore{path: path, reader: r}
-	s.init(sqliteReadOnlyDB{}, sqliteConn{q: r}, cfg.now)
+	s.init(sqliteReadOnlyDB{}, sqliteConn{r}, cfg.now)
 	return s, nil
 }
 
