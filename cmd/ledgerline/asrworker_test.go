@@ -107,20 +107,7 @@ func TestServeDecodesOnRemoteWorkers(t *testing.T) {
 	if second.LastSeq <= first.LastSeq {
 		t.Fatalf("the second run recorded nothing: last seq %d, then %d", first.LastSeq, second.LastSeq)
 	}
-	var events []struct {
-		Type    string `json:"type"`
-		Speaker *struct {
-			Name string `json:"name"`
-		} `json:"speaker"`
-	}
-	api(t, http.MethodGet, base+"/api/v1/meetings/"+id+"/events", member, http.StatusOK, &events)
-	named := false
-	for _, e := range events {
-		named = named || (e.Type == "speaker.update" && e.Speaker != nil && e.Speaker.Name == "Dana")
-	}
-	if !named || len(events) < 3 {
-		t.Fatalf("the meeting recorded %d events, without the participant named: %+v", len(events), events)
-	}
+	checkRecordedParticipant(t, base, member, id, "Dana")
 	if out := serve.output(); strings.Contains(out, "level=ERROR") {
 		t.Fatalf("the server logged errors:\n%s", out)
 	}

@@ -91,16 +91,23 @@ func TestServeRecordsItsOwnMeetings(t *testing.T) {
 		api(t, http.MethodGet, base+"/api/v1/meetings/"+id, member, http.StatusOK, &m)
 		return m.State == "stopped"
 	})
+	checkRecordedParticipant(t, base, member, id, "Dana")
+}
+
+// checkRecordedParticipant checks that a meeting the server recorded itself holds a few events,
+// the participant named among them.
+func checkRecordedParticipant(t *testing.T, base, token, id, name string) {
+	t.Helper()
 	var events []struct {
 		Type    string `json:"type"`
 		Speaker *struct {
 			Name string `json:"name"`
 		} `json:"speaker"`
 	}
-	api(t, http.MethodGet, base+"/api/v1/meetings/"+id+"/events", member, http.StatusOK, &events)
+	api(t, http.MethodGet, base+"/api/v1/meetings/"+id+"/events", token, http.StatusOK, &events)
 	named := false
 	for _, e := range events {
-		named = named || (e.Type == "speaker.update" && e.Speaker != nil && e.Speaker.Name == "Dana")
+		named = named || (e.Type == "speaker.update" && e.Speaker != nil && e.Speaker.Name == name)
 	}
 	if !named || len(events) < 3 {
 		t.Fatalf("the meeting recorded %d events, without the participant named: %+v", len(events), events)
