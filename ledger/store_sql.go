@@ -337,6 +337,12 @@ func project(ctx context.Context, tx sqlConn, e Event, actor string) error {
 			WHERE id = ?`, string(e.State), e.Reason, e.Seq, run, e.Meeting); err != nil {
 			return fmt.Errorf("meeting state: %w", err)
 		}
+		if e.State == MeetingStopped {
+			if _, err := tx.exec(ctx, `INSERT INTO followups (meeting_id, state_seq, due_at) VALUES (?, ?, ?)
+				ON CONFLICT (meeting_id, state_seq) DO NOTHING`, e.Meeting, e.Seq, e.At); err != nil {
+				return fmt.Errorf("meeting state: follow-up: %w", err)
+			}
+		}
 	}
 	return nil
 }

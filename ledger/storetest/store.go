@@ -20,6 +20,7 @@ import (
 type Store interface {
 	ledger.Store
 	ledger.Leases
+	ledger.FollowUps
 	Speaker(ctx context.Context, meeting, id string) (ledger.SpeakerInfo, error)
 	Commitment(ctx context.Context, meeting, id string) (ledger.CommitmentRecord, error)
 	EditCommitment(ctx context.Context, meeting, id string, edit ledger.CommitmentEdit, by string) (ledger.Event, error)
@@ -36,7 +37,8 @@ type StoreOpener func(t *testing.T) (open func(now func() time.Time) Store)
 // RunStore checks what every Store keeps beyond its log: deals and meetings, a meeting first seen
 // in its log, the projections of a replayed call, the current state a live meeting's controls and
 // a continued meeting read, edits made side by side, stated and guessed roles, the log after a
-// reopen, refused text, Close, and the leases that pick the one process serving a live meeting.
+// reopen, refused text, Close, the leases that pick the one process serving a live meeting, and
+// the follow-ups that stopped meetings owe.
 func RunStore(t *testing.T, open StoreOpener) {
 	t.Run("deals and meetings", func(t *testing.T) { dealsAndMeetings(t, open) })
 	t.Run("meeting first seen in its log", func(t *testing.T) { meetingFirstSeenInLog(t, open) })
@@ -49,6 +51,7 @@ func RunStore(t *testing.T, open StoreOpener) {
 	t.Run("closed", func(t *testing.T) { closed(t, open) })
 	t.Run("leases", func(t *testing.T) { leases(t, open) })
 	t.Run("leases acquired at once", func(t *testing.T) { leasesAcquiredAtOnce(t, open) })
+	t.Run("follow-ups", func(t *testing.T) { followUps(t, open) })
 }
 
 func fixedClock(at time.Time) func() time.Time { return func() time.Time { return at } }
