@@ -1,8 +1,8 @@
 // Package agent runs meetings. A Session carries one meeting's audio from its
 // sources through each channel's segmenter, speech stream and attribution into
 // the meeting's event log, and keeps its commitments; a Meeting serves one —
-// its record, overlay server, WHIP endpoint and webhooks — with participants'
-// tracks joining the Session and viewers' changes reaching it.
+// its record, overlay server and WHIP endpoint — with participants' tracks
+// joining the Session and viewers' changes reaching it.
 //
 // Concurrency: a Session's Run is called once; Pause, Resume, AddSource,
 // Rename and EditCommitment may be called from any goroutine while it runs.

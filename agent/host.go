@@ -16,7 +16,6 @@ import (
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/server"
-	"github.com/ledgerline/ledgerline/webhook"
 )
 
 // DefaultIdleStop is how long a hosted meeting's pipeline runs on with nobody sending audio.
@@ -35,8 +34,6 @@ type HostConfig struct {
 	IdleStop time.Duration
 	// Loopback keeps WebRTC media on the loopback interface (tests, a server for this machine only).
 	Loopback bool
-	// Webhooks are sent each meeting's recap summary when a run of it ends.
-	Webhooks []webhook.Endpoint
 	Logger   *slog.Logger
 }
 
@@ -128,7 +125,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 func (h *Host) Ingest() http.Handler { return h.whip }
 
 // Attach gives the Host the server its meetings are served on, and the address that server is
-// reached at ("https://ledgerline.example.com"), which the meetings' leases and webhooks name.
+// reached at ("https://ledgerline.example.com"), which the meetings' leases name.
 func (h *Host) Attach(srv *server.Server, base string) error {
 	b, err := PublicBase(base)
 	if err != nil {
@@ -260,7 +257,7 @@ func (h *Host) start(meeting string) (*hostedMeeting, error) {
 	h.mu.Unlock()
 
 	m := &Meeting{id: meeting, started: time.Now(), cfg: MeetingConfig{Store: h.cfg.Store, Continue: meeting,
-		TakeAudio: true, Webhooks: h.cfg.Webhooks, Logger: h.cfg.Logger},
+		TakeAudio: true, Logger: h.cfg.Logger},
 		log: h.log.With("meeting", meeting), taking: true, srv: srv, host: h, base: base}
 	m.ctx, m.cancel = context.WithCancel(h.ctx)
 	m.owned, m.disown = context.WithCancel(m.ctx)
@@ -443,7 +440,7 @@ func (h *Host) Resume(ctx context.Context, meeting string) (ledger.Event, error)
 	return ledger.Event{}, errNotLive
 }
 
-// Close stops every running meeting (each finishes its run: viewers drained, webhooks sent), ends
+// Close stops every running meeting (each finishes its run: viewers drained), ends
 // every WHIP session, and closes the engine.
 func (h *Host) Close() error {
 	h.mu.Lock()

@@ -14,9 +14,7 @@ import (
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
-	"github.com/ledgerline/ledgerline/recap"
 	"github.com/ledgerline/ledgerline/server"
-	"github.com/ledgerline/ledgerline/webhook"
 )
 
 // Store is where a Meeting keeps its record: the meeting store, with the reads of current state
@@ -67,15 +65,16 @@ type MeetingConfig struct {
 	// before it runs wait for it. Without it, and once the pipeline has ended, publishers are turned
 	// away, told that the meeting is not being transcribed.
 	TakeAudio bool
-	// Webhooks are sent the meeting's recap summary when it finishes.
-	Webhooks []webhook.Endpoint
+	// Finished, when set, is called by Finish once viewers have had the meeting's last events and
+	// before its server stops: what the meeting owes on its end (its follow-ups) is sent while the
+	// links it carries still open. It must return once ctx ends.
+	Finished func(ctx context.Context)
 	Logger   *slog.Logger
 }
 
 // Meeting is one meeting served live: its record in the store, the overlay and join page, the
 // WHIP endpoint participants' audio comes in on, and the transcription pipeline Transcribe runs.
-// It joins participants' tracks to the pipeline, passes viewers' changes back into it, and tells
-// the webhooks when the meeting finishes.
+// It joins participants' tracks to the pipeline and passes viewers' changes back into it.
 //
 // A Meeting owns its server, its WHIP endpoint and every goroutine it starts; Close stops them
 // all. It holds no state outside itself, so that one process may run many.
@@ -285,6 +284,9 @@ func (m *Meeting) OverlayURL() string { return m.base + server.PagePath(m.id, m.
 // JoinURL is the link participants join with to send their own audio, token included.
 func (m *Meeting) JoinURL() string { return m.base + server.JoinPath(m.id, m.token) }
 
+// RecapURL is the link that opens the meeting's recap and nothing else, for people told of it.
+func (m *Meeting) RecapURL() string { return m.base + server.RecapPath(m.id, m.token) }
+
 // Transcribe runs the pipeline cfg into the meeting until its sources end, ctx is done or the
 // meeting is closed, and returns as Session.Run does. It first loads the speech engine with load
 // (closing it at the end when it is an io.Closer); participants who join meanwhile wait for it.
@@ -374,10 +376,9 @@ func (m *Meeting) running() *Session {
 }
 
 // Finish ends the meeting for its viewers once transcribing is over: it lets each of them take
-// every event not yet received (for up to 10 s), sends the webhooks the recap summary, and shuts
-// the server down (up to 10 s). It goes on when ctx is cancelled, so that an interrupted meeting
-// still ends properly; a webhook's failure is logged, never returned: the record is safe in the
-// store either way. Close still follows.
+// every event not yet received (for up to 10 s), calls MeetingConfig.Finished, and shuts the
+// server down (up to 10 s). It goes on when ctx is cancelled, so that an interrupted meeting still
+// ends properly. Close still follows.
 func (m *Meeting) Finish(ctx context.Context) error {
 	bg := context.WithoutCancel(ctx)
 	drain, cancel := context.WithTimeout(bg, 10*time.Second)
@@ -385,8 +386,8 @@ func (m *Meeting) Finish(ctx context.Context) error {
 	if err := m.srv.Drain(drain, m.id); err != nil {
 		m.log.Warn("some viewers did not receive every event before the end", "err", err)
 	}
-	if len(m.cfg.Webhooks) > 0 {
-		m.notify(bg)
+	if m.cfg.Finished != nil {
+		m.cfg.Finished(bg)
 	}
 	if m.host != nil { // the server goes on serving the Host's other meetings
 		m.srv.RemoveMeeting(m.id)
@@ -395,19 +396,6 @@ func (m *Meeting) Finish(ctx context.Context) error {
 	shutdown, cancelShutdown := context.WithTimeout(bg, 10*time.Second)
 	defer cancelShutdown()
 	return m.srv.Shutdown(shutdown)
-}
-
-// notify sends the webhooks the meeting's recap summary.
-func (m *Meeting) notify(ctx context.Context) {
-	r, err := recap.Build(ctx, m.cfg.Store, m.id)
-	if err != nil {
-		m.log.Warn("webhooks not sent", "err", err)
-		return
-	}
-	hooks := webhook.Notifier{Endpoints: m.cfg.Webhooks, Logger: m.cfg.Logger}
-	if err := hooks.Send(ctx, webhook.NewSummary(r, m.base+server.RecapPath(m.id, m.token))); err != nil {
-		m.log.Warn("webhooks failed", "err", err)
-	}
 }
 
 // Close stops the pipeline if it still runs, turns publishers away, ends their sessions, stops

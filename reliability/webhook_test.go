@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/ledgerline/ledgerline/agent"
+	"github.com/ledgerline/ledgerline/followup"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/server"
 	"github.com/ledgerline/ledgerline/stream"
@@ -52,8 +54,19 @@ func TestWebhookLinkOpensOnlyTheRecap(t *testing.T) {
 	}))
 	defer receiver.Close()
 
-	m, err := agent.StartMeeting(ctx, agent.MeetingConfig{Store: store, Listen: "127.0.0.1:0", Title: "Pricing call",
-		Webhooks: []webhook.Endpoint{{URL: receiver.URL, Format: webhook.JSON}}})
+	var m *agent.Meeting
+	follow, err := followup.New(followup.Config{Store: store,
+		Notifier: webhook.Notifier{Endpoints: []webhook.Endpoint{{URL: receiver.URL, Format: webhook.JSON}}},
+		RecapURL: func(ledger.Meeting) string { return m.RecapURL() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = agent.StartMeeting(ctx, agent.MeetingConfig{Store: store, Listen: "127.0.0.1:0", Title: "Pricing call",
+		Finished: func(ctx context.Context) {
+			if _, err := follow.Sweep(ctx, follow.Deliver); err != nil {
+				t.Error(err)
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

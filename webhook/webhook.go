@@ -89,6 +89,9 @@ type Summary struct {
 	Participants []Person     `json:"participants"`
 	Commitments  []Commitment `json:"commitments"`
 	RecapURL     string       `json:"recap_url,omitempty"` // the recap's link, when the caller gives one
+	// Delivery names this summary the same on every try and every resend, so that a receiver that
+	// took it once can drop a repeat; it is sent as the Idempotency-Key header too, when set.
+	Delivery string `json:"delivery,omitempty"`
 }
 
 // Meeting describes the meeting in a webhook.
@@ -245,7 +248,7 @@ func (w *Notifier) Send(ctx context.Context, s Summary) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = w.post(ctx, e.URL, body)
+			errs[i] = w.post(ctx, e.URL, body, s.Delivery)
 		}()
 	}
 	wg.Wait()
@@ -253,7 +256,7 @@ func (w *Notifier) Send(ctx context.Context, s Summary) error {
 }
 
 // post delivers one payload to one endpoint, retrying as Notifier says.
-func (w *Notifier) post(ctx context.Context, target string, body []byte) error {
+func (w *Notifier) post(ctx context.Context, target string, body []byte, delivery string) error {
 	attempts := w.MaxAttempts
 	if attempts == 0 {
 		attempts = DefaultAttempts
@@ -271,7 +274,7 @@ func (w *Notifier) post(ctx context.Context, target string, body []byte) error {
 	}
 	var last error
 	for attempt := 1; attempt <= attempts; attempt++ {
-		retryAfter, err := w.attempt(ctx, target, body)
+		retryAfter, err := w.attempt(ctx, target, body, delivery)
 		if err == nil {
 			if attempt > 1 {
 				log.Info("webhook delivered", "attempt", attempt)
@@ -301,7 +304,7 @@ func (w *Notifier) post(ctx context.Context, target string, body []byte) error {
 }
 
 // attempt makes one request. It returns the wait a Retry-After header asked for, if any.
-func (w *Notifier) attempt(ctx context.Context, target string, body []byte) (time.Duration, error) {
+func (w *Notifier) attempt(ctx context.Context, target string, body []byte, delivery string) (time.Duration, error) {
 	timeout := orDefault(w.Timeout, DefaultTimeout)
 	client := w.Client
 	if client == nil {
@@ -315,6 +318,9 @@ func (w *Notifier) attempt(ctx context.Context, target string, body []byte) (tim
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Ledgerline-Webhook/1")
+	if delivery != "" {
+		req.Header.Set("Idempotency-Key", delivery)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error

@@ -18,6 +18,7 @@ import (
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/detect"
+	"github.com/ledgerline/ledgerline/followup"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/server"
@@ -107,8 +108,24 @@ func runLive(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	}
-	m, err := startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins, Continue: *resume,
-		Deal: *deal, Title: *title, Webhooks: hooks.endpoints, TakeAudio: *input == ""})
+	// What this meeting owes on its end (and what an earlier run that crashed left owed) is sent
+	// while the overlay still serves the recap link the summary carries.
+	var m *agent.Meeting
+	follow, err := followUps(e, store, hooks.endpoints, func(rec ledger.Meeting) string {
+		if rec.ID == m.ID() {
+			return m.RecapURL()
+		}
+		return "" // an earlier meeting's: this overlay does not serve it
+	})
+	if err != nil {
+		return err
+	}
+	m, err = startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins, Continue: *resume,
+		Deal: *deal, Title: *title, TakeAudio: *input == "", Finished: func(ctx context.Context) {
+			if _, err := follow.Sweep(ctx, follow.Deliver); err != nil {
+				e.log.Warn("the meeting's recap was not sent; the next run sends it", "err", err)
+			}
+		}})
 	if err != nil {
 		return err
 	}
@@ -249,6 +266,17 @@ func finish(ctx context.Context, e *env, m *agent.Meeting, stay bool) error {
 		<-ctx.Done()
 	}
 	return m.Finish(ctx)
+}
+
+// followUps makes the service that sends stopped meetings' recap summaries to endpoints; with
+// none, it records them done.
+func followUps(e *env, store followup.Store, endpoints []webhook.Endpoint, recapURL func(ledger.Meeting) string) (*followup.Service, error) {
+	s, err := followup.New(followup.Config{Store: store, Notifier: webhook.Notifier{Endpoints: endpoints},
+		RecapURL: recapURL, Logger: e.log})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return s, nil
 }
 
 // webhookFlags collects --webhook values: URL or slack=URL.

@@ -10,16 +10,20 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/broker"
+	"github.com/ledgerline/ledgerline/followup"
+	"github.com/ledgerline/ledgerline/jobs"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/natsbus"
 	"github.com/ledgerline/ledgerline/server"
 	"github.com/ledgerline/ledgerline/team"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // runServe runs a team server until interrupted.
@@ -42,6 +46,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	asrMode := fs.String("asr", "local", "where the server's own meetings are decoded: local (in this process) or remote (by 'ledgerline asr-worker' processes reached over NATS; see --nats)")
 	natsSpec := fs.String("nats", "embedded", "the NATS server that --asr remote workers take jobs from and that replicas on one PostgreSQL --db share meetings' events over: embedded (started in this process, on "+broker.DefaultAddr+"), embedded=HOST:PORT, or nats://HOST:PORT of a running one, such as another replica's (token in $"+envNATSToken+")")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
+	var hooks webhookFlags
+	fs.Var(&hooks, "webhook", "when a meeting stops (recorded here or sent by a laptop), post its recap summary to this URL (repeatable); prefix slack= for a Slack-compatible incoming webhook. Every organisation's meetings are sent: give it only endpoints the server's operator may read")
 	var origins originFlags
 	fs.Var(&origins, "allowed-origin", "another browser origin (https://crm.example.com) whose pages may open sockets and make changes, as this server's own may (repeatable); the --public-url's is allowed already")
 	if err := noArgs(fs, args); err != nil {
@@ -154,6 +160,21 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := host.Attach(srv.Overlay(), base); err != nil {
 		return err
 	}
+	// Stopped meetings' recap summaries go to the webhooks once per stop, whatever crashes: from a
+	// durable queue on NATS that every replica sweeps into and takes jobs from, or in this process.
+	follow, err := followUps(e, store, hooks.endpoints, func(m ledger.Meeting) string {
+		return base + "/m/" + url.PathEscape(m.ID) + "/recap" // people sign in to open it
+	})
+	if err != nil {
+		return err
+	}
+	background, stopBackground := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	defer bg.Wait()
+	defer stopBackground()
+	if err := runFollowUps(background, &bg, e, follow, link); err != nil {
+		return err
+	}
 	if modelErr != nil {
 		fmt.Fprintf(e.stderr, "note: meetings the server records itself need a model: %v\n", modelErr)
 	}
@@ -176,10 +197,35 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return errors.Join(hostErr, srv.Overlay().Shutdown(stop))
 }
 
+// runFollowUps sweeps stopped meetings' follow-ups and carries them out, until ctx ends: through
+// the durable queue on link's NATS when there is one, so that replicas share them, else here.
+func runFollowUps(ctx context.Context, wg *sync.WaitGroup, e *env, follow *followup.Service, link *remoteASR) error {
+	if link == nil {
+		wg.Go(func() { follow.Run(ctx, follow.Deliver) })
+		return nil
+	}
+	js, err := jetstream.New(link.nc)
+	if err != nil {
+		return fmt.Errorf("follow-ups: %w", err)
+	}
+	q, err := jobs.Open(ctx, js, jobs.Config{Kind: "followup", Logger: e.log})
+	if err != nil {
+		return err
+	}
+	wg.Go(func() { follow.Run(ctx, q.Submit) })
+	wg.Go(func() {
+		if err := q.Run(ctx, follow.Deliver); err != nil {
+			e.log.Warn("follow-ups stopped", "err", err)
+		}
+	})
+	return nil
+}
+
 // serveStore is what the team server keeps its record in.
 type serveStore interface {
 	team.Store
 	agent.Store
+	followup.Store
 }
 
 var (
