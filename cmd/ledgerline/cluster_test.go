@@ -21,11 +21,12 @@ import (
 )
 
 // TestReplicasServeOneMeeting runs two `serve` replicas on one PostgreSQL database, sharing
-// events over one NATS server (the broker, in the test's process, outlives the replicas). A
-// hosted meeting runs on replica A; viewers on B follow it from the start and from the middle, a
-// viewer on A moves to B when A is killed, a publisher sent to B is redirected to A, and once A's
-// lease has expired the publisher starts the meeting again on B. Every viewer ends with the store's
-// seqs, contiguous, each once.
+// events over one NATS server (the broker, in the test's process, outlives the replicas), and
+// decoding on two `asr-worker`s. A hosted meeting runs on replica A; viewers on B follow it from
+// the start and from the middle, a viewer on A moves to B when A is killed, a publisher sent to B
+// is redirected to A, one worker is killed mid-meeting, and once A's lease has expired the
+// publisher starts the meeting again on B. Every viewer ends with the store's seqs, contiguous,
+// each once, and no final is stored twice.
 func TestReplicasServeOneMeeting(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL cluster, a NATS server and two team servers as processes")
@@ -41,9 +42,14 @@ func TestReplicasServeOneMeeting(t *testing.T) {
 
 	serve := func(extra ...string) (*process, string) {
 		p := start(t, append([]string{"serve", "--db", dbURL, "--listen", "127.0.0.1:0", "--model", model,
-			"--idle-stop", "3s", "--nats", nats.URL()}, extra...)...)
+			"--idle-stop", "3s", "--nats", nats.URL(), "--asr", "remote"}, extra...)...)
 		return p, p.await(`serving the team server on (http://\S+),`)
 	}
+	worker := func(name string) *process {
+		return start(t, "asr-worker", "--nats", nats.URL(), "--model", model, "--slots", "1", "--threads", "1", "--name", name)
+	}
+	doomed := worker("doomed")
+	defer worker("lasting").kill()
 	a, baseA := serve()
 	token := a.await(`^admin token: (\S+)$`)
 	b, baseB := serve()
@@ -81,6 +87,9 @@ func TestReplicasServeOneMeeting(t *testing.T) {
 	p1 := start(t, "publish", sample, "--url", baseA+"/whip/"+id, "--token", guest, "--name", "Dana", "--org", "vendor", "--speed", "1")
 	waitFor(t, "viewers on B to see A's events", func() bool { return fromStart.seen() >= 3 })
 	middle := follow("B from the middle", fromStart.seen(), baseB)
+	// One worker dies mid-meeting, its window in flight: the window goes to the other.
+	doomed.await(`decoded its first window`)
+	doomed.kill()
 
 	// A publisher that reaches B is redirected to A, which runs the meeting.
 	if code, out, errOut := ledgerline(t, "publish", sample, "--url", baseB+"/whip/"+id, "--token", guest, "--name", "Lee",
@@ -112,10 +121,20 @@ func TestReplicasServeOneMeeting(t *testing.T) {
 		return m.State == "stopped"
 	})
 	stored := eventsOn(t, baseB, member, id)
+	finals := map[string]bool{}
 	for i, e := range stored {
 		if e.Seq != int64(i+1) {
 			t.Fatalf("the store holds seq %d at %d", e.Seq, i)
 		}
+		if e.Type == ledger.TypeSegmentFinal {
+			if finals[e.Segment.ID] {
+				t.Fatalf("final %s stored twice", e.Segment.ID)
+			}
+			finals[e.Segment.ID] = true
+		}
+	}
+	if len(finals) == 0 {
+		t.Fatal("no final stored")
 	}
 	last := int64(len(stored))
 	if last != m.LastSeq || last < 10 {
