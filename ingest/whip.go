@@ -78,7 +78,8 @@ type WHIPConfig struct {
 	// extracts its token. It only decides: it returns nil to allow it, an
 	// error wrapping ErrUnauthorized (401) or ErrUnknownMeeting (404), or one
 	// made by Refuse (403), to refuse it, or one made by Redirect (307) to
-	// send the publisher elsewhere; any other error answers 500. An
+	// send the publisher elsewhere (a browser's POST is relayed there
+	// instead: see relay.go); any other error answers 500. An
 	// allowed POST may still be refused later (a channel already live, a bad
 	// offer), so what a publisher announces with its query parameters is
 	// read from its tracks (Track.Query); here it is only checked.
@@ -189,8 +190,9 @@ func (c *WHIPConfig) setDefaults() error {
 // A WHIP is safe for concurrent use. Close ends every session and waits for
 // every goroutine the endpoint started.
 type WHIP struct {
-	cfg WHIPConfig
-	log *slog.Logger
+	cfg            WHIPConfig
+	log            *slog.Logger
+	relayTransport *http.Transport // relays browsers' offers to another replica: see relay.go
 
 	mu       sync.Mutex
 	closed   bool
@@ -208,7 +210,7 @@ func NewWHIP(cfg WHIPConfig) (*WHIP, error) {
 		return nil, err
 	}
 	return &WHIP{
-		cfg: cfg, log: cfg.Logger,
+		cfg: cfg, log: cfg.Logger, relayTransport: newRelayTransport(),
 		sessions: map[string]*session{},
 		starts:   map[string]time.Time{},
 		channels: map[string]map[string]bool{},
@@ -249,6 +251,7 @@ func (h *WHIP) Close() error {
 		s.stop()
 	}
 	h.wg.Wait()
+	h.relayTransport.CloseIdleConnections()
 	return nil
 }
 
@@ -296,6 +299,8 @@ func (h *WHIP) authorize(w http.ResponseWriter, r *http.Request, meeting string)
 	switch {
 	case err == nil:
 		return true
+	case errors.As(err, &moved) && relays(r):
+		h.relay(w, r, string(moved))
 	case errors.As(err, &moved):
 		http.Redirect(w, r, string(moved), http.StatusTemporaryRedirect)
 	case errors.As(err, &refused):

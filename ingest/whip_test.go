@@ -576,3 +576,72 @@ func TestWHIPPublisherFollowsRedirectWithToken(t *testing.T) {
 	}
 	collect(t, tr)
 }
+
+// A browser's POST (it carries Origin) that Authorize redirects is relayed to the owner, token
+// and all: the browser gets the owner's answer and a Location on its own origin. Other
+// publishers, and a request relayed once already, get the 307; an owner that does not answer
+// is a 502.
+func TestWHIPRelaysABrowsersPostToTheOwner(t *testing.T) {
+	leaktest.Check(t)
+	owner := newHarness(t, nil)
+	ownerURL := owner.srv.URL
+	front := newHarness(t, func(c *WHIPConfig) {
+		c.Authorize = func(r *http.Request, meeting string) error { return Redirect(ownerURL + r.URL.RequestURI()) }
+	})
+	post := func(headers map[string]string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, front.endpoint()+"?channel=carla", strings.NewReader(offer(t)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/sdp")
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+
+	resp := post(map[string]string{"Origin": front.srv.URL})
+	body, _ := io.ReadAll(resp.Body)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusCreated || !strings.HasPrefix(string(body), "v=0") || !strings.HasPrefix(loc, "/whip/m1/") {
+		t.Fatalf("relayed POST: %d, Location %q, body %.80q; want 201, the owner's answer and a path", resp.StatusCode, loc, body)
+	}
+	if got := resp.Header.Values("Access-Control-Allow-Origin"); len(got) != 1 {
+		t.Errorf("Access-Control-Allow-Origin %q, want this endpoint's one", got)
+	}
+	if owner.h.Sessions() != 1 || front.h.Sessions() != 0 {
+		t.Fatalf("sessions: owner %d, front %d; want the session on the owner", owner.h.Sessions(), front.h.Sessions())
+	}
+	del, err := http.NewRequest(http.MethodDelete, ownerURL+loc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del.Header.Set("Authorization", "Bearer "+testToken)
+	if r, err := http.DefaultClient.Do(del); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("DELETE of the relayed session on the owner: %v %v", r, err)
+	} else {
+		r.Body.Close()
+	}
+
+	for name, h := range map[string]map[string]string{
+		"a publisher without Origin": nil,
+		"a request relayed already":  {"Origin": front.srv.URL, relayedHeader: "1"},
+	} {
+		if resp := post(h); resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != ownerURL+"/whip/m1?channel=carla" {
+			t.Errorf("%s: %d to %q, want 307 to the owner", name, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+
+	owner.srv.Close()
+	if resp := post(map[string]string{"Origin": front.srv.URL}); resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("relay to an owner that is gone: %d, want 502", resp.StatusCode)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -40,11 +41,7 @@ func TestReplicasServeOneMeeting(t *testing.T) {
 	t.Cleanup(func() { nats.Close() })
 	t.Setenv(envNATSToken, nats.Token())
 
-	serve := func(extra ...string) (*process, string) {
-		p := start(t, append([]string{"serve", "--db", dbURL, "--listen", "127.0.0.1:0", "--model", model,
-			"--idle-stop", "3s", "--nats", nats.URL(), "--asr", "remote"}, extra...)...)
-		return p, p.await(`serving the team server on (http://\S+),`)
-	}
+	serve := func() (*process, string) { return serveReplica(t, dbURL, nats.URL(), model, "--asr", "remote") }
 	worker := func(name string) *process {
 		return start(t, "asr-worker", "--nats", nats.URL(), "--model", model, "--slots", "1", "--threads", "1", "--name", name)
 	}
@@ -55,16 +52,7 @@ func TestReplicasServeOneMeeting(t *testing.T) {
 	b, baseB := serve()
 	defer b.kill()
 
-	org := admin(t, baseA, token, "org", "create", "Acme")
-	member := admin(t, baseA, token, "token", "create", "--org", org, "--name", "bot")
-	lines := map[string]string{}
-	for _, line := range strings.Split(admin(t, baseA, member, "meeting", "create", "--title", "Replicas"), "\n") {
-		if k, v, ok := strings.Cut(line, ": "); ok {
-			lines[k] = v
-		}
-	}
-	id, join := lines["id"], lines["join"]
-	guest := join[strings.Index(join, "?t=")+3:]
+	member, id, guest := hostedMeeting(t, baseA, token)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -159,6 +147,73 @@ func TestReplicasServeOneMeeting(t *testing.T) {
 		}
 		t.Logf("%s: seqs %d..%d, reconnected %d times: %.600q", v.name, v.first+1, last, len(errs), errs)
 	}
+}
+
+// serveReplica starts a `serve` replica on the database and NATS server, and returns it and its URL.
+func serveReplica(t *testing.T, dbURL, natsURL, model string, extra ...string) (*process, string) {
+	t.Helper()
+	p := start(t, append([]string{"serve", "--db", dbURL, "--listen", "127.0.0.1:0", "--model", model,
+		"--idle-stop", "3s", "--nats", natsURL}, extra...)...)
+	return p, p.await(`serving the team server on (http://\S+),`)
+}
+
+// hostedMeeting makes an organisation, a member's token and a meeting the server records, and
+// returns the token, the meeting's ID and its guest token.
+func hostedMeeting(t *testing.T, base, adminToken string) (member, id, guest string) {
+	t.Helper()
+	org := admin(t, base, adminToken, "org", "create", "Acme")
+	member = admin(t, base, adminToken, "token", "create", "--org", org, "--name", "bot")
+	lines := map[string]string{}
+	for _, line := range strings.Split(admin(t, base, member, "meeting", "create", "--title", "Replicas"), "\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok {
+			lines[k] = v
+		}
+	}
+	join := lines["join"]
+	return member, lines["id"], join[strings.Index(join, "?t=")+3:]
+}
+
+// TestJoinPageOnAnotherReplica: a browser whose join page was served by a replica that does not
+// run the meeting joins it all the same: its offer is relayed to the replica that runs it, and
+// its audio reaches that replica.
+func TestJoinPageOnAnotherReplica(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a PostgreSQL cluster, a NATS server, two team servers and Chromium")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("skipping: no Chromium at %s (%v)", chromiumPath, err)
+	}
+	dbURL := pgtest.Shared(t).NewDatabase(t)
+	model := testModel(t)
+	nats, err := broker.Start(broker.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nats.Close() })
+	t.Setenv(envNATSToken, nats.Token())
+	a, baseA := serveReplica(t, dbURL, nats.URL(), model)
+	token := a.await(`^admin token: (\S+)$`)
+	b, baseB := serveReplica(t, dbURL, nats.URL(), model)
+	member, id, guest := hostedMeeting(t, baseA, token)
+
+	// The meeting runs on A, where its first publisher's POST went.
+	start(t, "publish", sample, "--url", baseA+"/whip/"+id, "--token", guest, "--name", "Dana", "--org", "vendor", "--speed", "1")
+	speaker := func(name string) func() bool {
+		return func() bool {
+			for _, e := range eventsOn(t, baseA, member, id) {
+				if e.Type == ledger.TypeSpeakerUpdate && e.Speaker.Name == name {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	waitFor(t, "the meeting to run on A", speaker("Dana"))
+
+	page := browserPage(t, speechWithPause(t, "../../ingest/testdata/alice.wav"))
+	joinAs(t, page, baseB+"/m/"+id+"/join?t="+guest, "Carla Duarte", "buyer",
+		func() string { return "A: " + a.output() + "\nB: " + b.output() })
+	waitFor(t, "the browser's audio to reach A", speaker("Carla Duarte"))
 }
 
 // viewer is a WebSocket viewer of a meeting that reconnects with since, to the next replica in its

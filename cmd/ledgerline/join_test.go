@@ -52,44 +52,9 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 	defer ws.Close()
 
 	// The participant joins from a browser whose microphone plays the recording in a loop.
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-file-for-fake-audio-capture", mic),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	page, cancelPage := context.WithTimeout(bctx, 3*time.Minute)
-	defer cancelPage()
+	page := browserPage(t, mic)
 
-	err = chromedp.Do(page,
-		chromedp.Navigate(join),
-		chromedp.WaitVisible(chromedp.CSS(`#join-form`)),
-		chromedp.SendKeys(chromedp.CSS(`#name`), "Carla Duarte"),
-		chromedp.SetValue(chromedp.CSS(`#org`), "buyer"),
-		chromedp.Click(chromedp.CSS(`#consent`)),
-		waitPage(`!document.querySelector('#join').disabled`),
-		chromedp.Click(chromedp.CSS(`#join`)),
-		waitPage(`document.body.dataset.state === 'live' || document.body.dataset.state === 'failed'`),
-	)
-	if err != nil {
-		t.Fatalf("join: %v; %s", err, stderr.String())
-	}
-	if state, msg := pageString(t, page, `document.body.dataset.state`), pageString(t, page, `document.querySelector('#message').textContent`); state != "live" {
-		t.Fatalf("page state %q (%s), want live; agent: %s", state, msg, stderr.String())
-	}
+	joinAs(t, page, join, "Carla Duarte", "buyer", stderr.String)
 
 	// The viewer sees the participant announced, then their words attributed to them.
 	const channel = "carla-duarte"
@@ -177,6 +142,56 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("participants %+v, want Carla Duarte (Initech, buyer)", parts)
+	}
+}
+
+// browserPage starts a headless Chromium whose microphone plays mic in a loop, and returns a
+// page's context, ended with the test.
+func browserPage(t *testing.T, mic string) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-audio-capture", mic),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	page, cancelPage := context.WithTimeout(bctx, 3*time.Minute)
+	t.Cleanup(cancelPage)
+	return page
+}
+
+// joinAs opens a join link in page and joins as name on side, consenting to be recorded, until
+// the page says it is live; server tells what the server printed, for a failure.
+func joinAs(t *testing.T, page context.Context, join, name, side string, server func() string) {
+	t.Helper()
+	err := chromedp.Do(page,
+		chromedp.Navigate(join),
+		chromedp.WaitVisible(chromedp.CSS(`#join-form`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), name),
+		chromedp.SetValue(chromedp.CSS(`#org`), side),
+		chromedp.Click(chromedp.CSS(`#consent`)),
+		waitPage(`!document.querySelector('#join').disabled`),
+		chromedp.Click(chromedp.CSS(`#join`)),
+		waitPage(`document.body.dataset.state === 'live' || document.body.dataset.state === 'failed'`),
+	)
+	if err != nil {
+		t.Fatalf("join: %v; %s", err, server())
+	}
+	if state, msg := pageString(t, page, `document.body.dataset.state`), pageString(t, page, `document.querySelector('#message').textContent`); state != "live" {
+		t.Fatalf("page state %q (%s), want live; server: %s", state, msg, server())
 	}
 }
 
