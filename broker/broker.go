@@ -13,6 +13,7 @@ package broker
 
 import (
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -48,6 +49,10 @@ type Config struct {
 	Token string
 	// Logger receives the server's warnings and errors; nil drops them.
 	Logger *slog.Logger
+	// TLS, when set, makes clients connect over TLS (URL then says tls://): required for an
+	// address other machines reach, as jobs carry meetings' audio and the token. Connect from
+	// this process goes in-process, past the network.
+	TLS *tls.Config
 
 	// The fields below make the broker one node of a cluster; all empty (the
 	// default) is a single server, as before.
@@ -76,6 +81,7 @@ type Config struct {
 type Broker struct {
 	srv     *server.Server
 	token   string
+	tls     bool
 	tempDir string // removed by Close; "" when the store is the caller's
 }
 
@@ -109,10 +115,13 @@ func Start(cfg Config) (*Broker, error) {
 		// The process's signals belong to the command that embeds the server.
 		NoSigs: true,
 	}
+	if cfg.TLS != nil {
+		opts.TLS, opts.TLSConfig, opts.TLSTimeout = true, cfg.TLS, 5
+	}
 	if err := cluster(cfg, opts); err != nil {
 		return nil, err
 	}
-	b := &Broker{token: cfg.Token}
+	b := &Broker{token: cfg.Token, tls: cfg.TLS != nil}
 	dir := cfg.Dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "ledgerline-broker-"); err != nil {
@@ -210,7 +219,7 @@ func (b *Broker) ClusterAddr() string {
 // Name is the server's name (Config.Name, or "ledgerline").
 func (b *Broker) Name() string { return b.srv.Name() }
 
-// URL is the address clients connect to, such as nats://127.0.0.1:4222.
+// URL is the address clients connect to, such as nats://127.0.0.1:4222 (tls://… with TLS).
 func (b *Broker) URL() string { return b.srv.ClientURL() }
 
 // Token is the secret clients authenticate with.
@@ -218,7 +227,11 @@ func (b *Broker) Token() string { return b.token }
 
 // Connect opens a client connection to the broker, authenticated with its token.
 func (b *Broker) Connect(opts ...nats.Option) (*nats.Conn, error) {
-	nc, err := nats.Connect(b.URL(), append([]nats.Option{nats.Token(b.token)}, opts...)...)
+	url := b.URL()
+	if b.tls { // in-process: the certificate names the host others reach, not this process
+		url, opts = "", append(opts, nats.InProcessServer(b.srv))
+	}
+	nc, err := nats.Connect(url, append([]nats.Option{nats.Token(b.token)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: connect: %w", err)
 	}

