@@ -60,6 +60,11 @@ type PullOptions struct {
 	// Notice, when set, is told what Pull does to files it did not make, such
 	// as a file at the model's place that is not the model and is renamed aside.
 	Notice func(msg string)
+	// KeepExisting uses a file already at the model's place as it is, even when
+	// it is not the published model (the user's own, say): Pull returns its
+	// path, says so through Notice, and makes no request. Only a model that is
+	// not there at all is downloaded.
+	KeepExisting bool
 }
 
 func (o PullOptions) notify(format string, args ...any) {
@@ -89,7 +94,8 @@ func newDefaultClient() *http.Client {
 // A download that fails the check is removed and the error wraps ErrChecksum.
 // A file already at the model's place that is not the model is never removed:
 // it stays there when the download fails, and is renamed to
-// NAME.bin.user-TIMESTAMP once the download is complete. A
+// NAME.bin.user-TIMESTAMP once the download is complete; with
+// opt.KeepExisting it is used instead, and nothing is downloaded. A
 // host that cannot be reached gives an error wrapping ErrOffline. When ctx is
 // cancelled or the connection breaks, the partial file is kept and the next
 // Pull resumes it.
@@ -106,6 +112,11 @@ func (c *Cache) Pull(ctx context.Context, m Model, opt PullOptions) (string, err
 		return "", err
 	}
 	if ok {
+		return path, nil
+	}
+	if foreign && opt.KeepExisting {
+		opt.notify("%s is not the published %s model (its checksum differs): it is used as it is; 'ledgerline models pull %s' downloads the published one and keeps this file aside",
+			path, m.Name, m.Name)
 		return path, nil
 	}
 	if foreign {

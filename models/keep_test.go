@@ -115,3 +115,69 @@ func TestPullBadDownloadLeavesUserFile(t *testing.T) {
 		t.Errorf("files renamed aside for a failed download: %v", aside)
 	}
 }
+
+// offlineURL is a model host that refuses connections, as one does on a machine without internet.
+func offlineURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+// With KeepExisting (what 'make run' asks), a file of the user's own at the model's place is the
+// model: it is used as it is, nothing is requested, renamed or removed, online or offline.
+func TestPullKeepExistingUsesUserFile(t *testing.T) {
+	ms, srv := newModelServer(t, 20_000)
+	for _, host := range []struct{ name, url string }{{"online", srv.URL}, {"offline", offlineURL(t)}} {
+		t.Run(host.name, func(t *testing.T) {
+			c := &Cache{Dir: t.TempDir()}
+			path, mine := writeUserFile(t, c, ms)
+			var notices []string
+			got, err := c.Pull(context.Background(), ms.model(), PullOptions{BaseURL: host.url, KeepExisting: true,
+				Notice: func(msg string) { notices = append(notices, msg) }})
+			if err != nil || got != path {
+				t.Fatalf("Pull = %q, %v; want %s, the user's file", got, err, path)
+			}
+			if !bytes.Equal(readFile(t, path), mine) {
+				t.Error("the user's file was changed")
+			}
+			entries, err := os.ReadDir(c.Dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 {
+				t.Errorf("cache holds %v; want the user's file alone (nothing aside, no partial download)", entries)
+			}
+			if len(notices) != 1 || !strings.Contains(notices[0], path+" is not the published test model") ||
+				!strings.Contains(notices[0], "used as it is") {
+				t.Errorf("notices %q: want one saying the file is used as it is", notices)
+			}
+		})
+	}
+	if n, _ := ms.stats(); n != 0 {
+		t.Errorf("%d requests to the model host, want none", n)
+	}
+}
+
+// The published model already in the cache is used offline with KeepExisting too, without a word.
+func TestPullKeepExistingUsesPublishedFileOffline(t *testing.T) {
+	ms, _ := newModelServer(t, 20_000)
+	c := &Cache{Dir: t.TempDir()}
+	path := c.Path("test")
+	if err := os.WriteFile(path, ms.data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var notices []string
+	got, err := c.Pull(context.Background(), ms.model(), PullOptions{BaseURL: offlineURL(t), KeepExisting: true,
+		Notice: func(msg string) { notices = append(notices, msg) }})
+	if err != nil || got != path || len(notices) != 0 {
+		t.Fatalf("Pull = %q, %v, notices %q; want %s and no notice", got, err, notices, path)
+	}
+	if !bytes.Equal(readFile(t, path), ms.data) {
+		t.Error("the model was changed")
+	}
+}

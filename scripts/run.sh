@@ -12,7 +12,12 @@ if [[ -n ${LISTEN:-} ]]; then
   listen=(--listen "$LISTEN")
 fi
 
-if ! "$bin" models pull "$model" >/dev/null; then
+# The model file: MODEL=FILE as given; else the one at the model's place in the
+# cache, whatever it is (a file of the user's own is used as it is, and never
+# replaced, renamed or deleted here, online or not); else it is downloaded.
+if [[ -f $model ]]; then
+  path=$model
+elif ! path=$("$bin" models pull "$model" --if-absent); then
   cat >&2 <<MSG
 
 The '$model' speech model is not here and could not be downloaded (see above).
@@ -20,14 +25,16 @@ To fix it, run on a machine with internet access:
   $bin models pull $model
 or pass a ggml model file you already have: $bin run --model /path/to/ggml-$model.bin
 
-Meanwhile, the demo replays the bundled sample call into the live overlay.
+Meanwhile, the demo replays the bundled sample call's reference transcript
+(labelled as such) into the live overlay.
 
 MSG
   exec "$bin" demo --stay ${listen[@]+"${listen[@]}"}
 fi
+echo "Using the speech model $path" >&2
 
 if "$bin" devices >/dev/null 2>&1; then
-  exec "$bin" run --model "$model" ${listen[@]+"${listen[@]}"}
+  exec "$bin" run --model "$path" ${listen[@]+"${listen[@]}"}
 fi
 echo "No audio input device on this machine: playing the bundled sample call instead ($sample)." >&2
-exec "$bin" run --input "$sample" --model "$model" --stay ${listen[@]+"${listen[@]}"}
+exec "$bin" run --input "$sample" --model "$path" --stay ${listen[@]+"${listen[@]}"}

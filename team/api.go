@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ledgerline/ledgerline/mcpserver"
 	"github.com/ledgerline/ledgerline/server"
 )
 
@@ -101,6 +102,17 @@ func (s *Server) api(fn apiFunc) http.HandlerFunc {
 			s.fail(w, r, err)
 		}
 	}
+}
+
+// serveAssistant serves an AI assistant's request over the Model Context Protocol as p: its tools
+// ask the access rule with p's reader, and record the edits they make under p's name.
+func (s *Server) serveAssistant(w http.ResponseWriter, r *http.Request, p principal) error {
+	name := p.cred.Name
+	if name == "" {
+		name = p.cred.ID
+	}
+	s.assistants.ServeHTTP(w, r.WithContext(mcpserver.WithCaller(r.Context(), mcpserver.Caller{Reader: p.reader(), Name: name})))
+	return nil
 }
 
 func checkName(field, v string) (string, error) {

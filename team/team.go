@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/mcpserver"
 	"github.com/ledgerline/ledgerline/server"
 )
 
@@ -68,6 +69,8 @@ type Server struct {
 	now     func() time.Time
 	overlay *server.Server
 	origins []string // browser origins of this server's pages besides the request's host, lower case
+	// assistants serves AI assistants at /mcp, as the callers the API's credential check finds.
+	assistants *mcpserver.Server
 }
 
 // New returns a Server for cfg.
@@ -101,6 +104,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Control == nil {
 		cfg.Control = cfg.Store
 	}
+	assistants, err := mcpserver.New(mcpserver.Config{Store: cfg.Store, Editor: cfg.Control, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("team: %w", err)
+	}
+	s.assistants = assistants
 	sc.Log, sc.Records, sc.Control, sc.Recorder, sc.Gate = cfg.Store, cfg.Store, cfg.Control, cfg.Recorder, gate{s}
 	if sc.Logger == nil {
 		sc.Logger = cfg.Logger
@@ -109,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 		mux := http.NewServeMux()
 		s.registerAPI(mux)
 		s.registerPages(mux)
+		mux.HandleFunc("/mcp", s.api(s.serveAssistant)) // AI assistants: not a REST endpoint
 		mux.Handle("/", overlay)
 		return mux
 	}

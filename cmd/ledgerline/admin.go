@@ -169,14 +169,7 @@ func adminParse(fs *flag.FlagSet, conn *adminConn, args []string, nargs int, wan
 
 // adminFormat adds --format to a listing command.
 func adminFormat(fs *flag.FlagSet) *string {
-	return fs.String("format", "table", "table, or json for the server's answer as it came (every field)")
-}
-
-func checkFormat(f string) error {
-	if f != "table" && f != "json" {
-		return fmt.Errorf("%w: unknown format %q: use table or json", errUsage, f)
-	}
-	return nil
+	return &formatFlag(fs, []string{"table", "json"}, "json: the server's answer as it came, every field").name
 }
 
 // adminRequire reports the first required flag left empty.

@@ -477,7 +477,7 @@ func TestAdminUsageErrors(t *testing.T) {
 		{[]string{"org", "create", " "}, "NAME is empty"},
 		{[]string{"org", "list", "extra"}, "takes no arguments"},
 		{[]string{"org", "list", "--bogus"}, "flag provided but not defined"},
-		{[]string{"org", "list", "--format", "xml"}, `unknown format "xml"`},
+		{[]string{"org", "list", "--format", "xml"}, `invalid value "xml" for flag -format: unknown format: use table or json`},
 		{[]string{"token", "create", "--org", "Acme"}, "--name is required"},
 		{[]string{"token", "create", "--name", "x"}, "--org is required"},
 		{[]string{"token", "create", "--org", "Acme", "--name", "x", "--role", "owner"}, `unknown role "owner"`},

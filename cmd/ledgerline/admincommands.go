@@ -108,9 +108,6 @@ func runAdminOrgList(ctx context.Context, e *env, conn *adminConn, cmd adminComm
 	if _, err := adminParse(fs, conn, args, 0, ""); err != nil {
 		return err
 	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
 	var orgs []adminOrg
 	return adminList(ctx, e, conn, "/orgs", "", *format, &orgs, func(tw io.Writer) {
 		fmt.Fprintln(tw, "ID\tNAME\tCREATED")
@@ -163,9 +160,6 @@ func runAdminTokenList(ctx context.Context, e *env, conn *adminConn, cmd adminCo
 	org := fs.String("org", "", "the organisation: "+orgHelp+" (default: the token's own; for the administrator's token, the administrator's tokens)")
 	format := adminFormat(fs)
 	if _, err := adminParse(fs, conn, args, 0, ""); err != nil {
-		return err
-	}
-	if err := checkFormat(*format); err != nil {
 		return err
 	}
 	path, what := "/tokens", ""
@@ -337,9 +331,6 @@ func runAdminDealList(ctx context.Context, e *env, conn *adminConn, cmd adminCom
 	if _, err := adminParse(fs, conn, args, 0, ""); err != nil {
 		return err
 	}
-	if err := checkFormat(*format); err != nil {
-		return err
-	}
 	var deals []adminDeal
 	return adminList(ctx, e, conn, "/deals", "", *format, &deals, func(tw io.Writer) {
 		fmt.Fprintln(tw, "ID\tNAME\tACCOUNT\tOWNER\tSHARED")
@@ -422,9 +413,6 @@ func runAdminMeetingList(ctx context.Context, e *env, conn *adminConn, cmd admin
 			"deals its organisation owns or that are shared with it. json has their links too.")
 	format := adminFormat(fs)
 	if _, err := adminParse(fs, conn, args, 0, ""); err != nil {
-		return err
-	}
-	if err := checkFormat(*format); err != nil {
 		return err
 	}
 	var ms []adminMeeting

@@ -11,25 +11,24 @@ import (
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/models"
-	"github.com/ledgerline/ledgerline/server"
 	"github.com/ledgerline/ledgerline/stream"
 )
 
 func runDemo(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "demo", "demo [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--speed N] [--stay]")
-	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
-	fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	fs := newFlagSet(e, "demo", "demo [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--speed 1|2|max] [--stay]\n\n"+
+		"Replay the bundled sample call into a live overlay, transcribed with the model; without one,\n"+
+		"its reference transcript, labelled as such. At --speed max the call is over before its link\n"+
+		"can be opened, so the overlay is served on until interrupted, as with --stay.")
+	model := modelFlag(fs)
+	listenFlag(fs)
 	publicURL := publicURLFlag(fs)
-	speed := fs.String("speed", "1", "replay speed: 1 is real time, 2 twice as fast, max as fast as possible (and serves on until interrupted, as --stay)")
-	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
-	stay := fs.Bool("stay", false, "keep serving after the call has played, until interrupted")
+	speed := speedFlag(fs)
+	db := dbFlag(fs)
+	stay := stayFlag(fs)
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	rate, err := parseSpeed(*speed)
-	if err != nil {
-		return err
-	}
+	rate := speed.rate
 	if err := checkPublicURL(*publicURL); err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 func runDiarize(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "diarize", "diarize FILE.wav [--speakers N] [--format rttm|json]")
 	speakers := fs.Int("speakers", 0, "the number of speakers, when you know it (0: find out)")
-	format := fs.String("format", "rttm", "output format: rttm or json")
+	format := formatFlag(fs, []string{"rttm", "json"}, "")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -21,9 +21,6 @@ func runDiarize(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: give exactly one audio file", errUsage)
 	}
-	if *format != "rttm" && *format != "json" {
-		return fmt.Errorf("%w: unknown format %q: use rttm or json", errUsage, *format)
-	}
 	if *speakers < 0 {
 		return fmt.Errorf("%w: --speakers must be 0 or more", errUsage)
 	}
@@ -31,7 +28,7 @@ func runDiarize(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
+	if format.name == "json" {
 		return diarize.WriteJSON(e.stdout, turns)
 	}
 	id := strings.TrimSuffix(filepath.Base(files[0]), filepath.Ext(files[0]))

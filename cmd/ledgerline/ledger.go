@@ -43,15 +43,12 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 		"'ledgerline ledger eval -h' for theirs.")
 	deal := fs.String("deal", "", "the deal to report on: commitments made and kept per organisation, talk time, who raised what")
 	open := fs.Bool("open", false, "list only the commitments still open")
-	format := fs.String("format", "table", "table or json")
-	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	format := formatFlag(fs, []string{"table", "json"}, "")
+	db := dbFlag(fs)
 	if rest, err := parseInterspersed(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 || *deal == "" {
 		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
-	}
-	if *format != "table" && *format != "json" {
-		return fmt.Errorf("%w: unknown format %q: use table or json", errUsage, *format)
 	}
 	store, err := openStore(*db)
 	if err != nil {
@@ -62,7 +59,7 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *format == "json" {
+	if format.name == "json" {
 		return report.WriteJSON(e.stdout)
 	}
 	return report.WriteTable(e.stdout)
@@ -70,6 +67,13 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 
 // openStore opens an existing meeting database for the commands that only report on it.
 func openStore(path string) (*ledger.SQLiteStore, error) {
+	// Read-only: reports must work on a database the user may only read, or one on read-only media.
+	return openExisting(path, ledger.WithReadOnly())
+}
+
+// openExisting opens a meeting database that must exist already (the default one when path is
+// ""), saying how to make one when it does not.
+func openExisting(path string, opts ...ledger.SQLiteOption) (*ledger.SQLiteStore, error) {
 	if path == "" {
 		var err error
 		if path, err = ledger.DefaultPath(); err != nil {
@@ -79,8 +83,7 @@ func openStore(path string) (*ledger.SQLiteStore, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open meeting database: %w (record a meeting with 'ledgerline run' first, or pass --db FILE)", err)
 	}
-	// Read-only: reports must work on a database the user may only read, or one on read-only media.
-	return ledger.OpenSQLite(path, ledger.WithReadOnly())
+	return ledger.OpenSQLite(path, opts...)
 }
 
 // runDeal creates a deal: an account that a vendor and a partner sell to together.
@@ -92,7 +95,7 @@ func runDeal(ctx context.Context, e *env, args []string) error {
 	account := fs.String("account", "", "the buyer's organisation")
 	vendor := fs.String("vendor", "", "the vendor's organisation")
 	partner := fs.String("partner", "", "the partner's organisation")
-	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	db := dbFlag(fs)
 	if len(args) > 0 && isHelp(args[0]) {
 		// "deal -h": create is deal's only subcommand, so its help is deal's.
 		_, err := parseInterspersed(fs, args[:1])
@@ -130,8 +133,12 @@ func runDeal(ctx context.Context, e *env, args []string) error {
 // runRecap prints a recorded meeting's recap, or one of its exports.
 func runRecap(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "recap", "recap MEETING [--format md|html|json|vtt|srt|txt|csv|ics|rttm] [--db FILE]")
-	format := fs.String("format", "md", "md or html for the recap; json, vtt, srt or txt for the transcript; csv or ics for the commitments; rttm for who spoke when")
-	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	kinds := []string{"md", "html"}
+	for _, f := range recap.ExportFormats() {
+		kinds = append(kinds, f.Kind)
+	}
+	format := formatFlag(fs, kinds, "md or html for the recap; json, vtt, srt or txt for the transcript; csv or ics for the commitments; rttm for who spoke when")
+	db := dbFlag(fs)
 	ids, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -140,8 +147,8 @@ func runRecap(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%w: give one meeting ID (it is in the overlay link)", errUsage)
 	}
 	var exp recap.ExportFormat
-	if *format != "md" && *format != "html" {
-		if exp, err = recap.LookupExport(*format); err != nil {
+	if format.name != "md" && format.name != "html" {
+		if exp, err = recap.LookupExport(format.name); err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 	}
@@ -150,13 +157,13 @@ func runRecap(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
-	switch *format {
+	switch format.name {
 	case "md", "html":
 		recap, err := recap.Build(ctx, store, ids[0])
 		if err != nil {
 			return err
 		}
-		if *format == "html" {
+		if format.name == "html" {
 			return recap.WriteHTML(e.stdout)
 		}
 		return recap.WriteMarkdown(e.stdout)

@@ -107,16 +107,16 @@ func TestRunScriptPassesListen(t *testing.T) {
 	for _, tc := range []struct {
 		name, listen, models, devices, want string
 	}{
-		{"live", "127.0.0.1:9000", "0", "0", "run --model base --listen 127.0.0.1:9000"},
-		{"no device", "127.0.0.1:9000", "0", "1", "run --input testdata/sample-call.wav --model base --stay --listen 127.0.0.1:9000"},
+		{"live", "127.0.0.1:9000", "0", "0", "run --model /cache/ggml-base.bin --listen 127.0.0.1:9000"},
+		{"no device", "127.0.0.1:9000", "0", "1", "run --input testdata/sample-call.wav --model /cache/ggml-base.bin --stay --listen 127.0.0.1:9000"},
 		{"offline", "127.0.0.1:9000", "1", "0", "demo --stay --listen 127.0.0.1:9000"},
-		{"default", "", "0", "0", "run --model base"},
+		{"default", "", "0", "0", "run --model /cache/ggml-base.bin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			log := filepath.Join(dir, "args")
 			bin := filepath.Join(dir, "ledgerline")
-			script := "#!/bin/sh\necho \"$@\" >> " + log + "\ncase $1 in models) exit " + tc.models + ";; devices) exit " + tc.devices + ";; esac\n"
+			script := "#!/bin/sh\necho \"$@\" >> " + log + "\ncase $1 in models) echo /cache/ggml-base.bin; exit " + tc.models + ";; devices) exit " + tc.devices + ";; esac\n"
 			if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 				t.Fatal(err)
 			}

@@ -23,6 +23,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	log            *slog.Logger
+	// flagSets, when set, is shown each flag set a command makes (tests walk them).
+	flagSets func(*flag.FlagSet)
 }
 
 type command struct {
@@ -44,6 +46,7 @@ var commands = map[string]command{
 	"sync":       {"send the meetings a laptop has recorded to a team server", runSync},
 	"admin":      {"manage a team server: organisations, tokens, invites, deals, meetings", runAdmin},
 	"serve":      {"run a team server: many meetings, organisations, sharing, library, search, API", runServe},
+	"mcp":        {"serve your meetings to an AI assistant over the Model Context Protocol (stdio)", runMCP},
 	"asr-worker": {"decode speech for a team server's meetings, taking jobs over NATS", runASRWorker},
 	"version":    {"print the version ledgerline was built from", runVersion},
 }
@@ -218,6 +221,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	if e.flagSets != nil {
+		e.flagSets(fs)
+	}
 	fs.Usage = func() {
 		w := fs.Output()
 		forms, desc, _ := strings.Cut(synopsis, "\n\n")

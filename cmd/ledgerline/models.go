@@ -11,7 +11,7 @@ import (
 )
 
 func runModels(ctx context.Context, e *env, args []string) error {
-	const synopsis = "models list | pull NAME | rm NAME | make-random --shape test|tiny --out FILE"
+	const synopsis = "models list | pull NAME [--if-absent] | rm NAME | make-random --shape test|tiny --out FILE"
 	if len(args) == 0 {
 		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
 	}
@@ -27,7 +27,12 @@ func runModels(ctx context.Context, e *env, args []string) error {
 		}
 		return listModels(e, cache)
 	case "pull":
-		fs := newFlagSet(e, "models pull", "models pull NAME\n\nDownload a Whisper model into the cache and print its path; an interrupted\ndownload resumes. 'ledgerline models list' shows the names.")
+		fs := newFlagSet(e, "models pull", "models pull NAME [--if-absent]\n\nDownload a Whisper model into the cache and print its path; an interrupted\n"+
+			"download resumes. 'ledgerline models list' shows the names. A file already at the\n"+
+			"model's place that is not the published model (one of your own) is never deleted:\n"+
+			"it is renamed aside once the published model has downloaded, or with --if-absent\n"+
+			"used as it is.")
+		ifAbsent := fs.Bool("if-absent", false, "download only a model that is not in the cache: a file already at its place is used as it is, even one that is not the published model, and nothing is downloaded or renamed")
 		names, err := parseInterspersed(fs, args[1:])
 		if err != nil {
 			return err
@@ -44,7 +49,7 @@ func runModels(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		path, err := cache.Pull(ctx, m, models.PullOptions{Progress: models.NewProgress(e.stderr, m.Name, m.Size),
-			Notice: func(msg string) { fmt.Fprintln(e.stderr, msg) }})
+			Notice: func(msg string) { fmt.Fprintln(e.stderr, msg) }, KeepExisting: *ifAbsent})
 		if err != nil {
 			return err
 		}
@@ -89,7 +94,7 @@ func runModels(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	if isHelp(args[0]) {
-		fs := newFlagSet(e, "models", "models list\nmodels pull NAME\nmodels rm NAME\nmodels make-random --shape test|tiny --out FILE [--seed N]\n\n"+
+		fs := newFlagSet(e, "models", "models list\nmodels pull NAME [--if-absent]\nmodels rm NAME\nmodels make-random --shape test|tiny --out FILE [--seed N]\n\n"+
 			"List, download, remove or generate Whisper models. Run 'ledgerline models COMMAND -h' for one of them.")
 		_, err := parseInterspersed(fs, args[:1])
 		return err

@@ -16,13 +16,13 @@ import (
 // runPublish pushes a recording to a meeting over WHIP, as one participant:
 // the same path a browser on the join page or OBS takes.
 func runPublish(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "publish", "publish FILE.wav --url http://HOST:PORT/whip/MEETING [--token T] [--name NAME --org ORG] [--speed N]")
+	fs := newFlagSet(e, "publish", "publish FILE.wav --url http://HOST:PORT/whip/MEETING [--token T] [--name NAME --org ORG] [--speed 1|2|max]")
 	endpoint := fs.String("url", "", "the meeting's WHIP endpoint: http://HOST:PORT/whip/MEETING")
 	token := fs.String("token", os.Getenv("LEDGERLINE_TOKEN"), "the meeting's access token (default $LEDGERLINE_TOKEN)")
 	channel := fs.String("channel", "", "channel name (letters, digits, '.', '_', '-'; default: derived from --name)")
 	name := fs.String("name", "", "the participant's display name")
 	org := fs.String("org", "other", "the participant's side in the deal: "+ledger.RoleChoices)
-	speed := fs.Float64("speed", 1, "1 sends at real time; 4 sends four seconds of audio a second")
+	speed := speedFlag(fs)
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func runPublish(ctx context.Context, e *env, args []string) error {
 	if ch == "" {
 		ch = channelFor(*name)
 	}
-	sent, err := ingest.PublishWAV(ctx, u.String(), *token, files[0], ingest.PublishOptions{Channel: ch, Speed: *speed, Logger: e.log})
+	sent, err := ingest.PublishWAV(ctx, u.String(), *token, files[0], ingest.PublishOptions{Channel: ch, Speed: speed.rate, Logger: e.log})
 	if err != nil {
 		return err
 	}

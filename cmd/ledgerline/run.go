@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"math"
 	"net"
 	"os"
 	"runtime"
@@ -20,7 +19,6 @@ import (
 	"github.com/ledgerline/ledgerline/detect"
 	"github.com/ledgerline/ledgerline/followup"
 	"github.com/ledgerline/ledgerline/ledger"
-	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/server"
 	"github.com/ledgerline/ledgerline/stream"
 	"github.com/ledgerline/ledgerline/webhook"
@@ -30,34 +28,34 @@ import (
 const inputChannel = "call"
 
 func runLive(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--server URL]")
+	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|2|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--server URL]")
 	input := fs.String("input", "", "replay this WAV file as the call instead of capturing devices")
-	speed := fs.String("speed", "1", "replay speed for --input: 1 is real time, 2 twice as fast, max as fast as possible")
+	speed := speedFlag(fs)
 	mic := fs.String("mic", "", "microphone device: number or name from 'ledgerline devices' (default: the system's default input)")
 	system := fs.String("system", "", "device carrying the call's audio, such as a monitor or loopback input (default: none)")
-	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
-	language := fs.String("language", "auto", "spoken language (ISO 639-1), or auto to detect it")
-	fs.String("listen", server.DefaultAddr, "address the overlay is served on (localhost by default)")
+	model := modelFlag(fs)
+	language := languageFlag(fs)
+	listenFlag(fs)
 	publicURL := publicURLFlag(fs)
 	var origins originFlags
 	fs.Var(&origins, "allowed-origin", "another browser origin (https://crm.example.com) whose pages may open the overlay's socket and make changes (repeatable); the --public-url's is allowed already")
 	maxConns := fs.Int("max-conns", server.DefaultMaxConnsPerAddr, "connections one client address may hold open at once; behind a reverse proxy, whose connections all come from one address, raise it (-1: no limit)")
-	stay := fs.Bool("stay", false, "keep serving after --input has played, until interrupted")
-	prompt := fs.String("prompt", "", "names to expect: people, companies, products")
-	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	stay := stayFlag(fs)
+	prompt := promptFlag(fs)
+	db := dbFlag(fs)
 	title := fs.String("title", "", "the meeting's title, shown on its recap")
 	deal := fs.String("deal", "", "the deal this call belongs to (see 'ledgerline deal create')")
-	resume := fs.String("meeting", "", "continue this meeting (its ID from an earlier run) instead of starting a new one")
+	resume := fs.String("meeting", "", "continue this meeting, recorded by an earlier run, instead of starting a new one (its ID is in its overlay link)")
 	var hooks webhookFlags
 	fs.Var(&hooks, "webhook", "on meeting end, post the recap summary to this URL (repeatable); prefix slack= for a Slack-compatible incoming webhook")
 	bot := fs.Bool("bot", false, "capture no local device: transcribe only the participants who join over WebRTC (the join link) or WHIP")
 	refinerURL := fs.String("refiner-url", "", "optional OpenAI-compatible endpoint (e.g. http://127.0.0.1:8081/v1) that double-checks commitments; key in $LEDGERLINE_REFINER_KEY")
 	refinerModel := fs.String("refiner-model", "", "model name for --refiner-url")
 	workers := fs.Int("workers", 0, "decodes that run at once (default: from the CPU cores; workers × threads must fit them)")
-	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
+	threads := threadsFlag(fs)
 	me := fs.String("me", "", "your name, shown for the mic channel")
-	myOrg := fs.String("org", "vendor", "your side in the deal, for the mic channel: "+ledger.RoleChoices+
-		" (with --deal, your organisation is the deal's on that side)")
+	myOrg := fs.String("org", "vendor", "your side in the deal: "+ledger.RoleChoices+
+		", given to the mic channel (with --deal, your organisation is the deal's on that side)")
 	team := addTeamFlags(fs, "team server to send the meeting to as it is recorded, such as https://ledgerline.example.com; kept here too, and sent later when the server cannot be reached (see 'ledgerline sync')")
 	syncTimeout := fs.Duration("sync-timeout", 30*time.Second, "with --server, how long to wait when the meeting ends for the server to acknowledge every event; what is left is sent by 'ledgerline sync'")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -87,7 +85,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		if *input != "" || *mic != "" || *system != "" {
 			return fmt.Errorf("%w: --bot captures no local audio: drop --input, --mic and --system", errUsage)
 		}
-	} else if sources, speakers, err = liveSources(e, *input, *speed, *mic, *system, *me, myRole); err != nil {
+	} else if sources, speakers, err = liveSources(e, *input, speed.rate, *mic, *system, *me, myRole); err != nil {
 		return err
 	}
 	size, err := asr.SizeFor(runtime.NumCPU(), *workers, *threads)
@@ -297,16 +295,12 @@ func (w *webhookFlags) Set(v string) error {
 }
 
 // liveSources builds the audio sources: a replayed file, or the laptop's devices.
-func liveSources(e *env, input, speed, mic, system, me string, myRole ledger.Role) ([]stream.Source, map[string]agent.Speaker, error) {
+func liveSources(e *env, input string, speed float64, mic, system, me string, myRole ledger.Role) ([]stream.Source, map[string]agent.Speaker, error) {
 	if input != "" {
 		if mic != "" || system != "" {
 			return nil, nil, fmt.Errorf("%w: use either --input or --mic/--system, not both", errUsage)
 		}
-		rate, err := parseSpeed(speed)
-		if err != nil {
-			return nil, nil, err
-		}
-		src, err := stream.NewReplay(input, inputChannel, rate, 0)
+		src, err := stream.NewReplay(input, inputChannel, speed, 0)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -341,17 +335,6 @@ func checkName(flagName, v string) (string, error) {
 		return "", fmt.Errorf("%w: %s", errUsage, te.Message())
 	}
 	return name, err
-}
-
-func parseSpeed(s string) (float64, error) {
-	if s == "max" {
-		return math.Inf(1), nil
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v <= 0 || math.IsNaN(v) {
-		return 0, fmt.Errorf("%w: --speed %q: use a positive number such as 1 or 2, or max", errUsage, s)
-	}
-	return v, nil
 }
 
 func runDevices(_ context.Context, e *env, args []string) error {

@@ -125,7 +125,7 @@ func runSync(ctx context.Context, e *env, args []string) error {
 		"server keeps each event once, and so does this laptop.")
 	tf := addTeamFlags(fs, "the team server to send to, such as https://ledgerline.example.com")
 	meeting := fs.String("meeting", "", "also send this meeting, recorded earlier without --server (its ID is in its overlay link)")
-	db := fs.String("db", "", "meeting database file (default: "+defaultDBHint+")")
+	db := dbFlag(fs)
 	if rest, err := parseInterspersed(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {

@@ -14,15 +14,15 @@ import (
 )
 
 func runTranscribe(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "transcribe", "transcribe FILE.wav [--model NAME|PATH] [--language xx] [--format txt|json|vtt|srt]")
-	model := fs.String("model", models.Default, "model name from 'ledgerline models list', or a path to a ggml .bin file")
-	language := fs.String("language", "auto", "spoken language (ISO 639-1, e.g. en, es, de), or auto to detect it")
+	fs := newFlagSet(e, "transcribe", "transcribe FILE.wav [--model NAME|PATH] [--language xx|auto] [--format txt|json|vtt|srt]")
+	model := modelFlag(fs)
+	language := languageFlag(fs)
 	translate := fs.Bool("translate", false, "translate the speech into English")
-	format := fs.String("format", "txt", "output format: txt, json, vtt or srt")
-	threads := fs.Int("threads", min(runtime.NumCPU(), 4), "CPU threads")
+	format := formatFlag(fs, asr.Formats, "")
+	threads := threadsFlag(fs)
 	beam := fs.Int("beam", 0, "beam size (0 decodes greedily)")
 	fallbacks := fs.Int("fallbacks", asr.DefaultMaxFallbacks, "temperature fallback passes at most when a decode looks wrong (-1: none)")
-	prompt := fs.String("prompt", "", "words to expect: names of people, companies and products")
+	prompt := promptFlag(fs)
 	maxTokens := fs.Int("max-tokens", 0, "tokens per segment at most (0: whisper.cpp's cap of 220 per 30 s window)")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -32,12 +32,12 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 		fs.Usage()
 		return fmt.Errorf("%w: give exactly one audio file", errUsage)
 	}
-	validFormat := false
-	for _, f := range asr.Formats {
-		validFormat = validFormat || f == *format
+	if *threads == 0 {
+		*threads = min(runtime.NumCPU(), 4)
 	}
-	if !validFormat {
-		return fmt.Errorf("%w: unknown format %q: use txt, json, vtt or srt", errUsage, *format)
+	size, err := asr.SizeFor(runtime.NumCPU(), 1, *threads)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
 	}
 
 	audio, err := loadAudio(ctx, e.stderr, files[0])
@@ -56,7 +56,7 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 
 	duration := time.Duration(len(audio.Samples)) * time.Second / asr.SampleRate
 	opt := asr.Options{
-		Language: *language, Translate: *translate, Threads: *threads,
+		Language: *language, Translate: *translate, Threads: size.Threads,
 		BeamSize: *beam, InitialPrompt: *prompt, MaxTokens: *maxTokens, MaxFallbacks: *fallbacks,
 	}
 	if duration > 30*time.Second {
@@ -66,7 +66,7 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("transcribe %s: %w", files[0], err)
 	}
-	return asr.WriteResult(e.stdout, res, duration, *format)
+	return asr.WriteResult(e.stdout, res, duration, format.name)
 }
 
 // loadAudio reads a WAV file, a chunk at a time so that Ctrl-C stops it at
