@@ -131,3 +131,74 @@ if grep -q 'func BenchmarkTeamLive' team/*_test.go 2>/dev/null; then
     }' "$work/import.txt"
   echo "  (SQLite fsyncs every commit; the PostgreSQL test cluster runs without fsync)"
 fi
+
+# Remote decoding: live channels that decode slots keep up with, in this process and through
+# asr-workers on the embedded broker (asr/remote), each figure of a pair from the same run.
+probe=${LEDGERLINE_BENCH_PROBE_SECONDS:-30}
+echo
+echo "Remote decoding: live channels sustained at real time (p95 lag < 3 s over ${probe} s probes), random-weight model of"
+echo "tiny's dimensions, $(nproc) cores, one process: in-process decoding vs the same engine through one asr-worker"
+go test -run '^$' -bench '^BenchmarkRemoteCapacity$' -benchtime 1x -timeout 30m ./asr/remote >"$work/remote.txt" 2>&1 || {
+  cat "$work/remote.txt" >&2; exit 1; }
+awk '
+  /^BenchmarkRemoteCapacity/ { for (i = 5; i < NF; i += 2) v[$(i+1)] = $i }
+  END {
+    printf "  %-40s %12s %12s\n", "random-weight tiny-shaped model", "in-process", "one worker"
+    printf "  %-40s %12d %12d\n", "channels sustained", v["local-channels"], v["remote-channels"]
+    printf "  %-40s %12.2f %12.2f\n", "channels per decode slot", v["local-channels/slot"], v["remote-channels/slot"]
+    printf "  %-40s %12d %12d\n", "lag p95 at that load (ms)", v["local-lag-p95-ms"], v["remote-lag-p95-ms"]
+    printf "  %-40s %12d %12d\n", "decode slots", v["slots"], v["slots"]
+    printf "  %-40s %12d %12d\n", "threads per decode", v["threads/decode"], v["threads/decode"]
+    printf "  one worker / in-process: %.2f (capacity lost through the worker: %.0f %%; target at most 10 %%)\n", v["remote/local"], v["capacity-lost-%"]
+  }' "$work/remote.txt"
+
+echo
+echo "Remote decoding: the same measure through one asr-worker and through two (each its own engine, same slots and"
+echo "threads), random-weight model of tiny's dimensions, all on the same $(nproc) cores"
+go test -run '^$' -bench '^BenchmarkRemoteWorkers$' -benchtime 1x -timeout 30m ./asr/remote >"$work/workers.txt" 2>&1 || {
+  cat "$work/workers.txt" >&2; exit 1; }
+awk '
+  /^BenchmarkRemoteWorkers/ { for (i = 5; i < NF; i += 2) v[$(i+1)] = $i }
+  END {
+    printf "  %-40s %12s %12s\n", "random-weight tiny-shaped model", "one worker", "two workers"
+    printf "  %-40s %12d %12d\n", "channels sustained", v["1-worker-channels"], v["2-worker-channels"]
+    printf "  %-40s %12.2f %12.2f\n", "channels per decode slot", v["1-worker-channels/slot"], v["2-worker-channels/slot"]
+    printf "  %-40s %12d %12d\n", "lag p95 at that load (ms)", v["1-worker-lag-p95-ms"], v["2-worker-lag-p95-ms"]
+    printf "  %-40s %12d %12d\n", "decode slots", v["slots/worker"], 2 * v["slots/worker"]
+    printf "  %-40s %12d %12d\n", "threads per decode", v["threads/decode"], v["threads/decode"]
+    printf "  two workers / one: %.2f (2.00 where each worker has cores of its own; here the two workers'"'"' %d decode threads\n",
+      v["2/1-workers"], 2 * v["slots/worker"] * v["threads/decode"]
+    printf "  share %d cores, which one worker'"'"'s %d already fill)\n", v["cores"], v["slots/worker"] * v["threads/decode"]
+  }' "$work/workers.txt"
+
+# Team server replicas: live delivery to many viewers from one replica and from two on one database.
+rviewers=${LEDGERLINE_BENCH_REPLICA_VIEWERS:-5000}
+echo
+echo "Team server replicas on one PostgreSQL database (events between them over NATS): $rviewers WebSocket viewers of"
+echo "${LEDGERLINE_BENCH_REPLICA_MEETINGS:-50} meetings, ${LEDGERLINE_BENCH_REPLICA_RATE:-100} events/s appended on the first replica for ${LEDGERLINE_BENCH_REPLICA_SECONDS:-10} s; two replicas split each"
+echo "meeting's viewers; runs in the order one, two, two, one replicas, pooled; replicas, broker and viewers in one"
+echo "process on $(nproc) cores (PostgreSQL apart)"
+go test -run '^$' -bench '^BenchmarkTeamReplicas$' -benchtime 1x -timeout 30m ./team >"$work/replicas.txt" 2>&1 || {
+  cat "$work/replicas.txt" >&2; exit 1; }
+if grep -q '^BenchmarkTeamReplicas' "$work/replicas.txt"; then
+  awk '
+    BEGIN {
+      nrows = split("p50-ms|delivery p50 (ms, from append to viewer);p99-ms|delivery p99 (ms);max-ms|delivery max (ms);" \
+        "other-p50-ms|delivery p50, second replica'"'"'s viewers (ms);other-p99-ms|delivery p99, second replica'"'"'s viewers (ms);" \
+        "deliveries|deliveries;missed|deliveries missed;viewers-dropped|viewers dropped as too slow;appends/s|appends/s;" \
+        "rss-peak-MB|peak RSS (MB, whole process);cpu-%|CPU while delivering (% of one core)", rows, ";")
+    }
+    /^BenchmarkTeamReplicas/ { for (i = 5; i < NF; i += 2) v[$(i+1)] = $i }
+    function num(x) { return x == "" ? "-" : x == int(x) ? sprintf("%d", x) : sprintf("%.1f", x) }
+    END {
+      printf "  %-48s %12s %12s\n", "", "one replica", "two replicas"
+      for (r = 1; r <= nrows; r++) {
+        split(rows[r], kv, "|")
+        printf "  %-48s %12s %12s\n", kv[2], num(v["1-replica-" kv[1]]), num(v["2-replicas-" kv[1]])
+      }
+      printf "  two replicas / one: p50 %.2f, p99 %.2f (two replicas here share the cores one had: this is the cost of\n", v["p50-2/1"], v["p99-2/1"]
+      printf "  the hop between replicas, not the gain of a second machine)\n"
+    }' "$work/replicas.txt"
+else
+  echo "  skipped: PostgreSQL is not installed (make deps)"
+fi

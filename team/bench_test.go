@@ -42,14 +42,18 @@ import (
 //	LEDGERLINE_BENCH_MEETINGS=5 LEDGERLINE_BENCH_VIEWERS=100 \
 //		scripts/with-whisper go test -run '^$' -bench TeamLive -benchtime 1x ./team
 //
-//	LEDGERLINE_BENCH_MEETINGS      live meetings, one WHIP publisher each (default 50)
-//	LEDGERLINE_BENCH_VIEWERS       WebSocket viewers spread evenly over them (default 2000)
-//	LEDGERLINE_BENCH_SECONDS       seconds of speech each publisher sends at real time (default 15)
-//	LEDGERLINE_BENCH_DRAIN         seconds at most to wait, once the publishers are done, for the
-//	                               meetings to finish decoding what they were sent (default 90)
-//	LEDGERLINE_BENCH_STORES        stores to run the live benchmark on (default sqlite,postgres)
-//	LEDGERLINE_BENCH_IMPORT_EVENTS events each laptop imports per run (default 3000)
-//	LEDGERLINE_BENCH_IMPORT_BATCH  events per import request (default 100)
+//	LEDGERLINE_BENCH_MEETINGS          live meetings, one WHIP publisher each (default 50)
+//	LEDGERLINE_BENCH_VIEWERS           WebSocket viewers spread evenly over them (default 2000)
+//	LEDGERLINE_BENCH_SECONDS           seconds of speech each publisher sends at real time (default 15)
+//	LEDGERLINE_BENCH_DRAIN             seconds at most to wait, once the publishers are done, for the
+//	                                   meetings to finish decoding what they were sent (default 90)
+//	LEDGERLINE_BENCH_STORES            stores to run the live benchmark on (default sqlite,postgres)
+//	LEDGERLINE_BENCH_IMPORT_EVENTS     events each laptop imports per run (default 3000)
+//	LEDGERLINE_BENCH_IMPORT_BATCH      events per import request (default 100)
+//	LEDGERLINE_BENCH_REPLICA_VIEWERS   viewers of BenchmarkTeamReplicas (default 5000)
+//	LEDGERLINE_BENCH_REPLICA_MEETINGS  meetings they are spread over (default 50)
+//	LEDGERLINE_BENCH_REPLICA_RATE      events appended per second, over all meetings (default 100)
+//	LEDGERLINE_BENCH_REPLICA_SECONDS   seconds of appending (default 20)
 const benchEnvPrefix = "LEDGERLINE_BENCH_"
 
 func benchInt(b *testing.B, name string, def int) int {
