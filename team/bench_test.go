@@ -315,6 +315,137 @@ type liveViewer struct {
 	ended    time.Time // when reading ended
 }
 
+// startBenchServer makes a team server of cfg and starts its listener on a free loopback port,
+// with no limit on the connections from one address (every viewer comes from this process). It
+// returns the server, which the caller closes, and the address it listens on.
+func startBenchServer(b *testing.B, cfg Config) (*Server, string) {
+	b.Helper()
+	cfg.Server.Addr, cfg.Server.MaxConnsPerAddr = "127.0.0.1:0", -1
+	srv, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr, err := srv.Overlay().Start()
+	if err != nil {
+		srv.Close()
+		b.Fatal(err)
+	}
+	return srv, addr.String()
+}
+
+// viewerDial is where dialViewers connects a run's viewers, and how.
+type viewerDial struct {
+	servers   []*Server
+	addrs     []string    // where each of servers listens
+	meetings  []string    // the meetings' ids
+	since     int64       // each viewer asks for the events after this seq
+	header    http.Header // signs each viewer in
+	sayServer bool        // the error for a viewer turned away names its server
+	// published returns, for a meeting, the clock its viewers time captions by: unix ns when its
+	// publisher began, 0 before it did or where nothing times captions (see liveViewer.read).
+	published func(meeting int) func() int64
+}
+
+// server is the index of the server viewer v connects to: each meeting's viewers spread evenly
+// over the servers.
+func (d viewerDial) server(v int) int { return (v / len(d.meetings)) % len(d.servers) }
+
+// dialViewers connects len(viewers) WebSocket viewers, 32 at a time, viewer v to meeting
+// v%len(d.meetings) on server d.server(v), and starts each one's reader, which keeps lastMessage.
+// A viewer the server turns away fails the benchmark, as do viewers not all in their meetings'
+// hubs within two minutes. It returns the time from the first dial until all had joined. The
+// caller closes the viewers, deferring closeViewers before it dials them.
+func dialViewers(b *testing.B, viewers []*liveViewer, d viewerDial, lastMessage *atomic.Int64) time.Duration {
+	b.Helper()
+	dialer := &websocket.Dialer{HandshakeTimeout: time.Minute}
+	connectStart := time.Now()
+	var dials sync.WaitGroup
+	dialErrs := make(chan error, len(viewers))
+	slots := make(chan struct{}, 32)
+	for v := range viewers {
+		lv := &liveViewer{meeting: v % len(d.meetings), done: make(chan struct{})}
+		viewers[v] = lv
+		at := d.addrs[d.server(v)]
+		dials.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer dials.Done()
+			defer func() { <-slots }()
+			ws := "ws://" + at + "/m/" + d.meetings[lv.meeting] + "/ws?since=" + strconv.FormatInt(d.since, 10)
+			conn, resp, err := dialer.Dial(ws, d.header)
+			if err != nil {
+				if resp != nil {
+					err = fmt.Errorf("%w (status %d)", err, resp.StatusCode)
+				}
+				where := ""
+				if d.sayServer {
+					where = " on " + at
+				}
+				dialErrs <- fmt.Errorf("viewer %d of meeting %d%s: %w", v, lv.meeting, where, err)
+				close(lv.done)
+				return
+			}
+			lv.conn = conn
+			go lv.read(d.published(lv.meeting), lastMessage)
+		}()
+	}
+	dials.Wait()
+	close(dialErrs)
+	for err := range dialErrs {
+		b.Fatal(err) // the server turned a viewer away: not a matter of speed
+	}
+	joined := func() int {
+		n := 0
+		for _, srv := range d.servers {
+			for _, m := range d.meetings {
+				n += srv.Overlay().Viewers(m)
+			}
+		}
+		return n
+	}
+	for deadline := time.Now().Add(2 * time.Minute); joined() < len(viewers); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d viewers joined their meetings' hubs", joined(), len(viewers))
+		}
+	}
+	return time.Since(connectStart)
+}
+
+// closeViewers closes the viewers' sockets and waits for their readers to end; it passes over
+// those not dialled yet.
+func closeViewers(viewers []*liveViewer) {
+	for _, lv := range viewers {
+		if lv == nil {
+			continue
+		}
+		if lv.conn != nil {
+			lv.conn.Close()
+		}
+		<-lv.done
+	}
+}
+
+// droppedBefore counts the viewers whose reading ended before t, when the run began to close
+// them: those the server dropped.
+func droppedBefore(viewers []*liveViewer, t time.Time) int {
+	n := 0
+	for _, lv := range viewers {
+		if lv.ended.Before(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// received returns how many times the viewer received each stored event, by seq.
+func (lv *liveViewer) received() map[int64]int {
+	got := map[int64]int{}
+	for _, seq := range lv.seqs {
+		got[seq]++
+	}
+	return got
+}
+
 func liveRun(b *testing.B, store benchStore, model string, speech []float32, nMeetings, nViewers int, drain time.Duration) liveFigures {
 	ctx := context.Background()
 	fig := liveFigures{meetings: nMeetings, viewers: nViewers}
@@ -342,17 +473,10 @@ func liveRun(b *testing.B, store benchStore, model string, speech []float32, nMe
 			host.Close()
 		}
 	}()
-	srv, err := New(Config{Store: store, Control: host, Recorder: host,
-		Server: server.Config{Addr: "127.0.0.1:0", Ingest: host.Ingest(), MaxConnsPerAddr: -1}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, addr := startBenchServer(b, Config{Store: store, Control: host, Recorder: host,
+		Server: server.Config{Ingest: host.Ingest()}})
 	defer srv.Close()
-	addr, err := srv.Overlay().Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := "http://" + addr.String()
+	base := "http://" + addr
 	if err := host.Attach(srv.Overlay(), base); err != nil {
 		b.Fatal(err)
 	}
@@ -365,6 +489,7 @@ func liveRun(b *testing.B, store benchStore, model string, speech []float32, nMe
 
 	type liveMeeting struct{ id, token string }
 	meetings := make([]liveMeeting, nMeetings)
+	ids := make([]string, nMeetings)
 	for i := range meetings {
 		var m struct{ ID, Overlay string }
 		api.must(http.MethodPost, "/api/v1/meetings", token, map[string]string{"title": fmt.Sprintf("Bench meeting %d", i+1)},
@@ -374,69 +499,17 @@ func liveRun(b *testing.B, store benchStore, model string, speech []float32, nMe
 			b.Fatal(err)
 		}
 		meetings[i] = liveMeeting{id: m.ID, token: u.Query().Get("t")}
+		ids[i] = m.ID
 	}
 
 	// The viewers join before any audio, so that every event reaches them live.
 	published := make([]atomic.Int64, nMeetings) // unix ns when each meeting's publisher began
 	var lastMessage atomic.Int64                 // unix ns of the last message any viewer read
-	dialer := &websocket.Dialer{HandshakeTimeout: time.Minute}
-	header := http.Header{"Authorization": {"Bearer " + token}}
 	viewers := make([]*liveViewer, nViewers)
-	defer func() {
-		for _, lv := range viewers {
-			if lv == nil {
-				continue
-			}
-			if lv.conn != nil {
-				lv.conn.Close()
-			}
-			<-lv.done
-		}
-	}()
-	connectStart := time.Now()
-	var dials sync.WaitGroup
-	dialErrs := make(chan error, nViewers)
-	slots := make(chan struct{}, 32)
-	for v := range viewers {
-		lv := &liveViewer{meeting: v % nMeetings, done: make(chan struct{})}
-		viewers[v] = lv
-		dials.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer dials.Done()
-			defer func() { <-slots }()
-			ws := "ws://" + addr.String() + "/m/" + meetings[lv.meeting].id + "/ws?since=0"
-			conn, resp, err := dialer.Dial(ws, header)
-			if err != nil {
-				if resp != nil {
-					err = fmt.Errorf("%w (status %d)", err, resp.StatusCode)
-				}
-				dialErrs <- fmt.Errorf("viewer %d of meeting %d: %w", v, lv.meeting, err)
-				close(lv.done)
-				return
-			}
-			lv.conn = conn
-			go lv.read(published[lv.meeting].Load, &lastMessage)
-		}()
-	}
-	dials.Wait()
-	close(dialErrs)
-	for err := range dialErrs {
-		b.Fatal(err) // the server turned a viewer away: not a matter of speed
-	}
-	joined := func() int {
-		n := 0
-		for _, m := range meetings {
-			n += srv.Overlay().Viewers(m.id)
-		}
-		return n
-	}
-	for deadline := time.Now().Add(2 * time.Minute); joined() < nViewers; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d viewers joined their meetings' hubs", joined(), nViewers)
-		}
-	}
-	fig.connect = time.Since(connectStart)
+	defer closeViewers(viewers)
+	fig.connect = dialViewers(b, viewers, viewerDial{servers: []*Server{srv}, addrs: []string{addr}, meetings: ids,
+		since: 0, header: http.Header{"Authorization": {"Bearer " + token}},
+		published: func(m int) func() int64 { return published[m].Load }}, &lastMessage)
 
 	// The sampler follows the running meetings and the process's memory.
 	stopSampling := make(chan struct{})
@@ -546,10 +619,8 @@ func liveRun(b *testing.B, store benchStore, model string, speech []float32, nMe
 			<-lv.done
 		}
 	}
+	fig.dropped = droppedBefore(viewers, closeStart)
 	for _, lv := range viewers {
-		if lv.ended.Before(closeStart) {
-			fig.dropped++
-		}
 		fig.delivery = append(fig.delivery, lv.delivery...)
 		fig.captions = append(fig.captions, lv.captions...)
 		fig.partials += lv.partials
@@ -619,10 +690,7 @@ func liveRun(b *testing.B, store benchStore, model string, speech []float32, nMe
 	}
 	// Every viewer that stayed should have received every stored event of its meeting once.
 	for v, lv := range viewers {
-		got := map[int64]int{}
-		for _, seq := range lv.seqs {
-			got[seq]++
-		}
+		got := lv.received()
 		for _, e := range records[lv.meeting] {
 			switch got[e.Seq] {
 			case 1:

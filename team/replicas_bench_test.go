@@ -13,13 +13,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/gorilla/websocket"
 
 	"github.com/ledgerline/ledgerline/broker"
 	"github.com/ledgerline/ledgerline/internal/pgtest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/natsbus"
-	"github.com/ledgerline/ledgerline/server"
 )
 
 // BenchmarkTeamReplicas measures, in one run, the delivery of live events to
@@ -173,16 +171,9 @@ func replicaRun(b *testing.B, nReplicas, nViewers, nMeetings, rate, seconds int)
 			b.Fatal(err)
 		}
 		defer store.Close()
-		srv, err := New(Config{Store: store, Server: server.Config{Addr: "127.0.0.1:0", MaxConnsPerAddr: -1}})
-		if err != nil {
-			b.Fatal(err)
-		}
+		srv, addr := startBenchServer(b, Config{Store: store})
 		defer srv.Close()
-		addr, err := srv.Overlay().Start()
-		if err != nil {
-			b.Fatal(err)
-		}
-		replicas[i] = benchReplica{store: store, srv: srv, addr: addr.String()}
+		replicas[i] = benchReplica{store: store, srv: srv, addr: addr}
 	}
 	admin, err := replicas[0].srv.EnsureAdmin(ctx)
 	if err != nil {
@@ -210,66 +201,16 @@ func replicaRun(b *testing.B, nReplicas, nViewers, nMeetings, rate, seconds int)
 	resetPeakRSS()
 	var lastMessage atomic.Int64
 	noCaptions := func() int64 { return 0 }
-	dialer := &websocket.Dialer{HandshakeTimeout: time.Minute}
-	header := http.Header{"Authorization": {"Bearer " + token}}
+	servers, addrs := make([]*Server, nReplicas), make([]string, nReplicas)
+	for i, r := range replicas {
+		servers[i], addrs[i] = r.srv, r.addr
+	}
 	viewers := make([]*liveViewer, nViewers)
-	defer func() {
-		for _, lv := range viewers {
-			if lv == nil {
-				continue
-			}
-			if lv.conn != nil {
-				lv.conn.Close()
-			}
-			<-lv.done
-		}
-	}()
-	connectStart := time.Now()
-	var dials sync.WaitGroup
-	dialErrs := make(chan error, nViewers)
-	slots := make(chan struct{}, 32)
-	for v := range viewers {
-		lv := &liveViewer{meeting: v % nMeetings, done: make(chan struct{})}
-		viewers[v] = lv
-		at := replicas[(v/nMeetings)%nReplicas].addr
-		dials.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer dials.Done()
-			defer func() { <-slots }()
-			conn, resp, err := dialer.Dial("ws://"+at+"/m/"+meetings[lv.meeting]+"/ws?since=1", header)
-			if err != nil {
-				if resp != nil {
-					err = fmt.Errorf("%w (status %d)", err, resp.StatusCode)
-				}
-				dialErrs <- fmt.Errorf("viewer %d of meeting %d on %s: %w", v, lv.meeting, at, err)
-				close(lv.done)
-				return
-			}
-			lv.conn = conn
-			go lv.read(noCaptions, &lastMessage)
-		}()
-	}
-	dials.Wait()
-	close(dialErrs)
-	for err := range dialErrs {
-		b.Fatal(err)
-	}
-	joined := func() int {
-		n := 0
-		for _, r := range replicas {
-			for _, m := range meetings {
-				n += r.srv.Overlay().Viewers(m)
-			}
-		}
-		return n
-	}
-	for deadline := time.Now().Add(2 * time.Minute); joined() < nViewers; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d viewers joined their meetings' hubs", joined(), nViewers)
-		}
-	}
-	fig.connect = time.Since(connectStart)
+	defer closeViewers(viewers)
+	dial := viewerDial{servers: servers, addrs: addrs, meetings: meetings, since: 1, sayServer: true,
+		header:    http.Header{"Authorization": {"Bearer " + token}},
+		published: func(int) func() int64 { return noCaptions }}
+	fig.connect = dialViewers(b, viewers, dial, &lastMessage)
 
 	// Each meeting appends its share of the rate on the first replica, at even intervals, the
 	// meetings staggered over one interval.
@@ -316,22 +257,14 @@ func replicaRun(b *testing.B, nReplicas, nViewers, nMeetings, rate, seconds int)
 		fig.cpuPct = 100 * (cpuTime() - cpuStart).Seconds() / wall.Seconds()
 	}
 	closeStart := time.Now()
-	for _, lv := range viewers {
-		lv.conn.Close()
-		<-lv.done
-	}
+	closeViewers(viewers)
+	fig.dropped = droppedBefore(viewers, closeStart)
 	for v, lv := range viewers {
-		if lv.ended.Before(closeStart) {
-			fig.dropped++
-		}
 		fig.delivery = append(fig.delivery, lv.delivery...)
-		if (v/nMeetings)%nReplicas != 0 {
+		if dial.server(v) != 0 {
 			fig.far = append(fig.far, lv.delivery...)
 		}
-		got := map[int64]int{}
-		for _, seq := range lv.seqs {
-			got[seq]++
-		}
+		got := lv.received()
 		for seq := int64(2); seq <= int64(perMeeting)+1; seq++ {
 			switch got[seq] {
 			case 0:
