@@ -28,6 +28,8 @@ ENV PATH=/usr/local/go/bin:/root/go/bin:$PATH GOTOOLCHAIN=local
 
 FROM build-base-${WHISPER_CUDA} AS build
 ARG WHISPER_CUDA
+# What --version prints (the build context holds no .git): docker build --build-arg VERSION=$(git describe --tags --always --dirty) .
+ARG VERSION=dev
 # What `make build` needs: the packages scripts/deps.sh lists for the whisper.cpp build, cgo and
 # audio. `make -o deps` below skips deps.sh itself, which also installs the test tools (a browser,
 # PostgreSQL, speech fixtures) that an image has no use for.
@@ -40,7 +42,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN PORTABLE=1 WHISPER_CUDA=${WHISPER_CUDA} make -o deps build
+RUN PORTABLE=1 WHISPER_CUDA=${WHISPER_CUDA} make -o deps build VERSION=${VERSION}
 
 # Where it runs: only the shared libraries bin/ledgerline links (ldd), CA certificates for model
 # downloads, webhooks and TLS to PostgreSQL, and time zones for meetings' dates.

@@ -6,8 +6,11 @@ WITH_WHISPER := scripts/with-whisper
 BIN := bin/ledgerline
 MODEL ?= base
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The version `ledgerline --version` prints; a build outside a checkout says "dev".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+GO_LDFLAGS := $(if $(VERSION),-X main.buildVersion=$(VERSION))
 
-.PHONY: all deps whisper build run test lint fuzz bench soak eval sample clean
+.PHONY: all deps whisper build run test lint fuzz bench soak eval sample clean release-deps release release-test
 
 all: build
 
@@ -18,7 +21,7 @@ whisper: deps
 	@bash scripts/whisper.sh >/dev/null
 
 build: whisper
-	$(WITH_WHISPER) $(GO) build -o $(BIN) ./cmd/ledgerline
+	$(WITH_WHISPER) $(GO) build -ldflags "$(GO_LDFLAGS)" -o $(BIN) ./cmd/ledgerline
 
 run: build
 	@LISTEN="$(LISTEN)" bash scripts/run.sh $(BIN) $(MODEL)
@@ -50,5 +53,17 @@ eval: build
 sample:
 	bash scripts/make-sample.sh
 
+# Release archives for Linux amd64 and arm64 in dist/, with dist/SHA256SUMS (docs/install.md).
+# release-deps installs the cross compiler, the other architecture's libraries and qemu-user.
+release-deps:
+	@RELEASE=1 bash scripts/deps.sh
+
+release: deps release-deps
+	@VERSION="$(VERSION)" bash scripts/release.sh
+
+# Unpacks each archive and runs its binary on the sample call (arm64 under qemu-user).
+release-test: release
+	LEDGERLINE_RELEASE_DIR=$(CURDIR)/dist $(WITH_WHISPER) $(GO) test -count=1 -run '^TestRelease' -v ./cmd/ledgerline/
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

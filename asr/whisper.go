@@ -4,6 +4,7 @@ package asr
 #include <stdint.h>
 #include <stdlib.h>
 #include <whisper.h>
+#include <ggml-backend.h>
 
 extern void ledgerlineWhisperLog(int level, char * text);
 extern void ledgerlineWhisperProgress(uintptr_t handle, int progress);
@@ -207,6 +208,26 @@ func validLanguage(code string) bool { return slices.Contains(languages(), code)
 
 // SystemInfo reports the CPU features whisper.cpp was built with.
 func SystemInfo() string { return strings.TrimSpace(whisper.Whisper_print_system_info()) }
+
+// WhisperVersion is the version of the whisper.cpp library linked in, such as "1.9.1".
+func WhisperVersion() string { return C.GoString(C.whisper_version()) }
+
+// Backend names the compute backend whisper.cpp was built with: "CUDA", "Metal", "Vulkan" or
+// another of ggml's GPU backends, or "CPU" when it has none. It says what the build can use, not
+// that a GPU is present.
+func Backend() string {
+	routeLog.Do(func() { C.ll_route_log() }) // a GPU backend's registration may log
+	for i := range int(C.ggml_backend_reg_count()) {
+		switch name := C.GoString(C.ggml_backend_reg_name(C.ggml_backend_reg_get(C.size_t(i)))); name {
+		case "CPU":
+		case "MTL":
+			return "Metal"
+		default:
+			return name
+		}
+	}
+	return "CPU"
+}
 
 // Close waits for running decodes and frees the model and its states.
 func (w *Whisper) Close() error {

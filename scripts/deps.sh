@@ -13,6 +13,21 @@ packages=(
   postgresql                            # server binaries internal/pgtest runs tests against
 )
 
+# RELEASE=1 (make release-deps) adds what the release archives need: a cross compiler for the
+# other architecture (amd64 and arm64 are released), that architecture's audio libraries through
+# Debian's multiarch, and qemu-user to run its binary in the release test.
+foreign=""
+if [ "${RELEASE:-0}" = 1 ]; then
+  case $(dpkg --print-architecture) in
+    amd64) other=arm64 triplet=aarch64-linux-gnu ;;
+    arm64) other=amd64 triplet=x86-64-linux-gnu ;;
+    *) echo "deps: releases are built on amd64 or arm64" >&2; exit 1 ;;
+  esac
+  packages+=("gcc-$triplet" "g++-$triplet" qemu-user
+    "libopus-dev:$other" "libopusfile-dev:$other" "portaudio19-dev:$other")
+  dpkg --print-foreign-architectures | grep -qx "$other" || foreign=$other
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,5 +51,6 @@ fi
 echo "deps: installing ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
+[ -n "$foreign" ] && $sudo dpkg --add-architecture "$foreign"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

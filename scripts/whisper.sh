@@ -11,6 +11,9 @@
 #   $CUDA_HOME or /usr/local/cuda) and links the binary with it; the binary then needs the NVIDIA
 #   driver's libcuda.so.1 to start.
 # WITH_CLI=1 also builds whisper-cli (used by the benchmark only).
+# WHISPER_ARCH=arm64 (or amd64) builds for that Linux architecture with Debian's cross compiler
+#   (gcc-aarch64-linux-gnu, gcc-x86-64-linux-gnu; `make release-deps` installs them), without
+#   CPU-specific tuning, in a build directory of its own. The host's own architecture is no cross build.
 set -euo pipefail
 
 version=1.9.1
@@ -23,6 +26,23 @@ cuda=OFF
 [ "${WHISPER_CUDA:-0}" = 1 ] && cuda=ON
 cuda_home=${CUDA_HOME:-/usr/local/cuda}
 with_cli=${WITH_CLI:-0}
+
+# The cross build, when WHISPER_ARCH names another architecture than the host's.
+host_arch=$(uname -m)
+case $host_arch in x86_64) host_arch=amd64 ;; aarch64) host_arch=arm64 ;; esac
+cross=""
+cross_args=()
+if [ -n "${WHISPER_ARCH:-}" ] && [ "$WHISPER_ARCH" != "$host_arch" ]; then
+  case $WHISPER_ARCH in
+    arm64) cross=aarch64-linux-gnu; processor=aarch64 ;;
+    amd64) cross=x86_64-linux-gnu; processor=x86_64 ;;
+    *) echo "whisper.sh: WHISPER_ARCH=$WHISPER_ARCH: only amd64 and arm64 are built" >&2; exit 1 ;;
+  esac
+  [ "$cuda" = OFF ] || { echo "whisper.sh: WHISPER_CUDA=1 does not cross-compile" >&2; exit 1; }
+  native=OFF
+  cross_args=(-DCMAKE_SYSTEM_NAME=Linux "-DCMAKE_SYSTEM_PROCESSOR=$processor"
+    "-DCMAKE_C_COMPILER=$cross-gcc" "-DCMAKE_CXX_COMPILER=$cross-g++")
+fi
 
 log() { echo "whisper.sh: $*" >&2; }
 
@@ -48,13 +68,16 @@ build() { # $1 = source dir, $2 = build dir
   local stamp="$build/.ledgerline-built-${targets[*]// /-}"
   if [ -f "$stamp" ]; then return; fi
   command -v cmake >/dev/null || { log "cmake is missing: run 'make deps' first"; exit 1; }
+  if [ -n "$cross" ] && ! command -v "$cross-g++" >/dev/null; then
+    log "WHISPER_ARCH=$WHISPER_ARCH needs $cross-gcc and $cross-g++: run 'make release-deps' first"; exit 1
+  fi
   if [ "$cuda" = ON ] && ! command -v nvcc >/dev/null && [ ! -x "$cuda_home/bin/nvcc" ]; then
     log "WHISPER_CUDA=1 needs the CUDA toolkit: no nvcc on PATH or in $cuda_home/bin (set CUDA_HOME)"; exit 1
   fi
   local examples=OFF
   [ "$with_cli" = 1 ] && examples=ON
-  log "building whisper.cpp $version in $build (GGML_NATIVE=$native GGML_CUDA=$cuda, about a minute on 2 cores without CUDA)"
-  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
+  log "building whisper.cpp $version in $build (GGML_NATIVE=$native GGML_CUDA=$cuda${cross:+ for $cross}, about a minute on 2 cores without CUDA)"
+  cmake -S "$src" -B "$build" "${cross_args[@]}" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF \
     -DWHISPER_BUILD_EXAMPLES=$examples -DWHISPER_BUILD_TESTS=OFF -DWHISPER_BUILD_SERVER=OFF \
     -DWHISPER_SDL2=OFF -DWHISPER_CURL=OFF -DGGML_NATIVE=$native -DGGML_CUDA=$cuda >&2
   cmake --build "$build" --config Release -j"$(nproc)" --target "${targets[@]}" >&2
@@ -65,12 +88,13 @@ if [ -n "${WHISPER_CPP_DIR:-}" ]; then
   [ -f "$WHISPER_CPP_DIR/include/whisper.h" ] || { log "WHISPER_CPP_DIR=$WHISPER_CPP_DIR has no include/whisper.h"; exit 1; }
   own_build="$WHISPER_CPP_DIR/build"
   [ "$cuda" = ON ] && own_build+="-cuda"
+  [ -n "$cross" ] && own_build+="-$WHISPER_ARCH"
   build "$WHISPER_CPP_DIR" "$own_build"
   emit "$WHISPER_CPP_DIR" "$own_build"
   exit 0
 fi
 
-if [ "$with_cli" != 1 ] && [ "$cuda" = OFF ] && pkg-config --exists whisper 2>/dev/null; then
+if [ "$with_cli" != 1 ] && [ "$cuda" = OFF ] && [ -z "$cross" ] && pkg-config --exists whisper 2>/dev/null; then
   echo "CGO_CFLAGS=$(pkg-config --cflags whisper)"
   echo "CGO_LDFLAGS=$(pkg-config --libs-only-L whisper) -fopenmp"
   echo "WHISPER_CLI="
@@ -79,6 +103,7 @@ fi
 
 dir="$cache/whisper.cpp-$version-native$native"
 [ "$cuda" = ON ] && dir+="-cuda"
+[ -n "$cross" ] && dir+="-linux-$WHISPER_ARCH"
 src="$dir/src"
 if [ ! -f "$src/include/whisper.h" ]; then
   command -v npm >/dev/null || { log "npm is missing: run 'make deps' first"; exit 1; }

@@ -16,6 +16,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/ledgerline/ledgerline/asr"
 )
 
 // env is what a command sees of the process: its streams and a logger.
@@ -125,9 +127,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'ledgerline --version' for the version. Set LEDGERLINE_LOG=debug for detailed logs.")
 }
 
-// runVersion prints the version the binary was built from: the module
-// version when installed with 'go install …@version', else the commit it was
-// built from, else "devel" (go run, go test, or a build outside a checkout).
+// runVersion prints the version the binary was built from, the whisper.cpp it
+// links and the compute backend that whisper.cpp was built with.
 func runVersion(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "version", "version")
 	if rest, err := parseInterspersed(fs, args); err != nil {
@@ -135,34 +136,24 @@ func runVersion(_ context.Context, e *env, args []string) error {
 	} else if len(rest) > 0 {
 		return fmt.Errorf("%w: ledgerline version takes no arguments", errUsage)
 	}
-	fmt.Fprintf(e.stdout, "ledgerline %s\n", version())
+	fmt.Fprintf(e.stdout, "ledgerline %s\nwhisper.cpp %s\nbackend %s\n", version(), asr.WhisperVersion(), asr.Backend())
 	return nil
 }
 
+// buildVersion is stamped in by the build (make build, make release) from 'git
+// describe': -ldflags "-X main.buildVersion=v1.2.0".
+var buildVersion string
+
+// version is the stamped version, else the module version that 'go install
+// …@version' and 'go build' in a checkout record, else "dev" (go run, go test).
 func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
+	if buildVersion != "" {
+		return buildVersion
 	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
 	}
-	var rev, modified string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			modified = s.Value
-		}
-	}
-	if rev == "" {
-		return "devel"
-	}
-	if modified == "true" {
-		rev += "-dirty"
-	}
-	return "devel " + rev
+	return "dev"
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
