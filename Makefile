@@ -37,6 +37,8 @@ lint: whisper
 # Longer fuzzing than the seed corpus run by `make test`.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzReadWAV -fuzztime=120s ./stream/
+	for f in FuzzOpenAudio FuzzOpenFLAC FuzzOpenMP3 FuzzOpenOpus; do \
+		$(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=60s ./stream/ || exit 1; done
 
 # The reliability checks (run by `make test` too) at larger loads, with a table of their figures.
 soak: whisper

@@ -332,11 +332,17 @@ func (c *channel) emit(ctx context.Context, ups []asr.Update) error {
 
 // final stores one speaker's part of a final, then the commitments it states.
 func (c *channel) final(ctx context.Context, u asr.Update, p diarize.Attributed) error {
-	id := c.channel
-	if p.Speaker != "" && p.Speaker != c.channel {
+	id, name := c.channel, ""
+	if n, ok := c.attr.(diarize.Namer); ok {
+		// People known across channels (a bot's timeline) keep one ID on all of them.
+		if name, ok = n.SpeakerName(p.Speaker); ok {
+			id = c.s.cfg.IDPrefix + p.Speaker
+		}
+	}
+	if name == "" && p.Speaker != "" && p.Speaker != c.channel {
 		id = c.voiceID(p.Speaker)
 	}
-	sp, err := c.s.speaker(ctx, c.channel, id)
+	sp, err := c.s.speakerNamed(ctx, c.channel, id, name)
 	if err != nil {
 		return err
 	}

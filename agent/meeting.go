@@ -278,6 +278,10 @@ func continued(ctx context.Context, store Store, id string) (ledger.Meeting, run
 // ID is the meeting's ID.
 func (m *Meeting) ID() string { return m.id }
 
+// MeetingTime is where the wall-clock instant t of this run lies on the meeting's clock: the
+// meeting time a participant's WebRTC audio that arrived at t is placed at.
+func (m *Meeting) MeetingTime(t time.Time) time.Duration { return t.Sub(m.started) + m.run.startAt }
+
 // OverlayURL is the link that follows the meeting live, token included.
 func (m *Meeting) OverlayURL() string { return m.base + server.PagePath(m.id, m.token) }
 

@@ -49,6 +49,11 @@ type Config struct {
 	// MaxSpeakers caps the voices told apart in one diarized channel, when
 	// the user knows it (0: find out).
 	MaxSpeakers int
+	// Timeline, when set, tells who speaks on the channels it claims (a
+	// meeting bot's, whose speakers the platform names): they are attributed
+	// by it, falling back to diarization while it has no turn for them, and
+	// have no speaker of their own to announce.
+	Timeline *diarize.Timeline
 	// Refiner, when set, double-checks each detected commitment with a
 	// language model after the rule-based one is recorded; it may reword it
 	// or dismiss it. Its failure leaves the rule-based commitment standing.
@@ -337,7 +342,7 @@ func (s *Session) AddSource(src stream.Source, speakers map[string]Speaker) erro
 func (s *Session) announce(ctx context.Context, channels []string) error {
 	for _, ch := range channels {
 		sp, ok := s.knownSpeaker(ch)
-		if !ok {
+		if !ok || s.cfg.Timeline != nil && s.cfg.Timeline.Claims(ch) {
 			continue
 		}
 		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: s.cfg.Meeting,
@@ -358,12 +363,17 @@ func (s *Session) knownSpeaker(channel string) (Speaker, bool) {
 // attributor says who speaks on a channel: its known speaker, or the voices
 // diarization tells apart.
 func (s *Session) attributor(channel string) (diarize.Attributor, error) {
-	if _, ok := s.knownSpeaker(channel); ok {
+	tl := s.cfg.Timeline
+	claimed := tl != nil && tl.Claims(channel)
+	if _, ok := s.knownSpeaker(channel); ok && !claimed {
 		return diarize.NewTrack(channel), nil
 	}
 	d, err := diarize.NewDiarizer(diarize.Options{MaxSpeakers: s.cfg.MaxSpeakers})
 	if err != nil {
 		return nil, fmt.Errorf("agent: diarize %s: %w", channel, err)
+	}
+	if claimed {
+		return tl.Attributor(channel, d), nil
 	}
 	return d, nil
 }
@@ -371,6 +381,12 @@ func (s *Session) attributor(channel string) (diarize.Attributor, error) {
 // speaker returns who a speaker ID stands for, announcing a voice heard for
 // the first time to the viewers.
 func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, error) {
+	return s.speakerNamed(ctx, channel, id, "")
+}
+
+// speakerNamed is speaker for a voice whose name is known (a bot's timeline
+// names it): announced as name, or else as the next "Speaker N".
+func (s *Session) speakerNamed(ctx context.Context, channel, id, name string) (Speaker, error) {
 	if sp, ok := s.knownSpeaker(id); ok {
 		return sp, nil
 	}
@@ -380,7 +396,10 @@ func (s *Session) speaker(ctx context.Context, channel, id string) (Speaker, err
 	}
 	sp, ok := s.voices[id]
 	if !ok {
-		sp = Speaker{Name: fmt.Sprintf("Speaker %d", len(s.voices)+1)}
+		sp = Speaker{Name: name}
+		if name == "" {
+			sp.Name = fmt.Sprintf("Speaker %d", len(s.voices)+1)
+		}
 		s.voices[id] = sp
 	}
 	s.speakerMu.Unlock()

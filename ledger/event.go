@@ -24,13 +24,14 @@ const (
 	TypeCommitmentUpsert EventType = "commitment.upsert" // a commitment was found or edited
 	TypeMeetingState     EventType = "meeting.state"     // the meeting started recording, paused or stopped
 	TypeChannelLoss      EventType = "channel.loss"      // audio of a channel was lost in capture or left undecoded
+	TypeBotState         EventType = "bot.state"         // a meeting bot moved on its way into or out of a call
 )
 
 // Stored reports whether events of type t are appended to the log (and so replayed on resume).
 // Partials are published only.
 func (t EventType) Stored() bool {
 	switch t {
-	case TypeSegmentFinal, TypeSpeakerUpdate, TypeCommitmentUpsert, TypeMeetingState, TypeChannelLoss:
+	case TypeSegmentFinal, TypeSpeakerUpdate, TypeCommitmentUpsert, TypeMeetingState, TypeChannelLoss, TypeBotState:
 		return true
 	}
 	return false
@@ -57,7 +58,7 @@ const (
 )
 
 // Event is one change in a meeting, as stored in its log and sent to viewers, one per WebSocket message.
-// Exactly one of Segment, Speaker, Commitment, State or Loss is set, matching Type.
+// Exactly one of Segment, Speaker, Commitment, State, Loss or Bot is set, matching Type.
 //
 // Events are values shared between subscribers once appended or published: receivers must not modify
 // what the pointer fields point to.
@@ -73,6 +74,7 @@ type Event struct {
 	Commitment *CommitmentInfo `json:"commitment,omitempty"` // commitment.upsert
 	State      MeetingState    `json:"state,omitempty"`      // meeting.state
 	Loss       *LossInfo       `json:"loss,omitempty"`       // channel.loss
+	Bot        *BotInfo        `json:"bot,omitempty"`        // bot.state
 	Reason     string          `json:"reason,omitempty"`     // meeting.state: why, when known ("user", "source ended")
 	By         string          `json:"by,omitempty"`         // who made a change from a page ("Dana", "viewer"); "" for the pipeline
 
@@ -124,6 +126,76 @@ type LossInfo struct {
 	UndecodedMS int64 `json:"undecoded_ms"`
 	// AtMS is the meeting time of the latest loss.
 	AtMS int64 `json:"at_ms"`
+}
+
+// BotState is where a meeting bot stands on its way into and out of a call, as a bot.state event
+// carries it. A bot goes through them in this order, skipping some (a call without a lobby has no
+// waiting), and ends in BotEnded or BotFailed.
+type BotState string
+
+// The bot states.
+const (
+	BotRequested BotState = "requested" // asked to join; nothing started yet
+	BotLaunching BotState = "launching" // its browser is starting
+	BotJoining   BotState = "joining"   // the meeting page is open and the bot is asking to join
+	BotWaiting   BotState = "waiting"   // waiting for someone in the call to admit it
+	BotInCall    BotState = "in_call"   // in the call, hearing it
+	BotLeaving   BotState = "leaving"   // leaving the call
+	BotEnded     BotState = "ended"     // out of the call, as asked or as the call ended
+	BotFailed    BotState = "failed"    // did not get in, or was put out: Reason says why
+)
+
+// BotReason says why a bot failed, or why it left. Failures carry one of the first group; a bot
+// that left carries one of the second.
+type BotReason string
+
+// The bot reasons.
+const (
+	BotInvalidLink      BotReason = "invalid_link"        // the link leads to no meeting
+	BotNotStarted       BotReason = "not_started"         // the meeting has not started, and the page will not wait
+	BotDenied           BotReason = "admission_denied"    // someone in the call refused it
+	BotAdmissionTimeout BotReason = "admission_timeout"   // nobody admitted it in time
+	BotSignInRequired   BotReason = "sign_in_required"    // the meeting admits signed-in accounts only
+	BotCaptcha          BotReason = "captcha"             // the platform asked to prove it is a person
+	BotRemoved          BotReason = "removed_by_host"     // the host removed it from the call
+	BotUnrecognised     BotReason = "page_not_recognised" // the page is not one the platform's adapter knows
+	BotBrowserFailed    BotReason = "browser_failed"      // its browser did not start, or stopped
+	BotNoCapacity       BotReason = "no_capacity"         // this machine runs as many bots as it may
+
+	BotAsked      BotReason = "asked_to_leave" // told to leave (by its user, or in the call's chat)
+	BotMeetingEnd BotReason = "meeting_ended"  // the call ended
+	BotAlone      BotReason = "alone"          // nobody else was left in the call
+	BotTimeLimit  BotReason = "time_limit"     // it stayed as long as it may
+)
+
+// BotInfo is a meeting bot's state, as a bot.state event carries it.
+type BotInfo struct {
+	State    BotState  `json:"state"`
+	Reason   BotReason `json:"reason,omitempty"`   // failed: why (always); leaving, ended: why, when known
+	Platform string    `json:"platform,omitempty"` // the meeting platform: meet, teams, zoom, jitsi, generic
+	Name     string    `json:"name,omitempty"`     // the display name it joins the call with
+	Detail   string    `json:"detail,omitempty"`   // more words for people, such as what the page said
+}
+
+// Valid reports whether b has a known state, and a known reason where it has one: a failure
+// always has one.
+func (b BotInfo) Valid() bool {
+	switch b.State {
+	case BotRequested, BotLaunching, BotJoining, BotWaiting, BotInCall, BotLeaving, BotEnded:
+		return b.Reason == "" || b.Reason.known()
+	case BotFailed:
+		return b.Reason.known()
+	}
+	return false
+}
+
+func (r BotReason) known() bool {
+	switch r {
+	case BotInvalidLink, BotNotStarted, BotDenied, BotAdmissionTimeout, BotSignInRequired, BotCaptcha,
+		BotRemoved, BotUnrecognised, BotBrowserFailed, BotNoCapacity, BotAsked, BotMeetingEnd, BotAlone, BotTimeLimit:
+		return true
+	}
+	return false
 }
 
 // CommitmentInfo is the current state of one commitment in the meeting's ledger. An upsert replaces
@@ -236,6 +308,10 @@ func (e Event) Validate() error {
 		if e.Loss == nil || e.Loss.Channel == "" {
 			return fmt.Errorf("ledger: %w: %s needs a loss with a channel", ErrInvalidEvent, e.Type)
 		}
+	case TypeBotState:
+		if e.Bot == nil || !e.Bot.Valid() {
+			return fmt.Errorf("ledger: %w: %s needs a bot with a known state, and a known reason for a failure", ErrInvalidEvent, e.Type)
+		}
 	case TypeMeetingState:
 		switch e.State {
 		case MeetingRecording, MeetingPaused, MeetingStopped:
@@ -263,6 +339,9 @@ func (e Event) hasNUL() bool {
 	}
 	if l := e.Loss; l != nil {
 		text = append(text, l.Channel)
+	}
+	if b := e.Bot; b != nil {
+		text = append(text, string(b.State), string(b.Reason), b.Platform, b.Name, b.Detail)
 	}
 	return slices.ContainsFunc(text, func(s string) bool { return strings.IndexByte(s, 0) >= 0 })
 }
@@ -298,6 +377,10 @@ func (e Event) clone() Event {
 	if e.Loss != nil {
 		l := *e.Loss
 		e.Loss = &l
+	}
+	if e.Bot != nil {
+		b := *e.Bot
+		e.Bot = &b
 	}
 	return e
 }

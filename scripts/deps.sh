@@ -9,6 +9,7 @@ packages=(
   portaudio19-dev libopus-dev libopusfile-dev  # laptop capture, WebRTC audio
   pulseaudio                            # a null sink for the real capture test
   espeak-ng sox time                    # speech fixtures, audio checks, peak-memory figures
+  ffmpeg flac opus-tools vorbis-tools lame  # Vorbis/WebM/M4A decoding; fixtures of every format
   chromium                              # the overlay page tested in a real browser
   postgresql                            # server binaries internal/pgtest runs tests against
 )

@@ -64,7 +64,7 @@ func checkAudio(t *testing.T, a *Audio, size int) {
 	}
 	s := a.Source
 	if s.Channels < 1 || s.SampleRate < MinSourceRate || s.SampleRate > MaxSourceRate ||
-		(s.Encoding != EncodingPCM && s.Encoding != EncodingFloat) {
+		s.Encoding < EncodingPCM || s.Encoding > EncodingMuLaw {
 		t.Fatalf("implausible source format %+v", s)
 	}
 }

@@ -52,6 +52,14 @@ func (d *dataFrames) convert(m *downmixer, b []byte) {
 		for i := 0; i+8 <= len(b); i += 8 {
 			m.add(clampUnit(math.Float64frombits(le.Uint64(b[i:]))))
 		}
+	case f.Encoding == EncodingALaw:
+		for _, v := range b {
+			m.add(float64(alaw(v)) / (1 << 15))
+		}
+	case f.Encoding == EncodingMuLaw:
+		for _, v := range b {
+			m.add(float64(mulaw(v)) / (1 << 15))
+		}
 	case f.BitDepth == 8: // unsigned, 128 is zero
 		for _, v := range b {
 			m.add((float64(v) - 128) / (1 << 7))

@@ -33,7 +33,7 @@ type Replay struct {
 
 var _ Source = (*Replay)(nil)
 
-// NewReplay plays the WAV file at path (any file OpenWAV reads) as channel.
+// NewReplay plays the recording at path (any file OpenAudio reads) as channel.
 // It checks the file's header now and reads its audio as it plays, a chunk at
 // a time, so a long recording costs no more memory than a short one.
 //
@@ -45,7 +45,7 @@ func NewReplay(path, channel string, speed float64, frameDur time.Duration) (*Re
 	if err := checkReplay(channel, speed, frameDur); err != nil {
 		return nil, err
 	}
-	w, err := OpenWAV(path)
+	w, err := OpenAudio(path)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -162,8 +162,8 @@ func (r *Replay) Start(ctx context.Context, out chan<- Frame) error {
 
 // open opens the file to play and checks that it is still the one NewReplay
 // checked.
-func (r *Replay) open() (*WAVReader, error) {
-	w, err := OpenWAV(r.path)
+func (r *Replay) open() (*AudioReader, error) {
+	w, err := OpenAudio(r.path)
 	if err != nil {
 		return nil, fmt.Errorf("replay %s: %w", r.channel, err)
 	}

@@ -17,7 +17,7 @@ const SampleRate = 16000
 // Source rates accepted by ReadWAV, in Hz.
 const (
 	MinSourceRate = 8000
-	MaxSourceRate = 48000
+	MaxSourceRate = 192000
 )
 
 // maxChannels bounds the channel count a WAV header may declare.
@@ -51,6 +51,19 @@ const (
 	EncodingPCM Encoding = iota + 1
 	// EncodingFloat is IEEE 754 floating point.
 	EncodingFloat
+	// EncodingALaw is 8-bit G.711 A-law, as telephone systems record.
+	EncodingALaw
+	// EncodingMuLaw is 8-bit G.711 µ-law, as telephone systems record.
+	EncodingMuLaw
+	// EncodingFLAC is FLAC, decoded in-process.
+	EncodingFLAC
+	// EncodingMP3 is MPEG layer III, decoded in-process.
+	EncodingMP3
+	// EncodingOpus is Ogg Opus, decoded through libopusfile.
+	EncodingOpus
+	// EncodingFFmpeg is any codec ffmpeg decodes (Vorbis, AAC, Opus in
+	// WebM): ffmpeg delivers it as 16 kHz mono.
+	EncodingFFmpeg
 )
 
 func (e Encoding) String() string {
@@ -59,12 +72,24 @@ func (e Encoding) String() string {
 		return "PCM"
 	case EncodingFloat:
 		return "float"
+	case EncodingALaw:
+		return "A-law"
+	case EncodingMuLaw:
+		return "µ-law"
+	case EncodingFLAC:
+		return "FLAC"
+	case EncodingMP3:
+		return "MP3"
+	case EncodingOpus:
+		return "Opus"
+	case EncodingFFmpeg:
+		return "decoded by ffmpeg"
 	default:
 		return "unknown"
 	}
 }
 
-// Format is the sample format of a WAV file as stored.
+// Format is the sample format of a recording as stored.
 type Format struct {
 	SampleRate int // Hz
 	Channels   int
@@ -74,6 +99,9 @@ type Format struct {
 }
 
 func (f Format) String() string {
+	if f.Encoding >= EncodingFLAC {
+		return fmt.Sprintf("%d Hz, %d ch, %s", f.SampleRate, f.Channels, f.Encoding)
+	}
 	return fmt.Sprintf("%d Hz, %d ch, %d-bit %s", f.SampleRate, f.Channels, f.BitDepth, f.Encoding)
 }
 
@@ -122,7 +150,7 @@ func LoadWAV(path string) (*Audio, error) {
 //
 // It accepts integer PCM of 8 (unsigned), 16, 24 and 32 bits and IEEE float of
 // 32 and 64 bits, plain or WAVE_FORMAT_EXTENSIBLE, with any number of channels
-// (averaged to mono) at 8000 to 48000 Hz.
+// (averaged to mono) at 8000 to 192000 Hz.
 //
 // When the data chunk is cut short after at least one complete frame, ReadWAV
 // returns the complete frames that are present together with an error wrapping
@@ -327,6 +355,10 @@ func parseFmt(b []byte, declared int64) (Format, error) {
 		f.Encoding = EncodingPCM
 	case tagFloat:
 		f.Encoding = EncodingFloat
+	case tagALaw:
+		f.Encoding = EncodingALaw
+	case tagMuLaw:
+		f.Encoding = EncodingMuLaw
 	default:
 		return Format{}, fmt.Errorf("%w: %s-encoded audio (format tag 0x%04x); %s",
 			ErrUnsupported, tagName(tag), tag, convertHint)
@@ -342,7 +374,7 @@ func parseFmt(b []byte, declared int64) (Format, error) {
 		return Format{}, fmt.Errorf("%w: sample rate %d Hz is outside %d to %d Hz; %s",
 			ErrUnsupported, f.SampleRate, MinSourceRate, MaxSourceRate, convertHint)
 	}
-	okBits := map[Encoding][]int{EncodingPCM: {8, 16, 24, 32}, EncodingFloat: {32, 64}}[f.Encoding]
+	okBits := map[Encoding][]int{EncodingPCM: {8, 16, 24, 32}, EncodingFloat: {32, 64}, EncodingALaw: {8}, EncodingMuLaw: {8}}[f.Encoding]
 	if !contains(okBits, f.BitDepth) {
 		return Format{}, fmt.Errorf("%w: %d-bit %s samples; %s", ErrUnsupported, f.BitDepth, f.Encoding, convertHint)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func runDiarize(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "diarize", "diarize FILE.wav [--speakers N] [--format rttm|json]")
+	fs := newFlagSet(e, "diarize", "diarize FILE [--speakers N] [--format rttm|json]")
 	speakers := fs.Int("speakers", 0, "the number of speakers, when you know it (0: find out)")
 	format := formatFlag(fs, []string{"rttm", "json"}, "")
 	files, err := parseInterspersed(fs, args)

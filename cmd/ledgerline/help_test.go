@@ -16,7 +16,7 @@ func TestHelpFlags(t *testing.T) {
 		args []string
 		want string // in the usage line(s)
 	}{
-		{[]string{"transcribe"}, "ledgerline transcribe FILE.wav"},
+		{[]string{"transcribe"}, "ledgerline transcribe FILE"},
 		{[]string{"models"}, "ledgerline models pull NAME"},
 		{[]string{"models", "list"}, "ledgerline models list"},
 		{[]string{"models", "pull"}, "ledgerline models pull NAME"},
@@ -25,8 +25,8 @@ func TestHelpFlags(t *testing.T) {
 		{[]string{"run"}, "ledgerline run ["},
 		{[]string{"devices"}, "ledgerline devices"},
 		{[]string{"demo"}, "ledgerline demo ["},
-		{[]string{"publish"}, "ledgerline publish FILE.wav"},
-		{[]string{"diarize"}, "ledgerline diarize FILE.wav"},
+		{[]string{"publish"}, "ledgerline publish FILE"},
+		{[]string{"diarize"}, "ledgerline diarize FILE"},
 		{[]string{"ledger"}, "ledgerline ledger --deal ID"},
 		{[]string{"ledger", "detect"}, "ledgerline ledger detect < utterances.jsonl"},
 		{[]string{"ledger", "eval"}, "ledgerline ledger eval [--data DIR]"},

@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"devices":    {"list audio input devices", runDevices},
 	"demo":       {"replay the bundled sample call into a live overlay", runDemo},
 	"publish":    {"push a recording to a meeting over WHIP, as one participant", runPublish},
+	"bot":        {"send a bot into a Meet, Teams, Zoom or Jitsi call to record it", runBot},
 	"diarize":    {"say who spoke when in a recording (RTTM or JSON)", runDiarize},
 	"ledger":     {"report on a deal, detect commitments in utterances, or evaluate the detector", runLedger},
 	"deal":       {"create a deal: an account a vendor and a partner sell to together", runDeal},

@@ -16,7 +16,7 @@ import (
 // runPublish pushes a recording to a meeting over WHIP, as one participant:
 // the same path a browser on the join page or OBS takes.
 func runPublish(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "publish", "publish FILE.wav --url http://HOST:PORT/whip/MEETING [--token T] [--name NAME --org ORG] [--speed 1|2|max]")
+	fs := newFlagSet(e, "publish", "publish FILE --url http://HOST:PORT/whip/MEETING [--token T] [--name NAME --org ORG] [--speed 1|2|max]")
 	endpoint := fs.String("url", "", "the meeting's WHIP endpoint: http://HOST:PORT/whip/MEETING")
 	token := fs.String("token", os.Getenv("LEDGERLINE_TOKEN"), "the meeting's access token (default $LEDGERLINE_TOKEN)")
 	channel := fs.String("channel", "", "channel name (letters, digits, '.', '_', '-'; default: derived from --name)")

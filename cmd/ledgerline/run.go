@@ -29,7 +29,7 @@ const inputChannel = "call"
 
 func runLive(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|2|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--server URL]")
-	input := fs.String("input", "", "replay this WAV file as the call instead of capturing devices")
+	input := fs.String("input", "", "replay this recording (WAV, FLAC, MP3, Ogg, WebM, M4A) as the call instead of capturing devices")
 	speed := speedFlag(fs)
 	mic := fs.String("mic", "", "microphone device: number or name from 'ledgerline devices' (default: the system's default input)")
 	system := fs.String("system", "", "device carrying the call's audio, such as a monitor or loopback input (default: none)")
@@ -96,45 +96,15 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	store, err := recordingStore(*db)
+	rec, err := startRecording(ctx, e, recording{db: *db, target: target, deal: *deal, resume: *resume,
+		webhooks: hooks.endpoints, syncTimeout: *syncTimeout},
+		agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins,
+			Title: *title, TakeAudio: *input == ""})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	if *resume == "" {
-		if err := teamDeal(ctx, e, store, target, *deal); err != nil {
-			return err
-		}
-	}
-	// What this meeting owes on its end (and what an earlier run that crashed left owed) is sent
-	// while the overlay still serves the recap link the summary carries.
-	var m *agent.Meeting
-	follow, err := followUps(e, store, hooks.endpoints, func(rec ledger.Meeting) string {
-		if rec.ID == m.ID() {
-			return m.RecapURL()
-		}
-		return "" // an earlier meeting's: this overlay does not serve it
-	})
-	if err != nil {
-		return err
-	}
-	m, err = startMeeting(ctx, e, store, agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins, Continue: *resume,
-		Deal: *deal, Title: *title, TakeAudio: *input == "", Finished: func(ctx context.Context) {
-			if _, err := follow.Sweep(ctx, follow.Deliver); err != nil {
-				e.log.Warn("the meeting's recap was not sent; the next run sends it", "err", err)
-			}
-		}})
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	// The changes made on the server come back into the store, and so to the overlay; the pipeline
-	// is told of them as of a viewer's here (a renamed speaker's later words carry the new name).
-	up, err := startUpload(ctx, e, target, store, m.ID(), *db, *syncTimeout, m.Observe)
-	if err != nil {
-		return err
-	}
-	defer up.stop() // before the meeting closes, and the store after it
+	defer rec.close()
+	m, up := rec.meeting, rec.upload
 	fmt.Fprintf(e.stdout, "join: %s\n", m.JoinURL())
 	noteMicrophone(e.stderr, m.JoinURL())
 	opt := asr.Options{Language: *language}

@@ -14,7 +14,7 @@ import (
 )
 
 func runTranscribe(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "transcribe", "transcribe FILE.wav [--model NAME|PATH] [--language xx|auto] [--format txt|json|vtt|srt]")
+	fs := newFlagSet(e, "transcribe", "transcribe FILE [--model NAME|PATH] [--language xx|auto] [--format txt|json|vtt|srt]")
 	model := modelFlag(fs)
 	language := languageFlag(fs)
 	translate := fs.Bool("translate", false, "translate the speech into English")
@@ -69,12 +69,12 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 	return asr.WriteResult(e.stdout, res, duration, format.name)
 }
 
-// loadAudio reads a WAV file, a chunk at a time so that Ctrl-C stops it at
+// loadAudio reads a recording in any format stream.OpenAudio reads, a chunk at a time so that Ctrl-C stops it at
 // once, showing progress on w for a recording longer than 30 s.
 func loadAudio(ctx context.Context, w io.Writer, path string) (*stream.Audio, error) {
 	var show func(int)
 	last := -1
-	audio, err := stream.LoadWAVContext(ctx, path, func(done, total time.Duration) {
+	audio, err := stream.LoadAudioContext(ctx, path, func(done, total time.Duration) {
 		if total <= 30*time.Second {
 			return
 		}

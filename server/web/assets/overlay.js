@@ -9,7 +9,7 @@
   const token = new URLSearchParams(location.search).get('t') || '';
   const base = location.pathname.replace(/\/+$/, '');
   const meetingID = decodeURIComponent(base.slice(base.lastIndexOf('/') + 1));
-  const STORED = new Set(['segment.final', 'speaker.update', 'commitment.upsert', 'meeting.state', 'channel.loss']);
+  const STORED = new Set(['segment.final', 'speaker.update', 'commitment.upsert', 'meeting.state', 'channel.loss', 'bot.state']);
   const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4d7c0f'];
   const MIN_BACKOFF = 500, MAX_BACKOFF = 15000;
 
@@ -271,6 +271,29 @@
     return box;
   }
 
+  // The meeting bot's way into the call and out of it: one pill, and why it failed or left.
+  const BOT_STATES = {
+    requested: 'Bot requested', launching: 'Bot starting', joining: 'Bot joining', waiting: 'Bot waiting to be admitted',
+    in_call: 'Bot in the call', leaving: 'Bot leaving', ended: 'Bot left', failed: 'Bot failed',
+  };
+  const BOT_REASONS = {
+    invalid_link: 'no meeting at the link', not_started: 'the meeting had not started',
+    admission_denied: 'refused entry', admission_timeout: 'nobody admitted it in time',
+    sign_in_required: 'the meeting admits signed-in accounts only', captcha: 'the platform asked for a captcha',
+    removed_by_host: 'removed by the host', page_not_recognised: 'the meeting page was not recognised',
+    browser_failed: 'its browser stopped', no_capacity: 'no capacity for another bot',
+    asked_to_leave: 'asked to leave', meeting_ended: 'the meeting ended', alone: 'everyone else had left',
+    time_limit: 'it stayed as long as it may',
+  };
+  function onBot(b) {
+    const pill = $('bot');
+    const why = b.reason ? (BOT_REASONS[b.reason] || String(b.reason)) : '';
+    pill.dataset.bot = String(b.state);
+    pill.textContent = (BOT_STATES[b.state] || 'Bot: ' + String(b.state)) + (why ? ': ' + why : '');
+    pill.title = [b.name, b.platform, b.detail].filter(Boolean).join(' · ') || 'The meeting bot';
+    pill.hidden = false;
+  }
+
   function onState(e) {
     const labels = { recording: 'Recording', paused: 'Paused', stopped: 'Stopped' };
     rec.dataset.state = e.state;
@@ -466,6 +489,7 @@
       case 'commitment.upsert': if (e.commitment) onCommitment(e); break;
       case 'meeting.state': onState(e); break;
       case 'channel.loss': if (e.loss) onLoss(e.loss); break;
+      case 'bot.state': if (e.bot) onBot(e.bot); break;
     }
   }
 

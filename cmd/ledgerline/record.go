@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ledgerline/ledgerline/agent"
+	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/webhook"
+)
+
+// recording is what `run` and `bot join` record a meeting with on this machine.
+type recording struct {
+	db          string     // --db: the meeting database ("" for the default one)
+	target      teamTarget // the team server it is sent to, if any
+	deal        string     // --deal: the deal a new meeting belongs to
+	resume      string     // --meeting: an earlier meeting this run continues
+	webhooks    []webhook.Endpoint
+	syncTimeout time.Duration
+}
+
+// recorded is a meeting being recorded locally: its store, the meeting served live, and its
+// upload to the team server (nil without one).
+type recorded struct {
+	store   *ledger.SQLiteStore
+	meeting *agent.Meeting
+	upload  *liveUpload
+}
+
+// startRecording opens the meeting database, checks the deal on the team server, and serves the
+// meeting with cfg (its Continue, Deal and Finished set from r): what the meeting owes on its end
+// (and what an earlier run that crashed left owed) is sent while the overlay still serves the
+// recap link the summary carries. The changes made on the server come back into the store, and so
+// to the overlay; the pipeline is told of them as of a viewer's here (a renamed speaker's later
+// words carry the new name). close ends them in order.
+func startRecording(ctx context.Context, e *env, r recording, cfg agent.MeetingConfig) (_ *recorded, err error) {
+	store, err := recordingStore(r.db)
+	if err != nil {
+		return nil, err
+	}
+	rec := &recorded{store: store}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, rec.close())
+		}
+	}()
+	if r.resume == "" {
+		if err := teamDeal(ctx, e, store, r.target, r.deal); err != nil {
+			return nil, err
+		}
+	}
+	follow, err := followUps(e, store, r.webhooks, func(m ledger.Meeting) string {
+		if m.ID == rec.meeting.ID() {
+			return rec.meeting.RecapURL()
+		}
+		return "" // an earlier meeting's: this overlay does not serve it
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Continue, cfg.Deal = r.resume, r.deal
+	cfg.Finished = func(ctx context.Context) {
+		if _, err := follow.Sweep(ctx, follow.Deliver); err != nil {
+			e.log.Warn("the meeting's recap was not sent; the next run sends it", "err", err)
+		}
+	}
+	if rec.meeting, err = startMeeting(ctx, e, store, cfg); err != nil {
+		return nil, err
+	}
+	if rec.upload, err = startUpload(ctx, e, r.target, store, rec.meeting.ID(), r.db, r.syncTimeout, rec.meeting.Observe); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// close stops the upload, then the meeting, then closes the store.
+func (r *recorded) close() error {
+	_ = r.upload.stop() // what it failed to send, finish reported
+	var err error
+	if r.meeting != nil {
+		err = r.meeting.Close()
+	}
+	return errors.Join(err, r.store.Close())
+}
