@@ -31,6 +31,12 @@ type Options struct {
 	Language  string // ISO 639-1 code such as "en" or "de"; "" or "auto" detects it
 	Translate bool   // translate into English instead of transcribing
 
+	// Languages, when Language is "" or "auto", narrows detection to these
+	// codes: each decode (a stream's window, or a whole file) is decoded in
+	// the one of them whisper.cpp finds most probable, first listed on a tie.
+	// A Language that is named must be one of them. Nil detects among all.
+	Languages []string
+
 	Threads   int // CPU threads for this decode; 0 picks a default
 	BeamSize  int // 0 or 1 decodes greedily; more uses beam search
 	BestOf    int // candidates sampled at a non-zero temperature (greedy); 0 keeps the default

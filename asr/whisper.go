@@ -28,6 +28,30 @@ static void ll_set_callbacks(struct whisper_full_params * p, int32_t * abort_fla
 	p->progress_callback_user_data = (void *) call;
 }
 
+// ll_detect_among runs whisper.cpp's language detection on the start of the
+// audio and returns the most probable of the n_ids language ids, or a negative
+// number when detection failed.
+static int ll_detect_among(struct whisper_context * ctx, struct whisper_state * st, const float * samples, int n_samples,
+		int threads, const int * ids, int n_ids) {
+	if (whisper_pcm_to_mel_with_state(ctx, st, samples, n_samples, threads) != 0) {
+		return -1;
+	}
+	float * probs = calloc(whisper_lang_max_id() + 1, sizeof(float));
+	if (probs == NULL) {
+		return -1;
+	}
+	int best = -1;
+	if (whisper_lang_auto_detect_with_state(ctx, st, 0, threads, probs) >= 0) {
+		for (int i = 0; i < n_ids; i++) {
+			if (best < 0 || probs[ids[i]] > probs[best]) {
+				best = ids[i];
+			}
+		}
+	}
+	free(probs);
+	return best;
+}
+
 static struct whisper_context * ll_load(const char * path, int use_gpu) {
 	struct whisper_context_params cp = whisper_context_default_params();
 	cp.use_gpu = use_gpu != 0;
@@ -206,6 +230,17 @@ var languages = sync.OnceValue(func() []string {
 
 func validLanguage(code string) bool { return slices.Contains(languages(), code) }
 
+// CheckLanguages refuses, with ErrLanguage, the first of codes that is not a
+// language whisper.cpp knows: Options.Languages is checked with it.
+func CheckLanguages(codes []string) error {
+	for _, code := range codes {
+		if !validLanguage(code) {
+			return fmt.Errorf("%w %q: use codes such as en, es, de, fr or pt", ErrLanguage, code)
+		}
+	}
+	return nil
+}
+
 // SystemInfo reports the CPU features whisper.cpp was built with.
 func SystemInfo() string { return strings.TrimSpace(whisper.Whisper_print_system_info()) }
 
@@ -293,8 +328,20 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 	if opt.Language != "" && !validLanguage(opt.Language) {
 		return Result{}, fmt.Errorf("%w %q: use a code such as en, es, de, fr or pt, or auto", ErrLanguage, opt.Language)
 	}
+	if err := CheckLanguages(opt.Languages); err != nil {
+		return Result{}, err
+	}
+	if opt.Language != "" && len(opt.Languages) > 0 && !slices.Contains(opt.Languages, opt.Language) {
+		return Result{}, fmt.Errorf("%w %q: not one of the languages to detect among (%s)", ErrLanguage, opt.Language, strings.Join(opt.Languages, ","))
+	}
 	if !w.info.Multilingual() && (opt.Translate || (opt.Language != "" && opt.Language != "en")) {
 		return Result{}, fmt.Errorf("%w %q: this model is English-only; use a multilingual model (one without .en)", ErrLanguage, opt.Language)
+	}
+	if !w.info.Multilingual() && len(opt.Languages) > 0 {
+		if !slices.Contains(opt.Languages, "en") {
+			return Result{}, fmt.Errorf("%w %q: this model is English-only; use a multilingual model (one without .en)", ErrLanguage, strings.Join(opt.Languages, ","))
+		}
+		opt.Language = "en"
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("asr: decode stopped: %w", err)
@@ -304,6 +351,15 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 		return Result{}, err
 	}
 	defer w.release(st)
+
+	if opt.Language == "" && len(opt.Languages) > 0 {
+		if opt.Language, err = w.detectAmong(st, pcm, opt); err != nil {
+			return Result{}, err
+		}
+		if err := ctx.Err(); err != nil {
+			return Result{}, fmt.Errorf("asr: decode stopped: %w", err)
+		}
+	}
 
 	params := w.params(opt, len(pcm))
 	var cstrs []*C.char
@@ -354,6 +410,29 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 		return Result{}, fmt.Errorf("asr: whisper.cpp decode failed (code %d)", int(rc))
 	}
 	return w.collect(st, time.Duration(len(pcm))*time.Second/SampleRate), nil
+}
+
+// detectAmong picks the language of opt.Languages that whisper.cpp finds most
+// probable at the start of pcm; one language needs no detection.
+func (w *Whisper) detectAmong(st *C.struct_whisper_state, pcm []float32, opt Options) (string, error) {
+	if len(opt.Languages) == 1 {
+		return opt.Languages[0], nil
+	}
+	ids := make([]C.int, len(opt.Languages))
+	for i, code := range opt.Languages {
+		ids[i] = C.int(slices.Index(languages(), code))
+	}
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = w.threads
+	}
+	id := C.ll_detect_among(w.model, st, (*C.float)(unsafe.Pointer(&pcm[0])), C.int(len(pcm)), C.int(threads), &ids[0], C.int(len(ids)))
+	runtime.KeepAlive(pcm)
+	runtime.KeepAlive(ids)
+	if id < 0 {
+		return "", fmt.Errorf("asr: whisper.cpp language detection failed (code %d)", int(id))
+	}
+	return languages()[id], nil
 }
 
 func (w *Whisper) params(opt Options, samples int) C.struct_whisper_full_params {

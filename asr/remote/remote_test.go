@@ -71,7 +71,8 @@ func (f *fake) Transcribe(ctx context.Context, pcm []float32, opt asr.Options) (
 	dur := time.Duration(len(pcm)) * time.Second / asr.SampleRate
 	return asr.Result{Language: opt.Language, Segments: []asr.Segment{{
 		Start: 0, End: dur, Language: opt.Language, NoSpeechProb: 0.125,
-		Text:   fmt.Sprintf("%s n=%d sum=%.6f prompt=%q threads=%d", f.name, len(pcm), sum, opt.InitialPrompt, opt.Threads),
+		Text: fmt.Sprintf("%s n=%d sum=%.6f prompt=%q threads=%d languages=%q",
+			f.name, len(pcm), sum, opt.InitialPrompt, opt.Threads, opt.Languages),
 		Tokens: []asr.Token{{ID: 7, Text: " hi", P: 0.5, Start: 10 * time.Millisecond, End: 20 * time.Millisecond}},
 	}}}, nil
 }
@@ -188,6 +189,7 @@ func TestRemoteGivesTheLocalResult(t *testing.T) {
 	for i, opt := range []asr.Options{
 		{},
 		{Language: "de", InitialPrompt: "Acme, Globex", Threads: 3, MaxTokens: 12, Temperature: 0.2, SingleSegment: true},
+		{Languages: []string{"en", "de"}, MaxFallbacks: -1},
 	} {
 		pcm := speech(float64(i)+1.5, i)
 		got, err := r.engine.Transcribe(t.Context(), pcm, opt)
@@ -200,7 +202,7 @@ func TestRemoteGivesTheLocalResult(t *testing.T) {
 			t.Fatalf("options %+v: remote gave\n%+v\nlocal gives\n%+v", opt, got, want)
 		}
 	}
-	if s := r.engine.Stats(); s.Jobs != 2 || s.Retries != 0 || s.Late != 0 {
+	if s := r.engine.Stats(); s.Jobs != 3 || s.Retries != 0 || s.Late != 0 {
 		t.Fatalf("stats %+v", s)
 	}
 }

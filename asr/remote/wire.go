@@ -148,27 +148,28 @@ func Checksum(path string) (string, error) {
 // behind: the worker sizes its decodes to its own cores. Progress cannot
 // travel.
 type wireOptions struct {
-	Language       string  `json:"language,omitempty"`
-	Translate      bool    `json:"translate,omitempty"`
-	BeamSize       int     `json:"beam_size,omitempty"`
-	BestOf         int     `json:"best_of,omitempty"`
-	MaxTokens      int     `json:"max_tokens,omitempty"`
-	Temperature    float32 `json:"temperature,omitempty"`
-	TemperatureInc float32 `json:"temperature_inc,omitempty"`
-	MaxFallbacks   int     `json:"max_fallbacks,omitempty"`
-	AudioCtx       int     `json:"audio_ctx,omitempty"`
-	InitialPrompt  string  `json:"initial_prompt,omitempty"`
-	SingleSegment  bool    `json:"single_segment,omitempty"`
+	Language       string   `json:"language,omitempty"`
+	Languages      []string `json:"languages,omitempty"`
+	Translate      bool     `json:"translate,omitempty"`
+	BeamSize       int      `json:"beam_size,omitempty"`
+	BestOf         int      `json:"best_of,omitempty"`
+	MaxTokens      int      `json:"max_tokens,omitempty"`
+	Temperature    float32  `json:"temperature,omitempty"`
+	TemperatureInc float32  `json:"temperature_inc,omitempty"`
+	MaxFallbacks   int      `json:"max_fallbacks,omitempty"`
+	AudioCtx       int      `json:"audio_ctx,omitempty"`
+	InitialPrompt  string   `json:"initial_prompt,omitempty"`
+	SingleSegment  bool     `json:"single_segment,omitempty"`
 }
 
 func toWire(o asr.Options) wireOptions {
-	return wireOptions{Language: o.Language, Translate: o.Translate, BeamSize: o.BeamSize, BestOf: o.BestOf,
+	return wireOptions{Language: o.Language, Languages: o.Languages, Translate: o.Translate, BeamSize: o.BeamSize, BestOf: o.BestOf,
 		MaxTokens: o.MaxTokens, Temperature: o.Temperature, TemperatureInc: o.TemperatureInc,
 		MaxFallbacks: o.MaxFallbacks, AudioCtx: o.AudioCtx, InitialPrompt: o.InitialPrompt, SingleSegment: o.SingleSegment}
 }
 
 func (w wireOptions) options() asr.Options {
-	return asr.Options{Language: w.Language, Translate: w.Translate, BeamSize: w.BeamSize, BestOf: w.BestOf,
+	return asr.Options{Language: w.Language, Languages: w.Languages, Translate: w.Translate, BeamSize: w.BeamSize, BestOf: w.BestOf,
 		MaxTokens: w.MaxTokens, Temperature: w.Temperature, TemperatureInc: w.TemperatureInc,
 		MaxFallbacks: w.MaxFallbacks, AudioCtx: w.AudioCtx, InitialPrompt: w.InitialPrompt, SingleSegment: w.SingleSegment}
 }

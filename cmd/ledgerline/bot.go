@@ -62,6 +62,7 @@ func runBotJoin(ctx context.Context, e *env, args []string) error {
 	title := fs.String("title", "", "the meeting's title, shown on its recap")
 	model := modelFlag(fs)
 	language := languageFlag(fs)
+	languages := languagesFlag(fs)
 	prompt := promptFlag(fs)
 	listenFlag(fs)
 	publicURL := publicURLFlag(fs)
@@ -82,6 +83,9 @@ func runBotJoin(ctx context.Context, e *env, args []string) error {
 	}
 	if len(rest) != 1 {
 		return fmt.Errorf("%w: ledgerline bot join URL: give one meeting link", errUsage)
+	}
+	if err := checkLanguages(*language, languages); err != nil {
+		return err
 	}
 	if *platform != "generic" && (*joinText != "" || *nameSelector != "") {
 		return fmt.Errorf("%w: --join-text and --name-selector go with --platform generic", errUsage)
@@ -150,7 +154,7 @@ func runBotJoin(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	pipeline := agent.Config{Options: asr.Options{Language: *language}, Prompt: *prompt, Timeline: timeline}
+	pipeline := agent.Config{Options: asr.Options{Language: *language, Languages: languages.codes}, Prompt: *prompt, Timeline: timeline}
 	// Transcribing goes on until the bot has left, so that its last states are recorded before
 	// the meeting's stop; either ending ends the other.
 	tctx, stopTranscribing := context.WithCancel(context.WithoutCancel(ctx))

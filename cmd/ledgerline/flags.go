@@ -13,20 +13,22 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/server"
 )
 
 // Usage of the flags shared by several commands.
 const (
-	modelUsage    = "a model name from 'ledgerline models list', or a path to a ggml .bin file"
-	languageUsage = "spoken language (ISO 639-1, such as en, es or de), or auto to detect it"
-	listenUsage   = "address to serve the overlay on (localhost); left at its default, a taken port is stepped past to the next free one"
-	dbUsage       = "the meeting database: a SQLite file (default: " + defaultDBHint + ")"
-	speedUsage    = "how fast the recording plays, `N|max`: N times real time (1 real time, 2 twice as fast, 0.5 half as fast), or max for as fast as possible"
-	stayUsage     = "keep serving the overlay after the call has played, until interrupted"
-	promptUsage   = "names to expect: people, companies, products"
-	threadsUsage  = "CPU threads per decode (default: up to 4, from the CPU cores)"
+	modelUsage     = "a model name from 'ledgerline models list', or a path to a ggml .bin file"
+	languageUsage  = "spoken language (ISO 639-1, such as en, es or de), or auto to detect it"
+	languagesUsage = "with --language auto, detect only among these `codes` (ISO 639-1, comma-separated, such as en,de), for each stretch of speech"
+	listenUsage    = "address to serve the overlay on (localhost); left at its default, a taken port is stepped past to the next free one"
+	dbUsage        = "the meeting database: a SQLite file (default: " + defaultDBHint + ")"
+	speedUsage     = "how fast the recording plays, `N|max`: N times real time (1 real time, 2 twice as fast, 0.5 half as fast), or max for as fast as possible"
+	stayUsage      = "keep serving the overlay after the call has played, until interrupted"
+	promptUsage    = "names to expect: people, companies, products"
+	threadsUsage   = "CPU threads per decode (default: up to 4, from the CPU cores)"
 )
 
 // modelFlag adds --model: a catalogue name or a model file.
@@ -34,6 +36,43 @@ func modelFlag(fs *flag.FlagSet) *string { return fs.String("model", models.Defa
 
 // languageFlag adds --language.
 func languageFlag(fs *flag.FlagSet) *string { return fs.String("language", "auto", languageUsage) }
+
+// languagesValue is a --languages: ISO 639-1 codes the decoder knows, checked as they are parsed.
+type languagesValue struct{ codes []string }
+
+func (l *languagesValue) String() string {
+	if l == nil {
+		return ""
+	}
+	return strings.Join(l.codes, ",")
+}
+
+func (l *languagesValue) Set(v string) error {
+	codes := strings.Split(v, ",")
+	for i, code := range codes {
+		codes[i] = strings.TrimSpace(code)
+		if !slices.Contains(asr.Languages(), codes[i]) {
+			return fmt.Errorf("unknown language %q: use ISO 639-1 codes separated by commas, such as en,de", codes[i])
+		}
+	}
+	l.codes = codes
+	return nil
+}
+
+// languagesFlag adds --languages.
+func languagesFlag(fs *flag.FlagSet) *languagesValue {
+	l := &languagesValue{}
+	fs.Var(l, "languages", languagesUsage)
+	return l
+}
+
+// checkLanguages refuses a --language that names one together with --languages, which detects.
+func checkLanguages(language string, languages *languagesValue) error {
+	if len(languages.codes) > 0 && language != "auto" && language != "" {
+		return fmt.Errorf("%w: --language %s names the language and --languages detects among several: give one of them", errUsage, language)
+	}
+	return nil
+}
 
 // listenFlag adds --listen; listenAddr tells whether it was left at its default.
 func listenFlag(fs *flag.FlagSet) { fs.String("listen", server.DefaultAddr, listenUsage) }

@@ -35,6 +35,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	system := fs.String("system", "", "device carrying the call's audio, such as a monitor or loopback input (default: none)")
 	model := modelFlag(fs)
 	language := languageFlag(fs)
+	languages := languagesFlag(fs)
 	listenFlag(fs)
 	publicURL := publicURLFlag(fs)
 	var origins originFlags
@@ -59,6 +60,9 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	team := addTeamFlags(fs, "team server to send the meeting to as it is recorded, such as https://ledgerline.example.com; kept here too, and sent later when the server cannot be reached (see 'ledgerline sync')")
 	syncTimeout := fs.Duration("sync-timeout", 30*time.Second, "with --server, how long to wait when the meeting ends for the server to acknowledge every event; what is left is sent by 'ledgerline sync'")
 	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if err := checkLanguages(*language, languages); err != nil {
 		return err
 	}
 	target, err := team.resolve(e)
@@ -107,7 +111,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	m, up := rec.meeting, rec.upload
 	fmt.Fprintf(e.stdout, "join: %s\n", m.JoinURL())
 	noteMicrophone(e.stderr, m.JoinURL())
-	opt := asr.Options{Language: *language}
+	opt := asr.Options{Language: *language, Languages: languages.codes}
 	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers}
 	if *refinerURL != "" {
 		pipeline.Refiner = &detect.ChatRefiner{URL: *refinerURL, Model: *refinerModel, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}

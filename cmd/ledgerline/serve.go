@@ -41,6 +41,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
 	model := fs.String("model", models.Default, "model the server's own meetings are transcribed with: a name from 'ledgerline models list', or a path to a ggml .bin file")
 	language := fs.String("language", "auto", "spoken language of the server's own meetings (ISO 639-1), or auto to detect it")
+	languages := languagesFlag(fs)
 	workers := fs.Int("workers", 0, "decodes that run at once, shared by every meeting (default: from the CPU cores; workers × threads must fit them)")
 	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
 	idleStop := fs.Duration("idle-stop", agent.DefaultIdleStop, "how long a meeting the server records runs on once nobody sends it audio")
@@ -53,6 +54,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var origins originFlags
 	fs.Var(&origins, "allowed-origin", "another browser origin (https://crm.example.com) whose pages may open sockets and make changes, as this server's own may (repeatable); the --public-url's is allowed already")
 	if err := noArgs(fs, args); err != nil {
+		return err
+	}
+	if err := checkLanguages(*language, languages); err != nil {
 		return err
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -142,7 +146,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		load, modelErr = link.load, nil
 	}
-	host, err := agent.NewHost(agent.HostConfig{Store: store, Load: load, Options: asr.Options{Language: *language},
+	host, err := agent.NewHost(agent.HostConfig{Store: store, Load: load, Options: asr.Options{Language: *language, Languages: languages.codes},
 		IdleStop: *idleStop, Loopback: loopbackOnly(*listen, *publicURL), Logger: e.log})
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "transcribe", "transcribe FILE [--model NAME|PATH] [--language xx|auto] [--format txt|json|vtt|srt]")
 	model := modelFlag(fs)
 	language := languageFlag(fs)
+	languages := languagesFlag(fs)
 	translate := fs.Bool("translate", false, "translate the speech into English")
 	format := formatFlag(fs, asr.Formats, "")
 	threads := threadsFlag(fs)
@@ -26,6 +27,9 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 	maxTokens := fs.Int("max-tokens", 0, "tokens per segment at most (0: whisper.cpp's cap of 220 per 30 s window)")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := checkLanguages(*language, languages); err != nil {
 		return err
 	}
 	if len(files) != 1 {
@@ -56,7 +60,7 @@ func runTranscribe(ctx context.Context, e *env, args []string) error {
 
 	duration := time.Duration(len(audio.Samples)) * time.Second / asr.SampleRate
 	opt := asr.Options{
-		Language: *language, Translate: *translate, Threads: size.Threads,
+		Language: *language, Languages: languages.codes, Translate: *translate, Threads: size.Threads,
 		BeamSize: *beam, InitialPrompt: *prompt, MaxTokens: *maxTokens, MaxFallbacks: *fallbacks,
 	}
 	if duration > 30*time.Second {
