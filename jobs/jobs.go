@@ -19,10 +19,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ledgerline/ledgerline/internal/clock"
+	"github.com/ledgerline/ledgerline/internal/pull"
 )
 
 // StreamName is the JetStream stream that holds every kind of job.
@@ -36,10 +35,6 @@ const (
 	// DefaultDuplicates is how long a submitted ID is remembered: submitting it again within it
 	// makes no second job, even once the first was done.
 	DefaultDuplicates = 10 * time.Minute
-	// pullWait bounds one wait for a job, so that a runner notices a broker that went away.
-	pullWait = 5 * time.Second
-	// retryPause spaces pulls while the connection is down.
-	retryPause = time.Second
 )
 
 // DefaultBackoff spaces the tries of a job whose handler failed: its last step repeats.
@@ -123,32 +118,8 @@ func (q *Queue) Submit(ctx context.Context, id string) error {
 // run when ctx ends is handed back, to be taken again at once. Run returns nil once stopped by
 // ctx, or an error if the connection closed under it.
 func (q *Queue) Run(ctx context.Context, handle Handler) error {
-	for ctx.Err() == nil {
-		cons, err := q.consumer(ctx, false)
-		if err != nil {
-			q.log.Debug("jobs: no consumer yet", "err", err)
-			_ = clock.Sleep(ctx, retryPause)
-			continue
-		}
-		pull, cancel := context.WithTimeout(ctx, pullWait)
-		msg, err := cons.Next(jetstream.FetchContext(pull))
-		cancel()
-		switch {
-		case err == nil:
-			q.run(ctx, msg, handle)
-		case ctx.Err() != nil:
-		case errors.Is(err, nats.ErrConnectionClosed):
-			return fmt.Errorf("jobs: %s: %w", q.cfg.Kind, err)
-		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrNoMessages):
-			// Nothing to do: wait again.
-		default:
-			// Reconnecting, or a broker that lost the consumer: pause, then make it again.
-			q.log.Debug("jobs: pull failed", "err", err)
-			_ = clock.Sleep(ctx, retryPause)
-			if _, err := q.consumer(ctx, true); err != nil {
-				q.log.Debug("jobs: consumer", "err", err)
-			}
-		}
+	if err := pull.Loop(ctx, q.log, q.consumer, func(msg jetstream.Msg) { q.run(ctx, msg, handle) }); err != nil {
+		return fmt.Errorf("jobs: %s: %w", q.cfg.Kind, err)
 	}
 	return nil
 }
@@ -177,7 +148,7 @@ func (q *Queue) run(ctx context.Context, msg jetstream.Msg, handle Handler) {
 	switch {
 	case err == nil:
 		// Acknowledged and confirmed, so that a lost ack does not run the job again unseen.
-		ack, cancelAck := context.WithTimeout(context.WithoutCancel(ctx), pullWait)
+		ack, cancelAck := context.WithTimeout(context.WithoutCancel(ctx), pull.Wait)
 		defer cancelAck()
 		if aerr := msg.DoubleAck(ack); aerr != nil {
 			q.log.Warn("jobs: done, but its acknowledgement was lost: it may run again", "id", id, "err", aerr)

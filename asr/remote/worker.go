@@ -16,7 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ledgerline/ledgerline/asr"
-	"github.com/ledgerline/ledgerline/internal/clock"
+	"github.com/ledgerline/ledgerline/internal/pull"
 )
 
 // Defaults of a Worker.
@@ -29,11 +29,6 @@ const (
 	// maxDeliver lets a job that a stopping worker handed back (Nak) go to
 	// another worker; expired jobs are dropped however often they come.
 	maxDeliver = 3
-	// pullWait is how long one pull waits on an empty queue before it is
-	// renewed: short enough that a worker notices a broker that went away.
-	pullWait = 5 * time.Second
-	// retryPause spaces pulls while the connection is down.
-	retryPause = time.Second
 )
 
 // WorkerConfig tunes a Worker. The zero value is one slot named after the host.
@@ -172,33 +167,8 @@ func Serve(ctx context.Context, js jetstream.JetStream, engine asr.Engine, model
 // slot pulls one job at a time, only once it has finished the last: this is
 // what spreads the work over the workers by their free capacity.
 func (w *Worker) slot(ctx context.Context) error {
-	for ctx.Err() == nil {
-		cons, err := w.consumer(ctx, false)
-		if err != nil {
-			w.log.Debug("asr/remote: no consumer yet", "err", err)
-			_ = clock.Sleep(ctx, retryPause)
-			continue
-		}
-		pull, cancel := context.WithTimeout(ctx, pullWait)
-		msg, err := cons.Next(jetstream.FetchContext(pull))
-		cancel()
-		switch {
-		case err == nil:
-			w.handle(ctx, msg)
-		case ctx.Err() != nil:
-		case errors.Is(err, nats.ErrConnectionClosed):
-			return fmt.Errorf("asr/remote: worker %s: %w", w.cfg.Name, err)
-		case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded), errors.Is(err, jetstream.ErrNoMessages):
-			// An empty queue: pull again.
-		default:
-			// Reconnecting, or a broker that restarted and lost the queue:
-			// pause, then make the queue and consumer again (idempotent).
-			w.log.Debug("asr/remote: pull failed", "err", err)
-			_ = clock.Sleep(ctx, retryPause)
-			if _, err := w.consumer(ctx, true); err != nil {
-				w.log.Debug("asr/remote: consumer", "err", err)
-			}
-		}
+	if err := pull.Loop(ctx, w.log, w.consumer, func(msg jetstream.Msg) { w.handle(ctx, msg) }); err != nil {
+		return fmt.Errorf("asr/remote: worker %s: %w", w.cfg.Name, err)
 	}
 	return nil
 }
