@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/ledgerline/ledgerline/agent"
@@ -50,12 +52,7 @@ func startRecording(ctx context.Context, e *env, r recording, cfg agent.MeetingC
 			return nil, err
 		}
 	}
-	follow, err := followUps(e, store, r.webhooks, func(m ledger.Meeting) string {
-		if m.ID == rec.meeting.ID() {
-			return rec.meeting.RecapURL()
-		}
-		return "" // an earlier meeting's: this overlay does not serve it
-	})
+	follow, err := followUps(e, store, r.webhooks, r.recapLink(func() *agent.Meeting { return rec.meeting }))
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +69,21 @@ func startRecording(ctx context.Context, e *env, r recording, cfg agent.MeetingC
 		return nil, err
 	}
 	return rec, nil
+}
+
+// recapLink is the recap link a meeting's summary carries: on the team server the meeting is sent
+// to, where it stays when this process has ended (people sign in to open it), or else on this
+// meeting's own overlay, which serves no earlier meeting.
+func (r recording) recapLink(live func() *agent.Meeting) func(ledger.Meeting) string {
+	return func(m ledger.Meeting) string {
+		switch {
+		case r.target.server != "":
+			return strings.TrimRight(r.target.server, "/") + "/m/" + url.PathEscape(m.ID) + "/recap"
+		case m.ID == live().ID():
+			return live().RecapURL()
+		}
+		return ""
+	}
 }
 
 // close stops the upload, then the meeting, then closes the store.
