@@ -223,7 +223,12 @@ func (b *Bot) look(br *browserRun) (probe, error) {
 
 // act runs page actions, bounded in time.
 func act(br *browserRun, steps ...chromedp.Action[chromedp.Void]) error {
-	ctx, cancel := context.WithTimeout(br.ctx, 5*time.Second)
+	return actWithin(br, 5*time.Second, steps...)
+}
+
+// actWithin is act with a time limit of its own, for steps whose length grows with their input.
+func actWithin(br *browserRun, limit time.Duration, steps ...chromedp.Action[chromedp.Void]) error {
+	ctx, cancel := context.WithTimeout(br.ctx, limit)
 	defer cancel()
 	return chromedp.Do(ctx, steps...)
 }
@@ -467,13 +472,16 @@ func (b *Bot) say(br *browserRun, p probe, text string) error {
 	if !p.marked("chat-input") {
 		return errors.New("no chat found on the page")
 	}
-	steps := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS(marked("chat-input")), text)}
+	// Typed key by key, as the platforms' pages listen for it: each key is a round trip to the
+	// browser, so the time allowed grows with the text (a busy machine must not cut it short).
+	input := chromedp.CSS(marked("chat-input"))
+	steps := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(input, text)}
 	if p.marked("chat-send") {
 		steps = append(steps, chromedp.Click(chromedp.CSS(marked("chat-send"))))
 	} else {
-		steps = append(steps, chromedp.SendKeys(chromedp.CSS(marked("chat-input")), kb.Enter))
+		steps = append(steps, chromedp.SendKeys(input, kb.Enter))
 	}
-	return act(br, steps...)
+	return actWithin(br, 5*time.Second+time.Duration(len(text))*100*time.Millisecond, steps...)
 }
 
 // leaveCall leaves the call by its leave button, as a person would, then ends.

@@ -151,6 +151,16 @@ func playedAt(played []meetingfixture.Played, origin time.Time, start, end time.
 	return best
 }
 
+// playedWithin reports whether the platform played name's speech at some time between start and end.
+func playedWithin(played []meetingfixture.Played, origin time.Time, name string, start, end time.Duration) bool {
+	for _, p := range played {
+		if p.Speaker == name && p.Start.Sub(origin) < end && p.End.Sub(origin) > start {
+			return true
+		}
+	}
+	return false
+}
+
 // The bot joins the platform's meeting by its link, waits in the lobby, is admitted, and each
 // participant's speech reaches the overlay under that participant's name, as the platform played
 // it: with one track per participant, with one mixed track naming its speakers by CSRC, and with
@@ -175,7 +185,7 @@ func TestBotJoinAttributesSpeakers(t *testing.T) {
 			}
 			checkAttribution(t, fx, "abc-defg-hij", seen, db, a.meeting, people)
 			if chat := fx.Chat("abc-defg-hij"); len(chat) != 1 || !strings.Contains(chat[0].Text, "recorded") || !strings.Contains(chat[0].From, "recording") {
-				t.Errorf("chat %+v, want the bot's one consent message", chat)
+				t.Errorf("chat %+v, want the bot's one consent message; bot: %s", chat, a.stderr.String())
 			}
 		})
 	}
@@ -189,6 +199,10 @@ func admitWhenWaiting(fx *meetingfixture.Server, room string) func(ledger.BotInf
 		}
 	}
 }
+
+// clockSlack is how far apart the platform's playing and the meeting clock may be at a word's edge:
+// both are read from wall clocks, in different processes, on a machine that may be busy.
+const clockSlack = 300 * time.Millisecond
 
 // checkAttribution checks that every final a viewer saw of a meeting that the platform played in
 // room is attributed to the participant the platform played then, or to nobody known, and that
@@ -208,10 +222,11 @@ func checkAttribution(t testing.TB, fx *meetingfixture.Server, room string, seen
 	heard := map[string]bool{}
 	for _, f := range seen.finals {
 		name := seen.names[f.Speaker]
-		truth := playedAt(played, rec.StartedAt, time.Duration(f.StartMS)*time.Millisecond, time.Duration(f.EndMS)*time.Millisecond)
+		start, end := time.Duration(f.StartMS)*time.Millisecond, time.Duration(f.EndMS)*time.Millisecond
+		truth := playedAt(played, rec.StartedAt, start, end)
 		switch {
 		case name == diarize.UnknownName:
-		case name != truth:
+		case name != truth && !playedWithin(played, rec.StartedAt, name, start-clockSlack, end+clockSlack):
 			t.Errorf("final %s at %d-%d ms is %q's; the platform played %q then", f.ID, f.StartMS, f.EndMS, name, truth)
 		default:
 			heard[name] = true
