@@ -201,22 +201,33 @@ func (r BotReason) known() bool {
 // CommitmentInfo is the current state of one commitment in the meeting's ledger. An upsert replaces
 // every field of the commitment with the same ID.
 type CommitmentInfo struct {
-	ID          string   `json:"id"`
-	What        string   `json:"what"`                  // the action: "send the integration architecture"
-	Owner       string   `json:"owner"`                 // who must act: a person, or an organisation for "we"
-	OwnerOrg    string   `json:"owner_org,omitempty"`   // the owner's organisation, when known
-	Beneficiary string   `json:"beneficiary,omitempty"` // to whom, when said
-	Due         string   `json:"due,omitempty"`         // due date as YYYY-MM-DD in the meeting's timezone
-	DuePhrase   string   `json:"due_phrase,omitempty"`  // the words said: "by Thursday"
-	Status      string   `json:"status"`                // StatusOpen, StatusDone or StatusDropped
-	Confidence  float64  `json:"confidence"`            // 0..1
-	Quote       string   `json:"quote,omitempty"`       // the evidence, as said
-	SegmentIDs  []string `json:"segment_ids,omitempty"` // the segments the quote comes from
-	StartMS     int64    `json:"start_ms"`              // meeting clock of the first of those segments
+	ID       string `json:"id"`
+	What     string `json:"what"`                // the action: "send the integration architecture"
+	Owner    string `json:"owner"`               // who must act: a person, or an organisation for "we"
+	OwnerOrg string `json:"owner_org,omitempty"` // the owner's organisation, when known
+	// Contact is the person who speaks for the owner when the owner is an organisation ("we will
+	// share the checklist" said by Ravi Menon of Northwind: owner Northwind, contact Ravi Menon).
+	Contact        string   `json:"contact,omitempty"`
+	Beneficiary    string   `json:"beneficiary,omitempty"`     // to whom, when said: a person or an organisation, never "you"
+	BeneficiaryOrg string   `json:"beneficiary_org,omitempty"` // the beneficiary's organisation, when known
+	Due            string   `json:"due,omitempty"`             // due date as YYYY-MM-DD in the meeting's timezone
+	DuePhrase      string   `json:"due_phrase,omitempty"`      // the words said: "by Thursday"
+	Status         string   `json:"status"`                    // StatusOpen, StatusDone or StatusDropped
+	Confidence     float64  `json:"confidence"`                // 0..1
+	Quote          string   `json:"quote,omitempty"`           // the evidence, as said
+	SegmentIDs     []string `json:"segment_ids,omitempty"`     // the segments the quote comes from
+	StartMS        int64    `json:"start_ms"`                  // meeting clock of the first of those segments
 	// Edited names the fields a person set (EditStatus, EditOwner…): whatever the pipeline
 	// hears later adds evidence but leaves those fields as the person left them.
 	Edited []string `json:"edited,omitempty"`
 }
+
+// PossibleBelow is the confidence under which a commitment is shown as "possible", for a person to
+// confirm or dismiss, rather than asserted.
+const PossibleBelow = 0.6
+
+// Possible reports whether c is only a possible commitment: unsure, and not yet set by a person.
+func (c CommitmentInfo) Possible() bool { return c.Confidence < PossibleBelow && len(c.Edited) == 0 }
 
 // The fields of a commitment a person can edit, as named in CommitmentInfo.Edited.
 const (

@@ -273,7 +273,7 @@ func (s *sqlStore) commitment(ctx context.Context, conn sqlConn, meetingID, id s
 }
 
 func (s *sqlStore) commitments(ctx context.Context, conn sqlConn, what, meetingID, where string, args ...any) ([]CommitmentRecord, error) {
-	return readRows(ctx, s, conn, what, `SELECT id, what, owner, owner_org, beneficiary, due, due_phrase, status,
+	return readRows(ctx, s, conn, what, `SELECT id, what, owner, owner_org, contact, beneficiary, beneficiary_org, due, due_phrase, status,
 			confidence, quote, segment_ids, start_ms, seq, updated_at, updated_by, edited
 		FROM commitments `+where, args, func(rows sqlRows) (CommitmentRecord, error) {
 		c := CommitmentRecord{MeetingID: meetingID}
@@ -281,7 +281,7 @@ func (s *sqlStore) commitments(ctx context.Context, conn sqlConn, what, meetingI
 			ids, edited string
 			updated     dbTime
 		)
-		if err := rows.Scan(&c.ID, &c.What, &c.Owner, &c.OwnerOrg, &c.Beneficiary, &c.Due, &c.DuePhrase, &c.Status,
+		if err := rows.Scan(&c.ID, &c.What, &c.Owner, &c.OwnerOrg, &c.Contact, &c.Beneficiary, &c.BeneficiaryOrg, &c.Due, &c.DuePhrase, &c.Status,
 			&c.Confidence, &c.Quote, &ids, &c.StartMS, &c.Seq, &updated, &c.UpdatedBy, &edited); err != nil {
 			return c, err
 		}

@@ -315,16 +315,16 @@ func project(ctx context.Context, tx sqlConn, e Event, actor string) error {
 			return fmt.Errorf("commitment %q: %w", c.ID, err)
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO commitments
-			(meeting_id, id, what, owner, owner_org, beneficiary, due, due_phrase, status, confidence, quote,
-			 segment_ids, start_ms, seq, updated_at, updated_by, edited)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(meeting_id, id, what, owner, owner_org, contact, beneficiary, beneficiary_org, due, due_phrase, status,
+			 confidence, quote, segment_ids, start_ms, seq, updated_at, updated_by, edited)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (meeting_id, id) DO UPDATE SET
-				what = excluded.what, owner = excluded.owner, owner_org = excluded.owner_org,
-				beneficiary = excluded.beneficiary, due = excluded.due, due_phrase = excluded.due_phrase,
+				what = excluded.what, owner = excluded.owner, owner_org = excluded.owner_org, contact = excluded.contact,
+				beneficiary = excluded.beneficiary, beneficiary_org = excluded.beneficiary_org, due = excluded.due, due_phrase = excluded.due_phrase,
 				status = excluded.status, confidence = excluded.confidence, quote = excluded.quote,
 				segment_ids = excluded.segment_ids, start_ms = excluded.start_ms, seq = excluded.seq,
 				updated_at = excluded.updated_at, updated_by = excluded.updated_by, edited = excluded.edited`,
-			e.Meeting, c.ID, c.What, c.Owner, c.OwnerOrg, c.Beneficiary, c.Due, c.DuePhrase, c.Status,
+			e.Meeting, c.ID, c.What, c.Owner, c.OwnerOrg, c.Contact, c.Beneficiary, c.BeneficiaryOrg, c.Due, c.DuePhrase, c.Status,
 			c.Confidence, c.Quote, string(ids), c.StartMS, e.Seq, e.At, actor, string(edited)); err != nil {
 			return fmt.Errorf("commitment %q: %w", c.ID, err)
 		}

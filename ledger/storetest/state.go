@@ -40,7 +40,8 @@ func currentState(t *testing.T, open StoreOpener) {
 		t.Errorf("clock of an unknown meeting: %v, %v", d, err)
 	}
 
-	c1 := ledger.CommitmentInfo{ID: "c1", What: "send the deck", Owner: "Ana", Status: ledger.StatusOpen, Confidence: 0.8, SegmentIDs: []string{"s1"}}
+	c1 := ledger.CommitmentInfo{ID: "c1", What: "send the deck to Laura Chen", Owner: "vendor", Contact: "Ana", Beneficiary: "Laura Chen",
+		BeneficiaryOrg: "Acme", Status: ledger.StatusOpen, Confidence: 0.8, SegmentIDs: []string{"s1"}}
 	started := appendAll(
 		ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingRecording, Reason: ledger.ReasonStarted},
 		ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "ana", Channel: "mic", Name: "Ana", Org: "vendor"}},
