@@ -36,7 +36,7 @@ ARG VERSION=dev
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config git nodejs npm ca-certificates \
-      portaudio19-dev libopus-dev libopusfile-dev \
+      portaudio19-dev libopus-dev libopusfile-dev libspeexdsp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -53,7 +53,7 @@ FROM nvidia/cuda:${CUDA_VERSION}-runtime-${CUDA_OS} AS runtime-base-1
 FROM runtime-base-${WHISPER_CUDA}
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libportaudio2 libopus0 libopusfile0 libgomp1 libstdc++6 ca-certificates tzdata \
+      libportaudio2 libopus0 libopusfile0 libspeexdsp1 libgomp1 libstdc++6 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --user-group --uid 10001 --home-dir /var/lib/ledgerline --shell /usr/sbin/nologin ledgerline \
  && install -d -o ledgerline -g ledgerline -m 0750 /var/lib/ledgerline

@@ -53,7 +53,11 @@ type channel struct {
 }
 
 func newChannel(s *Session, name string, st *asr.Stream, attr diarize.Attributor, limit time.Duration) *channel {
-	return &channel{s: s, channel: name, seg: stream.NewSegmenter(stream.SegmenterConfig{}), limit: limit,
+	var vad stream.VADConfig
+	if s.cfg.Detector != nil {
+		vad.Detector = s.cfg.Detector()
+	}
+	return &channel{s: s, channel: name, seg: stream.NewSegmenter(stream.SegmenterConfig{VAD: vad}), limit: limit,
 		attr: attr, asr: st, wake: make(chan struct{}, 1)}
 }
 
@@ -73,6 +77,9 @@ func (c *channel) intake(f stream.Frame) error {
 // decode stage drains the queue and returns.
 func (c *channel) finish() error {
 	err := c.enqueue(c.seg.Flush())
+	if cerr := c.seg.Close(); err == nil {
+		err = cerr
+	}
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
@@ -347,6 +354,9 @@ func (c *channel) final(ctx context.Context, u asr.Update, p diarize.Attributed)
 		return err
 	}
 	u.Text, u.Start, u.End = p.Text, p.Start, p.End
+	if c.s.echo.echoed(c.channel, u.Start, u.End, u.Text, c.s.log) {
+		return nil
+	}
 	c.finals++
 	seg := c.segment(u, c.finals)
 	seg.Speaker, seg.Org, seg.Role, seg.Overlap = id, sp.Org, sp.Role, p.Overlap

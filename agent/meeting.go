@@ -15,6 +15,7 @@ import (
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/server"
+	"github.com/ledgerline/ledgerline/summary"
 )
 
 // Store is where a Meeting keeps its record: the meeting store, with the reads of current state
@@ -69,6 +70,9 @@ type MeetingConfig struct {
 	// before its server stops: what the meeting owes on its end (its follow-ups) is sent while the
 	// links it carries still open. It must return once ctx ends.
 	Finished func(ctx context.Context)
+	// Narrator, when set, writes the narrative atop the meeting's recap (server.Config.Narrator):
+	// a local model, as the commitment refiner's endpoint.
+	Narrator summary.Narrator
 	Logger   *slog.Logger
 }
 
@@ -153,7 +157,7 @@ func StartMeeting(ctx context.Context, cfg MeetingConfig) (*Meeting, error) {
 		m.cancel()
 		return nil, err
 	}
-	m.srv, err = server.New(server.Config{Addr: cfg.Listen, AllowedOrigins: origins, Log: cfg.Store, Logger: cfg.Logger, Ingest: m.whip,
+	m.srv, err = server.New(server.Config{Addr: cfg.Listen, AllowedOrigins: origins, Log: cfg.Store, Logger: cfg.Logger, Ingest: m.whip, Narrator: cfg.Narrator,
 		Control: viewerChanges{m}, Records: cfg.Store, Recorder: recorder{m}, MaxConnsPerAddr: cfg.MaxConnsPerAddr})
 	if err != nil {
 		m.cancel()

@@ -67,6 +67,14 @@ type Config struct {
 	// starts after what the earlier runs recorded, so that the later run's
 	// segments follow theirs on the one meeting clock (0 for the first run).
 	StartAt time.Duration
+	// WatchDevices says the sources are the laptop's own devices (channels
+	// "mic" and "system"), which should always hear something: long silence
+	// and a device that stops sending are reported as capture.health events.
+	// Every channel's level, clipping and lost audio are reported whatever it is.
+	WatchDevices bool
+	// SilentAfter is how long the laptop's devices may hear only silence
+	// before it is reported [meter.DefaultSilentAfter].
+	SilentAfter time.Duration
 	// KeepOpen keeps the meeting running when its sources end, until ctx is
 	// done, so that sources can join later with AddSource (WebRTC tracks).
 	KeepOpen bool
@@ -80,7 +88,11 @@ type Config struct {
 	// decoding falls further behind, the oldest is dropped and viewers are
 	// told [DefaultSpeechQueue].
 	SpeechQueue time.Duration
-	Logger      *slog.Logger
+	// Detector, when set, gives each channel a speech detector of its own
+	// (the Silero VAD: vad.Model.Detectors); nil, or a nil detector, means
+	// the rule-based one.
+	Detector func() stream.FrameDetector
+	Logger   *slog.Logger
 }
 
 // Session is one meeting being captured. Run it once; Pause and Resume may be
@@ -96,6 +108,7 @@ type Session struct {
 	stats   map[string]asr.StreamStats
 
 	commitments *keeper
+	echo        echoGuard // mic finals that only repeat the call are dropped
 
 	speakerMu sync.Mutex
 	known     map[string]Speaker // speakers known up front, by channel
@@ -250,6 +263,10 @@ func (s *Session) dispatch(ctx, flushCtx context.Context, frames <-chan stream.F
 	var wg sync.WaitGroup
 	failed, fail := context.WithCancelCause(context.Background())
 	defer fail(nil)
+	watch := s.watchCapture(flushCtx)
+	defer watch.stop()
+	stalls := time.NewTicker(stallCheck)
+	defer stalls.Stop()
 loop:
 	for {
 		var f stream.Frame
@@ -263,12 +280,16 @@ loop:
 			// the segmenter, the diarizer, the speech stream and the losses
 			// all count from it.
 			f.At += s.cfg.StartAt
+		case now := <-stalls.C:
+			watch.check(now, s.paused.Load())
+			continue
 		case <-failed.Done():
 			break loop
 		}
 		if s.paused.Load() {
 			continue // paused audio is dropped, never transcribed
 		}
+		watch.observe(f, time.Now())
 		c, ok := channels[f.Channel]
 		if !ok {
 			st, err := asr.NewStream(asr.StreamConfig{Engine: s.cfg.Engine, Options: s.cfg.Options, Prompt: s.cfg.Prompt, Logger: s.log})

@@ -34,8 +34,10 @@ type Evidence struct {
 // Merging keeps the first commitment's ID, what and owner; it adds the new quote and segment as
 // evidence, keeps the more specific due date (an explicit date over a weekday or "tomorrow", either
 // over "this week" or "end of month", any over none; the first one on a tie), fills in a beneficiary
-// or owner organisation still missing, and keeps the higher confidence. A dropped commitment takes
-// no merges: the same promise made after it was dropped is a new one.
+// (with its organisation), a contact or an owner organisation still missing, and keeps the higher
+// confidence: a recap ("so Ravi will send the SOC 2 report") adds its quote to the promise it
+// restates. A dropped commitment takes no merges: the same promise made after it was dropped is a
+// new one.
 //
 // A Book is safe for concurrent use, though a meeting's finals should reach it in order.
 type Book struct {
@@ -107,7 +109,8 @@ func (b *Book) Add(c Commitment, seg ledger.SegmentInfo) (ledger.CommitmentInfo,
 	b.next++
 	info := ledger.CommitmentInfo{
 		ID: b.idPrefix + strconv.Itoa(b.next), What: c.What, Owner: c.Owner, OwnerOrg: c.OwnerOrg,
-		Beneficiary: c.Beneficiary, Due: due, DuePhrase: c.DuePhrase, Status: ledger.StatusOpen,
+		Contact: c.Contact, Beneficiary: c.Beneficiary, BeneficiaryOrg: c.BeneficiaryOrg,
+		Due: due, DuePhrase: c.DuePhrase, Status: ledger.StatusOpen,
 		Confidence: c.Confidence, StartMS: seg.StartMS,
 	}
 	e := &bookEntry{info: info, words: words}
@@ -192,7 +195,10 @@ func (b *Book) merge(e *bookEntry, c Commitment, due string, ev Evidence) {
 		e.info.Due, e.info.DuePhrase = due, c.DuePhrase
 	}
 	if e.info.Beneficiary == "" {
-		e.info.Beneficiary = c.Beneficiary
+		e.info.Beneficiary, e.info.BeneficiaryOrg = c.Beneficiary, c.BeneficiaryOrg
+	}
+	if e.info.Contact == "" {
+		e.info.Contact = c.Contact
 	}
 	if e.info.OwnerOrg == "" && !e.info.EditedBy(ledger.EditOwnerOrg) {
 		e.info.OwnerOrg = c.OwnerOrg
@@ -307,19 +313,77 @@ var spanWords = []string{
 }
 
 // contentWords returns the words of an action phrase that carry its meaning: lower-cased, without
-// pronouns, articles and other function words of the five languages.
+// pronouns, articles and other function words. Japanese and Chinese are written without spaces, so
+// their runs count by character pairs ("发送报价" → 发送, 送报, 报价), without particles.
 func contentWords(s string) map[string]bool {
 	out := map[string]bool{}
 	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	}) {
+		if hasCJK(w) {
+			addCJKPairs(out, w)
+			continue
+		}
 		if stopWords[w] || len([]rune(w)) < 2 {
 			continue
 		}
-		out[w] = true
+		out[stem(w)] = true
 	}
 	return out
 }
+
+// stem cuts a word to its first five letters, a crude stem that lets the forms of a verb said
+// again meet ("send"/"sending", "mando"/"mandar", "envoie"/"envoyer" stay apart, "schicke"/"schicken" meet).
+func stem(w string) string {
+	if rs := []rune(w); len(rs) > 5 {
+		return string(rs[:5])
+	}
+	return w
+}
+
+// addCJKPairs adds the character pairs of a run of Japanese or Chinese, skipping its particles and
+// letting a Latin word inside it ("SOC2") count whole.
+func addCJKPairs(out map[string]bool, w string) {
+	var run []rune
+	flush := func() {
+		if len(run) == 1 {
+			out[string(run)] = true
+		}
+		for i := 0; i+1 < len(run); i++ {
+			out[string(run[i:i+2])] = true
+		}
+		run = run[:0]
+	}
+	latin := ""
+	for _, r := range w {
+		switch {
+		case isCJK(r) && !cjkParticles[r]:
+			if latin != "" {
+				out[latin] = true
+				latin = ""
+			}
+			run = append(run, r)
+		case isCJK(r):
+			flush()
+		default:
+			flush()
+			latin += string(r)
+		}
+	}
+	flush()
+	if latin != "" {
+		out[latin] = true
+	}
+}
+
+// cjkParticles are the particles and function characters of Japanese and Chinese action phrases.
+var cjkParticles = func() map[rune]bool {
+	m := map[rune]bool{}
+	for _, r := range "をにはがでともへのをてたるす把给的了我你们他她它吧呢" {
+		m[r] = true
+	}
+	return m
+}()
 
 func jaccard(a, b map[string]bool) float64 {
 	if len(a) == 0 && len(b) == 0 {
@@ -351,6 +415,8 @@ var stopWords = func() map[string]bool {
 		pour avec par en au aux ce cette ces
 		o a os as um uma uns umas de do da dos das e ou você vocês voce nós nos nosso nossa eu me lhe lhes
 		para com por em no na nos nas ao aos
+		il lo gli un uno di della dello dei degli delle ti vi ci noi voi per con su da al alla ai agli alle
+		het een naar van voor met jullie ik wij ons onze mijn op aan
 	`) {
 		m[w] = true
 	}

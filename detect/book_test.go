@@ -27,7 +27,7 @@ func TestBookMergesRepeatedPromise(t *testing.T) {
 	if merged || first.ID != "c-1" || first.Status != ledger.StatusOpen || first.StartMS != 1200 {
 		t.Fatalf("first add: %+v merged=%v", first, merged)
 	}
-	again, merged := b.Add(Commitment{What: "send the deck over", Owner: "acme", Beneficiary: "you", Due: day("2026-03-10"),
+	again, merged := b.Add(Commitment{What: "send the deck over", Owner: "acme", Beneficiary: "Laura Chen", BeneficiaryOrg: "Castellan", Due: day("2026-03-10"),
 		DuePhrase: "on March 10th", Confidence: 0.9, Quote: s2.Text}, s2)
 	if !merged || again.ID != "c-1" {
 		t.Fatalf("repeat not merged: %+v", again)

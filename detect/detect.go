@@ -16,7 +16,7 @@ type Speaker struct {
 type Utterance struct {
 	Text    string
 	Speaker Speaker
-	// Language is an ISO 639-1 code (en, es, de, fr, pt); empty or unknown means detect it.
+	// Language is an ISO 639-1 code (one of Languages()); empty or unknown means detect it.
 	Language string
 	// MeetingDate is the meeting's date; only its year, month and day in Location count. Zero means
 	// today in UTC.
@@ -27,15 +27,20 @@ type Utterance struct {
 
 // Commitment is one promise found in an utterance.
 type Commitment struct {
-	What        string    // a short action phrase: "send you the integration architecture"
-	Owner       string    // who must act: a person's name, or an organisation for "we"
-	OwnerOrg    string    // the owner's organisation when known
-	Beneficiary string    // to whom, when said: "you" or a name; empty otherwise
-	Due         time.Time // midnight of the due date in the meeting's timezone; zero when none was said
-	DuePhrase   string    // the words said: "by Thursday", "mañana", "bis Freitag"
-	Confidence  float64   // 0..1
-	Quote       string    // the evidence, as said
-	Language    string    // the language the rules ran in
+	What     string // a short action phrase from the owner's side: "send the SOC 2 report to Laura Chen"
+	Owner    string // who must act: a person's name, or an organisation for "we"
+	OwnerOrg string // the owner's organisation when known
+	// Contact is the person who spoke for the owner when the owner is an organisation.
+	Contact string
+	// Beneficiary is for whom: the person whose request this answers, else the person of the other
+	// side the speaker last heard; never "you"; empty when nobody can be named.
+	Beneficiary    string
+	BeneficiaryOrg string    // the beneficiary's organisation when known
+	Due            time.Time // midnight of the due date in the meeting's timezone; zero when none was said
+	DuePhrase      string    // the words said: "by Thursday", "mañana", "bis Freitag"
+	Confidence     float64   // 0..1
+	Quote          string    // the evidence, as said
+	Language       string    // the language the rules ran in
 }
 
 // HasDue reports whether a due date was said and resolved.
@@ -50,11 +55,13 @@ const DefaultContext = 4
 type Detector struct {
 	size    int
 	history []pastUtterance
+	people  map[string]Speaker // the meeting's speakers by lower-case full name and first name
 }
 
 // pastUtterance is what the Detector keeps of an earlier utterance.
 type pastUtterance struct {
 	speaker Speaker
+	lang    string
 	kind    askKind
 	act     string
 	due     time.Time
@@ -84,7 +91,7 @@ func WithContext(n int) DetectorOption {
 
 // NewDetector returns a Detector for one meeting.
 func NewDetector(opts ...DetectorOption) *Detector {
-	d := &Detector{size: DefaultContext}
+	d := &Detector{size: DefaultContext, people: map[string]Speaker{}}
 	for _, o := range opts {
 		o(d)
 	}
@@ -92,57 +99,93 @@ func NewDetector(opts ...DetectorOption) *Detector {
 }
 
 // Reset forgets the remembered utterances, for the start of another meeting.
-func (d *Detector) Reset() { d.history = d.history[:0] }
+func (d *Detector) Reset() {
+	d.history = d.history[:0]
+	clear(d.people)
+}
 
 // Languages lists the languages the Detector has rules for.
-func Languages() []string { return []string{"en", "es", "de", "fr", "pt"} }
+func Languages() []string { return []string{"en", "es", "de", "fr", "pt", "it", "nl", "ja", "zh"} }
+
+// Supports reports whether the Detector has rules for a language (an ISO 639-1 code, optionally with
+// a region: "pt-BR", "zh_CN").
+func Supports(lang string) bool {
+	l := baseLanguage(lang)
+	return rulesFor[l] != nil || cjkFor[l] != nil
+}
+
+func baseLanguage(lang string) string {
+	lang = strings.ToLower(strings.TrimSpace(lang))
+	if i := strings.IndexAny(lang, "-_"); i > 0 {
+		lang = lang[:i]
+	}
+	return lang
+}
 
 // Detect returns the commitments made in u, in the order said, and remembers u as context for the
 // next utterance. It returns nil when there are none.
 func (d *Detector) Detect(u Utterance) []Commitment {
 	text := strings.TrimSpace(u.Text)
-	lang := strings.ToLower(strings.TrimSpace(u.Language))
-	if i := strings.IndexAny(lang, "-_"); i > 0 {
-		lang = lang[:i]
-	}
-	r, ok := rulesFor[lang]
-	if !ok {
+	lang := baseLanguage(u.Language)
+	if !Supports(lang) {
 		lang = DetectLanguage(text)
-		r = rulesFor[lang]
 	}
 	meeting := meetingMidnight(u)
 	if text == "" {
 		d.remember(pastUtterance{speaker: u.Speaker})
 		return nil
 	}
+	d.meet(u.Speaker)
+	var (
+		found []found
+		ask   pastUtterance
+	)
+	if c := cjkFor[lang]; c != nil {
+		found, ask = d.detectCJK(c, u, text, meeting)
+	} else {
+		found, ask = d.detectSpaced(rulesFor[lang], u, text, meeting)
+	}
+	ask.lang = lang
+	var out []Commitment
+	for _, f := range found {
+		c := d.identify(f, u.Speaker, lang)
+		if c.Owner == "" {
+			continue // a task given to someone nobody can name
+		}
+		c.Language = lang
+		out = append(out, c)
+	}
+	d.remember(ask)
+	return out
+}
+
+// detectSpaced finds the commitments of an utterance in a language written with spaces between words.
+func (d *Detector) detectSpaced(r *langRules, u Utterance, text string, meeting time.Time) ([]found, pastUtterance) {
 	var sents []sentence
 	for _, raw := range splitSentences(text) {
-		sents = append(sents, newSentence(raw, lang))
+		s := newSentence(raw, r.code)
+		s.people = d.people
+		sents = append(sents, s)
 	}
-	var found []found
+	var out []found
 	for i := range sents {
 		if sents[i].question || r.isQuestion(&sents[i]) {
 			continue
 		}
-		found = append(found, r.sentenceCommitments(&sents[i], u, meeting)...)
+		out = append(out, r.sentenceCommitments(&sents[i], u, meeting)...)
 	}
-	found = d.applyAcceptance(r, sents, u, meeting, found)
-	d.remember(r.ask(sents, u, meeting))
-	if len(found) == 0 {
-		return nil
-	}
-	out := make([]Commitment, len(found))
-	for i, f := range found {
-		out[i] = f.Commitment
-		out[i].Language = lang
-	}
-	return out
+	out = d.applyAcceptance(r, sents, u, meeting, out)
+	return out, r.ask(sents, u, meeting)
 }
 
 // found is a commitment while the Detector still works on it.
 type found struct {
 	Commitment
 	letUs bool // said as "let's": joint, owned by whoever accepted when it answers a request
+	// asker is who asked for what this answers (an accepted request or offer); nil otherwise.
+	asker *Speaker
+	// addressee: a task given to the person spoken to; Owner is empty unless the sentence names them.
+	addressee bool
 }
 
 func (d *Detector) remember(p pastUtterance) {
@@ -158,6 +201,14 @@ func (d *Detector) applyAcceptance(r *langRules, sents []sentence, u Utterance, 
 		return out
 	}
 	accepted, weak := r.accepts(&sents[0])
+	if !accepted {
+		// A promise that only points back ("I'll look into it", "deixa comigo") takes up a request too.
+		for _, f := range out {
+			if f.What == "" || vagueAction(f.What) {
+				accepted = true
+			}
+		}
+	}
 	if !accepted {
 		return out
 	}
@@ -193,22 +244,24 @@ func (d *Detector) applyAcceptance(r *langRules, sents []sentence, u Utterance, 
 	switch kind {
 	case askOffer:
 		c := Commitment{What: prev.act, Owner: ownerName(prev.speaker), OwnerOrg: prev.speaker.Org,
-			Beneficiary: "you", Due: due, DuePhrase: phrase, Confidence: 0.7,
-			Quote: prev.quote + " — " + sents[0].raw}
+			Due: due, DuePhrase: phrase, Confidence: 0.7, Quote: prev.quote + " — " + sents[0].raw}
 		if !due.IsZero() {
 			c.Confidence += 0.1
 		}
-		return append([]found{{Commitment: c}}, out...)
+		acceptor := u.Speaker
+		return append([]found{{Commitment: c, asker: &acceptor}}, out...)
 	case askRequest:
+		asker := prev.speaker
 		if len(out) == 0 {
 			c := Commitment{What: prev.act, Owner: ownerName(u.Speaker), OwnerOrg: u.Speaker.Org,
-				Beneficiary: "you", Due: due, DuePhrase: phrase, Confidence: 0.7, Quote: sents[0].raw}
+				Due: due, DuePhrase: phrase, Confidence: 0.7, Quote: sents[0].raw}
 			if !due.IsZero() {
 				c.Confidence += 0.1
 			}
-			return []found{{Commitment: c}}
+			return []found{{Commitment: c, asker: &asker}}
 		}
 		for i := range out {
+			out[i].asker = &asker
 			if out[i].letUs {
 				out[i].Owner, out[i].OwnerOrg = ownerName(u.Speaker), u.Speaker.Org
 			}
@@ -222,7 +275,7 @@ func (d *Detector) applyAcceptance(r *langRules, sents []sentence, u Utterance, 
 
 // anaphoric holds the pronouns and particles of an action phrase that only points back at something
 // said before ("get that to you", "te lo mando", "schicke es Ihnen"), in the five languages.
-var anaphoric = wordSet("that", "it", "this", "them", "those", "to", "you", "over", "across", "back", "for", "your", "way",
+var anaphoric = wordSet("that", "it", "this", "them", "those", "to", "you", "over", "across", "back", "for", "your", "way", "into", "care", "of",
 	"eso", "esto", "lo", "la", "los", "las", "te", "le", "les", "se", "a", "usted", "ustedes",
 	"das", "es", "ihnen", "dir", "euch", "zu", "rüber",
 	"ça", "cela", "vous", "lui", "leur",
@@ -278,9 +331,13 @@ func meetingMidnight(u Utterance) time.Time {
 	return time.Date(y, m, dd, 0, 0, 0, 0, loc)
 }
 
-// DetectLanguage guesses which of en, es, de, fr and pt text is in, from function words and letters
-// proper to each language. It returns "en" when nothing points elsewhere.
+// DetectLanguage guesses which of Languages() text is in: Japanese or Chinese by their scripts (kana is
+// Japanese), the others from function words and letters proper to each language. It returns "en"
+// when nothing points elsewhere.
 func DetectLanguage(text string) string {
+	if l := cjkLanguage(text); l != "" {
+		return l
+	}
 	score := map[string]float64{}
 	low := strings.ToLower(text)
 	for _, w := range tokenize(normalise(low, "")) {
@@ -312,10 +369,11 @@ var langHints = []struct {
 	weight      float64
 }{
 	{"es", "ñ¿¡", 2}, {"de", "ßäöü", 2}, {"pt", "ãõ", 2}, {"fr", "èùûœë", 1.5}, {"fr", "à", 0.5}, {"pt", "ç", 0.5}, {"fr", "ç", 0.5},
+	{"it", "ìò", 1.5}, {"nl", "ĳ", 2},
 }
 
 // rulesFor holds every language's rules by code; a new language is one more entry here.
-var rulesFor = rulesByCode(english(), spanish(), german(), french(), portuguese())
+var rulesFor = rulesByCode(english(), spanish(), german(), french(), portuguese(), italian(), dutch())
 
 func rulesByCode(rules ...*langRules) map[string]*langRules {
 	out := make(map[string]*langRules, len(rules))

@@ -51,7 +51,7 @@ func german() *langRules {
 
 		beneficiary: wordRE("ihnen", "dir", "euch", "für sie", "bei ihnen", "sie", "ihr", "ihre", "ihrem", "ihren", "ihrer", "mit ihnen", "an sie"),
 		negation:    wordRE("nicht", "nie", "niemals", "kein", "keine", "keinen", "keiner", "keinem", "nichts", "nein", "weder"),
-		hedge:       wordRE("vielleicht", "eventuell", "evtl", "möglicherweise", "wahrscheinlich", "könnte", "könnten", "würde", "würden", "mal sehen", "unter umständen", "hoffentlich", "womöglich", "ggf", "gegebenenfalls"),
+		hedge:       wordRE("vielleicht", "eventuell", "evtl", "möglicherweise", "könnte", "könnten", "würde", "würden", "mal sehen", "unter umständen", "hoffentlich", "womöglich", "ggf", "gegebenenfalls"),
 		past:        wordRE("gestern", "letzte", "letzten", "letztes", "letzter", "bereits", "vorhin", "vorige", "vorigen", "vorgestern", "schon erledigt"),
 		habitual:    wordRE("normalerweise", "immer", "jeden monat", "jede woche", "jeden tag", "üblicherweise", "regelmäßig", "in der regel", "monatlich", "wöchentlich"),
 		internal:    wordRE("intern", "unter uns", "im haus", "inhouse"),
@@ -59,15 +59,16 @@ func german() *langRules {
 		report:      wordRE("gesagt", "sagte", "meinte", "meinten", "versprochen", "sagten", "sagt", "meint", "behauptet"),
 		idioms:      wordRE("kein problem", "keine sorge", "keine ursache", "nicht nur", "nicht wahr"),
 		polite:      wordRE("wenn das passt", "wenn es passt", "wenn ihnen das passt", "wenn sie möchten", "wenn sie wollen", "falls nötig", "wenn nötig", "falls gewünscht", "wenn das okay ist", "wenn das ok ist"),
-		trying:      wordRE("versuche", "versuchen", "bemühe", "bemühen"),
+		trying:      wordRE("wahrscheinlich", "voraussichtlich", "versuche", "versuchen", "bemühe", "bemühen"),
 
 		questionStart: compileTrigger(`(?:können|könnten|würden|werden|sollen|soll|möchten|wollen|haben|hätten|kann|könnt|kannst|schicken|senden) (?:sie|wir|ich|du|ihr)`),
-		acceptance:    compileTrigger(`(?:(?:ja|ok|okay) ,? )?(?:klar|gerne|gern|natürlich|selbstverständlich|kein problem|mache ich|machen wir|auf jeden fall|geht klar|wird gemacht|sehr gerne|ja bitte|ja , bitte)`),
+		acceptance:    compileTrigger(`(?:(?:ja|ok|okay) (?:, )?)?(?:klar|gerne|gern|natürlich|selbstverständlich|kein problem|mache ich|machen wir|auf jeden fall|geht klar|wird gemacht|sehr gerne|ja bitte|ja , bitte)`),
 		weakAccept:    compileTrigger(`(?:ja|okay|ok|in ordnung|sicher|alles klar|passt|gut|super|prima)`),
 		fillers:       wordSet("äh", "ähm", "also", "ah", "oh", "hm", "na"),
 		requests: []*regexp.Regexp{
 			askRE(` (?:können|könnten|würden) sie (?:uns |mir )?(?P<a>.+)`),
 			askRE(` (?:kannst|könntest) du (?:uns |mir )?(?P<a>.+)`),
+			askRE(` (?:kann|könnte) (?:jemand|einer|einer von ihnen) (?:uns |mir )?(?P<a>.+)`),
 		},
 		needs: []*regexp.Regexp{
 			askRE(` (?:wir brauchen|wir bräuchten|ich brauche|ich bräuchte) (?:noch )?(?P<a>.+)`),

@@ -15,6 +15,7 @@ func english() *langRules {
 	by := `(?:(?:by|before|on|for|until|till|no later than|latest|around) )?`
 	num := `(?P<n>a couple of|couple of|a few|few|an|a|one|two|three|four|five|six|seven|eight|ten|\d+)`
 
+	roles := `designer|designers|expert|experts|manager|managers|engineer|engineers|lead|architect|consultant|specialist|administrator|director|officer|analyst`
 	adv := `(?:(?:also|just|definitely|then|personally|certainly|quickly|first|actually|still|gladly|happily|absolutely|immediately|really|now|probably|both|all|right|go ahead and|make sure to|be sure to|try to|try and) )*`
 	r := &langRules{
 		code: "en",
@@ -44,13 +45,16 @@ func english() *langRules {
 			{re: compileTrigger(`i can (?:also |just |definitely )?(?P<v>\S+)`), subj: subjI, mode: modeDated},
 			{re: compileTrigger(`we can (?:also |just |definitely )?(?P<v>\S+)`), subj: subjWe, mode: modeDated},
 			{re: compileTrigger(`(?:our|my) (?:\S+ ){1,3}?(?:will|shall|is going to|are going to) ` + adv + `(?P<v>\S+)`), subj: subjWe, mode: modeFuture},
+			{re: compileTrigger(`(?:you|you two|you guys|both of you|y'all) ` + adv + `(?:will|shall|are going to|have to|need to|should|must|have got to|got to|are to)(?: (?:need|have) to)? ` + adv + `(?:be )?(?P<v>\S+)`), subj: subjYou, mode: modeFuture},
+			{re: compileTrigger(`(?:i|we) (?:need|want|would like) (?:you|you two|you guys|both of you) to ` + adv + `(?P<v>\S+)`), subj: subjYou, mode: modeFuture},
+			{re: compileTrigger(`(?:the|your) (?P<n>(?:\S+ ){0,2}?(?:` + roles + `)) (?:will|should|is going to|are going to|has to|have to|must|needs to|need to|is to) ` + adv + `(?:be )?(?P<v>\S+)`), subj: subjRole, mode: modeFuture},
 			{re: compileTrigger(`(?P<n>\S+) (?:will|shall|is going to) (?:also |then |just |quickly )?(?P<v>\S+)`), subj: subjName, mode: modeFuture},
 		},
 		function: wordSet("the", "and", "you", "we", "i", "will", "to", "of", "is", "it", "that", "this", "for", "with", "can", "on", "have", "be", "let", "me", "our", "your", "by", "just", "what", "are", "so", "yeah", "okay", "not", "do"),
 
 		beneficiary: wordRE("you", "your", "yours", "y'all", "you guys", "yourself", "yourselves"),
 		negation:    wordRE("not", "never", "no one", "nobody", "neither", "nor", "unable", "no way", "nothing"),
-		hedge:       wordRE("might", "may", "maybe", "perhaps", "possibly", "probably", "hopefully", "could", "would", "not sure", "i guess", "i suppose", "in theory", "ideally", "potentially"),
+		hedge:       wordRE("might", "may", "maybe", "perhaps", "possibly", "hopefully", "could", "would", "not sure", "i guess", "i suppose", "in theory", "ideally", "potentially"),
 		past:        wordRE("yesterday", "ago", "already", "last week", "last month", "last time", "last year", "last monday", "last tuesday", "last wednesday", "last thursday", "last friday", "earlier today", "previously"),
 		habitual:    wordRE("usually", "normally", "always", "typically", "generally", "every week", "every month", "every day", "every quarter", "each month", "each week"),
 		internal:    wordRE("internally", "in-house", "among ourselves", "on our side only", "in house"),
@@ -58,14 +62,14 @@ func english() *langRules {
 		report:      wordRE("said", "told", "mentioned", "promised", "thought", "claimed", "says", "say"),
 		idioms:      wordRE("no problem", "no worries", "not a problem", "why not", "no doubt", "not only"),
 		polite:      wordRE("if that works", "if that works for you", "if that is ok", "if that is okay", "if that is alright", "if that is fine", "if that helps", "if you like", "if you want", "if needed", "if possible", "if you need it", "if it helps"),
-		trying:      wordRE("try", "try to", "try and", "do my best", "do our best", "aim to", "hope to"),
+		trying:      wordRE("try", "try to", "try and", "do my best", "do our best", "aim to", "hope to", "probably", "likely"),
 
 		questionStart: compileTrigger(`(?:(?:so|and|ok|okay|um|uh) )?(?:can|could|would|will|shall|should|do|does|did|is|are|am|was|were) (?:you|we|i|someone|somebody|they|it|there|anyone)`),
-		acceptance:    compileTrigger(`(?:(?:yes|yeah|yep|ok|okay|oh) ,? )?(?:sure|absolutely|of course|definitely|certainly|no problem|will do|happy to|can do|for sure|consider it done|gladly|sure thing|you got it|yes please|yes , please|please do|that would be great|that would be helpful)`),
+		acceptance:    compileTrigger(`(?:(?:yes|yeah|yep|ok|okay|oh) (?:, )?)?(?:sure|absolutely|of course|definitely|certainly|no problem|will do|happy to|can do|for sure|consider it done|gladly|sure thing|you got it|yes please|i can do that|i can do it|i can do this|i have got it|i got it|i will do that|i will do it|i will take care of it|i will handle it|i am on it|on it|i can take it|i will take it|yes , please|please do|that would be great|that would be helpful)`),
 		weakAccept:    compileTrigger(`(?:yes|yeah|yep|yup|ok|okay|alright|all right|sounds good|perfect|great|fine|no worries)`),
 		fillers:       wordSet("um", "uh", "oh", "well", "so", "ah", "hmm", "mm"),
 		requests: []*regexp.Regexp{
-			askRE(` (?:can|could|would|will) (?:you|someone|somebody|y'all|you guys|anyone)(?: (?:please|maybe|also|just|possibly))?(?: be able to)? (?P<a>.+)`),
+			askRE(` (?:can|could|would|will) (?:you|someone|somebody|y'all|you guys|anyone|one of you)(?: (?:please|maybe|also|just|possibly))?(?: be able to)? (?P<a>.+)`),
 			askRE(` (?:is it possible to|any chance you could|do you mind) (?P<a>.+)`),
 		},
 		needs: []*regexp.Regexp{
@@ -86,6 +90,7 @@ func english() *langRules {
 		named:       wordSet("i", "we", "you", "he", "she", "they", "it", "this", "that", "there", "what", "which", "who", "everything", "everyone", "nobody", "someone", "something", "nothing", "everybody", "great", "sure", "okay", "ok", "yes", "yeah", "so", "and", "but", "then", "also", "team", "nobody", "one", "legal"),
 		dropAt:      wordSet("to", "and", "then", "also", "just", "so", "but", "that", "which", "with", "a"),
 		determiners: wordSet("the", "a", "an", "our", "my", "your", "their", "this", "that", "these", "those", "his", "her", "its", "every", "each", "no"),
+		role:        regexp.MustCompile(` (?:as|for) (?:the |our |my |your )?((?:\S+ ){0,2}?(?:` + roles + `)) `),
 		dates: []dueRule{
 			dueRuleOf(dueExplicit, by+`(?:the )?(?P<d>\d{1,2}(?:st|nd|rd|th)?) (?:of )?(?P<mon>`+mon+`)(?: ,)?(?: (?P<y>\d{4}))?`, monthDay),
 			dueRuleOf(dueExplicit, by+`(?P<mon>`+mon+`) (?:the )?(?P<d>\d{1,2}(?:st|nd|rd|th)?)(?: ,)?(?: (?P<y>\d{4}))?`, monthDay),

@@ -14,7 +14,7 @@ func spanish() *langRules {
 	num := `(?P<n>un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|diez|quince|\d+)`
 	cl := `(?P<c>(?:(?:te|os|le|les|se|me|nos|lo|la|los|las) ){1,3})?`
 	adv := `(?:(?:ya|luego|ahora|mañana|hoy|enseguida|también|directamente|personalmente|yo|nosotros) )?`
-	sg := altRE("envío", "mando", "paso", "comparto", "confirmo", "aviso", "digo", "preparo", "reviso", "miro", "llamo", "escribo", "respondo", "contesto", "cuento", "agendo", "organizo", "configuro", "hago", "reenvío", "facilito", "doy", "presento", "entrego", "remito", "traslado", "consulto", "compruebo", "verifico", "programo", "monto", "encargo", "ocupo", "comprometo", "busco", "actualizo", "adjunto", "comento", "muestro", "gestiono", "resuelvo", "arreglo", "contacto", "pregunto", "pido", "subo", "comunico", "hablo", "devuelvo", "mando", "remito", "agendo", "coordino")
+	sg := altRE("pongo", "meto", "envío", "mando", "paso", "comparto", "confirmo", "aviso", "digo", "preparo", "reviso", "miro", "llamo", "escribo", "respondo", "contesto", "cuento", "agendo", "organizo", "configuro", "hago", "reenvío", "facilito", "doy", "presento", "entrego", "remito", "traslado", "consulto", "compruebo", "verifico", "programo", "monto", "encargo", "ocupo", "comprometo", "busco", "actualizo", "adjunto", "comento", "muestro", "gestiono", "resuelvo", "arreglo", "contacto", "pregunto", "pido", "subo", "comunico", "hablo", "devuelvo", "mando", "remito", "agendo", "coordino")
 	pl := altRE("enviamos", "mandamos", "pasamos", "compartimos", "confirmamos", "avisamos", "decimos", "preparamos", "revisamos", "miramos", "llamamos", "escribimos", "respondemos", "contestamos", "contamos", "agendamos", "organizamos", "configuramos", "hacemos", "reenviamos", "facilitamos", "damos", "presentamos", "entregamos", "remitimos", "consultamos", "comprobamos", "verificamos", "programamos", "montamos", "encargamos", "ocupamos", "comprometemos", "buscamos", "actualizamos", "adjuntamos", "comentamos", "mostramos", "gestionamos", "resolvemos", "arreglamos", "contactamos", "preguntamos", "pedimos", "subimos", "comunicamos", "hablamos", "devolvemos", "coordinamos")
 	sg3 := altRE("envía", "manda", "pasa", "comparte", "confirma", "prepara", "revisa", "llama", "escribe", "organiza", "configura", "agenda", "hace", "entrega", "presenta", "responde", "contacta", "coordina", "se encarga", "se ocupa")
 	r := &langRules{
@@ -42,7 +42,7 @@ func spanish() *langRules {
 
 		beneficiary: regexp.MustCompile(` (?:te|os|le|les|ti|vosotros|vosotras|vuestro|vuestra|vuestros|vuestras|usted|ustedes|contigo) | \S+(?:arte|erte|irte|aros|eros|iros|arle|erle|irle|arles|erles|irles|ártelo|ártela|áoslo|ároslo|ároslos|árselo|ársela) `),
 		negation:    wordRE("no", "nunca", "jamás", "tampoco", "nadie", "nada", "ni"),
-		hedge:       wordRE("quizás", "quizá", "tal vez", "a lo mejor", "igual", "posiblemente", "probablemente", "podría", "podríamos", "puede que", "no sé si", "ojalá", "en principio", "a ver si", "podríais"),
+		hedge:       wordRE("quizás", "quizá", "tal vez", "a lo mejor", "igual", "posiblemente", "podría", "podríamos", "puede que", "no sé si", "ojalá", "en principio", "a ver si", "podríais"),
 		past:        wordRE("ayer", "pasado", "pasada", "anteayer", "ya lo hice", "antes de ayer"),
 		habitual:    wordRE("normalmente", "siempre", "cada mes", "cada semana", "generalmente", "habitualmente", "todos los meses", "todas las semanas", "solemos", "suelo"),
 		internal:    wordRE("internamente", "entre nosotros", "a nivel interno", "de forma interna", "en interno"),
@@ -50,9 +50,9 @@ func spanish() *langRules {
 		report:      wordRE("dijo", "dijeron", "comentó", "comentaron", "prometió", "prometieron", "pensaba", "dije", "decía", "dicen", "dice"),
 		idioms:      wordRE("pasado mañana", "no hay problema", "sin problema", "ningún problema", "no te preocupes", "no os preocupéis", "¿no?", "no ?"),
 		polite:      wordRE("si te parece", "si te parece bien", "si os parece", "si os parece bien", "si quieres", "si queréis", "si es posible", "si hace falta", "si lo necesitas"),
-		trying:      wordRE("intentaré", "intentaremos", "intento", "intentamos", "procuraré", "trataré"),
+		trying:      wordRE("probablemente", "seguramente", "intentaré", "intentaremos", "intento", "intentamos", "procuraré", "trataré"),
 
-		acceptance: compileTrigger(`(?:(?:sí|si|vale|ok) ,? )?(?:claro|por supuesto|de acuerdo|sin problema|hecho|cuenta con ello|cuenta conmigo|desde luego|con gusto|con mucho gusto|cómo no|sí , por favor|sí por favor|por favor)`),
+		acceptance: compileTrigger(`(?:(?:sí|si|vale|ok) (?:, )?)?(?:claro|por supuesto|de acuerdo|sin problema|hecho|cuenta con ello|cuenta conmigo|desde luego|con gusto|con mucho gusto|cómo no|sí , por favor|sí por favor|por favor)`),
 		weakAccept: compileTrigger(`(?:sí|vale|ok|okay|perfecto|genial|venga|dale|listo|muy bien|estupendo|bueno)`),
 		fillers:    wordSet("eh", "ah", "oh", "bueno", "pues", "mmm", "em", "¡"),
 		requests: []*regexp.Regexp{

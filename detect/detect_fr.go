@@ -11,7 +11,7 @@ func french() *langRules {
 	num := `(?P<n>un|une|deux|trois|quatre|cinq|six|sept|huit|dix|quinze|\d+)`
 	cl := `(?P<c>(?:(?:vous|te|le|la|les|lui|leur|en|y|me|nous) ){1,3})?`
 	adv := `(?:(?:aussi|également|bien|rapidement|tout de suite|personnellement|donc|alors|demain|ensuite) )?`
-	sg := altRE("envoie", "transmets", "fais", "rappelle", "appelle", "prépare", "présente", "confirme", "occupe", "reviens", "tiens", "vérifie", "contacte", "engage", "partage", "organise", "écris", "livre", "fournis", "planifie", "regarde", "relance", "recontacte", "propose", "donne", "mets", "cale", "programme", "réserve", "renvoie", "transfère", "demande", "préviens", "charge", "communique", "mail", "dis", "redis", "adresse", "retourne", "occupe", "fixe", "installe", "configure", "monte", "mets")
+	sg := altRE("envoie", "rédige", "transmets", "fais", "rappelle", "appelle", "prépare", "présente", "confirme", "occupe", "reviens", "tiens", "vérifie", "contacte", "engage", "partage", "organise", "écris", "livre", "fournis", "planifie", "regarde", "relance", "recontacte", "propose", "donne", "mets", "cale", "programme", "réserve", "renvoie", "transfère", "demande", "préviens", "charge", "communique", "mail", "dis", "redis", "adresse", "retourne", "occupe", "fixe", "installe", "configure", "monte", "mets")
 	pl := altRE("envoyons", "transmettons", "faisons", "rappelons", "appelons", "préparons", "présentons", "confirmons", "occupons", "revenons", "tenons", "vérifions", "contactons", "engageons", "partageons", "organisons", "écrivons", "livrons", "fournissons", "planifions", "regardons", "relançons", "proposons", "donnons", "mettons", "calons", "programmons", "réservons", "prévenons", "demandons", "chargeons", "communiquons", "disons", "adressons", "installons", "configurons")
 	on3 := altRE("envoie", "transmet", "fait", "rappelle", "appelle", "prépare", "présente", "confirme", "occupe", "revient", "tient", "vérifie", "contacte", "partage", "organise", "écrit", "livre", "fournit", "planifie", "regarde", "relance", "propose", "donne", "met", "cale", "programme", "réserve", "prévient", "demande", "charge", "communique", "dit", "installe", "configure")
 	r := &langRules{
@@ -37,7 +37,7 @@ func french() *langRules {
 
 		beneficiary: wordRE("vous", "te", "toi", "votre", "vos", "vers vous", "avec vous", "pour vous"),
 		negation:    wordRE("ne", "pas", "jamais", "rien", "non", "aucun", "aucune", "ni", "personne ne"),
-		hedge:       wordRE("peut être", "pourrait", "pourrions", "pourrais", "pourriez", "probablement", "éventuellement", "on verra", "il se peut", "sans doute", "si possible", "normalement", "en principe", "espère", "espérons"),
+		hedge:       wordRE("peut être", "pourrait", "pourrions", "pourrais", "pourriez", "éventuellement", "on verra", "il se peut", "si possible", "normalement", "en principe", "espère", "espérons"),
 		past:        wordRE("hier", "dernier", "dernière", "déjà", "avant hier"),
 		habitual:    wordRE("de habitude", "toujours", "habituellement", "généralement", "chaque mois", "chaque semaine", "tous les mois", "toutes les semaines", "régulièrement"),
 		internal:    wordRE("en interne", "entre nous", "de notre côté seulement"),
@@ -45,14 +45,16 @@ func french() *langRules {
 		report:      wordRE("dit", "disait", "promis", "pensais", "disent", "affirmé", "annoncé"),
 		idioms:      wordRE("pas de problème", "pas de souci", "pas de soucis", "sans problème", "ne hésitez pas", "ne est ce pas", "non seulement"),
 		polite:      wordRE("si ça vous va", "si cela vous convient", "si vous voulez", "si vous le souhaitez", "si besoin", "si nécessaire", "si ça vous convient", "si vous préférez"),
-		trying:      wordRE("essaie", "essayer", "essaierai", "essayerai", "tâcherai", "tenter"),
+		trying:      wordRE("probablement", "sans doute", "essaie", "essayer", "essaierai", "essayerai", "tâcherai", "tenter"),
 
 		questionStart: compileTrigger(`(?:est ce que|est ce qu|pouvez vous|pourriez vous|voulez vous|peux tu|pourrais tu|veux tu|souhaitez vous|dois je|devons nous|faut il)`),
-		acceptance:    compileTrigger(`(?:(?:oui|ok|okay) ,? )?(?:bien sûr|de accord|pas de problème|avec plaisir|volontiers|entendu|absolument|sans problème|pas de souci|ça marche|ce est noté|évidemment|bien entendu|certainement|oui , merci|oui merci|je veux bien)`),
+		acceptance:    compileTrigger(`(?:(?:oui|ok|okay) (?:, )?)?(?:bien sûr|de accord|pas de problème|avec plaisir|volontiers|entendu|absolument|sans problème|pas de souci|ça marche|ce est noté|évidemment|bien entendu|certainement|oui , merci|oui merci|je veux bien)`),
 		weakAccept:    compileTrigger(`(?:oui|ok|okay|très bien|parfait|tout à fait|super)`),
 		fillers:       wordSet("euh", "ah", "oh", "bon", "alors", "ben", "eh", "hum"),
 		requests: []*regexp.Regexp{
 			askRE(` (?:pouvez|pourriez|peux|pourrais|pourrez) (?:vous|tu) (?:nous |me )?(?P<a>.+)`),
+			askRE(` quelqu'un (?:peut|pourrait) (?:nous |me )?(?P<a>.+)`),
+			askRE(` (?:vous|tu) (?:pouvez|pourriez|peux|pourrais) (?:nous |me |m' )?(?P<a>.+)`),
 			askRE(` est ce que (?:vous|tu) (?:pouvez|pourriez|peux|pourrais) (?:nous |me )?(?P<a>.+)`),
 		},
 		needs: []*regexp.Regexp{

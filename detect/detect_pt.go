@@ -11,7 +11,7 @@ func portuguese() *langRules {
 	num := `(?P<n>um|uma|dois|duas|três|quatro|cinco|seis|sete|oito|dez|quinze|\d+)`
 	cl := `(?P<c>(?:(?:te|lhe|lhes|vos|o|a|os|as|me|nos) ){1,2})?`
 	adv := `(?:(?:também|já|logo|amanhã|hoje|pessoalmente|então|eu) )?`
-	sg := altRE("mando", "envio", "passo", "compartilho", "confirmo", "aviso", "retorno", "ligo", "preparo", "cuido", "volto", "falo", "verifico", "reviso", "agendo", "marco", "organizo", "configuro", "faço", "entrego", "apresento", "encaminho", "escrevo", "respondo", "chamo", "mostro", "resolvo", "atualizo", "comprometo", "encarrego", "responsabilizo", "dou", "levanto", "checo", "consulto", "pergunto", "peço", "providencio", "coordeno")
+	sg := altRE("mando", "coloco", "ponho", "junto", "envio", "passo", "compartilho", "confirmo", "aviso", "retorno", "ligo", "preparo", "cuido", "volto", "falo", "verifico", "reviso", "agendo", "marco", "organizo", "configuro", "faço", "entrego", "apresento", "encaminho", "escrevo", "respondo", "chamo", "mostro", "resolvo", "atualizo", "comprometo", "encarrego", "responsabilizo", "dou", "levanto", "checo", "consulto", "pergunto", "peço", "providencio", "coordeno")
 	pl := altRE("mandamos", "enviamos", "passamos", "compartilhamos", "confirmamos", "avisamos", "retornamos", "ligamos", "preparamos", "cuidamos", "voltamos", "falamos", "verificamos", "revisamos", "agendamos", "marcamos", "organizamos", "configuramos", "fazemos", "entregamos", "apresentamos", "encaminhamos", "escrevemos", "respondemos", "mostramos", "resolvemos", "atualizamos", "comprometemos", "damos", "providenciamos", "coordenamos")
 	sg3 := altRE("manda", "envia", "passa", "compartilha", "confirma", "avisa", "retorna", "liga", "prepara", "cuida", "volta", "fala", "verifica", "revisa", "agenda", "marca", "organiza", "configura", "faz", "entrega", "apresenta", "encaminha", "escreve", "responde", "mostra", "resolve", "atualiza", "providencia")
 	r := &langRules{
@@ -39,7 +39,7 @@ func portuguese() *langRules {
 
 		beneficiary: wordRE("te", "você", "vocês", "lhe", "lhes", "para você", "pra você", "para vocês", "pra vocês", "de vocês", "com vocês", "com você", "seu", "sua", "teu", "tua"),
 		negation:    wordRE("não", "nunca", "jamais", "nem", "ninguém", "nada"),
-		hedge:       wordRE("talvez", "quem sabe", "poderia", "poderíamos", "pudesse", "pudéssemos", "provavelmente", "pode ser que", "possivelmente", "acho que não", "se der", "espero"),
+		hedge:       wordRE("talvez", "quem sabe", "poderia", "poderíamos", "pudesse", "pudéssemos", "pode ser que", "possivelmente", "acho que não", "se der", "espero"),
 		past:        wordRE("ontem", "passado", "passada", "anteontem"),
 		habitual:    wordRE("geralmente", "normalmente", "sempre", "todo mês", "toda semana", "todo dia", "todos os meses", "costumamos", "costumo", "mensalmente", "semanalmente"),
 		internal:    wordRE("internamente", "entre nós", "aqui dentro"),
@@ -47,9 +47,9 @@ func portuguese() *langRules {
 		report:      wordRE("disse", "disseram", "falou", "falaram", "prometeu", "prometeram", "achava", "dizem", "diz"),
 		idioms:      wordRE("sem problema", "sem problemas", "não tem problema", "não se preocupe", "não esquenta", "não é", "ou não"),
 		polite:      wordRE("se estiver bom", "se estiver bem", "se quiser", "se quiserem", "se possível", "se for o caso", "se precisar", "se preferir", "se vocês quiserem"),
-		trying:      wordRE("tento", "tentar", "tentarei", "tentamos", "vou tentar"),
+		trying:      wordRE("provavelmente", "tento", "tentar", "tentarei", "tentamos", "vou tentar"),
 		// "já" before a past form: "nós já compartilhamos".
-		acceptance: compileTrigger(`(?:(?:sim|ok|tá) ,? )?(?:claro|com certeza|pode deixar|sem problema|combinado|fechado|com prazer|lógico|sim , por favor|sim por favor|por favor)`),
+		acceptance: compileTrigger(`(?:(?:sim|ok|tá) (?:, )?)?(?:claro|com certeza|pode deixar|sem problema|combinado|fechado|com prazer|lógico|sim , por favor|sim por favor|por favor)`),
 		weakAccept: compileTrigger(`(?:sim|ok|okay|tá bom|ta bom|está bem|beleza|perfeito|tudo bem|certo|pode ser|ótimo|maravilha|positivo|bora)`),
 		fillers:    wordSet("ah", "é", "então", "bom", "olha", "hum", "ué", "né"),
 		requests: []*regexp.Regexp{

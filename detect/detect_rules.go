@@ -14,6 +14,8 @@ const (
 	subjWe                   // the speaker's organisation
 	subjLetUs                // "let's": the speaker's organisation, jointly
 	subjName                 // a named colleague, group "n"
+	subjRole                 // a colleague named by role, group "n": "the industrial designer will…"
+	subjYou                  // the person spoken to: "you're going to look at…", "I need you to…"
 )
 
 type mode int
@@ -77,6 +79,9 @@ type langRules struct {
 	// determiners before a capitalised word show it is a noun, not a colleague's name.
 	determiners map[string]bool
 	dates       []dueRule
+	// role finds, in group 1, a colleague named by role before a task given to "you": "as the
+	// industrial designer, you're going to…"; nil where the language has no rule for it.
+	role *regexp.Regexp
 }
 
 // trigger is one match of a pattern in a sentence.
@@ -128,9 +133,13 @@ func (r *langRules) findTriggers(s *sentence) []trigger {
 					t.anchored = true
 				case "n":
 					t.name = s.toks[tok].text
+					if p.subj == subjRole { // the whole role: "user interface designer"
+						last := s.tokenAt(s.offs[i] + loc[2*gi+1] - 1)
+						t.name = s.phrase(tok, last+1)
+					}
 				}
 			}
-			if p.subj == subjName && (!r.isName(t.name) || (i > 0 && r.determiners[s.toks[i-1].low])) {
+			if p.subj == subjName && (!r.isName(t.name) && !s.known(t.name) || (i > 0 && r.determiners[s.toks[i-1].low])) {
 				continue
 			}
 			if t.verb >= 0 && !r.isVerb(s.toks[t.verb]) {
@@ -214,8 +223,8 @@ func (r *langRules) sentenceCommitments(s *sentence, u Utterance, meeting time.T
 		}
 		first := ok[i]
 		a, b := first.a, ok[j-1].b
-		c := found{letUs: first.p.subj == subjLetUs}
-		c.Owner, c.OwnerOrg = r.owner(first.trigger, u.Speaker)
+		c := found{letUs: first.p.subj == subjLetUs, addressee: first.p.subj == subjYou}
+		c.Owner, c.OwnerOrg = r.owner(s, first.trigger, u.Speaker)
 		c.Quote = s.raw
 		var dueA, dueB int
 		c.Due, c.DuePhrase, dueA, dueB = r.findDueSpan(s, a, b, meeting)
@@ -229,6 +238,10 @@ func (r *langRules) sentenceCommitments(s *sentence, u Utterance, meeting time.T
 			c.Beneficiary = "you"
 		}
 		c.Confidence = confidence(first.trigger, c.HasDue(), c.Beneficiary != "", r.trying != nil && r.trying.MatchString(span))
+		if c.addressee {
+			// A task given to someone is theirs only once they take it: possible, until they do.
+			c.Confidence = min(c.Confidence, 0.55)
+		}
 		out = append(out, c)
 		i = j
 	}
@@ -236,7 +249,7 @@ func (r *langRules) sentenceCommitments(s *sentence, u Utterance, meeting time.T
 }
 
 func sameOwner(a, b trigger) bool {
-	if a.p.subj == subjName || b.p.subj == subjName {
+	if a.p.subj >= subjName || b.p.subj >= subjName {
 		return a.p.subj == b.p.subj && strings.EqualFold(a.name, b.name)
 	}
 	ga := a.p.subj == subjI
@@ -244,12 +257,19 @@ func sameOwner(a, b trigger) bool {
 	return ga == gb
 }
 
-func (r *langRules) owner(t trigger, sp Speaker) (string, string) {
+func (r *langRules) owner(s *sentence, t trigger, sp Speaker) (string, string) {
 	switch t.p.subj {
 	case subjI:
 		return ownerName(sp), sp.Org
 	case subjName:
+		if who, ok := person(s.people, t.name); ok {
+			return who.Name, who.Org
+		}
 		return t.name, ""
+	case subjRole:
+		return t.name, ""
+	case subjYou:
+		return r.addressee(s, t)
 	default:
 		return ownerOrg(sp), sp.Org
 	}
@@ -285,6 +305,8 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 	if r.polite != nil {
 		span = r.polite.ReplaceAllString(span, " ")
 	}
+	// "on Monday no sorry Tuesday" corrects the date, and its "no" negates nothing.
+	span = corrections.ReplaceAllString(span, " ")
 	for _, re := range []*regexp.Regexp{r.negation, r.hedge, r.past, r.habitual, r.internal} {
 		if re != nil && re.MatchString(span) {
 			return false
@@ -300,7 +322,12 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 	due, _, hasDue := r.findDue(s, a, reqB, meeting)
 	// "Today" is the meeting itself for what happens in it ("today we will walk through the plan").
 	laterDue := hasDue && due.After(meeting)
-	ben := r.beneficiary != nil && r.beneficiary.MatchString(s.span(a, reqB))
+	// Bringing someone to the next meeting is done for the other side as much as sending them something.
+	benFrom := a
+	if t.p.subj == subjYou {
+		benFrom = t.end // the "you" who must act is not the one it is done for
+	}
+	ben := r.beneficiary != nil && r.beneficiary.MatchString(s.span(benFrom, reqB)) || meetingPlaces.MatchString(s.span(a, reqB))
 	verb := t.verb
 	if t.p.verbFinal {
 		verb = r.finalVerb(s, t.end, b)
@@ -319,8 +346,8 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 		}
 		l := r.lemma(v)
 		lemma = l
-		if r.stative(l) {
-			return false
+		if r.stative(l) && !(l == "do" && r.code == "en" && verb+1 < b && doObjects[s.toks[verb+1].low]) {
+			return false // "I'll do that" points back; "you'll do the product evaluation" acts
 		}
 		if r.inMeeting != nil && r.inMeeting(l) && !laterDue {
 			return false
@@ -328,7 +355,11 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 		if r.plan(l) && !ben {
 			return false
 		}
-		if r.code == "en" && (l == "have" || l == "get") && !ben && !hasDue && !(verb+1 < b && s.toks[verb+1].low == "back") {
+		if t.p.subj == subjYou && receiving[l] {
+			return false // "you'll have it tomorrow": the one spoken to receives; the speaker delivers
+		}
+		if r.code == "en" && (l == "have" || l == "get") && !ben && !hasDue && !(verb+1 < b && s.toks[verb+1].low == "back") &&
+			!meetingPlaces.MatchString(s.span(verb, b)) {
 			return false
 		}
 	}
@@ -340,7 +371,7 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 		return hasDue
 	case modeObligation:
 		// "we have to make the decisions" is a group's to-do, not a promise to someone.
-		return hasDue || ben || t.anchored || (deliverable && t.p.subj == subjI)
+		return hasDue || ben || t.anchored || (deliverable && t.p.subj == subjI) || t.p.subj >= subjRole
 	}
 	if t.p.subj == subjWe || t.p.subj == subjLetUs {
 		// An inclusive "we" about the meeting's own work is not a promise to another party.
@@ -348,6 +379,36 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 	}
 	return true
 }
+
+// addressee names the person a task is given to ("as the industrial designer, you'll…", "tom, you'll…"):
+// a role said before it, else a speaker of the meeting named in the first words; empty when neither.
+func (r *langRules) addressee(s *sentence, t trigger) (string, string) {
+	if r.role != nil {
+		if m := r.role.FindStringSubmatch(s.span(0, t.start)); m != nil {
+			return m[1], ""
+		}
+	}
+	for i := 0; i < t.start && i < 3; i++ {
+		if who, ok := person(s.people, s.toks[i].low); ok {
+			return who.Name, who.Org
+		}
+		if i+1 < len(s.toks) && (s.toks[i+1].punct || i+1 == t.start) && r.isName(s.toks[i].text) {
+			return s.toks[i].text, "" // "Manuel, you'll be working on…"
+		}
+	}
+	return "", ""
+}
+
+// doObjects open the object of an English "do" that is an action: "do the minutes", "do some research".
+var doObjects = wordSet("the", "some", "a", "an", "your", "our", "my", "all", "more")
+
+// receiving are English verbs of the one who gets something: "you'll have it", "you'll get an invite".
+var receiving = wordSet("have", "get", "receive", "see", "hear", "find", "notice", "love", "like", "enjoy", "recall", "remember")
+
+// meetingPlaces are the next meetings someone is brought to: "I'll get our CFO on the next call".
+var meetingPlaces = wordRE("next call", "next meeting", "in the room", "nächsten termin", "nächsten call", "nächste meeting",
+	"próxima llamada", "próxima reunión", "prochain appel", "prochaine réunion", "próxima ligação", "próxima reunião",
+	"prossima call", "prossima riunione", "volgende gesprek", "volgende vergadering", "volgende call")
 
 // finalVerb finds the infinitive that closes a German verb-final clause starting at token from.
 func (r *langRules) finalVerb(s *sentence, from, to int) int {
@@ -446,9 +507,6 @@ func (r *langRules) ask(sents []sentence, u Utterance, meeting time.Time) pastUt
 			res      []*regexp.Regexp
 			question bool
 		}{{askOffer, r.offers, true}, {askRequest, r.requests, true}, {askRequest, r.needs, false}} {
-			if set.question && !question {
-				continue
-			}
 			for _, re := range set.res {
 				loc := re.FindStringSubmatchIndex(" " + s.joined + " ")
 				if loc == nil {
@@ -459,6 +517,11 @@ func (r *langRules) ask(sents []sentence, u Utterance, meeting time.Time) pastUt
 					continue
 				}
 				start := s.tokenAt(loc[2*ai] - 1)
+				// Speech has no question marks: a request that opens the sentence ("kann jemand
+				// prüfen…", "priya can you take…") asks as a question does.
+				if set.question && !question && s.tokenAt(max(loc[0]-1, 0)) > 2 {
+					continue
+				}
 				due, phrase, dueA, dueB := r.findDueSpan(s, 0, len(s.toks), meeting)
 				t := trigger{p: &pattern{}, verb: start}
 				p.kind, p.act, p.due, p.phrase, p.quote = set.kind, r.what(s, t, len(s.toks), dueA, dueB), due, phrase, s.raw

@@ -23,19 +23,19 @@ func TestOwnerAttribution(t *testing.T) {
 		owner, ownerOrg  string
 		beneficiary, due string
 	}{
-		{"en", "I'll send you the integration architecture by Thursday.", vendorAE, "Dana", "Northwind", "you", "2025-03-13"},
-		{"en", "We'll send you the integration architecture by Thursday.", vendorAE, "Northwind", "Northwind", "you", "2025-03-13"},
-		{"en", "Our solutions engineer will send you the diagrams tomorrow.", vendorAE, "Northwind", "Northwind", "you", "2025-03-07"},
+		{"en", "I'll send you the integration architecture by Thursday.", vendorAE, "Dana", "Northwind", "", "2025-03-13"},
+		{"en", "We'll send you the integration architecture by Thursday.", vendorAE, "Northwind", "Northwind", "", "2025-03-13"},
+		{"en", "Our solutions engineer will send you the diagrams tomorrow.", vendorAE, "Northwind", "Northwind", "", "2025-03-07"},
 		{"en", "Omar will follow up with the API limits on Monday.", vendorAE, "Omar", "", "", "2025-03-10"},
-		{"en", "We'll get back to you with a decision by Friday.", buyerCTO, "Castellan", "Castellan", "you", "2025-03-07"},
-		{"en", "We'll send you the report tomorrow.", Speaker{Name: "Sam"}, "Sam", "", "you", "2025-03-07"},
-		{"en", "I'll send you the report tomorrow.", Speaker{}, "Speaker", "", "you", "2025-03-07"},
-		{"es", "Te envío la propuesta mañana.", vendorAE, "Dana", "Northwind", "you", "2025-03-07"},
-		{"es", "Os mandamos el contrato el lunes.", vendorAE, "Northwind", "Northwind", "you", "2025-03-10"},
-		{"de", "Ich schicke Ihnen das Angebot bis Freitag.", vendorAE, "Dana", "Northwind", "you", "2025-03-07"},
-		{"de", "Wir melden uns bis Ende der Woche bei Ihnen.", vendorAE, "Northwind", "Northwind", "you", "2025-03-07"},
-		{"fr", "Je vous envoie le devis demain.", vendorAE, "Dana", "Northwind", "you", "2025-03-07"},
-		{"fr", "Nous vous enverrons le contrat la semaine prochaine.", vendorAE, "Northwind", "Northwind", "you", "2025-03-14"},
+		{"en", "We'll get back to you with a decision by Friday.", buyerCTO, "Castellan", "Castellan", "", "2025-03-07"},
+		{"en", "We'll send you the report tomorrow.", Speaker{Name: "Sam"}, "Sam", "", "", "2025-03-07"},
+		{"en", "I'll send you the report tomorrow.", Speaker{}, "Speaker", "", "", "2025-03-07"},
+		{"es", "Te envío la propuesta mañana.", vendorAE, "Dana", "Northwind", "", "2025-03-07"},
+		{"es", "Os mandamos el contrato el lunes.", vendorAE, "Northwind", "Northwind", "", "2025-03-10"},
+		{"de", "Ich schicke Ihnen das Angebot bis Freitag.", vendorAE, "Dana", "Northwind", "", "2025-03-07"},
+		{"de", "Wir melden uns bis Ende der Woche bei Ihnen.", vendorAE, "Northwind", "Northwind", "", "2025-03-07"},
+		{"fr", "Je vous envoie le devis demain.", vendorAE, "Dana", "Northwind", "", "2025-03-07"},
+		{"fr", "Nous vous enverrons le contrat la semaine prochaine.", vendorAE, "Northwind", "Northwind", "", "2025-03-14"},
 		{"pt", "Vou mandar a proposta amanhã.", vendorAE, "Dana", "Northwind", "", "2025-03-07"},
 		{"pt", "A gente manda o contrato até sexta.", vendorAE, "Northwind", "Northwind", "", "2025-03-07"},
 	}
@@ -337,8 +337,8 @@ func TestAgendaIsNotACommitment(t *testing.T) {
 // "I'll get that to you" answering a request takes its action from the request.
 func TestPointingBackTakesTheRequestedAction(t *testing.T) {
 	for _, tc := range []struct{ lang, ask, answer, what string }{
-		{"en", "Can you also send the pricing for the enterprise tier?", "Sure, I will get that to you by Friday.", "send the pricing for the enterprise tier"},
-		{"es", "¿Nos puedes mandar la propuesta actualizada?", "Claro, te la mando mañana.", "mandar la propuesta actualizada"},
+		{"en", "Can you also send the pricing for the enterprise tier?", "Sure, I will get that to you by Friday.", "send the pricing for the enterprise tier to Priya"},
+		{"es", "¿Nos puedes mandar la propuesta actualizada?", "Claro, te la mando mañana.", "mandar la propuesta actualizada a Priya"},
 	} {
 		d := NewDetector()
 		sayIn(d, buyerCTO, tc.lang, tc.ask)

@@ -19,8 +19,9 @@ type sentence struct {
 	raw      string // the sentence as said, for the quote
 	question bool
 	toks     []token
-	joined   string // lower-case tokens joined by single spaces
-	offs     []int  // byte offset of each token in joined
+	joined   string             // lower-case tokens joined by single spaces
+	offs     []int              // byte offset of each token in joined
+	people   map[string]Speaker // the meeting's speakers (see Detector.meet); nil outside a Detector
 }
 
 // splitSentences splits text at sentence ends: ? ! ; and newlines always, a full stop when it ends a
@@ -121,10 +122,15 @@ func tokenize(s string) []token {
 	for i := 0; i < len(rs); {
 		r := rs[i]
 		switch {
+		case isCJK(r):
+			// Japanese and Chinese are written without spaces: each character is a token, and the
+			// rules of those languages match character sequences.
+			toks = append(toks, token{text: string(r), low: string(r)})
+			i++
 		case isWord(r):
 			j := i + 1
 			for j < len(rs) {
-				if isWord(rs[j]) {
+				if isWord(rs[j]) && !isCJK(rs[j]) {
 					j++
 					continue
 				}
@@ -148,7 +154,16 @@ func tokenize(s string) []token {
 }
 
 // disfluencies are hesitation sounds that transcripts keep and rules ignore.
-var disfluencies = wordSet("um", "uh", "er", "erm", "uhm", "umm", "hmm", "mm", "äh", "ähm", "öh", "euh", "ehm", "mmm")
+var disfluencies = wordSet("um", "uh", "er", "erm", "uhm", "umm", "hmm", "mm", "äh", "ähm", "öh", "euh", "ehm", "mmm",
+	"eh", "hã", "ehh", "ehmm")
+
+// isCJK reports whether r is a Han, Hiragana or Katakana character (or the long-vowel mark).
+func isCJK(r rune) bool {
+	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) || r == 'ー'
+}
+
+// hasCJK reports whether s holds a Han, Hiragana or Katakana character.
+func hasCJK(s string) bool { return strings.ContainsFunc(s, isCJK) }
 
 // clean drops hesitation sounds and collapses a repeated word or word pair ("I'll I'll", "we we").
 func cleanTokens(toks []token) []token {
@@ -197,6 +212,12 @@ func newSentence(raw, lang string) sentence {
 	trimmed := strings.TrimSpace(raw)
 	s.question = strings.HasSuffix(trimmed, "?") || strings.HasPrefix(trimmed, "¿")
 	return s
+}
+
+// known reports whether name is one of the meeting's speakers, said in lower case as ASR writes it.
+func (s *sentence) known(name string) bool {
+	_, ok := person(s.people, name)
+	return ok
 }
 
 // span renders tokens [a,b) as lower-case words padded with spaces, for unanchored word matching.

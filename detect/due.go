@@ -31,17 +31,21 @@ func dueRuleOf(class dueClass, p string, resolve func(map[string]string, time.Ti
 }
 
 // ResolveDue finds the due-date phrase in text and resolves it against the meeting date, as the
-// Detector does (see the package documentation for the rules). lang is en, es, de, fr or pt; empty
+// Detector does (see the package documentation for the rules). lang is one of Languages(); empty
 // means detect it. It returns the date at midnight in meeting's location, the words said, and
 // whether a phrase was found.
 func ResolveDue(text, lang string, meeting time.Time) (time.Time, string, bool) {
-	r, ok := rulesFor[lang]
-	if !ok {
-		r = rulesFor[DetectLanguage(text)]
+	if !Supports(lang) {
+		lang = DetectLanguage(text)
 	}
-	s := newSentence(text, r.code)
 	y, m, d := meeting.Date()
 	day := time.Date(y, m, d, 0, 0, 0, 0, meeting.Location())
+	if c := cjkFor[lang]; c != nil {
+		due, phrase, _, _ := c.findDue(c.clean(text), day)
+		return due, phrase, !due.IsZero()
+	}
+	r := rulesFor[lang]
+	s := newSentence(text, r.code)
 	return r.findDue(&s, 0, len(s.toks), day)
 }
 
@@ -57,6 +61,12 @@ func (r *langRules) findDueSpan(s *sentence, a, b int, meeting time.Time) (time.
 		return time.Time{}, "", -1, -1
 	}
 	sub := s.joined[s.offs[a]:s.end(b-1)]
+	// After a self-correction ("on tuesday no sorry wednesday") only a phrase said after it counts;
+	// the phrase corrected goes with it, out of the action phrase.
+	corrFrom, corrA := -1, -1
+	if loc := corrections.FindStringIndex(" " + sub + " "); loc != nil {
+		corrFrom = s.tokenAt(s.offs[a]+max(loc[1]-2, 0)) + 1
+	}
 	var (
 		best       time.Time
 		bestClass  dueClass
@@ -82,6 +92,14 @@ func (r *langRules) findDueSpan(s *sentence, a, b int, meeting time.Time) (time.
 			if !ok {
 				continue
 			}
+			if corrFrom >= 0 && ta < corrFrom {
+				if corrA < 0 || ta < corrA {
+					corrA = ta
+				}
+				if r.dueFrom(s, corrFrom, b, meeting) {
+					continue
+				}
+			}
 			better := dr.class > bestClass ||
 				(dr.class == bestClass && (ta < bestA || (ta == bestA && tb > bestB)))
 			if better {
@@ -90,8 +108,37 @@ func (r *langRules) findDueSpan(s *sentence, a, b int, meeting time.Time) (time.
 			}
 		}
 	}
+	if corrA >= 0 && bestA >= corrFrom {
+		bestA = corrA
+	}
 	return best, bestPhrase, bestA, bestB
 }
+
+// dueFrom reports whether tokens [a,b) hold a due phrase.
+func (r *langRules) dueFrom(s *sentence, a, b int, meeting time.Time) bool {
+	if a >= b {
+		return false
+	}
+	sub := s.joined[s.offs[a]:s.end(b-1)]
+	for _, dr := range r.dates {
+		for _, loc := range dr.re.FindAllStringSubmatchIndex(sub, -1) {
+			g := map[string]string{}
+			for gi, name := range dr.re.SubexpNames() {
+				if name != "" && loc[2*gi] >= 0 {
+					g[name] = sub[loc[2*gi]:loc[2*gi+1]]
+				}
+			}
+			if _, ok := dr.resolve(g, meeting, r.code); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// corrections are the words of a speaker correcting what they just said, in every language.
+var corrections = wordRE("no sorry", "sorry", "i mean", "no wait", "nein sorry", "nein", "ich meine", "no perdón", "perdón", "mejor dicho",
+	"non pardon", "pardon", "plutôt", "não desculpa", "desculpa", "quer dizer", "no scusa", "scusa", "anzi", "nee sorry", "nee", "ik bedoel")
 
 // Resolvers.
 
@@ -166,9 +213,9 @@ func inCount(g map[string]string, m time.Time, _ string) (time.Time, bool) {
 	}
 	u := g["u"]
 	switch {
-	case strings.HasPrefix(u, "hour") || strings.HasPrefix(u, "stunde") || strings.HasPrefix(u, "hora") || strings.HasPrefix(u, "heure"):
+	case strings.HasPrefix(u, "hour") || strings.HasPrefix(u, "stunde") || strings.HasPrefix(u, "hora") || strings.HasPrefix(u, "heure") || u == "ore" || u == "uur":
 		return m.AddDate(0, 0, (n+23)/24), true
-	case strings.HasPrefix(u, "week") || strings.HasPrefix(u, "semana") || strings.HasPrefix(u, "woche") || strings.HasPrefix(u, "semaine"):
+	case strings.HasPrefix(u, "week") || strings.HasPrefix(u, "semana") || strings.HasPrefix(u, "woche") || strings.HasPrefix(u, "semaine") || strings.HasPrefix(u, "settiman") || u == "weken":
 		return m.AddDate(0, 0, 7*n), true
 	}
 	if n == 15 && (strings.HasPrefix(u, "jour") || strings.HasPrefix(u, "día") || strings.HasPrefix(u, "dia")) {
@@ -264,11 +311,14 @@ var numberWords = map[string]int{
 	"einer": 1, "einem": 1, "eine": 1, "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "zehn": 10, "vierzehn": 14,
 	"une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "dix": 10, "quinze": 15,
 	"um": 1, "uma": 1, "dois": 2, "duas": 2, "três": 3, "sete": 7, "oito": 8, "dez": 10,
+	"due": 2, "tre": 3, "quattro": 4, "cinque": 5, "sei": 6, "sette": 7, "otto": 8, "dieci": 10, "quindici": 15,
+	"een": 1, "één": 1, "twee": 2, "drie": 3, "vijf": 5, "zes": 6, "zeven": 7, "tien": 10, "veertien": 14,
 }
 
 var (
-	nextWords = wordSet("next", "coming", "nächsten", "kommenden", "nächste", "kommende", "próximo", "próxima", "que viene", "prochain", "que vem")
-	thisWords = wordSet("this", "diesen", "diese", "este", "esta", "nesta", "nessa", "essa", "ce")
+	nextWords = wordSet("next", "coming", "nächsten", "kommenden", "nächste", "kommende", "próximo", "próxima", "que viene", "prochain", "que vem",
+		"prossimo", "prossima", "volgende", "komende", "下", "来週")
+	thisWords = wordSet("this", "diesen", "diese", "este", "esta", "nesta", "nessa", "essa", "ce", "questo", "questa", "deze", "这", "本", "今週")
 )
 
 func addWeekdays(days [7]string, more ...string) {

@@ -5,6 +5,10 @@
 // jobs, on several replicas) or straight to Deliver (one process); Deliver sends the summary
 // unless the record says it was sent already, then records that it was.
 //
+// Other work a stop owes (a push to the deal's CRM) runs as Steps of the same follow-up, before its
+// summary is sent: each step keeps its own record of what it did, so that running it again after a
+// crash redoes nothing.
+//
 // A follow-up may still be sent twice when a process dies between sending it and recording it:
 // each summary carries its follow-up's ID as its delivery ID (and Idempotency-Key header), the
 // same on every resend, for receivers to drop a repeat.
@@ -46,9 +50,18 @@ var (
 	_ Store = (*ledger.PostgresStore)(nil)
 )
 
+// Step is more work a stop owes, carried out with its follow-up, such as the push of the meeting
+// to its deal's CRM (crm.Pusher). Do must be safe to run again for the same follow-up; an error
+// means it could not finish (its store failed, or ctx ended): the follow-up is tried again later.
+type Step interface {
+	Do(ctx context.Context, f ledger.FollowUp) error
+}
+
 // Config sets up a Service.
 type Config struct {
 	Store Store
+	// Steps run with each follow-up, in order, before its summary is sent.
+	Steps []Step
 	// Notifier sends the summaries: its Endpoints, none meaning that follow-ups are recorded
 	// done and nothing is sent.
 	Notifier webhook.Notifier
@@ -115,12 +128,12 @@ func (s *Service) Sweep(ctx context.Context, submit func(ctx context.Context, id
 	return len(pending), nil
 }
 
-// Deliver carries out the follow-up named id (a ledger.FollowUp's ID): it sends the meeting's
-// recap summary unless the follow-up was done already, then records it done. Endpoints that
-// refused the summary, or were still failing after the Notifier's tries, are logged: the
-// follow-up is done all the same. Deliver fails, for its caller to try again later, only when the
-// store could not be read or written or ctx ended; a follow-up the store does not owe is logged
-// and dropped.
+// Deliver carries out the follow-up named id (a ledger.FollowUp's ID): unless it was done
+// already, it runs the Steps and sends the meeting's recap summary, then records it done.
+// Endpoints that refused the summary, or were still failing after the Notifier's tries, are
+// logged: the follow-up is done all the same. Deliver fails, for its caller to try again later,
+// only when the store could not be read or written, a step failed, or ctx ended; a follow-up the
+// store does not owe is logged and dropped.
 func (s *Service) Deliver(ctx context.Context, id string) error {
 	f, err := ledger.ParseFollowUpID(id)
 	if err != nil {
@@ -136,6 +149,11 @@ func (s *Service) Deliver(ctx context.Context, id string) error {
 		return fmt.Errorf("followup: %w", err)
 	case done:
 		return nil
+	}
+	for _, step := range s.cfg.Steps {
+		if err := step.Do(ctx, f); err != nil {
+			return fmt.Errorf("followup: %s: %w", id, err)
+		}
 	}
 	if len(s.cfg.Notifier.Endpoints) > 0 {
 		if err := s.send(ctx, f); err != nil {

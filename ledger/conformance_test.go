@@ -89,4 +89,5 @@ func runStoreConformance(t *testing.T, open storetest.StoreOpener) {
 	})
 	t.Run("store", func(t *testing.T) { storetest.RunStore(t, open) })
 	t.Run("team", func(t *testing.T) { storetest.RunTeam(t, open) })
+	t.Run("crm", func(t *testing.T) { storetest.RunCRM(t, open) })
 }

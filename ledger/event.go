@@ -25,20 +25,26 @@ const (
 	TypeMeetingState     EventType = "meeting.state"     // the meeting started recording, paused or stopped
 	TypeChannelLoss      EventType = "channel.loss"      // audio of a channel was lost in capture or left undecoded
 	TypeBotState         EventType = "bot.state"         // a meeting bot moved on its way into or out of a call
+	TypeCaptureLevel     EventType = "capture.level"     // a channel's audio level now, for a live meter
+	TypeCaptureHealth    EventType = "capture.health"    // a channel's capture began or stopped failing
+	TypeCRMPush          EventType = "crm.push"          // the meeting was pushed to a CRM, or its push failed
 )
 
 // Stored reports whether events of type t are appended to the log (and so replayed on resume).
-// Partials are published only.
+// Partials and levels are published only.
 func (t EventType) Stored() bool {
 	switch t {
-	case TypeSegmentFinal, TypeSpeakerUpdate, TypeCommitmentUpsert, TypeMeetingState, TypeChannelLoss, TypeBotState:
+	case TypeSegmentFinal, TypeSpeakerUpdate, TypeCommitmentUpsert, TypeMeetingState, TypeChannelLoss, TypeBotState,
+		TypeCaptureHealth, TypeCRMPush:
 		return true
 	}
 	return false
 }
 
 // Known reports whether t is one of the event types of this schema version.
-func (t EventType) Known() bool { return t == TypeSegmentPartial || t.Stored() }
+func (t EventType) Known() bool {
+	return t == TypeSegmentPartial || t == TypeCaptureLevel || t.Stored()
+}
 
 // MeetingState is the recording state carried by a meeting.state event.
 type MeetingState string
@@ -58,7 +64,7 @@ const (
 )
 
 // Event is one change in a meeting, as stored in its log and sent to viewers, one per WebSocket message.
-// Exactly one of Segment, Speaker, Commitment, State, Loss or Bot is set, matching Type.
+// Exactly one of Segment, Speaker, Commitment, State, Loss, Bot, Capture or CRM is set, matching Type.
 //
 // Events are values shared between subscribers once appended or published: receivers must not modify
 // what the pointer fields point to.
@@ -75,6 +81,8 @@ type Event struct {
 	State      MeetingState    `json:"state,omitempty"`      // meeting.state
 	Loss       *LossInfo       `json:"loss,omitempty"`       // channel.loss
 	Bot        *BotInfo        `json:"bot,omitempty"`        // bot.state
+	Capture    *CaptureInfo    `json:"capture,omitempty"`    // capture.level, capture.health
+	CRM        *CRMPush        `json:"crm,omitempty"`        // crm.push
 	Reason     string          `json:"reason,omitempty"`     // meeting.state: why, when known ("user", "source ended")
 	By         string          `json:"by,omitempty"`         // who made a change from a page ("Dana", "viewer"); "" for the pipeline
 
@@ -127,6 +135,33 @@ type LossInfo struct {
 	// AtMS is the meeting time of the latest loss.
 	AtMS int64 `json:"at_ms"`
 }
+
+// CaptureInfo is how one channel's capture is going. A capture.level event carries the level only;
+// a capture.health event carries the problem the channel has from AtMS on, or none when it is over.
+type CaptureInfo struct {
+	Channel string `json:"channel"`
+	// LevelDB is the loudness of the latest stretch of audio in dBFS (0 is full scale; silence is
+	// about -90), and PeakDB its loudest sample.
+	LevelDB float64 `json:"level_db"`
+	PeakDB  float64 `json:"peak_db"`
+	// Problem names what is wrong (CaptureSilent…); "" when the channel is well again.
+	Problem CaptureProblem `json:"problem,omitempty"`
+	// Message says it in words, with what to do: "No call audio for 60 s — is the meeting playing
+	// through another device?"
+	Message string `json:"message,omitempty"`
+	AtMS    int64  `json:"at_ms"` // meeting clock
+}
+
+// CaptureProblem is what is wrong with a channel's capture.
+type CaptureProblem string
+
+// The capture problems.
+const (
+	CaptureSilent   CaptureProblem = "silent"   // nothing but silence for a long while
+	CaptureClipping CaptureProblem = "clipping" // the input is too loud: samples hit full scale
+	CaptureOverflow CaptureProblem = "overflow" // the device lost audio because the machine fell behind
+	CaptureStalled  CaptureProblem = "stalled"  // the device stopped sending audio at all
+)
 
 // BotState is where a meeting bot stands on its way into and out of a call, as a bot.state event
 // carries it. A bot goes through them in this order, skipping some (a call without a lobby has no
@@ -250,11 +285,23 @@ type CommitmentEdit struct {
 	OwnerOrg *string
 	What     *string
 	Due      *string // a date (YYYY-MM-DD), or "" for none
+	// Rename, when set, is a speaker renamed: wherever the commitment names the old name (as its
+	// owner, contact or beneficiary) it names the new one. It marks no field as a person's: the
+	// person named is the same, and later evidence may still change who owns it.
+	Rename *Rename
 }
+
+// Rename is a person's name changed from From to To.
+type Rename struct{ From, To string }
 
 // Empty reports whether the edit changes nothing.
 func (e CommitmentEdit) Empty() bool {
-	return e.Status == nil && e.Owner == nil && e.OwnerOrg == nil && e.What == nil && e.Due == nil
+	return e.Status == nil && e.Owner == nil && e.OwnerOrg == nil && e.What == nil && e.Due == nil && e.Rename == nil
+}
+
+// Names reports whether c names name (case aside) as its owner, contact or beneficiary.
+func (c CommitmentInfo) Names(name string) bool {
+	return name != "" && (strings.EqualFold(c.Owner, name) || strings.EqualFold(c.Contact, name) || strings.EqualFold(c.Beneficiary, name))
 }
 
 // Apply changes c and marks each field it sets as a person's.
@@ -276,6 +323,13 @@ func (e CommitmentEdit) Apply(c *CommitmentInfo) {
 		c.DuePhrase = "" // no due date: the words said no longer stand for one either
 	}
 	set(EditDue, &c.Due, e.Due)
+	if r := e.Rename; r != nil && r.From != "" && r.To != "" {
+		for _, name := range []*string{&c.Owner, &c.Contact, &c.Beneficiary} {
+			if strings.EqualFold(*name, r.From) {
+				*name = r.To
+			}
+		}
+	}
 }
 
 // ErrInvalidEvent reports an event that does not follow the schema; the wrapped text says which rule.
@@ -319,6 +373,12 @@ func (e Event) Validate() error {
 		if e.Loss == nil || e.Loss.Channel == "" {
 			return fmt.Errorf("ledger: %w: %s needs a loss with a channel", ErrInvalidEvent, e.Type)
 		}
+	case TypeCaptureLevel, TypeCaptureHealth:
+		if e.Capture == nil || e.Capture.Channel == "" {
+			return fmt.Errorf("ledger: %w: %s needs a capture with a channel", ErrInvalidEvent, e.Type)
+		}
+	case TypeCRMPush:
+		return e.CRM.validate(e.Type)
 	case TypeBotState:
 		if e.Bot == nil || !e.Bot.Valid() {
 			return fmt.Errorf("ledger: %w: %s needs a bot with a known state, and a known reason for a failure", ErrInvalidEvent, e.Type)
@@ -344,7 +404,8 @@ func (e Event) hasNUL() bool {
 		text = append(text, p.ID, p.Channel, p.Name, p.Org, string(p.Role), p.Consent)
 	}
 	if c := e.Commitment; c != nil {
-		text = append(text, c.ID, c.What, c.Owner, c.OwnerOrg, c.Beneficiary, c.Due, c.DuePhrase, c.Status, c.Quote)
+		text = append(text, c.ID, c.What, c.Owner, c.OwnerOrg, c.Contact, c.Beneficiary, c.BeneficiaryOrg, c.Due, c.DuePhrase,
+			c.Status, c.Quote)
 		text = append(text, c.SegmentIDs...)
 		text = append(text, c.Edited...)
 	}
@@ -353,6 +414,12 @@ func (e Event) hasNUL() bool {
 	}
 	if b := e.Bot; b != nil {
 		text = append(text, string(b.State), string(b.Reason), b.Platform, b.Name, b.Detail)
+	}
+	if c := e.Capture; c != nil {
+		text = append(text, c.Channel, string(c.Problem), c.Message)
+	}
+	if c := e.CRM; c != nil {
+		text = append(text, c.texts()...)
 	}
 	return slices.ContainsFunc(text, func(s string) bool { return strings.IndexByte(s, 0) >= 0 })
 }
@@ -392,6 +459,14 @@ func (e Event) clone() Event {
 	if e.Bot != nil {
 		b := *e.Bot
 		e.Bot = &b
+	}
+	if e.Capture != nil {
+		c := *e.Capture
+		e.Capture = &c
+	}
+	if e.CRM != nil {
+		c := *e.CRM
+		e.CRM = &c
 	}
 	return e
 }

@@ -229,11 +229,11 @@ func (s *sqlStore) meetings(ctx context.Context, what, where string, args ...any
 // Participants implements Store.
 func (s *sqlStore) Participants(ctx context.Context, meetingID string) ([]Participant, error) {
 	return readRows(ctx, s, s.r, fmt.Sprintf("participants of meeting %q", meetingID),
-		`SELECT speaker_id, channel, name, organisation, role, stated_role, seq
+		`SELECT speaker_id, channel, name, organisation, role, stated_role, consent, seq
 		FROM participants WHERE meeting_id = ? ORDER BY speaker_id`, []any{meetingID},
 		func(rows sqlRows) (Participant, error) {
 			p := Participant{MeetingID: meetingID}
-			return p, rows.Scan(&p.SpeakerID, &p.Channel, &p.Name, &p.Org, &p.Role, &p.StatedRole, &p.Seq)
+			return p, rows.Scan(&p.SpeakerID, &p.Channel, &p.Name, &p.Org, &p.Role, &p.StatedRole, &p.Consent, &p.Seq)
 		})
 }
 

@@ -154,7 +154,9 @@ type Participant struct {
 	Role Role
 	// StatedRole is the role the speaker.update stated; "" when it stated none.
 	StatedRole Role
-	Seq        int64 // the event that last set it
+	// Consent is "declined" for a participant who refused to be recorded (SpeakerInfo.Consent).
+	Consent string
+	Seq     int64 // the event that last set it
 }
 
 // Segment is a final segment of a meeting's transcript.

@@ -3,6 +3,7 @@ package models
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -21,6 +22,18 @@ const OfficialURL = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main"
 // tinydiarizeURL hosts the one model whisper.cpp does not publish itself: the
 // speaker-turn variant of small.en, from the tinydiarize project.
 const tinydiarizeURL = "https://huggingface.co/akashmjn/tinydiarize-whisper.cpp/resolve/main"
+
+// vadURL hosts the ggml Silero VAD models published for whisper.cpp.
+const vadURL = "https://huggingface.co/ggml-org/whisper-vad/resolve/main"
+
+// SileroV5 names the Silero VAD v5 speech detector in whisper.cpp's ggml format. It is no
+// Whisper model, so Catalogue leaves it out, but Lookup finds it and a Cache pulls it like one.
+const SileroV5 = "silero-v5"
+
+// detectors are the speech-detection models; upstream publishes no checksum for them.
+var detectors = []Model{
+	{Name: SileroV5, File: "ggml-silero-v5.1.2.bin", URL: vadURL + "/ggml-silero-v5.1.2.bin", Size: 885 * 1000},
+}
 
 // ErrUnknownModel is returned by Lookup for a name the catalogue lacks.
 var ErrUnknownModel = errors.New("unknown model")
@@ -126,8 +139,8 @@ func Catalogue() []Model {
 // that suggests close names.
 func Lookup(name string) (Model, error) {
 	key := normalizeName(name)
-	for _, m := range catalogue {
-		if m.Name == key {
+	for _, m := range slices.Concat(catalogue, detectors) {
+		if m.Name == key || m.File == "ggml-"+key+".bin" {
 			return m, nil
 		}
 	}

@@ -79,22 +79,26 @@ type DealPerson struct {
 	Org      string      `json:"org,omitempty"`
 	Role     ledger.Role `json:"role"`
 	Meetings []string    `json:"meetings"` // meeting IDs, in meeting order
+	// Declined are the meetings of Meetings they were in but refused to be recorded in.
+	Declined []string `json:"declined,omitempty"`
 }
 
 // DealCommitment is one promise across a deal's meetings: the same owner making a similar promise in
 // several meetings counts once. Status is done when any meeting marked it done, otherwise the status
 // of its last mention.
 type DealCommitment struct {
-	ID          string   `json:"id"` // the first mention's commitment ID
-	What        string   `json:"what"`
-	Owner       string   `json:"owner"`
-	OwnerOrg    string   `json:"owner_org,omitempty"` // the owner's organisation, from the deal when not said
-	Beneficiary string   `json:"beneficiary,omitempty"`
-	Due         string   `json:"due,omitempty"` // the last due date said
-	DuePhrase   string   `json:"due_phrase,omitempty"`
-	Status      string   `json:"status"`
-	Quote       string   `json:"quote,omitempty"` // the first evidence
-	Meetings    []string `json:"meetings"`        // every meeting it came up in, first first
+	ID             string   `json:"id"` // the first mention's commitment ID
+	What           string   `json:"what"`
+	Owner          string   `json:"owner"`
+	OwnerOrg       string   `json:"owner_org,omitempty"` // the owner's organisation, from the deal when not said
+	Contact        string   `json:"contact,omitempty"`   // who speaks for an organisation that owns it
+	Beneficiary    string   `json:"beneficiary,omitempty"`
+	BeneficiaryOrg string   `json:"beneficiary_org,omitempty"`
+	Due            string   `json:"due,omitempty"` // the last due date said
+	DuePhrase      string   `json:"due_phrase,omitempty"`
+	Status         string   `json:"status"`
+	Quote          string   `json:"quote,omitempty"` // the first evidence
+	Meetings       []string `json:"meetings"`        // every meeting it came up in, first first
 
 	FirstMeeting   string `json:"first_meeting"`
 	FirstRaisedBy  string `json:"first_raised_by"` // who said the first evidence
@@ -148,7 +152,7 @@ func NewDealSummary(deal ledger.Deal, meetings []MeetingData, openOnly bool) Dea
 	}
 	people := map[string]*DealPerson{}
 	var personOrder []string
-	attend := func(name, orgName, meeting string) {
+	attend := func(name, orgName, meeting string, refused bool) {
 		key := strings.ToLower(orgName) + "\x00" + name
 		p := people[key]
 		if p == nil {
@@ -159,6 +163,9 @@ func NewDealSummary(deal ledger.Deal, meetings []MeetingData, openOnly bool) Dea
 		if !slices.Contains(p.Meetings, meeting) {
 			p.Meetings = append(p.Meetings, meeting)
 		}
+		if refused && !slices.Contains(p.Declined, meeting) {
+			p.Declined = append(p.Declined, meeting)
+		}
 	}
 
 	var groups []*DealCommitment
@@ -167,21 +174,21 @@ func NewDealSummary(deal ledger.Deal, meetings []MeetingData, openOnly bool) Dea
 		m := d.Meeting
 		dm := DealMeeting{ID: m.ID, Title: m.Title, StartedAt: m.StartedAt, State: m.State, DurationMS: d.DurationMS(),
 			Commitments: len(d.Commitments)}
-		speakers := d.speakers()
+		speakers := d.roster()
 		orgsIn := map[string]bool{}
 		for _, p := range d.Participants {
 			name := p.Name
 			if name == "" {
 				name = p.SpeakerID
 			}
-			attend(name, orgOf(p), m.ID)
-			orgsIn[orgName(orgOf(p))] = true
+			attend(name, speakers.orgOf(p), m.ID, declined(p))
+			orgsIn[orgName(speakers.orgOf(p))] = true
 		}
 		segByID := map[string]ledger.SegmentInfo{}
 		for _, g := range d.Segments {
 			segByID[g.ID] = g.SegmentInfo
-			name, o := who(g.SegmentInfo, speakers)
-			attend(name, o, m.ID)
+			name, o := speakers.who(g.SegmentInfo)
+			attend(name, o, m.ID, false)
 			orgsIn[orgName(o)] = true
 			talk := max(g.EndMS-g.StartMS, 0)
 			org(o).TalkMS += talk
@@ -266,12 +273,12 @@ func roleRank(r ledger.Role) int {
 // addDealCommitment adds one meeting's commitment to the deal's list, as a new promise or as another
 // mention of one made before.
 func addDealCommitment(groups []*DealCommitment, deal ledger.Deal, d MeetingData, c ledger.CommitmentInfo,
-	speakers map[string]ledger.Participant, segs map[string]ledger.SegmentInfo) []*DealCommitment {
+	speakers roster, segs map[string]ledger.SegmentInfo) []*DealCommitment {
 	owner := c.OwnerOrg
 	if owner == "" {
 		for _, p := range d.Participants {
 			if strings.EqualFold(p.Name, c.Owner) {
-				owner = orgOf(p)
+				owner = speakers.orgOf(p)
 				break
 			}
 		}
@@ -298,15 +305,15 @@ func addDealCommitment(groups []*DealCommitment, deal ledger.Deal, d MeetingData
 		return groups
 	}
 	g := &DealCommitment{
-		ID: c.ID, What: c.What, Owner: c.Owner, OwnerOrg: owner, Beneficiary: c.Beneficiary, Due: c.Due,
-		DuePhrase: c.DuePhrase, Status: c.Status, Meetings: []string{d.Meeting.ID},
+		ID: c.ID, What: c.What, Owner: c.Owner, OwnerOrg: owner, Contact: c.Contact, Beneficiary: c.Beneficiary,
+		BeneficiaryOrg: c.BeneficiaryOrg, Due: c.Due, DuePhrase: c.DuePhrase, Status: c.Status, Meetings: []string{d.Meeting.ID},
 		FirstMeeting: d.Meeting.ID, FirstStartMS: c.StartMS,
 	}
 	ev := detect.EvidenceOf(c, segs)
 	if len(ev) > 0 {
 		g.Quote, g.FirstStartMS = ev[0].Quote, ev[0].StartMS
 		if seg, ok := segs[ev[0].SegmentID]; ok {
-			g.FirstRaisedBy, g.FirstRaisedOrg = who(seg, speakers)
+			g.FirstRaisedBy, g.FirstRaisedOrg = speakers.who(seg)
 		}
 	}
 	if g.FirstRaisedBy == "" {
@@ -350,9 +357,10 @@ func (s DealSummary) WriteTable(w io.Writer) error {
 	}
 	p("\n%s\nOWNER\tWHAT\tDUE\tSTATUS\tFIRST RAISED BY\tFIRST MEETING\n", title)
 	for _, c := range s.Commitments {
-		owner := c.Owner
-		if c.OwnerOrg != "" && !strings.EqualFold(c.OwnerOrg, c.Owner) {
-			owner += " (" + c.OwnerOrg + ")"
+		owner := ownerLabel(c.Owner, c.OwnerOrg, c.Contact)
+		what := c.What
+		if f := forLabel(c.What, c.Beneficiary, c.BeneficiaryOrg); f != "" {
+			what += " " + f
 		}
 		by := c.FirstRaisedBy
 		if c.FirstRaisedOrg != "" {
@@ -362,7 +370,7 @@ func (s DealSummary) WriteTable(w io.Writer) error {
 		if due == "" {
 			due = "-"
 		}
-		p("%s\t%s\t%s\t%s\t%s\t%s %s\n", tabSafe(owner), tabSafe(c.What), due, c.Status, tabSafe(by), tabSafe(c.FirstMeeting),
+		p("%s\t%s\t%s\t%s\t%s\t%s %s\n", tabSafe(owner), tabSafe(what), due, c.Status, tabSafe(by), tabSafe(c.FirstMeeting),
 			detect.FormatClock(c.FirstStartMS))
 	}
 	if err := tw.Flush(); err != nil {
@@ -383,8 +391,8 @@ func tabSafe(s string) string {
 
 // ownerCommitments are the open commitments of one owner, for the deal page.
 type ownerCommitments struct {
-	Owner, Org string
-	Items      []DealCommitment
+	Owner string // as OwnerLabel names them
+	Items []DealCommitment
 }
 
 // WriteHTML writes the deal page: one self-contained screen with every meeting of the deal, the open
@@ -396,12 +404,13 @@ func (s DealSummary) WriteHTML(w io.Writer) error {
 		if c.Status != ledger.StatusOpen {
 			continue
 		}
-		key := strings.ToLower(c.Owner)
+		label := ownerLabel(c.Owner, c.OwnerOrg, c.Contact)
+		key := strings.ToLower(label)
 		i, ok := index[key]
 		if !ok {
 			i = len(byOwner)
 			index[key] = i
-			byOwner = append(byOwner, ownerCommitments{Owner: c.Owner, Org: c.OwnerOrg})
+			byOwner = append(byOwner, ownerCommitments{Owner: label})
 		}
 		byOwner[i].Items = append(byOwner[i].Items, c)
 	}
@@ -414,13 +423,20 @@ func (s DealSummary) WriteHTML(w io.Writer) error {
 	}
 	type row struct {
 		Person   DealPerson
-		Attended []bool
+		Attended []string // per meeting: "yes", "declined" (there, not recorded) or "no"
 	}
 	rows := make([]row, len(s.People))
 	for i, p := range s.People {
 		rows[i].Person = p
 		for _, m := range s.Meetings {
-			rows[i].Attended = append(rows[i].Attended, slices.Contains(p.Meetings, m.ID))
+			was := "no"
+			switch {
+			case slices.Contains(p.Declined, m.ID):
+				was = "declined"
+			case slices.Contains(p.Meetings, m.ID):
+				was = "yes"
+			}
+			rows[i].Attended = append(rows[i].Attended, was)
 		}
 	}
 	view := struct {

@@ -33,12 +33,12 @@ func TestDealReport(t *testing.T) {
 	for _, c := range s.Commitments {
 		byWhat[c.What] = c
 	}
-	pricing := byWhat["share the pricing options with you"]
+	pricing := byWhat["share the pricing options with Priya"]
 	if !slices.Equal(pricing.Meetings, []string{recordtest.Kickoff, recordtest.DeepDive}) || pricing.FirstMeeting != recordtest.Kickoff ||
 		pricing.FirstRaisedBy != "Dana" || pricing.FirstRaisedOrg != "Acme" || pricing.Due != "2026-03-13" || pricing.FirstStartMS != 3*4500 {
 		t.Errorf("pricing %+v", pricing)
 	}
-	if arch := byWhat["send you the integration architecture"]; arch.Status != ledger.StatusDone || arch.FirstRaisedBy != "Omar" {
+	if arch := byWhat["send Dana the integration architecture"]; arch.Status != ledger.StatusDone || arch.FirstRaisedBy != "Omar" {
 		t.Errorf("architecture %+v", arch)
 	}
 
@@ -105,7 +105,7 @@ func TestDealReport(t *testing.T) {
 			pricingRow = l
 		}
 	}
-	if !strings.Contains(header, "MADE  KEPT  OPEN") || !strings.Contains(pricingRow, "share the pricing options with you") ||
+	if !strings.Contains(header, "MADE  KEPT  OPEN") || !strings.Contains(pricingRow, "share the pricing options with Priya") ||
 		!strings.Contains(pricingRow, "Dana (Acme)") || !strings.Contains(pricingRow, "kickoff 0:13") {
 		t.Errorf("table:\n%s", table.String())
 	}
@@ -114,7 +114,7 @@ func TestDealReport(t *testing.T) {
 	if err := s.WriteHTML(&page); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`id="open-commitments"`, `data-owner="Dana"`, "set up the sandbox for you", "Es demasiado caro",
+	for _, want := range []string{`id="open-commitments"`, `data-owner="Dana (Acme)"`, "set up the sandbox for you", "Es demasiado caro",
 		`<th>Technical deep dive</th>`, "Kenji"} {
 		if !strings.Contains(page.String(), want) {
 			t.Errorf("deal page lacks %q", want)

@@ -109,10 +109,10 @@ type transcriptLine struct {
 }
 
 func (d *MeetingData) lines() []transcriptLine {
-	speakers := d.speakers()
+	speakers := d.roster()
 	out := make([]transcriptLine, len(d.Segments))
 	for i, g := range d.Segments {
-		name, org := who(g.SegmentInfo, speakers)
+		name, org := speakers.who(g.SegmentInfo)
 		out[i] = transcriptLine{Segment: g, Name: name, Org: org}
 	}
 	return out
@@ -253,7 +253,7 @@ func writeText(w io.Writer, d MeetingData, _ ExportOptions) error {
 
 // CSVHeader is the header row of the commitments CSV export.
 var CSVHeader = []string{"id", "owner", "owner_org", "what", "beneficiary", "due", "due_phrase", "status",
-	"confidence", "quote", "said_at", "segment_ids", "updated_at", "updated_by"}
+	"confidence", "quote", "said_at", "segment_ids", "updated_at", "updated_by", "contact", "beneficiary_org"}
 
 // writeCSV writes the commitments as RFC 4180 CSV (CRLF line ends) with a header row. A cell that
 // a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) gets a leading apostrophe.
@@ -264,9 +264,9 @@ func writeCSV(w io.Writer, d MeetingData, _ ExportOptions) error {
 		return err
 	}
 	for _, c := range d.Commitments {
-		row := []string{c.ID, c.Owner, c.OwnerOrg, c.What, c.Beneficiary, c.Due, c.DuePhrase, c.Status,
+		row := []string{c.ID, notYou(c.Owner), c.OwnerOrg, c.What, notYou(c.Beneficiary), c.Due, c.DuePhrase, c.Status,
 			strconv.FormatFloat(c.Confidence, 'f', 2, 64), c.Quote, detect.FormatClock(c.StartMS),
-			strings.Join(c.SegmentIDs, " "), formatCSVTime(c.UpdatedAt), c.UpdatedBy}
+			strings.Join(c.SegmentIDs, " "), formatCSVTime(c.UpdatedAt), c.UpdatedBy, notYou(c.Contact), c.BeneficiaryOrg}
 		for i := range row {
 			row[i] = csvSafe(row[i])
 		}

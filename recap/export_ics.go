@@ -35,13 +35,15 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 		if err != nil {
 			continue // no due date said, or not one this export can place
 		}
-		summary := c.Owner + ": " + c.What
-		desc := []string{"Owner: " + c.Owner}
-		if c.OwnerOrg != "" && !strings.EqualFold(c.OwnerOrg, c.Owner) {
-			desc[0] += " (" + c.OwnerOrg + ")"
+		owner := OwnerLabel(c.CommitmentInfo)
+		summary := c.What
+		var desc []string
+		if owner != "" {
+			summary = owner + ": " + c.What
+			desc = append(desc, "Owner: "+owner)
 		}
-		if c.Beneficiary != "" {
-			desc = append(desc, "For: "+c.Beneficiary)
+		if f := ForLabel(c.CommitmentInfo); f != "" {
+			desc = append(desc, "For: "+strings.TrimPrefix(f, "for "))
 		}
 		if c.DuePhrase != "" {
 			desc = append(desc, "Due as said: "+c.DuePhrase)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/detect"
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/summary"
 )
 
 // MeetingSource is what recaps and exports read of a meeting. Every Store implements it.
@@ -59,36 +60,6 @@ func LoadMeeting(ctx context.Context, src MeetingSource, id string) (MeetingData
 	return d, nil
 }
 
-// speakers indexes the meeting's participants by speaker ID.
-func (d *MeetingData) speakers() map[string]ledger.Participant {
-	out := make(map[string]ledger.Participant, len(d.Participants))
-	for _, p := range d.Participants {
-		out[p.SpeakerID] = p
-	}
-	return out
-}
-
-// who names a segment's speaker and the organisation shown for them: the segment's own first, then
-// the participant's (see orgOf).
-func who(g ledger.SegmentInfo, speakers map[string]ledger.Participant) (name, org string) {
-	p, ok := speakers[g.Speaker]
-	name, org = p.Name, ledger.OrgOrRole(g.Org, g.Role)
-	if org == "" && ok {
-		org = orgOf(p)
-	}
-	if name == "" {
-		name = g.Speaker
-	}
-	if name == "" {
-		name = "Unknown speaker"
-	}
-	return name, org
-}
-
-// orgOf is the organisation shown for a participant: its name, or else the role they stated. A
-// role guessed from no organisation shows nothing: it is no more than "other".
-func orgOf(p ledger.Participant) string { return ledger.OrgOrRole(p.Org, p.StatedRole) }
-
 // DurationMS returns the meeting clock of the end of its last segment.
 func (d *MeetingData) DurationMS() int64 {
 	var end int64
@@ -113,6 +84,8 @@ type Recap struct {
 	DurationMS int64               `json:"duration_ms"`
 	Languages  []string            `json:"languages,omitempty"` // by talk time, most spoken first
 
+	// Summary is the few lines worth reading, each citing the segments it comes from.
+	Summary       summary.Summary   `json:"summary"`
 	Orgs          []OrgRecap        `json:"organisations"` // attendees and talk time, most talk first
 	Commitments   []RecapCommitment `json:"commitments"`
 	OpenQuestions []Raised          `json:"open_questions"`
@@ -133,11 +106,14 @@ type Download struct {
 // OrgRecap is one organisation's part in a meeting. Org is the organisation's name, or the role of
 // speakers whose organisation is unknown ("partner"); "" gathers speakers of neither.
 type OrgRecap struct {
-	Org       string      `json:"org"`
-	Role      ledger.Role `json:"role,omitempty"`
-	People    []string    `json:"people"`
-	TalkMS    int64       `json:"talk_ms"`
-	TalkShare float64     `json:"talk_share"` // 0..1 of the meeting's talk time
+	Org    string      `json:"org"`
+	Role   ledger.Role `json:"role,omitempty"`
+	People []string    `json:"people"`
+	// Declined are the people who refused to be recorded: they were there, and nothing of theirs
+	// is in the record.
+	Declined  []string `json:"declined,omitempty"`
+	TalkMS    int64    `json:"talk_ms"`
+	TalkShare float64  `json:"talk_share"` // 0..1 of the meeting's talk time
 }
 
 // RecapCommitment is a commitment with its evidence split into quotes and times.
@@ -185,11 +161,11 @@ func New(d MeetingData) Recap {
 	if d.Deal != nil {
 		r.Deal = d.Deal.Name
 	}
-	speakers := d.speakers()
+	speakers := d.roster()
 	segByID := make(map[string]ledger.SegmentInfo, len(d.Segments))
 	for _, g := range d.Segments {
 		segByID[g.ID] = g.SegmentInfo
-		name, org := who(g.SegmentInfo, speakers)
+		name, org := speakers.who(g.SegmentInfo)
 		r.Transcript = append(r.Transcript, TranscriptLine{SegmentID: g.ID, StartMS: g.StartMS, EndMS: g.EndMS,
 			Speaker: name, Org: org, Text: g.Text, Language: g.Language})
 	}
@@ -199,10 +175,11 @@ func New(d MeetingData) Recap {
 		r.Commitments = append(r.Commitments, RecapCommitment{CommitmentInfo: c.CommitmentInfo, Evidence: detect.EvidenceOf(c.CommitmentInfo, segByID)})
 	}
 	r.OpenQuestions, r.Objections = raised(d, speakers, DefaultAnswerWindow)
+	r.Summary = r.summarize()
 	return r
 }
 
-func orgRecaps(d MeetingData, speakers map[string]ledger.Participant) []OrgRecap {
+func orgRecaps(d MeetingData, speakers roster) []OrgRecap {
 	byOrg := map[string]*OrgRecap{}
 	get := func(org string) *OrgRecap {
 		key := strings.ToLower(org)
@@ -221,7 +198,7 @@ func orgRecaps(d MeetingData, speakers map[string]ledger.Participant) []OrgRecap
 		}
 	}
 	for _, p := range d.Participants {
-		o := get(orgOf(p))
+		o := get(speakers.orgOf(p))
 		if p.Role != "" && p.Role != ledger.RoleOther {
 			o.Role = p.Role
 		}
@@ -229,11 +206,15 @@ func orgRecaps(d MeetingData, speakers map[string]ledger.Participant) []OrgRecap
 		if name == "" {
 			name = p.SpeakerID
 		}
+		if declined(p) {
+			o.Declined = append(o.Declined, name)
+			continue
+		}
 		addPerson(o, name)
 	}
 	var total int64
 	for _, g := range d.Segments {
-		name, org := who(g.SegmentInfo, speakers)
+		name, org := speakers.who(g.SegmentInfo)
 		o := get(org)
 		addPerson(o, name)
 		talk := max(g.EndMS-g.StartMS, 0)
@@ -253,6 +234,7 @@ func orgRecaps(d MeetingData, speakers map[string]ledger.Participant) []OrgRecap
 			o.TalkShare = float64(o.TalkMS) / float64(total)
 		}
 		slices.Sort(o.People)
+		slices.Sort(o.Declined)
 		out = append(out, *o)
 	}
 	slices.SortFunc(out, func(a, b OrgRecap) int {
@@ -291,13 +273,13 @@ func languages(d MeetingData) []string {
 // a sentence that ends with "?" (or opens with "¿"), or one that opens with an interrogative word of
 // its language and ends without a full stop. It is answered when a speaker of another organisation
 // (another speaker, when organisations are unknown) speaks within the next window segments.
-func raised(d MeetingData, speakers map[string]ledger.Participant, window int) (open, objections []Raised) {
+func raised(d MeetingData, speakers roster, window int) (open, objections []Raised) {
 	type said struct {
 		name, org, speaker string
 	}
 	whos := make([]said, len(d.Segments))
 	for i, g := range d.Segments {
-		name, org := who(g.SegmentInfo, speakers)
+		name, org := speakers.who(g.SegmentInfo)
 		whos[i] = said{name, org, g.Speaker}
 	}
 	other := func(a, b said) bool {

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ledgerline/ledgerline/detect"
+	"github.com/ledgerline/ledgerline/summary"
 )
 
 // templates holds the recap and deal pages, served from the binary.
@@ -38,11 +40,13 @@ func PageStyleSource() string {
 }
 
 var pageFuncs = template.FuncMap{
-	"clock":   detect.FormatClock,
-	"join":    strings.Join,
-	"pct":     pct,
-	"orgName": orgName,
-	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"clock":      detect.FormatClock,
+	"join":       strings.Join,
+	"pct":        pct,
+	"orgName":    orgName,
+	"ownerLabel": OwnerLabel,
+	"forLabel":   forLabel,
+	"date":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 }
 
 var (
@@ -132,10 +136,15 @@ func (r Recap) WriteMarkdown(w io.Writer) error {
 		meta = append(meta, "Languages: "+strings.Join(r.Languages, ", "))
 	}
 	p("%s\n\n", strings.Join(meta, " · "))
+	r.writeSummaryMarkdown(p)
 
 	p("## Attendees and talk time\n\n| Organisation | Role | People | Talk time | Share |\n|---|---|---|---|---|\n")
 	for _, o := range r.Orgs {
-		p("| %s | %s | %s | %s | %s |\n", mdCell(orgName(o.Org)), o.Role, mdCell(strings.Join(o.People, ", ")),
+		people := slices.Clone(o.People)
+		for _, name := range o.Declined {
+			people = append(people, name+" (declined recording)")
+		}
+		p("| %s | %s | %s | %s | %s |\n", mdCell(orgName(o.Org)), o.Role, mdCell(strings.Join(people, ", ")),
 			detect.FormatClock(o.TalkMS), pct(o.TalkShare))
 	}
 
@@ -145,13 +154,13 @@ func (r Recap) WriteMarkdown(w io.Writer) error {
 	} else {
 		p("| Owner | What | Due | Status | Evidence |\n|---|---|---|---|---|\n")
 		for _, c := range r.Commitments {
-			owner := c.Owner
-			if c.OwnerOrg != "" && !strings.EqualFold(c.OwnerOrg, c.Owner) {
-				owner += " (" + c.OwnerOrg + ")"
-			}
+			owner := OwnerLabel(c.CommitmentInfo)
 			what := c.What
-			if c.Beneficiary != "" {
-				what += " → " + c.Beneficiary
+			if f := ForLabel(c.CommitmentInfo); f != "" {
+				what += " " + f
+			}
+			if c.Possible() {
+				what += " (possible)"
 			}
 			due := c.Due
 			if due == "" {
@@ -204,4 +213,44 @@ func mdCell(s string) string {
 		return " "
 	}
 	return mdEscape(s)
+}
+
+// writeSummaryMarkdown writes the summary, each line with the time it was said.
+func (r Recap) writeSummaryMarkdown(p func(format string, args ...any)) {
+	sm := r.Summary
+	p("## Summary\n\n")
+	if len(sm.Narrative) > 0 {
+		var text []string
+		for _, l := range sm.Narrative {
+			text = append(text, mdEscape(l.Text)+" ["+detect.FormatClock(l.StartMS)+"]")
+		}
+		p("%s\n\n", strings.Join(text, " "))
+	}
+	if sm.Empty() {
+		p("Nothing was decided, promised, objected to or left open.\n\n")
+	}
+	list := func(title string, lines []summary.Line, quoted bool) {
+		if len(lines) == 0 {
+			return
+		}
+		p("### %s\n\n", title)
+		for _, l := range lines {
+			text := mdEscape(l.Text)
+			if quoted {
+				text = "“" + text + "”"
+			}
+			if l.Who != "" {
+				text += " — " + mdEscape(l.Who)
+			}
+			if len(l.SegmentIDs) > 0 {
+				text += ", [" + detect.FormatClock(l.StartMS) + "]"
+			}
+			p("- %s\n", text)
+		}
+		p("\n")
+	}
+	list("Decisions", sm.Decisions, true)
+	list("Next steps", sm.NextSteps, false)
+	list("Risks and objections", sm.Risks, true)
+	list("Open questions", sm.Questions, true)
 }

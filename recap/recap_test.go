@@ -129,7 +129,7 @@ func TestRecapRendersEscaped(t *testing.T) {
 	}
 	text := md.String()
 	for _, want := range []string{"# Recap: Kickoff", "| Owner | What | Due | Status | Evidence |",
-		"| Globex | send you the integration architecture → you | 2026-03-10 (“by March 10”) | open |",
+		"| Globex | send Dana the integration architecture | 2026-03-10 (“by March 10”) | open |",
 		"## Open questions", "- “Also, is there an on-prem option?” — Priya (Initech), [0:45]", "demasiado caro"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Markdown recap lacks %q:\n%s", want, text)

@@ -7,7 +7,8 @@ packages=(
   build-essential cmake pkg-config git  # whisper.cpp build, cgo
   nodejs npm                            # fetches the whisper.cpp source package
   portaudio19-dev libopus-dev libopusfile-dev  # laptop capture, WebRTC audio
-  pulseaudio                            # a null sink for the real capture test
+  libspeexdsp-dev                       # echo cancellation of laptop capture
+  pulseaudio pulseaudio-utils           # a null sink for the real capture tests (paplay, pactl)
   espeak-ng sox time                    # speech fixtures, audio checks, peak-memory figures
   ffmpeg flac opus-tools vorbis-tools lame  # Vorbis/WebM/M4A decoding; fixtures of every format
   chromium                              # the overlay page tested in a real browser
@@ -25,7 +26,7 @@ if [ "${RELEASE:-0}" = 1 ]; then
     *) echo "deps: releases are built on amd64 or arm64" >&2; exit 1 ;;
   esac
   packages+=("gcc-$triplet" "g++-$triplet" qemu-user
-    "libopus-dev:$other" "libopusfile-dev:$other" "portaudio19-dev:$other")
+    "libopus-dev:$other" "libopusfile-dev:$other" "portaudio19-dev:$other" "libspeexdsp-dev:$other")
   dpkg --print-foreign-architectures | grep -qx "$other" || foreign=$other
 fi
 
@@ -46,12 +47,13 @@ if [ -x "${LEDGERLINE_PG_BIN:-/nonexistent}/initdb" ] || command -v initdb >/dev
   for p in "${missing[@]}"; do [[ $p == postgresql ]] || filtered+=("$p"); done
   missing=("${filtered[@]}")
 fi
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  [ -n "$foreign" ] && $sudo dpkg --add-architecture "$foreign"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
-echo "deps: installing ${missing[*]}" >&2
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-[ -n "$foreign" ] && $sudo dpkg --add-architecture "$foreign"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# The Silero VAD weights (fetched once, with npm) for the speech detection of runs and tests.
+bash "$(dirname "$0")/silero.sh" >/dev/null

@@ -8,7 +8,7 @@
 #
 # The binary links statically whisper.cpp (built with PORTABLE=1: no tuning for this machine's CPU;
 # for another architecture, with Debian's cross compiler: WHISPER_ARCH in scripts/whisper.sh), opus,
-# opusfile, ogg, libstdc++ and libgomp. It needs at run time only glibc 2.34 or later and PortAudio
+# opusfile, ogg, speexdsp, libstdc++ and libgomp. It needs at run time only glibc 2.34 or later and PortAudio
 # (libportaudio2, which brings ALSA and JACK's client library); the build refuses a binary that
 # needs more.
 # The other architecture's libraries come from Debian's multiarch packages: `make release-deps`.
@@ -64,10 +64,11 @@ build() { # $1 = arch
   # script that brings the libraries it needs along, since its package names only -lopusfile.
   rm -rf "$work" && mkdir -p "$work/lib"
   local lib path
-  for lib in libopus.a libopusfile.a libogg.a; do
+  for lib in libopus.a libopusfile.a libogg.a libspeexdsp.a; do
     [ -f "/usr/lib/$triplet/$lib" ] || die "/usr/lib/$triplet/$lib is missing: run 'make release-deps' first"
   done
   ln -s "/usr/lib/$triplet/libopus.a" "$work/lib/libopus.a"
+  ln -s "/usr/lib/$triplet/libspeexdsp.a" "$work/lib/libspeexdsp.a"
   echo "GROUP ( /usr/lib/$triplet/libopusfile.a /usr/lib/$triplet/libogg.a /usr/lib/$triplet/libopus.a )" >"$work/lib/libopusfile.a"
   path=$("$cc" -print-file-name=libgomp.a)
   [ -f "$path" ] || die "$cc has no libgomp.a"

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,6 +80,8 @@ func fail(code int, format string, args ...any) error {
 func (s *Server) registerControl(mux *http.ServeMux) {
 	mux.HandleFunc("POST /m/{meeting}/speakers/{id}", s.controlHandler(ScopeControl, s.editSpeaker))
 	mux.HandleFunc("POST /m/{meeting}/commitments/{id}", s.controlHandler(ScopeControl, s.editCommitment))
+	mux.HandleFunc("POST /m/{meeting}/commitments", s.controlHandler(ScopeControl, s.addCommitment))
+	mux.HandleFunc("GET /m/{meeting}/about", s.serveAbout)
 	mux.HandleFunc("POST /m/{meeting}/pause", s.controlHandler(ScopeControl, s.pause))
 	mux.HandleFunc("POST /m/{meeting}/resume", s.controlHandler(ScopeControl, s.resume))
 }
@@ -118,12 +121,17 @@ func (s *Server) controlHandler(need Scope, fn controlFunc) http.HandlerFunc {
 			s.controlFail(w, m, r, fmt.Errorf("encode the answer: %w", err))
 			return
 		}
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("Content-Type", "application/json")
-		h.Set("X-Content-Type-Options", "nosniff")
-		_, _ = w.Write(append(body, '\n'))
+		writeJSON(w, body)
 	}
+}
+
+// writeJSON answers 200 with body, a JSON document that is never cached.
+func writeJSON(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(append(body, '\n'))
 }
 
 // controlFail answers with err: its own code for a controlError, 413 for a body over the limit, 500
@@ -338,6 +346,7 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 	if err != nil {
 		return ledger.Event{}, fmt.Errorf("read speaker %q: %w", id, err)
 	}
+	old := cmp.Or(sp.Name, id)
 	if req.Name != nil {
 		sp.Name = name
 	}
@@ -355,7 +364,11 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 	if sp.Name == "" {
 		sp.Name = id
 	}
-	return s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: m.id, Speaker: &sp, By: who})
+	e, err := s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: m.id, Speaker: &sp, By: who})
+	if err == nil {
+		s.renameInCommitments(ctx, ctl, m.id, old, sp.Name, who)
+	}
+	return e, err
 }
 
 // commitmentEdit is the body of POST /m/{meeting}/commitments/{id}. Absent fields keep their

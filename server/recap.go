@@ -77,6 +77,9 @@ func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 		s.recordError(w, "cannot build a recap", "meeting", m.ID, err)
 		return
 	}
+	if err := page.Narrate(r.Context(), s.cfg.Narrator, recap.DefaultNarrateTimeout); err != nil {
+		s.log.Warn("recap served without a narrative", "meeting", m.ID, "err", err)
+	}
 	var buf bytes.Buffer
 	h := w.Header()
 	switch format := r.URL.Query().Get("format"); format {
@@ -94,6 +97,11 @@ func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 			}
 			page.Downloads = append(page.Downloads, recap.Download{Kind: f.Kind, Href: href})
 		}
+		md := "/m/" + url.PathEscape(m.ID) + "/recap?format=md"
+		if token != "" {
+			md += "&t=" + url.QueryEscape(token)
+		}
+		page.Downloads = append(page.Downloads, recap.Download{Kind: "md", Href: md})
 		err = page.WriteHTML(&buf)
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("Content-Security-Policy", recordCSP())

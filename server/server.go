@@ -35,6 +35,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/summary"
 )
 
 // EventLog is what the server needs of a meeting's event log: replay after a sequence number, and
@@ -109,6 +110,9 @@ type Config struct {
 	// participant's side of the deal (the join page, a rename) gives their organisation from the
 	// meeting's deal read there; unset, the side alone is recorded.
 	Records RecordStore
+	// Narrator, when set, writes the narrative at the top of each recap page (a local model: see
+	// summary.ChatNarrator); a recap is served without one when it fails or is late.
+	Narrator summary.Narrator
 	// Gate, when set, lets in requests that hold no capability link (people signed in to a team
 	// server, API tokens), and meetings it lets in are served on demand, with no AddMeeting:
 	// their hub follows the log while they have viewers and stops IdleHub after the last leaves.

@@ -161,9 +161,11 @@ func (p *PortAudio) Devices() map[string]Device {
 	return out
 }
 
-// Start records every channel until ctx is done, then returns ctx.Err(). It
-// returns early with an error when a device fails; the other channels are
-// stopped first. Each channel is read by its own goroutine, which Start
+// Start records every channel until ctx is done, then returns ctx.Err(). A
+// device that fails while recording is reopened (see capture); Start returns
+// early with an error only when a device cannot be used at all (it will not
+// open, or records at a rate that cannot be resampled), and stops the other
+// channels first. Each channel is read by its own goroutine, which Start
 // waits for. A device read blocks for up to one frame, so Start returns
 // within about a frame of ctx being done.
 func (p *PortAudio) Start(ctx context.Context, out chan<- Frame) error {
@@ -205,7 +207,10 @@ func (p *PortAudio) Start(ctx context.Context, out chan<- Frame) error {
 	return errors.Join(failed...)
 }
 
-// capture records one channel from dev until ctx is done or the device fails.
+// capture records one channel from dev until ctx is done. A device that fails once it has
+// recorded (unplugged, switched off, taken by the system) is reopened, again and again until it
+// comes back or ctx is done: a meeting never stops silently because a headset was unplugged.
+// The time it was away counts as lost audio, so the channel stays on the meeting clock.
 func (p *PortAudio) capture(ctx context.Context, out chan<- Frame, channel string, dev Device) error {
 	rate := int(math.Round(dev.DefaultSampleRate))
 	rs, err := NewResampler(rate, SampleRate)
@@ -220,14 +225,59 @@ func (p *PortAudio) capture(ctx context.Context, out chan<- Frame, channel strin
 		return fmt.Errorf("%s: open %v: %w; check that no other program holds it, or choose another with %s (see `ledgerline devices`)",
 			channel, dev, err, "--"+channel)
 	}
-	defer st.Close()
 	p.log.Info("recording", "channel", channel, "device", dev.Name, "index", dev.Index,
 		"rate", rate, "channels", channels)
+	c := &channelCapture{p: p, out: out, channel: channel, rate: rate, channels: channels, rs: rs}
+	for {
+		err := c.record(ctx, st)
+		st.Close() //nolint:errcheck // a failed device may fail to close too; nothing more to do
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+			return ctx.Err()
+		}
+		p.log.Warn("audio device failed; reopening it", "channel", channel, "device", dev.Name, "error", err)
+		gone := time.Now()
+		if st, err = p.reopen(ctx, dev, channels, rate, perRead); err != nil {
+			return err
+		}
+		away := int64(time.Since(gone).Seconds() * SampleRate)
+		c.lost += away
+		p.log.Info("audio device back", "channel", channel, "device", dev.Name, "away", samplesDuration(away))
+	}
+}
 
-	mono := make([]float32, 0, perRead)
-	var pending []float32
-	var at int64   // samples sent or lost
-	var lost int64 // samples lost since the last frame sent
+// reopen opens dev again, retrying with a growing pause until it opens or ctx is done.
+func (p *PortAudio) reopen(ctx context.Context, dev Device, channels, rate, perRead int) (inputStream, error) {
+	wait := 200 * time.Millisecond
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		st, err := p.audio.open(dev, channels, rate, perRead)
+		if err == nil {
+			return st, nil
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// channelCapture is one channel's recording, carried over the device's reopenings.
+type channelCapture struct {
+	p              *PortAudio
+	out            chan<- Frame
+	channel        string
+	rate, channels int
+	rs             *Resampler
+	mono, pending  []float32
+	at             int64 // samples sent or lost
+	lost           int64 // samples lost since the last frame sent
+}
+
+// record reads st until ctx is done or the device fails.
+func (c *channelCapture) record(ctx context.Context, st inputStream) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -237,27 +287,28 @@ func (p *PortAudio) capture(ctx context.Context, out chan<- Frame, channel strin
 		if errors.As(err, &overflow) {
 			// The lost audio is skipped on the clock at the next frame boundary,
 			// within a frame of where it was lost.
-			n := overflow.frames * SampleRate / int64(rate)
-			lost += n
-			p.log.Warn("audio input lost: frames were not taken fast enough", "channel", channel,
-				"at", samplesDuration(at), "lost", samplesDuration(n))
+			n := overflow.frames * SampleRate / int64(c.rate)
+			c.lost += n
+			c.p.log.Warn("audio input lost: frames were not taken fast enough", "channel", c.channel,
+				"at", samplesDuration(c.at), "lost", samplesDuration(n))
 		} else if err != nil {
-			return fmt.Errorf("%s: read from %v: %w", channel, dev, err)
+			return fmt.Errorf("%s: read: %w", c.channel, err)
 		}
-		mono = downmix(mono[:0], buf, channels)
-		pending = rs.Process(pending, mono)
+		c.mono = downmix(c.mono[:0], buf, c.channels)
+		c.pending = c.rs.Process(c.pending, c.mono)
 		n := 0
-		for ; len(pending)-n >= p.frame; n += p.frame {
-			at += lost
-			f := Frame{Channel: channel, At: samplesDuration(at), Samples: append([]float32(nil), pending[n:n+p.frame]...),
-				Lost: samplesDuration(lost)}
-			lost = 0
-			if err := send(ctx, out, f); err != nil {
+		frame := c.p.frame
+		for ; len(c.pending)-n >= frame; n += frame {
+			c.at += c.lost
+			f := Frame{Channel: c.channel, At: samplesDuration(c.at), Samples: append([]float32(nil), c.pending[n:n+frame]...),
+				Lost: samplesDuration(c.lost)}
+			c.lost = 0
+			if err := send(ctx, c.out, f); err != nil {
 				return err
 			}
-			at += int64(p.frame)
+			c.at += int64(frame)
 		}
-		pending = pending[:copy(pending, pending[n:])]
+		c.pending = c.pending[:copy(c.pending, c.pending[n:])]
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -287,5 +288,109 @@ func BenchmarkReplay(b *testing.B) {
 				break drain
 			}
 		}
+	}
+}
+
+func TestReplayChannelsSplitsTheFilesChannels(t *testing.T) {
+	leaktest.Check(t)
+	// Left and right differ sample by sample, so a swap or a mix shows.
+	const n = 1000
+	var data []int16
+	for i := range n {
+		data = append(data, int16(i*30), int16(-i*20))
+	}
+	path := filepath.Join(t.TempDir(), "stereo.wav")
+	if err := os.WriteFile(path, wavFile(chunk("fmt ", fmtChunk(1, 2, SampleRate, 16)), chunk("data", le16(data...))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReplayChannels(path, []string{ChannelMic, ChannelSystem}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Channels(); !slices.Equal(got, []string{ChannelMic, ChannelSystem}) || r.Duration() != samplesDuration(n) {
+		t.Fatalf("channels %v, duration %v; want [mic system], %v", got, r.Duration(), samplesDuration(n))
+	}
+	frames, err := collect(context.Background(), t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]float32{}
+	for i, f := range frames {
+		// The channels' frames of one stretch of time come together, in order.
+		want := []string{ChannelMic, ChannelSystem}[i%2]
+		if f.Channel != want || f.At != samplesDuration(int64(len(got[f.Channel]))) {
+			t.Fatalf("frame %d: %s at %v, want %s at %v", i, f.Channel, f.At, want, samplesDuration(int64(len(got[f.Channel]))))
+		}
+		got[f.Channel] = append(got[f.Channel], f.Samples...)
+	}
+	for i := range n {
+		if l, r := got[ChannelMic][i], got[ChannelSystem][i]; l != float32(i*30)/(1<<15) || r != float32(-i*20)/(1<<15) {
+			t.Fatalf("sample %d: mic %v, system %v; want %v, %v", i, l, r, float32(i*30)/(1<<15), float32(-i*20)/(1<<15))
+		}
+	}
+}
+
+func TestReplayChannelsResamplesEachChannel(t *testing.T) {
+	leaktest.Check(t)
+	const path = "testdata/speech-44k-stereo-24.wav"
+	mono, err := LoadAudio(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReplayChannels(path, []string{"left", "right"}, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := collect(context.Background(), t, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]float32{}
+	for _, f := range frames {
+		got[f.Channel] = append(got[f.Channel], f.Samples...)
+	}
+	if len(got["left"]) != len(mono.Samples) || len(got["right"]) != len(mono.Samples) {
+		t.Fatalf("%d and %d samples, want %d each", len(got["left"]), len(got["right"]), len(mono.Samples))
+	}
+	// Resampling is linear: the channels, mixed after it, are the mono mix.
+	for i, m := range mono.Samples {
+		if d := math.Abs(float64((got["left"][i]+got["right"][i])/2 - m)); d > 1e-5 {
+			t.Fatalf("sample %d: the channels average %v, the downmix is %v", i, (got["left"][i]+got["right"][i])/2, m)
+		}
+	}
+}
+
+func TestReplayChannelsErrors(t *testing.T) {
+	dir := t.TempDir()
+	flac := filepath.Join(dir, "stereo.flac")
+	if _, err := exec.LookPath("sox"); err != nil {
+		t.Skip("sox not installed: sudo apt-get install sox")
+	}
+	if b, err := exec.Command("sox", "testdata/speech-44k-stereo-24.wav", flac).CombinedOutput(); err != nil {
+		t.Fatalf("sox: %v: %s", err, b)
+	}
+	for _, tc := range []struct {
+		name, path string
+		channels   []string
+		want       string
+	}{
+		{"too many names", "testdata/speech-44k-stereo-24.wav", []string{"mic", "system", "call"}, "has 2 channels"},
+		{"too few names", "testdata/speech-11k-3ch-16ext.wav", []string{"mic", "system"}, "has 3 channels"},
+		{"one name for two channels", "testdata/speech-44k-stereo-24.wav", []string{"mic"}, "has 2 channels"},
+		{"two names for a mono file", meetingWAV, []string{"mic", "system"}, "has 1 channels"},
+		{"a name twice", "testdata/speech-44k-stereo-24.wav", []string{"mic", "mic"}, "named twice"},
+		{"an empty name", "testdata/speech-44k-stereo-24.wav", []string{"mic", ""}, "needs a name"},
+		{"not WAV", flac, []string{"mic", "system"}, "convert it with 'ffmpeg"},
+		{"missing", filepath.Join(dir, "none.wav"), []string{"mic", "system"}, "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewReplayChannels(tc.path, tc.channels, 0, 0)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+	if r, err := NewReplayChannels(meetingWAV, []string{"call"}, 0, 0); err != nil || !slices.Equal(r.Channels(), []string{"call"}) {
+		t.Fatalf("a mono file as one channel: %v, %v", r, err)
 	}
 }

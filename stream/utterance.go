@@ -5,7 +5,9 @@ import "time"
 // SegmenterConfig tunes a Segmenter. Zero or negative fields take the
 // defaults in brackets.
 type SegmenterConfig struct {
-	// VAD tunes the voice activity detector that finds the speech.
+	// VAD tunes the voice activity detector that finds the speech; its
+	// Detector, when set, judges the frames (the Silero VAD), and the
+	// boundaries, rolls and cuts below apply the same whichever does.
 	VAD VADConfig
 	// PreRoll is how much audio before the detected start of speech is sent
 	// with it, so that a soft first sound is not cut [200 ms]. It never
@@ -87,6 +89,7 @@ type Segmenter struct {
 // NewSegmenter returns a Segmenter.
 func NewSegmenter(cfg SegmenterConfig) *Segmenter {
 	cfg = cfg.withDefaults()
+	// The detector's frames, when one is given.
 	size := cfg.VAD.FrameSize
 	frames := func(d time.Duration) int64 { // as the VAD rounds it: whole frames, at least one
 		n := (durationSamples(d) + int64(size) - 1) / int64(size)
@@ -147,6 +150,11 @@ func (s *Segmenter) Push(f Frame) []Chunk {
 	s.trim()
 	return out
 }
+
+// Close releases what the segmenter's detector holds (a model's state, for
+// one). Call it once the channel's audio has ended and been flushed; the
+// Segmenter is not used after.
+func (s *Segmenter) Close() error { return s.vad.Close() }
 
 // Flush ends the channel's audio: it decides on the input held back and
 // returns the chunks that end the utterance in progress, if any. The next

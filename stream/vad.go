@@ -1,10 +1,8 @@
 package stream
 
 import (
-	"math"
+	"io"
 	"time"
-
-	"gonum.org/v1/gonum/dsp/fourier"
 )
 
 // EventKind says whether speech started or ended.
@@ -36,6 +34,10 @@ type Event struct {
 
 // VADConfig tunes a VAD. Zero or negative fields take the defaults in brackets.
 type VADConfig struct {
+	// Detector judges each frame. Nil means the rule-based detector that
+	// needs no model (NewRuleDetector), tuned by the fields up to
+	// MinBandRatio, which a Detector of another kind ignores.
+	Detector FrameDetector
 	// FrameSize is the number of 16 kHz samples per pushed frame [480: 30 ms].
 	FrameSize int
 	// MarginDB is how far a frame's energy must rise above the tracked noise
@@ -63,6 +65,9 @@ func (c VADConfig) withDefaults() VADConfig {
 			*v = d
 		}
 	}
+	if c.Detector != nil {
+		c.FrameSize = c.Detector.FrameSize()
+	}
 	if c.FrameSize <= 0 {
 		c.FrameSize = 480
 	}
@@ -81,75 +86,57 @@ func (c VADConfig) withDefaults() VADConfig {
 	return c
 }
 
-// Noise floor tracking, per frame, in dB: it follows quieter frames quickly,
-// louder non-speech frames slowly, and creeps up during speech so that a
-// lasting rise in background noise is eventually absorbed.
-const (
-	floorFall  = 0.3
-	floorRise  = 0.05
-	floorCreep = 0.002
-	silenceDB  = -120.0 // energy of an all-zero frame
-)
-
-// VAD is a voice activity detector for 16 kHz mono audio that needs no model.
-// It judges each frame by its energy above an adaptive noise floor, its
-// spectral flatness and the share of its energy in the speech band, and
-// smooths the decisions with a minimum speech length and a hangover.
+// VAD is a voice activity detector for 16 kHz mono audio: it asks its
+// FrameDetector about each frame and smooths the answers with a minimum
+// speech length and a hangover, so that whichever detector runs, speech
+// boundaries come out the same way.
 //
 // A VAD is not safe for concurrent use.
 type VAD struct {
-	cfg                 VADConfig
+	det                 FrameDetector
+	size                int // samples per frame
 	minFrames, hangover int
-	nfft                int
-	window              []float64
-	fft                 *fourier.FFT
-	frame               []float64    // the windowed frame, zero-padded to nfft
-	coef                []complex128 // its spectrum, bins 0..nfft/2
 
-	floor    float64 // noise floor in dBFS; NaN until the first frame
-	now      int64   // samples pushed
+	now      int64 // samples pushed
 	speaking bool
 	run      int   // consecutive frames disagreeing with speaking
 	runStart int64 // sample where that run began
 }
 
-// Features are the measurements a VAD makes on one frame.
-type Features struct {
-	EnergyDB  float64 // mean square, dB relative to full scale
-	Flatness  float64 // geometric over arithmetic mean of the power spectrum
-	BandRatio float64 // share of energy within 300–3400 Hz
-}
-
 // NewVAD returns a VAD for 16 kHz mono frames.
 func NewVAD(cfg VADConfig) *VAD {
 	cfg = cfg.withDefaults()
+	det := cfg.Detector
+	if det == nil {
+		det = NewRuleDetector(cfg)
+	}
 	frameDur := time.Duration(cfg.FrameSize) * time.Second / SampleRate
-	v := &VAD{
-		cfg:       cfg,
+	return &VAD{
+		det:       det,
+		size:      cfg.FrameSize,
 		minFrames: max(1, int((cfg.MinSpeech+frameDur-1)/frameDur)),
 		hangover:  max(1, int((cfg.Hangover+frameDur-1)/frameDur)),
-		nfft:      1,
 	}
-	for v.nfft < cfg.FrameSize {
-		v.nfft *= 2
-	}
-	v.window = make([]float64, cfg.FrameSize)
-	for i := range v.window {
-		v.window[i] = 0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(cfg.FrameSize))
-	}
-	v.fft = fourier.NewFFT(v.nfft)
-	v.frame = make([]float64, v.nfft)
-	v.coef = make([]complex128, v.nfft/2+1)
-	v.Reset()
-	return v
 }
 
-// Reset forgets the stream: time restarts at zero and the noise floor is
-// learnt afresh.
+// FrameSize is the number of samples of the frames the VAD judges.
+func (v *VAD) FrameSize() int { return v.size }
+
+// Reset forgets the stream: time restarts at zero and the detector starts
+// afresh (the rule-based one learns the noise floor anew).
 func (v *VAD) Reset() {
-	v.floor = math.NaN()
+	v.det.Reset()
 	v.now, v.run, v.runStart = 0, 0, 0
 	v.speaking = false
+}
+
+// Close releases what the detector holds (a model's state, for one); the VAD
+// is not used after.
+func (v *VAD) Close() error {
+	if c, ok := v.det.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 // Speaking reports whether the VAD is inside a speech region.
@@ -166,9 +153,7 @@ func (v *VAD) Push(frame []float32) (Event, bool) {
 	}
 	start := v.now
 	v.now += int64(len(frame))
-	f := v.Analyze(frame)
-	speech := v.isSpeech(f)
-	v.track(f.EnergyDB, speech)
+	speech := v.det.Speech(frame)
 
 	if speech == v.speaking {
 		v.run = 0
@@ -202,67 +187,6 @@ func (v *VAD) Flush() (Event, bool) {
 	}
 	v.Reset()
 	return ev, ok
-}
-
-func (v *VAD) isSpeech(f Features) bool {
-	if math.IsNaN(v.floor) {
-		return false // nothing to compare against yet
-	}
-	return f.EnergyDB > v.cfg.MinLevelDB &&
-		f.EnergyDB > v.floor+v.cfg.MarginDB &&
-		f.Flatness < v.cfg.MaxFlatness &&
-		f.BandRatio > v.cfg.MinBandRatio
-}
-
-func (v *VAD) track(e float64, speech bool) {
-	switch {
-	case math.IsNaN(v.floor):
-		v.floor = e
-	case e < v.floor:
-		v.floor += floorFall * (e - v.floor)
-	case speech:
-		v.floor += floorCreep * (e - v.floor)
-	default:
-		v.floor += floorRise * (e - v.floor)
-	}
-}
-
-// Analyze measures one frame without changing the VAD's state.
-func (v *VAD) Analyze(frame []float32) Features {
-	n := min(len(frame), v.cfg.FrameSize)
-	var sum float64
-	for _, s := range frame[:n] {
-		x := float64(s)
-		sum += x * x
-	}
-	f := Features{EnergyDB: silenceDB, Flatness: 1}
-	if e := sum / float64(v.cfg.FrameSize); e > 0 && !math.IsNaN(e) {
-		f.EnergyDB = max(silenceDB, 10*math.Log10(e))
-	}
-
-	clear(v.frame)
-	for i, s := range frame[:n] {
-		v.frame[i] = float64(s) * v.window[i]
-	}
-	v.coef = v.fft.Coefficients(v.coef, v.frame)
-	binHz := float64(SampleRate) / float64(v.nfft)
-	var total, band, logSum float64
-	bins := 0
-	for k := 1; k <= v.nfft/2; k++ {
-		p := real(v.coef[k])*real(v.coef[k]) + imag(v.coef[k])*imag(v.coef[k])
-		total += p
-		hz := float64(k) * binHz
-		if hz >= 300 && hz <= 3400 {
-			band += p
-			logSum += math.Log(p + 1e-20)
-			bins++
-		}
-	}
-	if total > 0 && band > 0 {
-		f.BandRatio = band / total
-		f.Flatness = math.Exp(logSum/float64(bins)) / (band / float64(bins))
-	}
-	return f
 }
 
 func samplesDuration(n int64) time.Duration { return framesDuration(n, SampleRate) }

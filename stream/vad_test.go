@@ -240,7 +240,7 @@ func TestVADResetRestartsTime(t *testing.T) {
 }
 
 func TestVADFeatures(t *testing.T) {
-	v := NewVAD(VADConfig{})
+	v := NewRuleDetector(VADConfig{})
 	tone := sine(1000, SampleRate, 480, 0.5)
 	f := v.Analyze(tone)
 	if math.Abs(f.EnergyDB-(-9.03)) > 0.1 { // 0.5 amplitude: mean square 0.125

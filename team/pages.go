@@ -28,6 +28,7 @@ const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; bas
 func (s *Server) registerPages(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.page(s.serveLibrary))
 	mux.HandleFunc("GET /search", s.page(s.serveSearch))
+	mux.HandleFunc("POST /bots", s.page(s.sendBotForm))
 	mux.HandleFunc("GET /invite/{secret}", s.serveInvite)
 	mux.HandleFunc("POST /invite/{secret}", s.redeemInvite)
 	mux.HandleFunc("POST /signout", s.signOut)
@@ -101,6 +102,7 @@ func (s *Server) chrome(r *http.Request, p principal) chrome {
 type libraryPage struct {
 	chrome
 	Groups []dealGroup
+	Bots   botBox
 }
 
 type dealGroup struct {
@@ -121,7 +123,11 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request, p principa
 	if err != nil {
 		return err
 	}
-	page := libraryPage{chrome: s.chrome(r, p)}
+	box, err := s.botBox(r, p)
+	if err != nil {
+		return err
+	}
+	page := libraryPage{chrome: s.chrome(r, p), Bots: box}
 	groups := map[string]int{} // deal ID → index in page.Groups, in order of each deal's newest meeting
 	for _, m := range ms {
 		row, err := s.libraryRow(r, m)
@@ -144,7 +150,7 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request, p principa
 		}
 		page.Groups[i].Meetings = append(page.Groups[i].Meetings, row)
 	}
-	s.render(w, http.StatusOK, "library", page)
+	s.render(w, box.code, "library", page)
 	return nil
 }
 

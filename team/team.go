@@ -32,6 +32,7 @@ import (
 type Store interface {
 	ledger.Store
 	ledger.Team
+	ledger.CRM
 	server.Control
 }
 
@@ -56,7 +57,13 @@ type Config struct {
 	// defaults to Store.
 	Control  server.Control
 	Recorder server.Recorder
-	Logger   *slog.Logger
+	// Bots sends meeting bots into web calls for the server's own meetings (/api/v1/bots,
+	// calendars; RunBots starts the scheduled ones); nil: the server sends none. PrivateFeeds lets
+	// calendar feeds be read from loopback and private addresses.
+	Bots         BotLauncher
+	PrivateFeeds bool
+	Logger       *slog.Logger
+	CRM          CRMKeys // seals organisations' CRM tokens (a crm.Keyring); nil: CRM settings are refused
 	// Now is the clock credentials are checked by; time.Now when nil.
 	Now func() time.Time
 }

@@ -72,7 +72,7 @@ func runBotJoin(ctx context.Context, e *env, args []string) error {
 	team := addTeamFlags(fs, "team server to send the meeting to as it is recorded, such as https://ledgerline.example.com; kept here too, and sent later when the server cannot be reached (see 'ledgerline sync')")
 	workers := fs.Int("workers", 0, "decodes that run at once (default: from the CPU cores; workers × threads must fit them)")
 	threads := threadsFlag(fs)
-	maxBots := fs.Int("max-bots", bot.DefaultMaxBots(), "bots this machine runs at once, all ledgerline processes together; one more is refused with \"no capacity\"")
+	maxBots := maxBotsFlag(fs)
 	admission := fs.Duration("admission-timeout", 10*time.Minute, "how long the bot waits to be admitted (or for the meeting to start)")
 	alone := fs.Duration("alone-after", 2*time.Minute, "how long the bot stays once everyone else has left")
 	maxDuration := fs.Duration("max-duration", 4*time.Hour, "the longest the bot stays in a call")
@@ -211,12 +211,23 @@ func consentMessage(name, watch string) string {
 	return msg + fmt.Sprintf(" To stop the recording, remove %q from the call or send %q in this chat.", name, bot.DefaultLeaveCommand)
 }
 
-// recordBotState appends the bot's state to the meeting's log, for viewers and the record, and
-// tells the user.
-func recordBotState(ctx context.Context, e *env, store *ledger.SQLiteStore, meeting, platform, name string, st bot.Status) {
+// botLog is the meeting log a bot's states are recorded on.
+type botLog interface {
+	Append(ctx context.Context, e ledger.Event) (ledger.Event, error)
+}
+
+// appendBotState appends the bot's state to the meeting's log, for viewers and the record: the
+// states of 'bot join' and of the team server's bots alike.
+func appendBotState(ctx context.Context, log botLog, meeting, platform, name string, st bot.Status) error {
 	info := &ledger.BotInfo{State: ledger.BotState(st.State), Reason: ledger.BotReason(st.Reason), Platform: platform,
 		Name: name, Detail: st.Detail}
-	if _, err := store.Append(context.WithoutCancel(ctx), ledger.Event{Type: ledger.TypeBotState, Meeting: meeting, Bot: info}); err != nil {
+	_, err := log.Append(context.WithoutCancel(ctx), ledger.Event{Type: ledger.TypeBotState, Meeting: meeting, Bot: info})
+	return err
+}
+
+// recordBotState records the bot's state on the meeting's log and tells the user.
+func recordBotState(ctx context.Context, e *env, store botLog, meeting, platform, name string, st bot.Status) {
+	if err := appendBotState(ctx, store, meeting, platform, name, st); err != nil {
 		e.log.Warn("record the bot's state", "state", st.State, "err", err)
 	}
 	line := "bot: " + botWords(st.State)

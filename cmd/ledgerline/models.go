@@ -5,13 +5,16 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/ledgerline/ledgerline/models"
+	"github.com/ledgerline/ledgerline/stream"
+	"github.com/ledgerline/ledgerline/vad"
 )
 
 func runModels(ctx context.Context, e *env, args []string) error {
-	const synopsis = "models list | pull NAME [--if-absent] | rm NAME | make-random --shape test|tiny --out FILE"
+	const synopsis = "models list | pull NAME [--if-absent] | rm NAME | make-random --shape test|tiny --out FILE | convert-vad [--onnx FILE] [--out FILE]"
 	if len(args) == 0 {
 		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
 	}
@@ -76,6 +79,33 @@ func runModels(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		return nil
+	case "convert-vad":
+		fs := newFlagSet(e, "models convert-vad", "models convert-vad [--onnx FILE] [--out FILE]\n\nConvert the Silero VAD v5 ONNX weights ('make deps' fetches them) into whisper.cpp's ggml\n"+
+			"VAD format, for the speech detection of 'ledgerline run', and print the file's path. Where\n"+
+			"there is internet, 'ledgerline models pull "+models.SileroV5+"' downloads the official file instead.")
+		onnx := fs.String("onnx", "", "the ONNX file (default: where 'make deps' puts it)")
+		out := fs.String("out", "", "file to write (default: the model cache, where 'ledgerline run' finds it)")
+		if err := noArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		if *onnx == "" {
+			var err error
+			if *onnx, err = models.SileroONNXPath(); err != nil {
+				return err
+			}
+		}
+		if *out == "" {
+			cache, err := modelCache()
+			if err != nil {
+				return err
+			}
+			*out = filepath.Join(cache.Dir, models.SileroConverted)
+		}
+		if err := models.ConvertSileroFile(*onnx, *out); err != nil {
+			return fmt.Errorf("%w (run 'make deps' to fetch the weights, or pass --onnx FILE)", err)
+		}
+		fmt.Fprintln(e.stdout, *out)
+		return nil
 	case "make-random":
 		fs := newFlagSet(e, "models make-random", "models make-random --shape test|tiny --out FILE [--seed N]\n\nWrite a model of random weights, for tests and benchmarks.")
 		shape := fs.String("shape", string(models.ShapeTest), "test (about 8 MB, for tests) or tiny (the tiny model's dimensions, for benchmarks)")
@@ -94,12 +124,29 @@ func runModels(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	if isHelp(args[0]) {
-		fs := newFlagSet(e, "models", "models list\nmodels pull NAME [--if-absent]\nmodels rm NAME\nmodels make-random --shape test|tiny --out FILE [--seed N]\n\n"+
-			"List, download, remove or generate Whisper models. Run 'ledgerline models COMMAND -h' for one of them.")
+		fs := newFlagSet(e, "models", "models list\nmodels pull NAME [--if-absent]\nmodels rm NAME\nmodels make-random --shape test|tiny --out FILE [--seed N]\n"+
+			"models convert-vad [--onnx FILE] [--out FILE]\n\n"+
+			"List, download, remove or generate Whisper models, or convert the speech detector's.\nRun 'ledgerline models COMMAND -h' for one of them.")
 		_, err := parseInterspersed(fs, args[:1])
 		return err
 	}
 	return fmt.Errorf("%w: unknown models command %q: ledgerline %s", errUsage, args[0], synopsis)
+}
+
+// speechDetectors gives each channel the Silero VAD from the model cache, or returns nil (the
+// rule-based detector) where it is not there or does not load; it says which, once.
+func speechDetectors(e *env) func() stream.FrameDetector {
+	cache, err := modelCache()
+	var m *vad.Model
+	if err == nil {
+		m, err = vad.Open(cache, e.log)
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "speech detection: rule-based, as the Silero VAD is not available: %v\n", err)
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "speech detection: Silero VAD %s (%s)\n", m.Version(), m.Path())
+	return m.Detectors()
 }
 
 func modelCache() (*models.Cache, error) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/detect"
+	"github.com/ledgerline/ledgerline/echo"
 	"github.com/ledgerline/ledgerline/followup"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/server"
@@ -33,6 +35,8 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	speed := speedFlag(fs)
 	mic := fs.String("mic", "", "microphone device: number or name from 'ledgerline devices' (default: the system's default input)")
 	system := fs.String("system", "", "device carrying the call's audio, such as a monitor or loopback input (default: none)")
+	channels := fs.String("channels", "", "with --input, the recording's channels in order, one name each: mic (you), system (the call as the laptop played it) or call, such as mic,system for a stereo recording of a laptop (default: all channels mixed as the call)")
+	echoCancel := fs.Bool("echo-cancel", true, "when both mic and system are captured, remove from the mic the call it hears from the laptop's speakers (needed without headphones)")
 	model := modelFlag(fs)
 	language := languageFlag(fs)
 	languages := languagesFlag(fs)
@@ -89,7 +93,8 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		if *input != "" || *mic != "" || *system != "" {
 			return fmt.Errorf("%w: --bot captures no local audio: drop --input, --mic and --system", errUsage)
 		}
-	} else if sources, speakers, err = liveSources(e, *input, speed.rate, *mic, *system, *me, myRole); err != nil {
+	} else if sources, speakers, err = liveSources(e, capture{input: *input, channels: *channels, speed: speed.rate,
+		mic: *mic, system: *system, echoCancel: *echoCancel, me: *me, role: myRole}); err != nil {
 		return err
 	}
 	size, err := asr.SizeFor(runtime.NumCPU(), *workers, *threads)
@@ -112,7 +117,10 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "join: %s\n", m.JoinURL())
 	noteMicrophone(e.stderr, m.JoinURL())
 	opt := asr.Options{Language: *language, Languages: languages.codes}
-	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers}
+	// The laptop's devices should always hear something; a replayed file ends.
+	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers,
+		WatchDevices: !*bot && *input == ""}
+	pipeline.Detector = speechDetectors(e)
 	if *refinerURL != "" {
 		pipeline.Refiner = &detect.ChatRefiner{URL: *refinerURL, Model: *refinerModel, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}
 	}
@@ -242,8 +250,8 @@ func finish(ctx context.Context, e *env, m *agent.Meeting, stay bool) error {
 
 // followUps makes the service that sends stopped meetings' recap summaries to endpoints; with
 // none, it records them done.
-func followUps(e *env, store followup.Store, endpoints []webhook.Endpoint, recapURL func(ledger.Meeting) string) (*followup.Service, error) {
-	s, err := followup.New(followup.Config{Store: store, Notifier: webhook.Notifier{Endpoints: endpoints},
+func followUps(e *env, store followup.Store, endpoints []webhook.Endpoint, recapURL func(ledger.Meeting) string, steps ...followup.Step) (*followup.Service, error) {
+	s, err := followup.New(followup.Config{Store: store, Steps: steps, Notifier: webhook.Notifier{Endpoints: endpoints},
 		RecapURL: recapURL, Logger: e.log})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
@@ -268,27 +276,74 @@ func (w *webhookFlags) Set(v string) error {
 	return nil
 }
 
-// liveSources builds the audio sources: a replayed file, or the laptop's devices.
-func liveSources(e *env, input string, speed float64, mic, system, me string, myRole ledger.Role) ([]stream.Source, map[string]agent.Speaker, error) {
-	if input != "" {
-		if mic != "" || system != "" {
-			return nil, nil, fmt.Errorf("%w: use either --input or --mic/--system, not both", errUsage)
+// capture is what run's flags say to record: a replayed file, or the laptop's devices.
+type capture struct {
+	input, channels string
+	speed           float64
+	mic, system     string
+	echoCancel      bool
+	me              string
+	role            ledger.Role
+}
+
+// liveSources builds the audio sources: a replayed file, or the laptop's devices. Where both the
+// mic and the system channel are captured, the mic's echo of the system is cancelled unless
+// turned off, and the choice is reported.
+func liveSources(e *env, c capture) ([]stream.Source, map[string]agent.Speaker, error) {
+	var src stream.Source
+	var err error
+	switch {
+	case c.input == "" && c.channels != "":
+		return nil, nil, fmt.Errorf("%w: --channels names the channels of an --input recording: add --input FILE, or drop --channels", errUsage)
+	case c.input != "" && (c.mic != "" || c.system != ""):
+		return nil, nil, fmt.Errorf("%w: use either --input or --mic/--system, not both", errUsage)
+	case c.input != "" && c.channels == "":
+		src, err = stream.NewReplay(c.input, inputChannel, c.speed, 0)
+	case c.input != "":
+		names, cerr := parseChannels(c.channels)
+		if cerr != nil {
+			return nil, nil, cerr
 		}
-		src, err := stream.NewReplay(input, inputChannel, speed, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		return []stream.Source{src}, nil, nil
+		src, err = stream.NewReplayChannels(c.input, names, c.speed, 0)
+	default:
+		src, err = stream.NewPortAudio(stream.PortAudioConfig{Mic: c.mic, System: c.system, Logger: e.log})
 	}
-	src, err := stream.NewPortAudio(stream.PortAudioConfig{Mic: mic, System: system, Logger: e.log})
 	if err != nil {
 		return nil, nil, err
 	}
-	name := me
+	if chs := src.Channels(); slices.Contains(chs, stream.ChannelMic) && slices.Contains(chs, stream.ChannelSystem) {
+		if !c.echoCancel {
+			fmt.Fprintln(e.stderr, "echo cancellation: off; without headphones the call is transcribed again on the mic (--echo-cancel turns it on)")
+		} else if src, err = echo.New(src, echo.Config{Logger: e.log}); err != nil {
+			return nil, nil, err
+		} else {
+			fmt.Fprintln(e.stderr, "echo cancellation: on, the call the mic hears from the speakers is removed (--echo-cancel=false turns it off)")
+		}
+	}
+	if !slices.Contains(src.Channels(), stream.ChannelMic) {
+		return []stream.Source{src}, nil, nil
+	}
+	name := c.me
 	if name == "" {
 		name = "Me"
 	}
-	return []stream.Source{src}, map[string]agent.Speaker{stream.ChannelMic: {Name: name, Role: myRole}}, nil
+	return []stream.Source{src}, map[string]agent.Speaker{stream.ChannelMic: {Name: name, Role: c.role}}, nil
+}
+
+// parseChannels reads --channels: known names, each at most once.
+func parseChannels(v string) ([]string, error) {
+	names := strings.Split(v, ",")
+	for i, n := range names {
+		names[i] = strings.TrimSpace(n)
+		switch {
+		case names[i] != stream.ChannelMic && names[i] != stream.ChannelSystem && names[i] != inputChannel:
+			return nil, fmt.Errorf("%w: --channels %q: %q is no channel name: use %s, %s or %s, one per channel of the recording, such as mic,system",
+				errUsage, v, names[i], stream.ChannelMic, stream.ChannelSystem, inputChannel)
+		case slices.Contains(names[:i], names[i]):
+			return nil, fmt.Errorf("%w: --channels %q names %s twice: name each channel of the recording once", errUsage, v, names[i])
+		}
+	}
+	return names, nil
 }
 
 // parseRole reads the side of the deal a flag gives, before anything starts or connects.

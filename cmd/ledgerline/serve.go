@@ -17,6 +17,7 @@ import (
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
 	"github.com/ledgerline/ledgerline/broker"
+	"github.com/ledgerline/ledgerline/crm"
 	"github.com/ledgerline/ledgerline/followup"
 	"github.com/ledgerline/ledgerline/jobs"
 	"github.com/ledgerline/ledgerline/ledger"
@@ -52,6 +53,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var hooks webhookFlags
 	fs.Var(&hooks, "webhook", "when a meeting stops (recorded here or sent by a laptop), post its recap summary to this URL (repeatable); prefix slack= for a Slack-compatible incoming webhook. Every organisation's meetings are sent: give it only endpoints the server's operator may read")
 	var origins originFlags
+	maxBots := maxBotsFlag(fs)
+	botPlatforms := botHosts{}
+	fs.Var(botPlatforms, "bot-platform", "meeting links on HOST are of PLATFORM, as HOST=PLATFORM: jitsi.example.com=jitsi for a self-hosted Jitsi Meet, or generic for another web meeting (repeatable)")
 	fs.Var(&origins, "allowed-origin", "another browser origin (https://crm.example.com) whose pages may open sockets and make changes, as this server's own may (repeatable); the --public-url's is allowed already")
 	if err := noArgs(fs, args); err != nil {
 		return err
@@ -152,12 +156,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer host.Close()
+	bots := newServeBots(e, store, *maxBots, botPlatforms)
+	defer bots.close()
+	crmKeys, err := crm.KeyringFromEnv() // organisations' CRM tokens are sealed under $LEDGERLINE_CRM_KEY
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	srv, err := team.New(team.Config{
 		Store:     store,
+		CRM:       crmKeys,
 		PublicURL: *publicURL,
 		Logger:    e.log,
 		Control:   host,
 		Recorder:  host,
+		Bots:      bots, PrivateFeeds: loopbackOnly(*listen, *publicURL),
 		Server: server.Config{Addr: *listen, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins, Logger: e.log, Ingest: host.Ingest(),
 			TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey},
 	})
@@ -182,9 +194,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	// Stopped meetings' recap summaries go to the webhooks once per stop, whatever crashes: from a
 	// durable queue on NATS that every replica sweeps into and takes jobs from, or in this process.
-	follow, err := followUps(e, store, hooks.endpoints, func(m ledger.Meeting) string {
+	recapURL := func(m ledger.Meeting) string {
 		return base + "/m/" + url.PathEscape(m.ID) + "/recap" // people sign in to open it
-	})
+	}
+	// Each stop also pushes its meeting to its deal's CRM record, where one is set (docs/crm.md).
+	push, err := crm.New(crm.Config{Store: store, Keys: crmKeys, RecapURL: recapURL, Logger: e.log})
+	if err != nil {
+		return err
+	}
+	follow, err := followUps(e, store, hooks.endpoints, recapURL, push)
 	if err != nil {
 		return err
 	}
@@ -195,6 +213,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := runFollowUps(background, &bg, e, follow, link); err != nil {
 		return err
 	}
+	bots.attach(background, base)
+	bg.Go(func() { srv.RunBots(background) })
 	if modelErr != nil {
 		fmt.Fprintf(e.stderr, "note: meetings the server records itself need a model: %v\n", modelErr)
 	}

@@ -35,11 +35,17 @@ func TestEvalThreshold(t *testing.T) {
 	}
 }
 
-func TestHoldoutMistakes(t *testing.T) {
+// TestSetMistakes lists the mistakes on one set (LEDGER_EVAL_SET, default holdout), for a person
+// reading them; it asserts nothing.
+func TestSetMistakes(t *testing.T) {
 	if os.Getenv("LEDGER_EVAL_MISTAKES") == "" {
-		t.Skip("set LEDGER_EVAL_MISTAKES=1 to list the held-out mistakes")
+		t.Skip("set LEDGER_EVAL_MISTAKES=1 (and LEDGER_EVAL_SET=spoken-dev, say) to list a set's mistakes")
 	}
-	examples, err := LoadExamples("testdata/holdout")
+	set := os.Getenv("LEDGER_EVAL_SET")
+	if set == "" {
+		set = "holdout"
+	}
+	examples, err := LoadExamples("testdata/" + set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,9 +56,17 @@ func TestHoldoutMistakes(t *testing.T) {
 			if c.HasDue() {
 				due = c.Due.Format("2006-01-02")
 			}
-			got = append(got, fmt.Sprintf("{%s %s %q}", c.Owner, due, c.What))
+			got = append(got, fmt.Sprintf("{%s %s ben=%q %q %.2f}", c.Owner, due, c.Beneficiary, c.What, c.Confidence))
 		}
-		t.Logf("%s %q\n   want %v\n   got  %v", m.ID, m.Text, m.Expected, got)
+		var want []string
+		for _, e := range m.Expected {
+			ben := "-"
+			if e.Beneficiary != nil {
+				ben = *e.Beneficiary
+			}
+			want = append(want, fmt.Sprintf("{%s %s ben=%q %q}", e.Owner, e.Due, ben, e.What))
+		}
+		t.Logf("%s %q\n   want %v\n   got  %v", m.ID, m.Text, want, got)
 	}
 }
 

@@ -234,6 +234,12 @@ func projections(t *testing.T, open StoreOpener) {
 	if ps, err := s.Participants(ctx, "m"); err != nil || ps[1].Name != "Lee Park (guest)" || ps[1].Role != ledger.RoleOther {
 		t.Errorf("renamed participant = %+v, %v", ps, err)
 	}
+	if _, err := s.Append(ctx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: "m", Speaker: &ledger.SpeakerInfo{ID: "declined-kim", Name: "Kim", Consent: "declined"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err := s.Participants(ctx, "m"); err != nil || len(ps) != 4 || ps[0].SpeakerID != "declined-kim" || ps[0].Consent != "declined" || ps[1].Consent != "" {
+		t.Errorf("participant who declined = %+v, %v; want consent declined on theirs only", ps, err)
+	}
 
 	segs, err := s.Segments(ctx, "m")
 	if err != nil {
@@ -266,7 +272,7 @@ func projections(t *testing.T, open StoreOpener) {
 	}
 
 	m, err := s.Meeting(ctx, "m")
-	if err != nil || m.State != ledger.MeetingRecording || m.LastSeq != int64(len(call))+1 {
+	if err != nil || m.State != ledger.MeetingRecording || m.LastSeq != int64(len(call))+2 { // the call, the rename and the refusal
 		t.Errorf("meeting after the call = %+v, %v", m, err)
 	}
 	if _, err := s.Append(ctx, ledger.Event{Type: ledger.TypeMeetingState, Meeting: "m", State: ledger.MeetingStopped, Reason: "source ended"}); err != nil {

@@ -35,6 +35,8 @@ func RunTeam(t *testing.T, open StoreOpener) {
 	t.Run("import refusals", func(t *testing.T) { importRefusals(t, teamOpener(open)) })
 	t.Run("import beside appends", func(t *testing.T) { importBesideAppends(t, teamOpener(open)) })
 	t.Run("uploads", func(t *testing.T) { uploads(t, teamOpener(open)) })
+	t.Run("bots", func(t *testing.T) { bots(t, open) })
+	t.Run("calendars", func(t *testing.T) { calendars(t, open) })
 }
 
 // teamOpener opens stores on one database for a test, as open does, as TeamStores.

@@ -25,6 +25,42 @@
   $('meeting').textContent = meeting;
   $('overlay').src = overlayURL.href;
 
+  // A participant belongs to an organisation: the deal's organisations are offered by name, each
+  // with its side ("Northwind (partner)"); the side is what is sent, and the server names the
+  // organisation on it. Without a deal, the sides alone are offered.
+  async function describe() {
+    const aboutURL = new URL('about', location.href);
+    aboutURL.search = new URLSearchParams({ t: token }).toString();
+    let about;
+    try {
+      const res = await fetch(aboutURL, { cache: 'no-store', credentials: 'same-origin', referrerPolicy: 'no-referrer' });
+      if (!res.ok) return;
+      about = await res.json();
+    } catch (err) {
+      return; // the sides stay on offer
+    }
+    if (about.title) $('meeting').textContent = about.title;
+    const orgs = (about.deal && about.deal.organisations) || [];
+    if (orgs.length === 0) return;
+    const keep = orgInput.value;
+    const options = [new Option('Choose…', '', true, false)];
+    options[0].disabled = true;
+    for (const o of orgs) options.push(new Option(`${o.org} (${o.role})`, o.role));
+    options.push(new Option('another organisation', 'other'));
+    orgInput.replaceChildren(...options);
+    orgInput.value = keep;
+    if (orgInput.selectedIndex < 0) orgInput.selectedIndex = 0;
+    orgInput.closest('label').firstChild.textContent = 'Your organisation ';
+    refresh();
+  }
+  describe();
+
+  // orgLabel is what the page shows of the organisation picked.
+  function orgLabel() {
+    const o = orgInput.selectedOptions[0];
+    return o ? o.textContent : orgInput.value;
+  }
+
   // One WHIP session: a peer connection sending one track, and the resource to DELETE.
   const sessions = { mic: null, tab: null };
   let me = null; // { name, org, channel }
@@ -221,7 +257,7 @@
     for (const el of [nameInput, orgInput, consent, joinBtn, declineBtn]) el.disabled = true;
     controls.hidden = false;
     $('me-name').textContent = name;
-    $('me-org').textContent = '(' + org + ')';
+    $('me-org').textContent = '(' + orgLabel() + ')';
     sendState.dataset.send = 'connecting';
     sendState.textContent = 'Connecting…';
     paused = false;

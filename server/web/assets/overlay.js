@@ -18,9 +18,77 @@
   const speakers = new Map(); // speaker id → {name, org, role}
   const finals = new Map(); // segment id → segment, for talk time and re-rendering after a rename
   const commitments = new Map(); // commitment id → commitment
-  let lastSeq = 0, connects = 0, backoff = MIN_BACKOFF, retry = null;
+  let lastSeq = 0, connects = 0, backoff = MIN_BACKOFF, retry = null, stopped = false;
+  let commitmentLanguages = null; // the languages commitments are detected in, once known
 
   $('meeting').textContent = meetingID;
+
+  // What the event stream does not carry: the meeting's title and deal, links to its recap and
+  // deal page, and the languages commitments are detected in.
+  async function describe() {
+    let about;
+    try {
+      const res = await fetch(`${base}/about?t=${encodeURIComponent(token)}`, { cache: 'no-store', credentials: 'same-origin', referrerPolicy: 'no-referrer' });
+      if (!res.ok) return;
+      about = await res.json();
+    } catch (err) {
+      return;
+    }
+    if (about.title) {
+      $('meeting').textContent = about.title;
+      document.title = `${about.title} · Ledgerline`;
+    }
+    const link = (a, href) => { if (href) { a.href = href; a.hidden = false; } };
+    if (about.deal) {
+      $('deal').textContent = `· ${about.deal.name}`;
+      $('deal').hidden = false;
+      link($('deal-link'), about.deal.page);
+    }
+    link($('recap-link'), about.recap);
+    for (const o of (about.deal && about.deal.organisations) || []) sideOrgs.set(o.role, o.org);
+    if (sideOrgs.size > 0) {
+      for (const li of [...captions.children]) {
+        const seg = finals.get(li.dataset.segment);
+        if (seg) li.replaceWith(line(seg, true, li.dataset.finalSeq));
+      }
+      talkLater();
+    }
+    commitmentLanguages = new Set(about.commitment_languages || []);
+    languagesLater();
+  }
+
+  // languageName names a language code in English ("sv" → "Swedish").
+  function languageName(code) {
+    try { return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) || code; } catch (err) { return code; }
+  }
+
+  // When people speak a language commitments are not detected in, the ledger says so rather than
+  // stay empty as if nobody had promised anything.
+  function renderLanguages() {
+    const note = $('languages-note');
+    const missing = new Map(); // language → talk time
+    if (commitmentLanguages) {
+      for (const seg of finals.values()) {
+        const lang = (seg.language || '').toLowerCase();
+        if (!lang || commitmentLanguages.has(lang)) continue;
+        missing.set(lang, (missing.get(lang) || 0) + Math.max(1, (seg.end_ms || 0) - (seg.start_ms || 0)));
+      }
+    }
+    const names = [...missing.entries()].sort((a, b) => b[1] - a[1]).map(([lang]) => languageName(lang));
+    note.dataset.languages = [...missing.keys()].join(',');
+    if (names.length === 0) {
+      note.hidden = true;
+    } else {
+      const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+      note.textContent = `Commitments are not detected in ${list}.`;
+      note.hidden = false;
+    }
+    $('no-commitments').hidden = ledger.childElementCount > 0 || names.length > 0;
+  }
+  let languagesTimer = null;
+  function languagesLater() {
+    if (languagesTimer === null) languagesTimer = setTimeout(() => { languagesTimer = null; renderLanguages(); }, 50);
+  }
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -48,10 +116,17 @@
     return (s && s.name) || seg.speaker || seg.channel || '?';
   }
 
-  // orgOf is what is shown of someone's organisation: its name, or their side of the deal when the
-  // name is not known.
+  // The deal's organisation on each side ("partner" → "Northwind"), once the meeting is described.
+  const sideOrgs = new Map();
+  const SIDES = new Set(['vendor', 'partner', 'buyer']);
+
+  // orgOf is what is shown of someone's organisation, and what talk time is summed by: its name,
+  // the deal's organisation on their side when they gave only a side (or nothing), else the side.
   function orgOf(x) {
-    return (x && (x.org || x.role)) || '';
+    if (!x) return '';
+    const org = x.org || '', side = SIDES.has(org.toLowerCase()) ? org.toLowerCase() : (org ? '' : (x.role || ''));
+    if (side) return sideOrgs.get(side) || side;
+    return org;
   }
 
   function speakerOrg(seg) {
@@ -71,6 +146,13 @@
     const org = speakerOrg(seg);
     if (org) head.append(el('span', 'org', org));
     if (seg.overlap) head.append(el('span', 'overlap', 'overlapping speech'));
+    if (final) {
+      const add = el('button', 'add', '+ commitment');
+      add.type = 'button';
+      add.dataset.add = seg.id;
+      add.title = 'Add a commitment said here that the ledger missed';
+      head.append(add);
+    }
     li.append(head, el('p', 'text', seg.text || ''));
     if (seg.language) li.lang = seg.language;
     return li;
@@ -110,6 +192,7 @@
     if (old) old.replaceWith(li); else captions.append(li);
     finals.set(seg.id, seg);
     talkLater();
+    languagesLater();
     follow(stick);
   }
 
@@ -224,17 +307,49 @@
     $('no-talk').hidden = finals.size > 0;
   }
 
+  // A listener's pronoun, where an old record holds one for a person, names nobody: it is not shown.
+  const YOU = new Set(['you', 'yourself', 'you all', 'usted', 'ustedes', 'vosotros', 'sie', 'ihnen', 'vous', 'você', 'vocês']);
+  const named = (s) => (s && !YOU.has(String(s).trim().toLowerCase()) ? String(s) : '');
+  const same = (a, b) => a.toLowerCase() === b.toLowerCase();
+
+  // ownerLabel names who owns a commitment as the recap does: "Northwind — Ravi Menon" for an
+  // organisation and the person who speaks for it, "Dana Reyes (Contoso)" for a person.
+  function ownerLabel(c) {
+    const owner = named(c.owner), contact = named(c.contact), org = c.owner_org || '';
+    if (!owner) return org;
+    if (contact && !same(contact, owner)) return `${owner} — ${contact}`;
+    if (org && !same(org, owner)) return `${owner} (${org})`;
+    return owner;
+  }
+
+  // forLabel names for whom: "for Laura Chen (Fabrikam)", "for Fabrikam", or nothing.
+  function forLabel(c) {
+    const who = named(c.beneficiary), org = c.beneficiary_org || '';
+    if (!who) return org ? `for ${org}` : '';
+    return org && !same(org, who) ? `for ${who} (${org})` : `for ${who}`;
+  }
+
+  // possible: unsure, and no person has said otherwise (ledger.CommitmentInfo.Possible).
+  const POSSIBLE_BELOW = 0.6;
+  function possible(c) {
+    return (c.confidence || 0) < POSSIBLE_BELOW && !(c.edited && c.edited.length) && (c.status || 'open') === 'open';
+  }
+
   function onCommitment(e) {
     const c = e.commitment;
     commitments.set(c.id, c);
-    const li = el('li', 'commitment');
+    const maybe = possible(c);
+    const li = el('li', maybe ? 'commitment possible' : 'commitment');
     li.dataset.commitment = c.id;
     li.dataset.status = c.status || 'open';
+    if (maybe) li.dataset.possible = '';
     li.append(el('p', 'what', c.what));
     const meta = el('div', 'meta');
-    meta.append(el('span', 'status-badge', c.status || 'open'));
-    meta.append(el('span', 'owner', c.owner_org && c.owner_org !== c.owner ? `${c.owner} (${c.owner_org})` : c.owner));
-    if (c.beneficiary) meta.append(el('span', 'beneficiary', `for ${c.beneficiary}`));
+    meta.append(el('span', 'status-badge', maybe ? 'possible' : (c.status || 'open')));
+    const owner = ownerLabel(c);
+    if (owner) meta.append(el('span', 'owner', owner));
+    const forWhom = forLabel(c);
+    if (forWhom) meta.append(el('span', 'beneficiary', forWhom));
     const due = c.due || c.due_phrase;
     if (due) {
       const d = el('span', 'due', `due ${due}`);
@@ -249,7 +364,7 @@
     if (old) old.replaceWith(li); else ledger.append(li);
     const open = [...ledger.children].filter((x) => x.dataset.status === 'open').length;
     $('count').textContent = `${open} open · ${ledger.childElementCount}`;
-    $('no-commitments').hidden = true;
+    renderLanguages();
   }
 
   function commitmentActions(c) {
@@ -261,13 +376,16 @@
       b.title = title;
       return b;
     };
-    if ((c.status || 'open') === 'open') {
+    if (possible(c)) {
+      box.append(button('confirm', 'Confirm', 'This is a commitment'),
+        button('dismiss', 'Dismiss', 'Not a commitment'));
+    } else if ((c.status || 'open') === 'open') {
       box.append(button('done', 'Done', 'Mark this commitment done'),
         button('dismiss', 'Dismiss', 'Not a commitment, or no longer one'));
     } else {
       box.append(button('reopen', 'Reopen', 'Mark this commitment open again'));
     }
-    box.append(button('edit', 'Edit', 'Reassign the owner or change the due date'));
+    box.append(button('edit', 'Edit', 'Fix what was promised, reassign the owner or change the due date'));
     return box;
   }
 
@@ -296,6 +414,9 @@
 
   function onState(e) {
     const labels = { recording: 'Recording', paused: 'Paused', stopped: 'Stopped' };
+    // Once stopped, nothing is live: the connection's pill would only say "Live" beside "Stopped".
+    stopped = e.state === 'stopped';
+    conn.hidden = stopped;
     rec.dataset.state = e.state;
     rec.textContent = labels[e.state] || String(e.state);
     rec.title = e.reason ? `Recording state: ${e.reason}` : 'Recording state';
@@ -435,7 +556,8 @@
     const c = commitments.get(id);
     if (!c) return;
     commitmentForm.dataset.commitment = id;
-    commitmentForm.querySelector('.what-preview').textContent = c.what || '';
+    commitmentForm.querySelector('.what-preview').textContent = c.quote ? `“${c.quote}”` : '';
+    commitmentForm.elements.what.value = c.what || '';
     commitmentForm.elements.owner.value = c.owner || '';
     commitmentForm.elements.owner_org.value = c.owner_org || '';
     commitmentForm.elements.due.value = c.due || '';
@@ -447,9 +569,11 @@
     const id = commitmentForm.dataset.commitment;
     const c = commitments.get(id) || {};
     const f = commitmentForm.elements;
-    const owner = f.owner.value.trim(), ownerOrg = f.owner_org.value.trim(), due = f.due.value;
+    const what = f.what.value.trim(), owner = f.owner.value.trim(), ownerOrg = f.owner_org.value.trim(), due = f.due.value;
+    if (!what) { formError(commitmentForm, 'Say what was promised.'); return; }
     if (!owner) { formError(commitmentForm, 'Say who owns this commitment.'); return; }
     const body = { by: by() };
+    if (what !== (c.what || '')) body.what = what;
     if (owner !== (c.owner || '')) body.owner = owner;
     if (ownerOrg !== (c.owner_org || '')) body.owner_org = ownerOrg;
     if (due !== (c.due || '')) body.due = due || null;
@@ -457,7 +581,33 @@
     if (await act(`commitments/${encodeURIComponent(id)}`, body, (m) => formError(commitmentForm, m))) closeDialog(commitmentDialog);
   });
 
-  const STATUS_OF = { done: 'done', dismiss: 'dropped', reopen: 'open' };
+  // A commitment the ledger missed is added where it was said: the viewer picks the caption line.
+  const addDialog = $('add-dialog'), addForm = $('add-form');
+  function addCommitment(segmentID) {
+    const seg = finals.get(segmentID);
+    if (!seg) return;
+    addForm.reset();
+    addForm.dataset.segment = segmentID;
+    addForm.querySelector('.what-preview').textContent = `“${seg.text || ''}” — ${speakerName(seg)}, ${clock(seg.start_ms)}`;
+    addForm.elements.owner.value = speakerName(seg);
+    addForm.elements.owner_org.value = speakerOrg(seg);
+    openDialog(addDialog);
+  }
+
+  addForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const f = addForm.elements;
+    const what = f.what.value.trim(), owner = f.owner.value.trim(), ownerOrg = f.owner_org.value.trim(), due = f.due.value;
+    if (!what) { formError(addForm, 'Say what was promised.'); return; }
+    if (!owner) { formError(addForm, 'Say who owns this commitment.'); return; }
+    const body = { what, owner, segment: addForm.dataset.segment, by: by() };
+    if (ownerOrg) body.owner_org = ownerOrg;
+    if (due) body.due = due;
+    if (await act('commitments', body, (m) => formError(addForm, m))) closeDialog(addDialog);
+  });
+
+  // Confirming a possible commitment is a person's edit that keeps it open; dismissing drops it.
+  const STATUS_OF = { done: 'done', dismiss: 'dropped', reopen: 'open', confirm: 'open' };
   ledger.addEventListener('click', async (ev) => {
     const b = ev.target instanceof Element ? ev.target.closest('button[data-action]') : null;
     const li = b && b.closest('[data-commitment]');
@@ -471,8 +621,11 @@
   });
 
   document.addEventListener('click', (ev) => {
-    const who = ev.target instanceof Element ? ev.target.closest('button.who[data-speaker]') : null;
+    const target = ev.target instanceof Element ? ev.target : null;
+    const who = target && target.closest('button.who[data-speaker]');
     if (who && who.dataset.speaker) editSpeaker(who.dataset.speaker);
+    const add = target && target.closest('button[data-add]');
+    if (add) addCommitment(add.dataset.add);
   });
 
   function handle(e) {
@@ -496,6 +649,7 @@
   function setConn(state, text) {
     conn.dataset.conn = state;
     conn.textContent = text;
+    conn.hidden = stopped;
   }
 
   function connect() {
@@ -545,5 +699,6 @@
     setConn('refused', 'This link needs its access token');
     return;
   }
+  describe();
   connect();
 })();

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ledgerline/ledgerline/models"
+)
+
+func TestModelsConvertVAD(t *testing.T) {
+	onnx, err := models.SileroONNXPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(onnx); err != nil {
+		t.Skipf("the Silero VAD v5 weights are not at %s: run 'make deps' (scripts/silero.sh fetches them)", onnx)
+	}
+	if code, out, _ := ledgerline(t, "models", "convert-vad", "-h"); code != 0 || !strings.Contains(out, "ledgerline models convert-vad") {
+		t.Errorf("help: exit %d, %q", code, out)
+	}
+	// By default it converts the weights make deps fetched into the model cache, where run finds them.
+	cache := t.TempDir()
+	t.Setenv(models.EnvModelsDir, cache)
+	code, out, errOut := ledgerline(t, "models", "convert-vad")
+	want := filepath.Join(cache, models.SileroConverted)
+	if code != 0 || strings.TrimSpace(out) != want {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want the path %s", code, out, errOut, want)
+	}
+	if _, err := models.InspectSilero(want); err != nil {
+		t.Fatal(err)
+	}
+	// A file that is not the ONNX model is refused, and says what to do.
+	bad := filepath.Join(t.TempDir(), "bad.onnx")
+	if err := os.WriteFile(bad, []byte("\xff\xff\xff"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out2 := filepath.Join(t.TempDir(), "vad.bin")
+	code, _, errOut = ledgerline(t, "models", "convert-vad", "--onnx", bad, "--out", out2)
+	if code == 0 || !strings.Contains(errOut, "make deps") {
+		t.Errorf("bad ONNX: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(out2); err == nil {
+		t.Error("a failed conversion left a file")
+	}
+}

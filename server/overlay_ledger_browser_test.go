@@ -1,0 +1,139 @@
+package server
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/ledgerline/ledgerline/ledger"
+)
+
+// The overlay names the meeting and its deal and links to their pages; names owners with their
+// contact and beneficiaries with their organisation, never "you"; says when commitments are not
+// detected in the language spoken; lets a viewer confirm a possible commitment, fix what was
+// promised and add one the ledger missed; and once stopped, shows only Stopped.
+func TestOverlayLedgerInChromium(t *testing.T) {
+	f, store := newDealFixture(t, nil)
+	ctx := newBrowser(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingRecording})
+	f.mustAppend(ledger.Event{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{ID: "seg-2", Channel: "system", Speaker: "spk-1",
+		StartMS: 9000, EndMS: 20000, Text: "Vi skickar checklistan på fredag.", Language: "sv"}})
+	// Ravi joined as "partner", before the join page offered organisations: he is Northwind's.
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-2", Channel: "ravi", Name: "Ravi Menon", Role: ledger.RolePartner}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{ID: "seg-3", Channel: "ravi", Speaker: "spk-2",
+		Org: "partner", Role: ledger.RolePartner, StartMS: 21000, EndMS: 26000, Text: "We'll share the checklist.", Language: "en"}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeCommitmentUpsert, Commitment: &ledger.CommitmentInfo{ID: "c1", What: "share the checklist",
+		Owner: "Northwind", OwnerOrg: "Northwind", Contact: "Ravi Menon", Beneficiary: "Laura Chen", BeneficiaryOrg: "Fabrikam",
+		Status: ledger.StatusOpen, Confidence: 0.9, Quote: "We'll share the checklist.", SegmentIDs: []string{"seg-1"}}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeCommitmentUpsert, Commitment: &ledger.CommitmentInfo{ID: "c2", What: "look at the pricing",
+		Owner: "Speaker 1", Beneficiary: "you", Status: ledger.StatusOpen, Confidence: 0.4, SegmentIDs: []string{"seg-1"}}})
+
+	li := func(id string) string { return `document.querySelector('#commitments [data-commitment="` + id + `"]')` }
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(f.http.URL+PagePath(testMeeting, f.token)),
+		waitJS(`document.querySelector('#meeting').textContent === 'Security review' && !document.querySelector('#deal').hidden && `+
+			`document.querySelector('#deal').textContent.includes('Acme rollout') && `+li("c2")+` !== null && `+
+			`document.querySelector('#conn').dataset.conn === 'live'`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for expr, want := range map[string]string{
+		`document.querySelector('#recap-link').getAttribute('href')`:                                                            "/m/" + testMeeting + "/recap?t=" + f.token,
+		`document.querySelector('#deal-link').getAttribute('href')`:                                                             DealPath("acme", "deal-token-0123456789"),
+		li("c1") + `.querySelector('.owner').textContent`:                                                                       "Northwind — Ravi Menon",
+		li("c1") + `.querySelector('.beneficiary').textContent`:                                                                 "for Laura Chen (Fabrikam)",
+		li("c2") + `.querySelector('.status-badge').textContent`:                                                                "possible",
+		li("c2") + `.querySelector('.beneficiary') === null ? '' : 'shown'`:                                                     "",
+		`[...document.querySelectorAll('#commitments .meta')].map((m) => m.textContent).join(' ').includes('you') ? 'you' : ''`: "",
+		`document.querySelector('#languages-note').hidden ? '' : document.querySelector('#languages-note').textContent`:         "Commitments are not detected in Swedish.",
+		`[...document.querySelectorAll('#talk-orgs [data-org]')].map((li) => li.dataset.org).sort().join(',')`:                  "Northwind,unassigned",
+		`document.querySelector('#captions [data-segment="seg-3"] .org').textContent`:                                           "Northwind",
+	} {
+		if got := evalJS[string](t, ctx, expr); got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
+
+	// Confirm the possible commitment; fix the other's words; add one said in seg-1.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-commitment="c2"] button[data-action="confirm"]`)),
+		waitJS(li("c2")+`.dataset.possible === undefined && `+li("c2")+`.querySelector('.status-badge').textContent === 'open'`),
+		chromedp.Click(chromedp.CSS(`[data-commitment="c1"] button[data-action="edit"]`)),
+		waitJS(`document.querySelector('#commitment-dialog').open`),
+		chromedp.SetValue(chromedp.CSS(`#commitment-form input[name="what"]`), "share the security checklist"),
+		chromedp.Click(chromedp.CSS(`#commitment-form button[type="submit"]`)),
+		waitJS(li("c1")+`.querySelector('.what').textContent === 'share the security checklist'`),
+		chromedp.Click(chromedp.CSS(`#captions [data-segment="seg-1"] button[data-add]`)),
+		waitJS(`document.querySelector('#add-dialog').open && document.querySelector('#add-form input[name="owner"]').value === 'Speaker 1'`),
+		chromedp.SetValue(chromedp.CSS(`#add-form input[name="what"]`), "get the pen test report to legal"),
+		chromedp.Click(chromedp.CSS(`#add-form button[type="submit"]`)),
+		waitJS(`document.querySelectorAll('#commitments [data-commitment]').length === 3 && !document.querySelector('#add-dialog').open`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := store.Commitments(context.Background(), testMeeting)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("stored %+v, %v", recs, err)
+	}
+	byID := map[string]ledger.CommitmentRecord{}
+	var added ledger.CommitmentRecord
+	for _, c := range recs {
+		byID[c.ID] = c
+		if c.ID != "c1" && c.ID != "c2" {
+			added = c
+		}
+	}
+	if c := byID["c2"]; c.Possible() || c.Status != ledger.StatusOpen || !c.EditedBy(ledger.EditStatus) {
+		t.Errorf("confirmed commitment stored as %+v", c)
+	}
+	if c := byID["c1"]; c.What != "share the security checklist" || !c.EditedBy(ledger.EditWhat) {
+		t.Errorf("fixed commitment stored as %+v", c)
+	}
+	if added.What != "get the pen test report to legal" || len(added.SegmentIDs) != 1 || added.SegmentIDs[0] != "seg-1" || added.Owner != "Speaker 1" {
+		t.Errorf("added commitment stored as %+v", added)
+	}
+
+	// A speaker renamed is renamed in the captions and in every commitment that named them.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#captions [data-segment="seg-1"] button.who`)),
+		waitJS(`document.querySelector('#speaker-dialog').open`),
+		chromedp.SetValue(chromedp.CSS(`#speaker-form input[name="name"]`), "Sam Ortiz"),
+		chromedp.Click(chromedp.CSS(`#speaker-form button[type="submit"]`)),
+		waitJS(`document.querySelector('#captions [data-segment="seg-1"] .who').textContent === 'Sam Ortiz' && `+
+			li("c2")+`.querySelector('.owner').textContent === 'Sam Ortiz' && `+
+			`[...document.querySelectorAll('#commitments .owner')].every((o) => !o.textContent.includes('Speaker 1'))`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Stopped: the connection's "Live" goes, only Stopped stays.
+	f.mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingStopped, Reason: "user"})
+	if err := chromedp.Do(ctx, waitJS(`document.querySelector('#rec').textContent === 'Stopped' && document.querySelector('#conn').hidden && `+
+		`getComputedStyle(document.querySelector('#conn')).display === 'none'`)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The join page offers the deal's organisations by name, each with its side.
+func TestJoinPageOffersTheDealsOrganisations(t *testing.T) {
+	f, _ := newDealFixture(t, func(c *Config) { c.Ingest = &whipCounter{} })
+	ctx := newBrowser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(f.http.URL+joinPath(testMeeting, f.token)),
+		waitJS(`document.querySelector('#org').options.length === 5`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := evalJS[string](t, ctx, `[...document.querySelector('#org').options].slice(1).map((o) => o.textContent + '=' + o.value).join('; ')`)
+	if want := "Contoso (vendor)=vendor; Northwind (partner)=partner; Fabrikam (buyer)=buyer; another organisation=other"; got != want {
+		t.Errorf("organisations offered: %q, want %q", got, want)
+	}
+	if title := evalJS[string](t, ctx, `document.querySelector('#meeting').textContent`); title != "Security review" {
+		t.Errorf("meeting shown as %q", title)
+	}
+}

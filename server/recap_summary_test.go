@@ -1,0 +1,45 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ledgerline/ledgerline/summary"
+)
+
+// The recap page offers its Markdown beside every export, and with a local model configured,
+// opens with a narrative whose every sentence links to the segment it rests on; one the
+// transcript does not bear out is left out.
+func TestRecapNarrativeAndMarkdownDownload(t *testing.T) {
+	f := newRecordsFixture(t)
+	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		content := `{"sentences":[{"text":"Globex will send the integration architecture by Friday.","cites":["seg-2"]},` +
+			`{"text":"Initech signed the contract.","cites":["seg-3"]}]}`
+		_ = json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"content": content}}}})
+	}))
+	defer model.Close()
+	srv, err := New(Config{Log: f.store, Records: f.store, Narrator: &summary.ChatNarrator{URL: model.URL + "/v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	withModel := &recordsFixture{store: f.store, srv: srv, http: httptest.NewServer(srv.Handler())}
+	defer withModel.http.Close()
+
+	_, page := withModel.get(t, RecapPath(recMeeting, recToken))
+	scoped := ScopedToken(recToken, ScopeRecap)
+	md := "/m/" + recMeeting + "/recap?format=md&amp;t=" + scoped
+	if !strings.Contains(page, `href="`+md+`" download>md</a>`) {
+		t.Errorf("recap page lacks the Markdown download %s", md)
+	}
+	if resp, body := withModel.get(t, strings.ReplaceAll(md, "&amp;", "&")); resp.StatusCode != http.StatusOK || !strings.Contains(body, "## Summary") {
+		t.Errorf("the Markdown download answers %d:\n%s", resp.StatusCode, body)
+	}
+	if !strings.Contains(page, `<p id="narrative">Globex will send the integration architecture by Friday. <a href="#seg-seg-2">`) ||
+		strings.Contains(page, "signed the contract") {
+		t.Errorf("recap narrative:\n%s", page)
+	}
+}
