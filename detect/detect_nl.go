@@ -7,7 +7,7 @@ func dutch() *langRules {
 	addMonths([12]string{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"})
 	wd := `maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag`
 	mon := `januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december`
-	pre := `(?:(?:voor|uiterlijk|tegen|op|vóór|aan het|het|de) ){0,3}`
+	pre := `(?:(?:voor|uiterlijk|tegen|op|vóór) ){0,2}`
 	num := `(?P<n>een|één|twee|drie|vier|vijf|zes|zeven|acht|tien|veertien|\d+)`
 	sg := altRE("stuur", "verstuur", "deel", "bevestig", "regel", "bel", "mail", "check", "controleer", "zoek", "bereid", "plan", "organiseer", "verzorg", "lever", "zet", "maak", "schrijf", "neem", "breng", "pak", "kijk", "update", "geef", "laat", "koppel", "zorg", "stel", "werk", "doe")
 	pl := altRE("sturen", "versturen", "delen", "bevestigen", "regelen", "bellen", "mailen", "checken", "controleren", "zoeken", "bereiden", "plannen", "organiseren", "verzorgen", "leveren", "zetten", "maken", "schrijven", "nemen", "brengen", "pakken", "kijken", "geven", "laten", "koppelen", "zorgen", "stellen", "werken", "doen")

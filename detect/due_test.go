@@ -143,3 +143,46 @@ func TestResolveDueKeepsLocation(t *testing.T) {
 		t.Fatalf("got %v, want midnight of 2025-05-15 in Berlin", got)
 	}
 }
+
+// The due-date words of Italian, Dutch, Japanese and Chinese, said on Thursday 2025-03-06.
+func TestResolveDueNewLanguages(t *testing.T) {
+	thu := mustDate(t, "2025-03-06")
+	for _, tc := range []struct{ lang, text, want, phrase string }{
+		{"it", "te lo mando domani", "2025-03-07", "domani"},
+		{"it", "te lo mando dopodomani", "2025-03-08", "dopodomani"},
+		{"it", "te lo mando entro venerdì", "2025-03-07", "entro venerdì"},
+		{"it", "te lo mando lunedì prossimo", "2025-03-10", "lunedì prossimo"},
+		{"it", "te lo mando la prossima settimana", "2025-03-14", "la prossima settimana"},
+		{"it", "te lo mando entro fine mese", "2025-03-31", "entro fine mese"},
+		{"it", "te lo mando il 20 marzo", "2025-03-20", "il 20 marzo"},
+		{"it", "te lo mando tra due settimane", "2025-03-20", "tra due settimane"},
+		{"nl", "ik stuur het morgen", "2025-03-07", "morgen"},
+		{"nl", "ik stuur het overmorgen", "2025-03-08", "overmorgen"},
+		{"nl", "ik stuur het voor vrijdag", "2025-03-07", "voor vrijdag"},
+		{"nl", "ik stuur het volgende week", "2025-03-14", "volgende week"},
+		{"nl", "ik stuur het voor het weekend", "2025-03-07", "voor het weekend"},
+		{"nl", "ik stuur het eind van de maand", "2025-03-31", "eind van de maand"},
+		{"nl", "ik stuur het op 20 maart", "2025-03-20", "op 20 maart"},
+		{"nl", "ik stuur het binnen drie dagen", "2025-03-09", "binnen drie dagen"},
+		{"ja", "明日送ります", "2025-03-07", "明日"},
+		{"ja", "明後日送ります", "2025-03-08", "明後日"},
+		{"ja", "金曜日までに送ります", "2025-03-07", "金曜日までに"},
+		{"ja", "来週の月曜日に送ります", "2025-03-10", "来週の月曜日に"},
+		{"ja", "来週中に送ります", "2025-03-14", "来週中に"},
+		{"ja", "月末までに送ります", "2025-03-31", "月末までに"},
+		{"ja", "3月20日に送ります", "2025-03-20", "3月20日に"},
+		{"zh", "我明天发给你", "2025-03-07", "明天"},
+		{"zh", "我后天发给你", "2025-03-08", "后天"},
+		{"zh", "我周五之前发给你", "2025-03-07", "周五之前"},
+		{"zh", "我下周一发给你", "2025-03-10", "下周一"},
+		{"zh", "我下周发给你", "2025-03-14", "下周"},
+		{"zh", "我月底发给你", "2025-03-31", "月底"},
+		{"zh", "我三月二十号发给你", "2025-03-20", "三月二十号"},
+		{"zh", "我今天下班前发给你", "2025-03-06", "今天下班前"},
+	} {
+		due, phrase, ok := ResolveDue(tc.text, tc.lang, thu)
+		if !ok || due.Format(time.DateOnly) != tc.want || phrase != tc.phrase {
+			t.Errorf("%s %q: %v %q %v, want %s %q", tc.lang, tc.text, due.Format(time.DateOnly), phrase, ok, tc.want, tc.phrase)
+		}
+	}
+}

@@ -32,7 +32,7 @@ var (
 	benchSNRs        = []int{20, 10, 5, 0}
 )
 
-// benchSpeech is about 45 s of espeak-ng sentences in four voices with 0.8–2 s pauses.
+// benchSpeech is about 40 s of espeak-ng sentences in four voices with 0.8–2 s pauses.
 func benchSpeech(b *testing.B) []float32 {
 	sentences := []string{
 		"Thanks everyone for joining, let's go through the integration plan.",

@@ -9,7 +9,7 @@
   const token = new URLSearchParams(location.search).get('t') || '';
   const base = location.pathname.replace(/\/+$/, '');
   const meetingID = decodeURIComponent(base.slice(base.lastIndexOf('/') + 1));
-  const STORED = new Set(['segment.final', 'speaker.update', 'commitment.upsert', 'meeting.state', 'channel.loss', 'bot.state']);
+  const STORED = new Set(['segment.final', 'speaker.update', 'commitment.upsert', 'meeting.state', 'channel.loss', 'bot.state', 'capture.health']);
   const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4d7c0f'];
   const MIN_BACKOFF = 500, MAX_BACKOFF = 15000;
 
@@ -417,6 +417,7 @@
     // Once stopped, nothing is live: the connection's pill would only say "Live" beside "Stopped".
     stopped = e.state === 'stopped';
     conn.hidden = stopped;
+    if (stopped) LedgerlineCapture.stopped();
     rec.dataset.state = e.state;
     rec.textContent = labels[e.state] || String(e.state);
     rec.title = e.reason ? `Recording state: ${e.reason}` : 'Recording state';
@@ -643,6 +644,8 @@
       case 'meeting.state': onState(e); break;
       case 'channel.loss': if (e.loss) onLoss(e.loss); break;
       case 'bot.state': if (e.bot) onBot(e.bot); break;
+      case 'capture.level': if (e.capture && !stopped) LedgerlineCapture.level(e.capture); break;
+      case 'capture.health': if (e.capture) LedgerlineCapture.health(e.capture); break;
     }
   }
 
