@@ -217,26 +217,35 @@ func (c *client) writePump(replay *history, since int64) {
 		last = m.seq
 		c.progress.advance(last)
 	}
+	var backlog []outMsg
 	for {
 		select {
 		case <-c.quit:
 			c.closeHandshake()
 			return
 		case m := <-c.send:
-			if m.stored {
-				if m.seq <= last {
+			// A viewer that fell behind takes what is queued at once, less what is stale.
+			backlog = append(backlog[:0], m)
+			for n := len(c.send); n > 0; n-- {
+				backlog = append(backlog, <-c.send)
+			}
+			for _, m := range coalesce(backlog) {
+				if m.stored {
+					if m.seq <= last {
+						continue
+					}
+					last = m.seq
+				} else if m.seq < last {
 					continue
 				}
-				last = m.seq
-			} else if m.seq < last {
-				continue
+				if err := c.write(websocket.TextMessage, m.data); err != nil {
+					return
+				}
+				if m.stored {
+					c.progress.advance(m.seq)
+				}
 			}
-			if err := c.write(websocket.TextMessage, m.data); err != nil {
-				return
-			}
-			if m.stored {
-				c.progress.advance(m.seq)
-			}
+			clear(backlog) // the messages' data is not kept past their write
 		case <-ticker.C:
 			if err := c.write(websocket.PingMessage, nil); err != nil {
 				return

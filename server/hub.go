@@ -30,6 +30,44 @@ type outMsg struct {
 	seq    int64
 	stored bool
 	data   []byte
+	// supersedes names what a later event of the same name makes stale, for a viewer that has
+	// fallen behind: a segment's partial (by a newer partial or its final), a channel's level. ""
+	// for events every viewer must get.
+	supersedes string
+}
+
+// supersedeKey names what e replaces (see outMsg.supersedes).
+func supersedeKey(e ledger.Event) string {
+	switch {
+	case (e.Type == ledger.TypeSegmentPartial || e.Type == ledger.TypeSegmentFinal) && e.Segment != nil:
+		return "segment/" + e.Segment.ID
+	case e.Type == ledger.TypeCaptureLevel && e.Capture != nil:
+		return "level/" + e.Capture.Channel
+	}
+	return ""
+}
+
+// coalesce drops from a viewer's backlog what a later message of it makes stale: published-only
+// messages (partials, levels) followed by a newer one of the same name. Stored events all stay,
+// in order. The viewer then catches up with fewer writes and sees the same end state.
+func coalesce(batch []outMsg) []outMsg {
+	if len(batch) < 2 {
+		return batch
+	}
+	latest := make(map[string]int, len(batch))
+	for i, m := range batch {
+		if m.supersedes != "" {
+			latest[m.supersedes] = i
+		}
+	}
+	kept := batch[:0]
+	for i, m := range batch {
+		if !m.stored && m.supersedes != "" && latest[m.supersedes] != i {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	return kept
 }
 
 // hub owns one meeting's subscription to the log and the set of its viewers. Only run touches
@@ -131,7 +169,7 @@ func (h *hub) broadcast(e ledger.Event) {
 		h.log.Error("cannot encode event", "seq", e.Seq, "type", string(e.Type), "err", err)
 		return
 	}
-	m := outMsg{seq: e.Seq, stored: e.Type.Stored(), data: data}
+	m := outMsg{seq: e.Seq, stored: e.Type.Stored(), data: data, supersedes: supersedeKey(e)}
 	if m.stored {
 		h.seen.Store(e.Seq)
 	}
