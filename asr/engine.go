@@ -52,6 +52,10 @@ type Options struct {
 
 	// Progress, when set, is called with the percentage done of long audio.
 	Progress func(percent int)
+
+	// Urgent marks a decode someone is waiting on (the last of an utterance, whose words become
+	// final): an engine shared by several streams runs it before the others waiting.
+	Urgent bool
 }
 
 // DefaultMaxFallbacks bounds decoding on audio a model cannot make sense of:

@@ -187,7 +187,7 @@ func (s *Stream) Push(ctx context.Context, pcm []float32, at time.Duration) ([]U
 		if s.pending < s.step {
 			continue
 		}
-		words, err := s.decode(ctx)
+		words, err := s.decode(ctx, false)
 		if err != nil {
 			s.append(pcm)
 			return out, err
@@ -207,7 +207,7 @@ func (s *Stream) EndUtterance(ctx context.Context) ([]Update, error) {
 	var err error
 	if s.pending > 0 && durationOf(int64(len(s.buf))) >= minDecode {
 		var fresh []word
-		fresh, err = s.decode(ctx)
+		fresh, err = s.decode(ctx, true)
 		if err == nil && len(fresh) > 0 {
 			words = fresh
 		}
@@ -265,11 +265,12 @@ func (s *Stream) prune() {
 	s.spans = s.spans[i:]
 }
 
-func (s *Stream) options() Options {
+func (s *Stream) options(urgent bool) Options {
 	opt := s.cfg.Options
 	opt.InitialPrompt = s.prompt()
 	opt.AudioCtx = 0
 	opt.Progress = nil
+	opt.Urgent = urgent
 	return opt
 }
 
@@ -286,8 +287,9 @@ func (s *Stream) prompt() string {
 }
 
 // decode transcribes the buffer and returns its hypothesis with the
-// hallucinations and the repeated committed tail removed.
-func (s *Stream) decode(ctx context.Context) ([]word, error) {
+// hallucinations and the repeated committed tail removed. An urgent decode
+// ends an utterance: it goes ahead of other streams' decodes.
+func (s *Stream) decode(ctx context.Context, urgent bool) ([]word, error) {
 	if len(s.buf) > s.maxBuf {
 		// Only after failed decodes: keep the newest audio within the bound.
 		cut := s.bufStart + int64(len(s.buf)-s.maxBuf)
@@ -298,7 +300,7 @@ func (s *Stream) decode(ctx context.Context) ([]word, error) {
 	window := s.buf
 	dur := durationOf(int64(len(window)))
 	began := s.now()
-	res, err := s.cfg.Engine.Transcribe(ctx, window, s.options())
+	res, err := s.cfg.Engine.Transcribe(ctx, window, s.options(urgent))
 	s.stats.Decodes++
 	s.stats.AudioDecoded += dur
 	if err != nil {

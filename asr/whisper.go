@@ -163,7 +163,7 @@ type Whisper struct {
 	info  models.Info
 	eot   int
 
-	slots   chan struct{} // one token per running decode
+	slots   *slots // one per running decode
 	threads int           // per decode, unless Options.Threads says otherwise
 
 	mu     sync.Mutex
@@ -201,7 +201,7 @@ func NewWhisper(cfg WhisperConfig) (*Whisper, error) {
 	if model == nil {
 		return nil, fmt.Errorf("asr: load model %s: whisper.cpp could not load it (run with --log-level debug for its reasons; re-download it with 'ledgerline models pull NAME')", cfg.ModelPath)
 	}
-	w := &Whisper{model: model, info: info, slots: make(chan struct{}, size.Workers), threads: size.Threads}
+	w := &Whisper{model: model, info: info, slots: newSlots(size.Workers), threads: size.Threads}
 	w.eot = int(w.bindings().Whisper_token_eot())
 	return w, nil
 }
@@ -282,16 +282,14 @@ func (w *Whisper) Close() error {
 	return nil
 }
 
-func (w *Whisper) acquire(ctx context.Context) (*C.struct_whisper_state, error) {
-	select {
-	case w.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("asr: decode stopped: %w", ctx.Err())
+func (w *Whisper) acquire(ctx context.Context, urgent bool) (*C.struct_whisper_state, error) {
+	if err := w.slots.acquire(ctx, urgent); err != nil {
+		return nil, fmt.Errorf("asr: decode stopped: %w", err)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		<-w.slots
+		w.slots.release()
 		return nil, ErrClosed
 	}
 	w.active.Add(1)
@@ -303,7 +301,7 @@ func (w *Whisper) acquire(ctx context.Context) (*C.struct_whisper_state, error) 
 	st := C.whisper_init_state(w.model)
 	if st == nil {
 		w.active.Done()
-		<-w.slots
+		w.slots.release()
 		return nil, fmt.Errorf("asr: whisper.cpp could not allocate a decoder state (out of memory? lower --workers)")
 	}
 	return st, nil
@@ -314,7 +312,7 @@ func (w *Whisper) release(st *C.struct_whisper_state) {
 	w.idle = append(w.idle, st)
 	w.mu.Unlock()
 	w.active.Done()
-	<-w.slots
+	w.slots.release()
 }
 
 // Transcribe implements Engine.
@@ -346,7 +344,7 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("asr: decode stopped: %w", err)
 	}
-	st, err := w.acquire(ctx)
+	st, err := w.acquire(ctx, opt.Urgent)
 	if err != nil {
 		return Result{}, err
 	}
