@@ -13,7 +13,8 @@
 // crm.push event to the meeting's log saying what was pushed where, or what failed and why.
 //
 // Concurrency: a Pusher is safe for concurrent use; pushes of different meetings may run side by
-// side, and a meeting's follow-ups (package followup) push it one at a time.
+// side. Two pushes of one meeting at the same moment (two of its stops, on two replicas) may both
+// create an item the store had not recorded yet.
 package crm
 
 import (

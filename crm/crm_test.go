@@ -77,6 +77,7 @@ type crmFake interface {
 	count(call string) int
 	total() int
 	fail(method, path string, status int, retryAfter string, times int)
+	remove(id string)
 }
 
 // provider is one CRM under test: how to start its fake, and its words for what is pushed.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The fakes below implement the documented endpoints of HubSpot's CRM API v3 and Salesforce's
@@ -226,8 +227,8 @@ func (f *fakeHubSpot) check(typ string, p map[string]string, create bool) string
 		return "hs_timestamp: want a UTC time"
 	}
 	if typ == "notes" {
-		if p["hs_note_body"] == "" {
-			return "hs_note_body is empty"
+		if n := utf8.RuneCountInString(p["hs_note_body"]); n == 0 || n > 65536 {
+			return fmt.Sprintf("hs_note_body: %d characters, want 1 to 65,536", n)
 		}
 		return ""
 	}
@@ -272,7 +273,16 @@ func (f *fakeHubSpot) matches(o *hubSpotObject, filters []struct {
 	return true
 }
 
-// tasks and notes return copies of what the fake holds.
+// remove deletes an object, as a person may in HubSpot.
+func (f *fakeHubSpot) remove(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, objects := range f.objects {
+		delete(objects, id)
+	}
+}
+
+// list returns copies of the objects of a type.
 func (f *fakeHubSpot) list(typ string) []hubSpotObject {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -439,6 +449,13 @@ func (f *fakeSalesforce) query(w http.ResponseWriter, q string) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"totalSize": len(out), "done": true, "records": out})
+}
+
+// remove deletes a record, as a person may in Salesforce.
+func (f *fakeSalesforce) remove(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.records, id)
 }
 
 // list returns copies of the records of a type.

@@ -19,6 +19,10 @@ const (
 	hubSpotTaskToDeal = 216
 )
 
+// maxHubSpotBody is the most a note's or task's text may hold, in bytes (HubSpot's limit on
+// hs_note_body is 65,536 characters).
+const maxHubSpotBody = 65536
+
 // HubSpot is a Client of HubSpot's CRM API v3: a note (hs_note_body) or a task (hs_task_*) made
 // with its association to the deal in the create request, so that it is never made unattached.
 type HubSpot struct {
@@ -59,6 +63,12 @@ func (h *HubSpot) properties(o Object) map[string]string {
 		text[i] = html.EscapeString(l)
 	}
 	body := strings.Join(text, "<br>")
+	if len(body) > maxHubSpotBody {
+		// Cut at a line's end, keeping the last line: the reference a cut-short create is found by.
+		last := "<br>…<br>" + text[len(text)-1]
+		head := body[:maxHubSpotBody-len(last)]
+		body = head[:max(strings.LastIndex(head, "<br>"), 0)] + last
+	}
 	at := o.At.UTC().Format(time.RFC3339Nano)
 	if o.Kind == Note {
 		return map[string]string{"hs_note_body": body, "hs_timestamp": at}

@@ -21,8 +21,10 @@ import (
 
 // BenchmarkLiveLatency replays the sample call at real time through the live
 // pipeline and measures, at a real WebSocket client, how long after the end
-// of the words they carry partials and finals arrive; and how many encoder
-// passes each second of speech costs. LEDGERLINE_BENCH_MODEL picks the model
+// of the words they carry partials and finals arrive; how many encoder
+// passes each second of speech costs; and the streaming amplification: the
+// seconds of audio the encoder processed per second of speech (one offline
+// pass over the same speech is 1). LEDGERLINE_BENCH_MODEL picks the model
 // (default: a random model of the tiny model's dimensions).
 func BenchmarkLiveLatency(b *testing.B) {
 	model := os.Getenv("LEDGERLINE_BENCH_MODEL")
@@ -37,10 +39,13 @@ func BenchmarkLiveLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		partials, finals, passesPerSecond := liveRun(b, model, audio.Samples)
+		partials, finals, st := liveRun(b, model, audio.Samples)
 		report(b, "partial", partials)
 		report(b, "final", finals)
-		b.ReportMetric(passesPerSecond, "passes/speech-s")
+		if st.AudioPushed > 0 {
+			b.ReportMetric(float64(st.Decodes)/st.AudioPushed.Seconds(), "passes/speech-s")
+			b.ReportMetric(st.AudioDecoded.Seconds()/st.AudioPushed.Seconds(), "encoder-amplification")
+		}
 	}
 }
 
@@ -56,7 +61,7 @@ func report(b *testing.B, kind string, lat []time.Duration) {
 	b.ReportMetric(float64(len(lat)), kind+"s")
 }
 
-func liveRun(b *testing.B, model string, samples []float32) (partials, finals []time.Duration, passesPerSecond float64) {
+func liveRun(b *testing.B, model string, samples []float32) (partials, finals []time.Duration, st asr.StreamStats) {
 	var out bytes.Buffer
 	e := &env{stdout: &out, stderr: &out, log: newLogger(&out, "")}
 	store, err := ledger.OpenSQLite(filepath.Join(b.TempDir(), "bench.db"))
@@ -138,9 +143,5 @@ func liveRun(b *testing.B, model string, samples []float32) (partials, finals []
 			b.Fatal("the meeting's stop never reached the viewer")
 		}
 	}
-	st := session.Stats()["call"]
-	if st.AudioPushed > 0 {
-		passesPerSecond = float64(st.Decodes) / st.AudioPushed.Seconds()
-	}
-	return partials, finals, passesPerSecond
+	return partials, finals, session.Stats()["call"]
 }
