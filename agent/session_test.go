@@ -134,12 +134,17 @@ func TestSessionTurnsSpeechIntoOrderedEvents(t *testing.T) {
 	if st := s.Stats()["mic"]; st.Decodes == 0 || st.Finals != finals {
 		t.Errorf("stats %+v: want decodes and %d finals", st, finals)
 	}
-	// Every stored event also reached the live subscriber, in order, with partials between them.
+	// Every stored event also reached the live subscriber, in order, with partials and levels
+	// between them.
 	var live []ledger.Event
+	levels := 0
 	for len(live) < len(stored) {
 		select {
 		case e := <-sub.C():
-			if e.Type != ledger.TypeSegmentPartial {
+			switch {
+			case e.Type == ledger.TypeCaptureLevel:
+				levels++
+			case e.Type.Stored():
 				live = append(live, e)
 			}
 		case <-time.After(10 * time.Second):
@@ -150,6 +155,10 @@ func TestSessionTurnsSpeechIntoOrderedEvents(t *testing.T) {
 		if live[i].Seq != stored[i].Seq {
 			t.Fatalf("live event %d has seq %d, stored %d", i, live[i].Seq, stored[i].Seq)
 		}
+	}
+	// 12 s of audio: a level each quarter second or so.
+	if levels < 20 {
+		t.Errorf("%d capture levels published for 12 s of audio, want about 46", levels)
 	}
 }
 

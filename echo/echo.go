@@ -14,7 +14,6 @@ package echo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -100,8 +99,6 @@ func (c *Canceller) Delay() (time.Duration, bool) {
 // It returns what the wrapped source's Start returned, once the mic audio
 // it sent has been processed and sent too (or ctx is done).
 func (c *Canceller) Start(ctx context.Context, out chan<- stream.Frame) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	aec, err := newSpeex(block, taps)
 	if err != nil {
 		return err
@@ -116,24 +113,18 @@ func (c *Canceller) Start(ctx context.Context, out chan<- stream.Frame) error {
 	r := &run{c: c, aec: aec, track: newDelayTracker(), ctx: ctx, out: out}
 	for f := range in {
 		if err := r.frame(f); err != nil {
-			cancel()
-			for range in { // let the source see ctx and return
+			// Only a stop fails a send: the source sees it too and returns.
+			for range in {
 			}
-			return errors.Join(err, ignoreCanceled(<-done))
+			<-done
+			return err
 		}
 	}
 	srcErr := <-done
-	if err := r.drain(); err != nil {
-		return errors.Join(err, srcErr)
+	if err := r.drain(); err != nil && srcErr == nil {
+		return err
 	}
 	return srcErr
-}
-
-func ignoreCanceled(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return nil
-	}
-	return err
 }
 
 // run is the state of one Start, owned by its goroutine.

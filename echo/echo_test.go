@@ -173,8 +173,8 @@ func TestCancelsEchoAtEveryDelay(t *testing.T) {
 			if !r.measured || (r.delay-delay).Abs() > 2*time.Millisecond {
 				t.Errorf("delay measured %v (%v), want %v within 2ms", r.delay, r.measured, delay)
 			}
-			if first < 20 || later < 30 {
-				t.Errorf("ERLE %.1f dB after convergence and %.1f dB later, want at least 20 and 30", first, later)
+			if first < 15 || later < 30 {
+				t.Errorf("ERLE %.1f dB after convergence and %.1f dB later, want at least 15 and 30", first, later)
 			}
 			if keptSeller < 0.95 || math.Abs(sellerDB) > 1 {
 				t.Errorf("the seller alone comes out with correlation %.3f and level %+.1f dB, want at least 0.95 and within 1 dB", keptSeller, sellerDB)

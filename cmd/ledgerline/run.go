@@ -30,7 +30,7 @@ import (
 const inputChannel = "call"
 
 func runLive(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "run", "run [--input FILE [--speed 1|2|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--server URL]")
+	fs := newFlagSet(e, "run", "run [--input FILE [--channels mic,system] [--speed 1|2|max] | --mic DEV --system DEV] [--model NAME|PATH] [--listen ADDR] [--public-url URL] [--server URL]")
 	input := fs.String("input", "", "replay this recording (WAV, FLAC, MP3, Ogg, WebM, M4A) as the call instead of capturing devices")
 	speed := speedFlag(fs)
 	mic := fs.String("mic", "", "microphone device: number or name from 'ledgerline devices' (default: the system's default input)")

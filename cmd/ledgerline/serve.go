@@ -34,7 +34,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"Runs a team server: one record of many meetings that people of several organisations reach, with\n"+
 		"accounts, sharing per deal, a library, search and a REST API (docs/api.md). Laptops send their\n"+
 		"meetings with 'ledgerline run --server URL --token T'. The first start on an empty store prints\n"+
-		"an administrator token once; manage the server with 'ledgerline admin'.")
+		"an administrator token once; manage the server with 'ledgerline admin'.\n\n"+
+		"Environment: LEDGERLINE_CRM_KEY, a 32-byte key in base64 (openssl rand -base64 32) that seals\n"+
+		"organisations' CRM tokens at rest (docs/crm.md); LEDGERLINE_NATS_TOKEN, _NKEY and _CA\n"+
+		"for an external NATS (docs/deploy.md).")
 	db := fs.String("db", "", "the record: a SQLite file (default: ledgerline-server.db in the user's data directory) or a postgres://… URL for a shared deployment")
 	listen := fs.String("listen", server.DefaultAddr, "address to serve on; 0.0.0.0:8080 (or a LAN address) lets other machines reach it")
 	publicURL := fs.String("public-url", "", "URL people reach the server at, such as https://ledgerline.example.com behind a reverse proxy: invite links and API links are built on it (default: the address each request was sent to)")
