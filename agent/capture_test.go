@@ -16,6 +16,26 @@ import (
 	"github.com/ledgerline/ledgerline/stream"
 )
 
+// runWatched runs a session until the returned stop, which checks that Run ended well.
+func runWatched(t *testing.T, cfg Config) (stop func()) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(cancel)
+	return func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+}
+
 // TestCaptureHealthIsRecorded feeds the laptop's call-audio channel speech, a minute of silence,
 // clipping, then nothing at all, and expects each problem stored as it begins, and the stall
 // cleared when audio comes back.
@@ -23,15 +43,8 @@ func TestCaptureHealthIsRecorded(t *testing.T) {
 	log := ledger.NewMemLog()
 	defer log.Close()
 	src := &gate{frames: make(chan stream.Frame)}
-	s, err := New(Config{Meeting: "m-health", Engine: sayingEngine{"hello"}, Log: log, Sources: []stream.Source{src},
+	stop := runWatched(t, Config{Meeting: "m-health", Engine: sayingEngine{"hello"}, Log: log, Sources: []stream.Source{src},
 		WatchDevices: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
 
 	var at time.Duration
 	send := func(d time.Duration, amp float64) {
@@ -69,10 +82,7 @@ func TestCaptureHealthIsRecorded(t *testing.T) {
 	}
 	send(20*time.Millisecond, 0.3)
 	waitFor(t, func() bool { return len(problems()) >= 4 })
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 	got := problems()
 	want := []ledger.CaptureProblem{ledger.CaptureSilent, ledger.CaptureClipping, ledger.CaptureStalled, ""}
 	if len(got) != len(want) {
@@ -126,15 +136,8 @@ func TestCaptureHealthOfARealDevice(t *testing.T) {
 	}
 	log := ledger.NewMemLog()
 	defer log.Close()
-	s, err := New(Config{Meeting: "m-device", Engine: sayingEngine{"hello"}, Log: log, Sources: []stream.Source{mic},
+	stop := runWatched(t, Config{Meeting: "m-device", Engine: sayingEngine{"hello"}, Log: log, Sources: []stream.Source{mic},
 		WatchDevices: true, SilentAfter: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
 	var after int64 // the seq of the last problem awaited
 	await := func(p ledger.CaptureProblem) {
 		t.Helper()
@@ -169,8 +172,5 @@ func TestCaptureHealthOfARealDevice(t *testing.T) {
 		t.Fatalf("plug the sink in again: %v\n%s", err, out)
 	}
 	await("")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
+	stop()
 }

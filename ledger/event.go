@@ -285,8 +285,8 @@ type CommitmentEdit struct {
 	OwnerOrg *string
 	What     *string
 	Due      *string // a date (YYYY-MM-DD), or "" for none
-	// Rename, when set, is a speaker renamed: wherever the commitment names the old name (as its
-	// owner, contact or beneficiary) it names the new one. It marks no field as a person's: the
+	// Rename, when set, is a speaker renamed: wherever the commitment names the old name as a
+	// person (its owner, contact or beneficiary, unless that is the organisation) it names the new one. It marks no field as a person's: the
 	// person named is the same, and later evidence may still change who owns it.
 	Rename *Rename
 }
@@ -299,9 +299,23 @@ func (e CommitmentEdit) Empty() bool {
 	return e.Status == nil && e.Owner == nil && e.OwnerOrg == nil && e.What == nil && e.Due == nil && e.Rename == nil
 }
 
-// Names reports whether c names name (case aside) as its owner, contact or beneficiary.
+// Names reports whether c names name (case aside) as a person: its owner, contact or beneficiary,
+// where that is not the organisation itself (see Rename).
 func (c CommitmentInfo) Names(name string) bool {
-	return name != "" && (strings.EqualFold(c.Owner, name) || strings.EqualFold(c.Contact, name) || strings.EqualFold(c.Beneficiary, name))
+	return slices.ContainsFunc(c.people(), func(p *string) bool { return strings.EqualFold(*p, name) })
+}
+
+// people are the fields of c that name a person: the owner and beneficiary unless they are their
+// organisation ("we" said by Northwind's speaker makes Northwind the owner), and the contact.
+func (c *CommitmentInfo) people() []*string {
+	out := []*string{&c.Contact}
+	if !strings.EqualFold(c.Owner, c.OwnerOrg) {
+		out = append(out, &c.Owner)
+	}
+	if !strings.EqualFold(c.Beneficiary, c.BeneficiaryOrg) {
+		out = append(out, &c.Beneficiary)
+	}
+	return slices.DeleteFunc(out, func(p *string) bool { return *p == "" })
 }
 
 // Apply changes c and marks each field it sets as a person's.
@@ -324,7 +338,7 @@ func (e CommitmentEdit) Apply(c *CommitmentInfo) {
 	}
 	set(EditDue, &c.Due, e.Due)
 	if r := e.Rename; r != nil && r.From != "" && r.To != "" {
-		for _, name := range []*string{&c.Owner, &c.Contact, &c.Beneficiary} {
+		for _, name := range c.people() {
 			if strings.EqualFold(*name, r.From) {
 				*name = r.To
 			}

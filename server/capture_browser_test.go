@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"strconv"
 	"testing"
 
@@ -16,21 +15,13 @@ import (
 func TestOverlayShowsCaptureLevelsAndWarnings(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := newBrowser(t)
-	bg := context.Background()
-	mustAppend := func(e ledger.Event) {
-		t.Helper()
-		e.Meeting = testMeeting
-		if _, err := f.log.Append(bg, e); err != nil {
-			t.Fatal(err)
-		}
-	}
 	publish := func(c ledger.CaptureInfo) {
 		t.Helper()
 		if err := f.log.Publish(ledger.Event{Type: ledger.TypeCaptureLevel, Meeting: testMeeting, Capture: &c}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingRecording})
+	f.mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingRecording})
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(f.http.URL+PagePath(testMeeting, f.token)),
 		waitJS(`document.querySelector('#conn').dataset.conn === 'live'`),
@@ -58,7 +49,7 @@ func TestOverlayShowsCaptureLevelsAndWarnings(t *testing.T) {
 	}
 
 	const warning = "No call audio for 60 s — is the meeting playing through another device?"
-	mustAppend(ledger.Event{Type: ledger.TypeCaptureHealth, Capture: &ledger.CaptureInfo{Channel: "system", LevelDB: -90,
+	f.mustAppend(ledger.Event{Type: ledger.TypeCaptureHealth, Capture: &ledger.CaptureInfo{Channel: "system", LevelDB: -90,
 		PeakDB: -90, Problem: ledger.CaptureSilent, Message: warning, AtMS: 60250}})
 	if err := chromedp.Do(ctx, waitJS(`document.querySelector('#meters li[data-channel="system"]').dataset.problem === 'silent'`)); err != nil {
 		t.Fatal(err)
@@ -78,13 +69,13 @@ func TestOverlayShowsCaptureLevelsAndWarnings(t *testing.T) {
 		t.Fatalf("a new viewer does not see the stored warning: %v", err)
 	}
 
-	mustAppend(ledger.Event{Type: ledger.TypeCaptureHealth, Capture: &ledger.CaptureInfo{Channel: "system", LevelDB: -18,
+	f.mustAppend(ledger.Event{Type: ledger.TypeCaptureHealth, Capture: &ledger.CaptureInfo{Channel: "system", LevelDB: -18,
 		PeakDB: -9, Message: "The call audio device is working again.", AtMS: 70000}})
 	if err := chromedp.Do(ctx, waitJS(`document.querySelector('#meters li[data-channel="system"] .meter-warning').textContent === ''`)); err != nil {
 		t.Fatalf("the warning stayed after the channel was well again: %v", err)
 	}
 
-	mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingStopped})
+	f.mustAppend(ledger.Event{Type: ledger.TypeMeetingState, State: ledger.MeetingStopped})
 	if err := chromedp.Do(ctx, waitJS(`document.querySelector('#meters').hidden`)); err != nil {
 		t.Fatalf("meters still shown after the meeting stopped: %v", err)
 	}

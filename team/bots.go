@@ -68,7 +68,7 @@ type botJSON struct {
 	Org        string          `json:"org"`
 	JoinAt     time.Time       `json:"join_at"`
 	Status     string          `json:"status"`
-	Meeting    string          `json:"meeting,omitempty"` // once started
+	Meeting    string          `json:"meeting,omitempty"` // once its bot has a state
 	Calendar   string          `json:"calendar,omitempty"`
 	State      *ledger.BotInfo `json:"state,omitempty"` // the bot's latest state in the call
 	StateAt    *time.Time      `json:"state_at,omitempty"`
@@ -81,7 +81,7 @@ func (s *Server) botJSON(r *http.Request, b ledger.BotRequest) (botJSON, error) 
 	if b.Status == ledger.BotScheduled || b.Status == ledger.BotWithdrawn {
 		return out, nil
 	}
-	st, err := s.bots().LatestBotState(r.Context(), b.MeetingID)
+	st, err := s.store.LatestBotState(r.Context(), b.MeetingID)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound): // cancelled before it started, or not started yet
 	case err != nil:
@@ -92,15 +92,6 @@ func (s *Server) botJSON(r *http.Request, b ledger.BotRequest) (botJSON, error) 
 	}
 	return out, nil
 }
-
-// botStore is the store as the bots and calendars use it.
-type botStore interface {
-	ledger.Bots
-	ledger.Calendars
-}
-
-// bots returns the store's bot records: the stores of a team server keep them.
-func (s *Server) bots() botStore { return s.store.(botStore) }
 
 // launcher returns the configured BotLauncher, or why there is none.
 func (s *Server) launcher() (BotLauncher, error) {
@@ -158,11 +149,11 @@ func (s *Server) orderBot(w http.ResponseWriter, r *http.Request, p principal, o
 	b := ledger.BotRequest{ID: newID("bot"), OrgID: p.cred.OrgID, MeetingURL: link, Platform: platform, Title: title,
 		DealID: o.Deal, JoinAt: joinAt.UTC(), MeetingID: uuid.Must(uuid.NewV7()).String(), CreatedBy: p.cred.ID}
 	if joinAt.After(now) {
-		if err := s.bots().AddBot(r.Context(), b); err != nil {
+		if err := s.store.AddBot(r.Context(), b); err != nil {
 			return b, err
 		}
 		s.log.Info("bot scheduled", "bot", b.ID, "org", b.OrgID, "platform", platform, "join_at", b.JoinAt, "by", p.cred.ID)
-		return s.bots().Bot(r.Context(), b.ID)
+		return s.store.Bot(r.Context(), b.ID)
 	}
 	slot, err := l.Reserve()
 	if err != nil {
@@ -172,7 +163,7 @@ func (s *Server) orderBot(w http.ResponseWriter, r *http.Request, p principal, o
 		}
 		return b, err
 	}
-	if err := s.bots().AddBot(r.Context(), b); err != nil {
+	if err := s.store.AddBot(r.Context(), b); err != nil {
 		slot.Release()
 		return b, err
 	}
@@ -205,7 +196,7 @@ func (s *Server) visibleBot(r *http.Request, p principal, edit bool) (ledger.Bot
 	if !idPattern.MatchString(id) {
 		return ledger.BotRequest{}, notFound
 	}
-	b, err := s.bots().Bot(r.Context(), id)
+	b, err := s.store.Bot(r.Context(), id)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return b, notFound
 	}
@@ -253,7 +244,7 @@ func (s *Server) listBots(w http.ResponseWriter, r *http.Request, p principal) e
 
 // botList is p's organisation's latest bot requests (the administrator's: everyone's).
 func (s *Server) botList(r *http.Request, p principal) ([]botJSON, error) {
-	bs, err := s.bots().OrgBots(r.Context(), p.cred.OrgID, p.administrator(), maxBotsListed)
+	bs, err := s.store.OrgBots(r.Context(), p.cred.OrgID, p.administrator(), maxBotsListed)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +266,7 @@ func (s *Server) deleteBot(w http.ResponseWriter, r *http.Request, p principal) 
 	if err != nil {
 		return err
 	}
-	if _, err := s.bots().CancelBot(r.Context(), b.ID); err != nil {
+	if _, err := s.store.CancelBot(r.Context(), b.ID); err != nil {
 		return err
 	}
 	left := false

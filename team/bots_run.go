@@ -22,13 +22,13 @@ var instance = newID("srv")
 // records into and hands the launcher a token for that meeting alone. A request another process
 // claimed first, or one cancelled meanwhile, frees the slot and is returned as it stands.
 func (s *Server) launchBot(ctx context.Context, slot BotSlot, b ledger.BotRequest) (ledger.BotRequest, error) {
-	ok, err := s.bots().ClaimBot(ctx, b.ID, instance, s.now())
+	ok, err := s.store.ClaimBot(ctx, b.ID, instance, s.now())
 	if err != nil || !ok {
 		slot.Release()
 		if err != nil {
 			return b, err
 		}
-		return s.bots().Bot(ctx, b.ID)
+		return s.store.Bot(ctx, b.ID)
 	}
 	rec := ledger.Meeting{ID: b.MeetingID, DealID: b.DealID, Title: b.Title, StartedAt: s.now(), Token: server.NewToken(),
 		OrgID: b.OrgID, Hosted: true}
@@ -39,7 +39,7 @@ func (s *Server) launchBot(ctx context.Context, slot BotSlot, b ledger.BotReques
 	slot.Start(BotLaunch{RequestID: b.ID, MeetingURL: b.MeetingURL, Platform: b.Platform, Meeting: rec.ID,
 		Token: server.ScopedToken(rec.Token, server.ScopeJoin)})
 	s.log.Info("bot started", "bot", b.ID, "meeting", rec.ID, "platform", b.Platform)
-	return s.bots().Bot(ctx, b.ID)
+	return s.store.Bot(ctx, b.ID)
 }
 
 // RunBots starts scheduled bots when they are due, makes bots cancelled on another replica leave,
@@ -51,7 +51,7 @@ func (s *Server) RunBots(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	feeds, err := calendar.New(calendar.Config{Store: s.bots(), Deals: s.store, Platform: l.Platform,
+	feeds, err := calendar.New(calendar.Config{Store: s.store, Deals: s.store, Platform: l.Platform,
 		AllowPrivate: s.cfg.PrivateFeeds, Logger: s.log, Now: s.now})
 	if err != nil {
 		s.log.Error("calendars are not read", "err", err)
@@ -80,7 +80,7 @@ func (s *Server) RunBots(ctx context.Context) {
 
 // startDue starts the bots due now, as long as this machine has room for them.
 func (s *Server) startDue(ctx context.Context, l BotLauncher, full *bool) error {
-	due, err := s.bots().DueBots(ctx, s.now(), 10)
+	due, err := s.store.DueBots(ctx, s.now(), 10)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func (s *Server) startDue(ctx context.Context, l BotLauncher, full *bool) error 
 // leaveCancelled makes the bots running here whose requests were cancelled leave.
 func (s *Server) leaveCancelled(ctx context.Context, l BotLauncher) error {
 	for _, id := range l.Running() {
-		b, err := s.bots().Bot(ctx, id)
+		b, err := s.store.Bot(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -335,7 +335,7 @@ func TestScheduledBotStartsOnce(t *testing.T) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		n := len(machines[0].launches()) + len(machines[1].launches())
-		b, err := machines[0].store.(botStore).Bot(context.Background(), sched.ID)
+		b, err := machines[0].store.Bot(context.Background(), sched.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,6 +352,24 @@ func TestScheduledBotStartsOnce(t *testing.T) {
 	if n := len(machines[0].launches()) + len(machines[1].launches()); n != 1 {
 		t.Fatalf("%d launches after more sweeps, want 1", n)
 	}
+	// Cancelled through either replica's store, the bot leaves on the one that runs it.
+	if _, err := machines[1].store.CancelBot(context.Background(), sched.ID); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); len(machines[0].Running())+len(machines[1].Running()) > 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the cancelled bot is still running after a minute")
+		}
+	}
+	if left := append(machines[0].leftIDs(), machines[1].leftIDs()...); len(left) != 1 || left[0] != sched.ID {
+		t.Fatalf("bots that left: %v, want %s", left, sched.ID)
+	}
+}
+
+func (m *machine) leftIDs() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.left...)
 }
 
 // The library's "Send the bot" box posts a link with the page's CSRF token and shows the bot's

@@ -75,11 +75,11 @@ func (s *Server) createCalendar(w http.ResponseWriter, r *http.Request, p princi
 		}
 	}
 	c := ledger.Calendar{ID: newID("cal"), OrgID: p.cred.OrgID, URL: u.String(), SendBot: req.SendBot, Lead: lead, CreatedBy: p.cred.ID}
-	if err := s.bots().AddCalendar(r.Context(), c); err != nil {
+	if err := s.store.AddCalendar(r.Context(), c); err != nil {
 		return err
 	}
 	s.log.Info("calendar added", "calendar", c.ID, "org", c.OrgID, "send_bot", c.SendBot, "by", p.cred.ID) // never its URL
-	c, err = s.bots().Calendar(r.Context(), c.ID)
+	c, err = s.store.Calendar(r.Context(), c.ID)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (s *Server) createCalendar(w http.ResponseWriter, r *http.Request, p princi
 }
 
 func (s *Server) listCalendars(w http.ResponseWriter, r *http.Request, p principal) error {
-	cs, err := s.bots().OrgCalendars(r.Context(), p.cred.OrgID, p.administrator())
+	cs, err := s.store.OrgCalendars(r.Context(), p.cred.OrgID, p.administrator())
 	if err != nil {
 		return err
 	}
@@ -108,14 +108,14 @@ func (s *Server) deleteCalendar(w http.ResponseWriter, r *http.Request, p princi
 	if !idPattern.MatchString(id) {
 		return notFound
 	}
-	c, err := s.bots().Calendar(r.Context(), id)
+	c, err := s.store.Calendar(r.Context(), id)
 	if errors.Is(err, ledger.ErrNotFound) || (err == nil && !p.administrator() && c.OrgID != p.cred.OrgID) {
 		return notFound
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.bots().DeleteCalendar(r.Context(), id); err != nil {
+	if err := s.store.DeleteCalendar(r.Context(), id); err != nil {
 		return err
 	}
 	s.log.Info("calendar removed", "calendar", id, "org", c.OrgID, "by", p.cred.ID)
@@ -139,10 +139,10 @@ func (s *Server) setOrgDomains(w http.ResponseWriter, r *http.Request, p princip
 	if len(req.Domains) > maxDomains {
 		return failf(http.StatusBadRequest, "domains: give at most %d", maxDomains)
 	}
-	if err := s.bots().SetOrgDomains(r.Context(), o.ID, req.Domains); err != nil {
+	if err := s.store.SetOrgDomains(r.Context(), o.ID, req.Domains); err != nil {
 		return err
 	}
-	ds, err := s.bots().OrgDomains(r.Context(), o.ID)
+	ds, err := s.store.OrgDomains(r.Context(), o.ID)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,9 @@
 // handler here asks it, and none decides visibility on its own.
 //
 // Concurrency: a Server is safe for concurrent use; it starts no goroutine of its own beyond those
-// of the server.Server it wraps, whose Close stops them.
+// of the server.Server it wraps, whose Close stops them. RunBots, which starts the bots that come
+// due and reads the calendars, runs on its caller's goroutine until its context ends, and stops the
+// one it starts (the calendars') before it returns.
 package team
 
 import (
@@ -33,6 +35,8 @@ type Store interface {
 	ledger.Store
 	ledger.Team
 	ledger.CRM
+	ledger.Bots
+	ledger.Calendars
 	server.Control
 }
 

@@ -155,6 +155,7 @@ func runBotJoin(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	pipeline := agent.Config{Options: asr.Options{Language: *language, Languages: languages.codes}, Prompt: *prompt, Timeline: timeline}
+	pipeline.Detector = speechDetectors(e)
 	// Transcribing goes on until the bot has left, so that its last states are recorded before
 	// the meeting's stop; either ending ends the other.
 	tctx, stopTranscribing := context.WithCancel(context.WithoutCancel(ctx))
