@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/diarize"
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/server"
+	"github.com/ledgerline/ledgerline/stream"
 )
 
 // DefaultIdleStop is how long a hosted meeting's pipeline runs on with nobody sending audio.
@@ -29,6 +31,8 @@ type HostConfig struct {
 	Load func(context.Context) (asr.Engine, error)
 	// Options are the decoding options of every pipeline (language).
 	Options asr.Options
+	// Detector gives each channel of every pipeline its speech detector, as Config.Detector.
+	Detector func() stream.FrameDetector
 	// IdleStop is how long a meeting's pipeline runs on once nobody sends it audio; DefaultIdleStop
 	// when zero. A participant who joins later starts a new run of the meeting.
 	IdleStop time.Duration
@@ -60,6 +64,7 @@ type Host struct {
 	srv      *server.Server
 	base     string // where srv is reached
 	meetings map[string]*hostedMeeting
+	bots     map[string]*diarize.Timeline // the speaker timelines of meetings a bot hears, by meeting
 	closed   bool
 	engine   asr.Engine // loaded on first use; closed by Close
 
@@ -76,6 +81,8 @@ type hostedMeeting struct {
 	m     *Meeting
 	stop  context.CancelFunc // ends its pipeline
 	done  chan struct{}      // closed once it has finished and closed
+	// timeline names the speakers of the channels a meeting bot forwards, when one does.
+	timeline *diarize.Timeline
 
 	// Guarded by Host.mu.
 	tracks int       // participants' tracks open now
@@ -101,7 +108,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Host{cfg: cfg, log: cfg.Logger, meetings: make(map[string]*hostedMeeting)}
+	h := &Host{cfg: cfg, log: cfg.Logger, meetings: make(map[string]*hostedMeeting), bots: make(map[string]*diarize.Timeline)}
 	h.ctx, h.stop = context.WithCancel(context.Background())
 	api, err := ingest.NewAPI(ingest.APIConfig{Loopback: cfg.Loopback})
 	if err != nil {
@@ -119,6 +126,32 @@ func NewHost(cfg HostConfig) (*Host, error) {
 	h.wg.Add(1)
 	go h.sweep()
 	return h, nil
+}
+
+// Expect readies a meeting for a meeting bot that will forward its call: the meeting's runs
+// attribute the channels tl claims by it, as a bot joined from a laptop does (Config.Timeline).
+// It returns the clock for the bot's samples (the meeting time of an instant; 0 before the
+// meeting's run starts) and forget, to call once the bot has left.
+func (h *Host) Expect(meeting string, tl *diarize.Timeline) (clock func(time.Time) time.Duration, forget func()) {
+	h.mu.Lock()
+	h.bots[meeting] = tl
+	h.mu.Unlock()
+	clock = func(t time.Time) time.Duration {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if hm := h.meetings[meeting]; hm != nil && hm.isReady() {
+			return max(hm.m.MeetingTime(t), 0)
+		}
+		return 0
+	}
+	forget = func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.bots[meeting] == tl {
+			delete(h.bots, meeting)
+		}
+	}
+	return clock, forget
 }
 
 // Ingest is the WHIP endpoint of every hosted meeting, for server.Config.Ingest.
@@ -275,7 +308,7 @@ func (h *Host) start(meeting string) (*hostedMeeting, error) {
 		return nil, hm.err
 	}
 	run, stop := context.WithCancel(h.ctx)
-	hm.m, hm.stop = m, stop
+	hm.m, hm.stop, hm.timeline = m, stop, h.bots[meeting]
 	close(hm.ready)
 	h.mu.Unlock()
 	go h.transcribe(run, hm)
@@ -288,7 +321,8 @@ func (h *Host) transcribe(ctx context.Context, hm *hostedMeeting) {
 	defer h.wg.Done()
 	defer close(hm.done)
 	m := hm.m
-	err := m.Transcribe(ctx, Config{Options: h.cfg.Options, KeepOpen: true}, h.sharedEngine)
+	err := m.Transcribe(ctx, Config{Options: h.cfg.Options, Detector: h.cfg.Detector, KeepOpen: true,
+		Timeline: hm.timeline}, h.sharedEngine)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		m.log.Error("the meeting's pipeline failed", "err", err)
 	}

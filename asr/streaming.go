@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -181,10 +183,11 @@ func (s *Stream) Push(ctx context.Context, pcm []float32, at time.Duration) ([]U
 	var out []Update
 	for len(pcm) > 0 {
 		// As much as the buffer holds, and at least what completes a step.
-		n := min(len(pcm), max(s.maxBuf-len(s.buf), s.step-s.pending))
+		due := s.due()
+		n := min(len(pcm), max(s.maxBuf-len(s.buf), due-s.pending))
 		s.append(pcm[:n])
 		pcm = pcm[n:]
-		if s.pending < s.step {
+		if s.pending < due {
 			continue
 		}
 		words, err := s.decode(ctx, false)
@@ -222,6 +225,16 @@ func (s *Stream) EndUtterance(ctx context.Context) ([]Update, error) {
 	s.tail = nil
 	s.prune()
 	return out, err
+}
+
+// due is how much new speech the next decode waits for.
+func (s *Stream) due() int {
+	if s.utterance == s.pending {
+		if v, _ := strconv.Atoi(os.Getenv("LL_FIRST")); v > 0 {
+			return min(s.step, int(samplesOf(time.Duration(v)*time.Millisecond)))
+		}
+	}
+	return s.step
 }
 
 func (s *Stream) append(pcm []float32) {
@@ -271,6 +284,9 @@ func (s *Stream) options(urgent bool) Options {
 	opt.AudioCtx = 0
 	opt.Progress = nil
 	opt.Urgent = urgent
+	if !urgent && os.Getenv("LL_PFB") != "" {
+		opt.MaxFallbacks = -1
+	}
 	return opt
 }
 
@@ -307,6 +323,9 @@ func (s *Stream) decode(ctx context.Context, urgent bool) ([]word, error) {
 		return nil, fmt.Errorf("asr: decode %v of speech: %w", dur, engineError{err})
 	}
 	s.pace(s.now().Sub(began))
+	if os.Getenv("LL_TRACE") != "" {
+		fmt.Fprintf(os.Stderr, "TRACE %s decode urgent=%v window=%v took=%v end=%v segs=%d\n", began.Format("15:04:05.000"), urgent, dur, s.now().Sub(began), s.meeting(s.bufStart+int64(len(window)), true), len(res.Segments))
+	}
 	s.pending = 0
 	words := s.hypothesis(res, window)
 	return s.dropRepeatedTail(words), nil
@@ -447,8 +466,12 @@ func (s *Stream) trim(pos int64) {
 // promptHistory bytes from a word boundary on.
 func (s *Stream) remember(text string) {
 	h := strings.TrimSpace(s.history + " " + text)
-	if len(h) > promptHistory {
-		h = h[len(h)-promptHistory:]
+	ph := promptHistory
+	if v, _ := strconv.Atoi(os.Getenv("LL_PROMPT")); v > 0 {
+		ph = v
+	}
+	if len(h) > ph {
+		h = h[len(h)-ph:]
 		if i := strings.IndexByte(h, ' '); i >= 0 {
 			h = h[i+1:]
 		} else {

@@ -321,7 +321,7 @@ func contentWords(s string) map[string]bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	}) {
 		if hasCJK(w) {
-			addCJKPairs(out, w)
+			addCJKPairs(out, strings.ReplaceAll(w, "一下", "")) // "查一下": "a quick check" is a check
 			continue
 		}
 		if stopWords[w] || len([]rune(w)) < 2 {

@@ -28,7 +28,7 @@ type Utterance struct {
 // Commitment is one promise found in an utterance.
 type Commitment struct {
 	What     string // a short action phrase from the owner's side: "send the SOC 2 report to Laura Chen"
-	Owner    string // who must act: a person's name, or an organisation for "we"
+	Owner    string // who must act: a person's name, or an organisation for "we"; empty when nobody can be named
 	OwnerOrg string // the owner's organisation when known
 	// Contact is the person who spoke for the owner when the owner is an organisation.
 	Contact string
@@ -149,9 +149,6 @@ func (d *Detector) Detect(u Utterance) []Commitment {
 	var out []Commitment
 	for _, f := range found {
 		c := d.identify(f, u.Speaker, lang)
-		if c.Owner == "" {
-			continue // a task given to someone nobody can name
-		}
 		c.Language = lang
 		out = append(out, c)
 	}
@@ -274,7 +271,7 @@ func (d *Detector) applyAcceptance(r *langRules, sents []sentence, u Utterance, 
 }
 
 // anaphoric holds the pronouns and particles of an action phrase that only points back at something
-// said before ("get that to you", "te lo mando", "schicke es Ihnen"), in the five languages.
+// said before ("get that to you", "te lo mando", "schicke es Ihnen").
 var anaphoric = wordSet("that", "it", "this", "them", "those", "to", "you", "over", "across", "back", "for", "your", "way", "into", "care", "of",
 	"eso", "esto", "lo", "la", "los", "las", "te", "le", "les", "se", "a", "usted", "ustedes",
 	"das", "es", "ihnen", "dir", "euch", "zu", "rüber",

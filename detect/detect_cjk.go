@@ -126,13 +126,7 @@ func (c *cjkRules) findDue(text string, meeting time.Time) (time.Time, string, i
 			if loc[0] < from && corrAt >= 0 && c.hasDue(text[from:]) {
 				continue
 			}
-			g := map[string]string{}
-			for gi, name := range dr.re.SubexpNames() {
-				if name != "" && loc[2*gi] >= 0 {
-					g[name] = text[loc[2*gi]:loc[2*gi+1]]
-				}
-			}
-			t, ok := dr.resolve(g, meeting)
+			t, ok := dr.resolve(namedGroups(dr.re, text, loc), meeting)
 			if !ok {
 				continue
 			}
@@ -294,7 +288,7 @@ func (d *Detector) answerCJK(c *cjkRules, u Utterance, text string, meeting time
 
 // vague reports whether an action phrase only points back at what was asked ("这个我能做", "それは私ができます").
 func (c *cjkRules) vague(what string) bool {
-	return strings.Trim(what, "这个那个它这件事そそれこれはがをやりしおき") == ""
+	return strings.Trim(what, "这个那它件事それこはがをやりしおき") == ""
 }
 
 func (c *cjkRules) rejected(s string) bool {
@@ -343,6 +337,7 @@ func (c *cjkRules) commitment(s, raw string, sp Speaker, people map[string]Speak
 	for range 2 { // a cut can bare another: "私が" after "じゃあ"
 		what = c.trim.ReplaceAllString(what, "")
 	}
+	what = humble.ReplaceAllString(what, "$1") // "ご用意" is "用意" said politely
 	cm.What = strings.TrimFunc(what, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
 	if c.you.MatchString(s) {
 		cm.Beneficiary = "you" // identify names them
@@ -398,6 +393,9 @@ func (c *cjkRules) nameIn(s string, people map[string]Speaker, who Speaker) stri
 	}
 	return best
 }
+
+// humble is the polite prefix of a Japanese verbal noun: "お送り", "ご用意".
+var humble = regexp.MustCompile(`[おご](\p{Han})`)
 
 // cjkLanguage tells Japanese (any kana) from Chinese (Han only) when text is mostly in those scripts;
 // it returns "" otherwise.

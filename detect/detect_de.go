@@ -40,6 +40,7 @@ func german() *langRules {
 			{re: compileTrigger(`(?:lassen sie mich|lass mich|lasst mich)`), subj: subjI, mode: modeLetMe, verbFinal: true},
 			{re: compileTrigger(`(?:lassen sie uns|lass uns|lasst uns)`), subj: subjLetUs, mode: modeLetMe, verbFinal: true},
 			{re: compileTrigger(`ich (?P<v>` + sg + `)`), subj: subjI, mode: modePresent},
+			{re: compileTrigger(`ich (?P<v>habe)`), subj: subjI, mode: modeDated},
 			{re: compileTrigger(`(?P<v>` + sg + `) ich`), subj: subjI, mode: modePresent},
 			{re: compileTrigger(`wir (?P<v>` + pl + `)`), subj: subjWe, mode: modePresent},
 			{re: compileTrigger(`(?P<v>` + pl + `) wir`), subj: subjWe, mode: modePresent},
@@ -62,7 +63,7 @@ func german() *langRules {
 		trying:      wordRE("wahrscheinlich", "voraussichtlich", "versuche", "versuchen", "bemühe", "bemühen"),
 
 		questionStart: compileTrigger(`(?:können|könnten|würden|werden|sollen|soll|möchten|wollen|haben|hätten|kann|könnt|kannst|schicken|senden) (?:sie|wir|ich|du|ihr)`),
-		acceptance:    compileTrigger(`(?:(?:ja|ok|okay) (?:, )?)?(?:klar|gerne|gern|natürlich|selbstverständlich|kein problem|mache ich|machen wir|auf jeden fall|geht klar|wird gemacht|sehr gerne|ja bitte|ja , bitte)`),
+		acceptance:    compileTrigger(`(?:(?:ja|ok|okay) (?:, )?)?(?:ich kümmere mich darum|ich schaue mir das an|ich schaue es mir an|ich kläre das|klar|gerne|gern|natürlich|selbstverständlich|kein problem|mache ich|machen wir|auf jeden fall|geht klar|wird gemacht|sehr gerne|ja bitte|ja , bitte)`),
 		weakAccept:    compileTrigger(`(?:ja|okay|ok|in ordnung|sicher|alles klar|passt|gut|super|prima)`),
 		fillers:       wordSet("äh", "ähm", "also", "ah", "oh", "hm", "na"),
 		requests: []*regexp.Regexp{
@@ -79,7 +80,7 @@ func german() *langRules {
 			askRE(` (?:möchten|wollen|willst|möchtest) (?:sie|du) ,? dass ich (?P<a>.+)`),
 		},
 		clauseEnd:   wordSet("und", "aber", "oder", "sondern", "dass", "bevor", "wenn", "weil", "damit", "sobald", "falls", "um"),
-		stative:     lemmaIn(wordSet("sein", "haben", "brauchen", "können", "müssen", "wollen", "sehen", "wissen", "denken", "glauben", "hoffen", "mögen", "werden", "lassen", "dürfen", "sollen", "bleiben", "warten", "freuen", "finden", "verstehen", "unterstützen")),
+		stative:     lemmaIn(wordSet("sein", "haben", "habe", "brauchen", "können", "müssen", "wollen", "sehen", "wissen", "denken", "glauben", "hoffen", "mögen", "werden", "lassen", "dürfen", "sollen", "bleiben", "warten", "freuen", "finden", "verstehen", "unterstützen")),
 		plan:        lemmaIn(wordSet("migrieren", "einführen", "evaluieren", "einstellen", "launchen", "ausrollen", "wechseln", "umstellen", "besprechen", "diskutieren", "entscheiden", "überlegen", "investieren", "kaufen", "erweitern", "ausbauen", "analysieren", "testen", "bewerten", "nachdenken", "abstimmen", "starten", "umziehen")),
 		lemma:       func(v string) string { return v },
 		named:       wordSet("ich", "wir", "sie", "er", "es", "das", "dies", "die", "der", "den", "dem", "man", "jemand", "niemand", "alles", "wer", "was", "team", "ja", "klar", "gerne", "morgen", "heute", "dann", "also", "und", "aber", "nein", "unser", "unsere", "mein", "meine", "ihr", "ihre", "wer", "zeit", "woche", "integration", "migration", "demo"),

@@ -15,7 +15,7 @@ func english() *langRules {
 	by := `(?:(?:by|before|on|for|until|till|no later than|latest|around) )?`
 	num := `(?P<n>a couple of|couple of|a few|few|an|a|one|two|three|four|five|six|seven|eight|ten|\d+)`
 
-	roles := `designer|designers|expert|experts|manager|managers|engineer|engineers|lead|architect|consultant|specialist|administrator|director|officer|analyst`
+	roles := `designer|designers|expert|experts|manager|managers|engineer|engineers|developer|developers|lead|architect|consultant|specialist|administrator|director|officer|analyst`
 	adv := `(?:(?:also|just|definitely|then|personally|certainly|quickly|first|actually|still|gladly|happily|absolutely|immediately|really|now|probably|both|all|right|go ahead and|make sure to|be sure to|try to|try and) )*`
 	r := &langRules{
 		code: "en",
@@ -46,9 +46,12 @@ func english() *langRules {
 			{re: compileTrigger(`we can (?:also |just |definitely )?(?P<v>\S+)`), subj: subjWe, mode: modeDated},
 			{re: compileTrigger(`(?:our|my) (?:\S+ ){1,3}?(?:will|shall|is going to|are going to) ` + adv + `(?P<v>\S+)`), subj: subjWe, mode: modeFuture},
 			{re: compileTrigger(`(?:you|you two|you guys|both of you|y'all) ` + adv + `(?:will|shall|are going to|have to|need to|should|must|have got to|got to|are to)(?: (?:need|have) to)? ` + adv + `(?:be )?(?P<v>\S+)`), subj: subjYou, mode: modeFuture},
-			{re: compileTrigger(`(?:i|we) (?:need|want|would like) (?:you|you two|you guys|both of you) to ` + adv + `(?P<v>\S+)`), subj: subjYou, mode: modeFuture},
+			{re: compileTrigger(`(?:i|we) (?:need|want|would like|would want) (?:you|you two|you guys|both of you|everyone|everybody) to ` + adv + `(?P<v>\S+)`), subj: subjYou, mode: modeFuture},
+			{re: compileTrigger(`(?:i|we) (?:need|want|would like|would want) (?:the |our |your )?(?P<n>(?:\S+ ){0,2}?(?:` + roles + `)) to ` + adv + `(?P<v>\S+)`), subj: subjRole, mode: modeFuture},
+			{re: compileTrigger(`(?:i|we) (?:need|want|would like|would want) (?P<n>\S+) to ` + adv + `(?P<v>\S+)`), subj: subjName, mode: modeFuture},
+			{re: compileTrigger(`(?:and )?(?:the|your) (?P<n>(?:\S+ ){0,2}?(?:` + roles + `)) to ` + adv + `(?P<v>\S+)`), subj: subjRole, mode: modeFuture, initial: true},
 			{re: compileTrigger(`(?:the|your) (?P<n>(?:\S+ ){0,2}?(?:` + roles + `)) (?:will|should|is going to|are going to|has to|have to|must|needs to|need to|is to) ` + adv + `(?:be )?(?P<v>\S+)`), subj: subjRole, mode: modeFuture},
-			{re: compileTrigger(`(?P<n>\S+) (?:will|shall|is going to) (?:also |then |just |quickly )?(?P<v>\S+)`), subj: subjName, mode: modeFuture},
+			{re: compileTrigger(`(?P<n>\S+) (?:will|shall|is going to)(?: (?:have|need) to)? (?:also |then |just |quickly )?(?:be )?(?P<v>\S+)`), subj: subjName, mode: modeFuture},
 		},
 		function: wordSet("the", "and", "you", "we", "i", "will", "to", "of", "is", "it", "that", "this", "for", "with", "can", "on", "have", "be", "let", "me", "our", "your", "by", "just", "what", "are", "so", "yeah", "okay", "not", "do"),
 
@@ -86,7 +89,7 @@ func english() *langRules {
 		plan:        lemmaIn(wordSet("migrate", "roll", "hire", "evaluate", "launch", "expand", "move", "switch", "grow", "invest", "decide", "discuss", "consider", "budget", "buy", "purchase", "replace", "upgrade", "adopt", "renew", "implement", "deploy", "start", "stop", "focus", "use", "continue", "prioritize", "prioritise", "assess", "compare", "touch", "build", "pilot", "test", "try", "talk")),
 		lemma:       lemmaEN,
 		inMeeting:   lemmaIn(wordSet("tell", "show", "explain", "introduce", "start", "begin", "pass", "draw", "sit", "erase", "read", "present", "move", "turn", "open", "click", "repeat", "summarise", "summarize", "recap", "wrap", "hand", "skip", "leave", "jump", "let", "come", "finish", "close", "walk", "go", "discuss", "talk", "cover", "chat")),
-		deliverable: lemmaIn(wordSet("send", "share", "forward", "email", "mail", "provide", "deliver", "prepare", "draft", "write", "schedule", "set", "book", "arrange", "organize", "organise", "follow", "get", "circle", "confirm", "check", "find", "review", "update", "fix", "call", "ping", "reach", "connect", "loop", "invite", "create", "raise", "escalate", "sign", "ship", "run", "walk", "demo", "cover", "handle", "sort", "reply", "respond", "revert", "investigate", "research", "dig", "chase", "ask", "talk", "speak", "coordinate", "sync", "report", "submit", "upload", "post", "put together")),
+		deliverable: lemmaIn(wordSet("send", "share", "forward", "complete", "fill", "email", "mail", "provide", "deliver", "prepare", "draft", "write", "schedule", "set", "book", "arrange", "organize", "organise", "follow", "get", "circle", "confirm", "check", "find", "review", "update", "fix", "call", "ping", "reach", "connect", "loop", "invite", "create", "raise", "escalate", "sign", "ship", "run", "walk", "demo", "cover", "handle", "sort", "reply", "respond", "revert", "investigate", "research", "dig", "chase", "ask", "talk", "speak", "coordinate", "sync", "report", "submit", "upload", "post", "put together")),
 		named:       wordSet("i", "we", "you", "he", "she", "they", "it", "this", "that", "there", "what", "which", "who", "everything", "everyone", "nobody", "someone", "something", "nothing", "everybody", "great", "sure", "okay", "ok", "yes", "yeah", "so", "and", "but", "then", "also", "team", "nobody", "one", "legal"),
 		dropAt:      wordSet("to", "and", "then", "also", "just", "so", "but", "that", "which", "with", "a"),
 		determiners: wordSet("the", "a", "an", "our", "my", "your", "their", "this", "that", "these", "those", "his", "her", "its", "every", "each", "no"),

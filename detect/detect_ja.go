@@ -29,7 +29,7 @@ func japanese() *cjkRules {
 			regexp.MustCompile(`^(?:\p{Han}{1,3}さん)?(?:どなたか|誰か)?(?P<a>.+?)(?:て|で)(?:もらえます|いただけます|くれます|もらえません|いただけません|ください)`),
 			regexp.MustCompile(`^(?:\p{Han}{1,3}さん)?(?P<a>.+?)をお願いできます`),
 		},
-		trim: regexp.MustCompile(`^(?:私が|私は|私から|私の方で|弊社から|弊社で|弊社が|私たちが|うちで|うちから|こちらで)|^(?:お|ご)|(?:いたします|いたしします|しておきます|ておきます|します|ます)$`),
+		trim: regexp.MustCompile(`^(?:私が|私は|私から|私の方で|弊社から|弊社で|弊社が|私たちが|うちで|うちから|こちらで)|^(?:お|ご)|たぶん|多分|おそらく|(?:できます|いたします|いたしします|しておきます|ておきます|します|ます)$`),
 		dates: []cjkDate{
 			cjkDateOf(dueExplicit, `(?P<mon>\d{1,2})月(?P<d>\d{1,2})日`+until, cjkMonthDay),
 			cjkDateOf(dueRelative, `(?:明後日|あさって)`+until, fixed(duePlusDays(2))),

@@ -49,7 +49,7 @@ func portuguese() *langRules {
 		polite:      wordRE("se estiver bom", "se estiver bem", "se quiser", "se quiserem", "se possível", "se for o caso", "se precisar", "se preferir", "se vocês quiserem"),
 		trying:      wordRE("provavelmente", "tento", "tentar", "tentarei", "tentamos", "vou tentar"),
 		// "já" before a past form: "nós já compartilhamos".
-		acceptance: compileTrigger(`(?:(?:sim|ok|tá) (?:, )?)?(?:claro|com certeza|pode deixar|sem problema|combinado|fechado|com prazer|lógico|sim , por favor|sim por favor|por favor)`),
+		acceptance: compileTrigger(`(?:(?:sim|ok|tá) (?:, )?)?(?:eu vejo isso|vejo isso|eu verifico isso|deixa comigo|deixa que eu vejo|claro|com certeza|pode deixar|sem problema|combinado|fechado|com prazer|lógico|sim , por favor|sim por favor|por favor)`),
 		weakAccept: compileTrigger(`(?:sim|ok|okay|tá bom|ta bom|está bem|beleza|perfeito|tudo bem|certo|pode ser|ótimo|maravilha|positivo|bora)`),
 		fillers:    wordSet("ah", "é", "então", "bom", "olha", "hum", "ué", "né"),
 		requests: []*regexp.Regexp{

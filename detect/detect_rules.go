@@ -299,6 +299,9 @@ func confidence(t trigger, due, ben, trying bool) float64 {
 // "you") may be met up to token reqB.
 func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.Time) bool {
 	span := s.span(a, b)
+	if t.p.subj == subjYou && t.verb >= 0 {
+		span = s.span(a, t.start) + s.span(t.verb, b) // "I'd like you to" is a request, not a hedge
+	}
 	if r.idioms != nil {
 		span = r.idioms.ReplaceAllString(span, " ")
 	}
@@ -346,13 +349,15 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 		}
 		l := r.lemma(v)
 		lemma = l
-		if r.stative(l) && !(l == "do" && r.code == "en" && verb+1 < b && doObjects[s.toks[verb+1].low]) {
+		if r.stative(l) && !(l == "do" && r.code == "en" && verb+1 < b && doObjects[s.toks[verb+1].low]) &&
+			!(t.p.subj == subjYou && givenTasks[l]) && !(hasDue && readyWords.MatchString(s.span(verb, b))) {
 			return false // "I'll do that" points back; "you'll do the product evaluation" acts
 		}
-		if r.inMeeting != nil && r.inMeeting(l) && !laterDue {
+		// A task given to someone is theirs to do after the meeting, plans and all.
+		if r.inMeeting != nil && r.inMeeting(l) && !laterDue && t.p.subj != subjYou {
 			return false
 		}
-		if r.plan(l) && !ben {
+		if r.plan(l) && !ben && t.p.subj != subjYou {
 			return false
 		}
 		if t.p.subj == subjYou && receiving[l] {
@@ -379,36 +384,6 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 	}
 	return true
 }
-
-// addressee names the person a task is given to ("as the industrial designer, you'll…", "tom, you'll…"):
-// a role said before it, else a speaker of the meeting named in the first words; empty when neither.
-func (r *langRules) addressee(s *sentence, t trigger) (string, string) {
-	if r.role != nil {
-		if m := r.role.FindStringSubmatch(s.span(0, t.start)); m != nil {
-			return m[1], ""
-		}
-	}
-	for i := 0; i < t.start && i < 3; i++ {
-		if who, ok := person(s.people, s.toks[i].low); ok {
-			return who.Name, who.Org
-		}
-		if i+1 < len(s.toks) && (s.toks[i+1].punct || i+1 == t.start) && r.isName(s.toks[i].text) {
-			return s.toks[i].text, "" // "Manuel, you'll be working on…"
-		}
-	}
-	return "", ""
-}
-
-// doObjects open the object of an English "do" that is an action: "do the minutes", "do some research".
-var doObjects = wordSet("the", "some", "a", "an", "your", "our", "my", "all", "more")
-
-// receiving are English verbs of the one who gets something: "you'll have it", "you'll get an invite".
-var receiving = wordSet("have", "get", "receive", "see", "hear", "find", "notice", "love", "like", "enjoy", "recall", "remember")
-
-// meetingPlaces are the next meetings someone is brought to: "I'll get our CFO on the next call".
-var meetingPlaces = wordRE("next call", "next meeting", "in the room", "nächsten termin", "nächsten call", "nächste meeting",
-	"próxima llamada", "próxima reunión", "prochain appel", "prochaine réunion", "próxima ligação", "próxima reunião",
-	"prossima call", "prossima riunione", "volgende gesprek", "volgende vergadering", "volgende call")
 
 // finalVerb finds the infinitive that closes a German verb-final clause starting at token from.
 func (r *langRules) finalVerb(s *sentence, from, to int) int {
@@ -448,6 +423,13 @@ func (r *langRules) what(s *sentence, t trigger, b, dueA, dueB int) string {
 		}
 		toks = append(toks, s.toks[i])
 	}
+	kept := toks[:0]
+	for _, tk := range toks {
+		if !dateHedges[tk.low] {
+			kept = append(kept, tk)
+		}
+	}
+	toks = kept
 	for len(toks) > 0 && (toks[0].punct || r.dropAt[toks[0].low]) {
 		toks = toks[1:]
 	}

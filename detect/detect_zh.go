@@ -11,7 +11,7 @@ func chinese() *cjkRules {
 		code:       "zh",
 		fillers:    regexp.MustCompile(`呃|嗯|额|唔|^那个|^就是`),
 		correction: regexp.MustCompile(`不对|哦不|说错了|更正一下|不是不是`),
-		question:   regexp.MustCompile(`(?:吗|呢|么|嘛)$|^(?:你|你们|您|有人|谁|能不能|可不可以)`),
+		question:   regexp.MustCompile(`(?:吗|呢|么|嘛)$|^(?:你|你们|您|有人|能不能|可不可以)|什么|怎么|哪|谁|多少`),
 		reject: []*regexp.Regexp{
 			regexp.MustCompile(`不行|不能|不会|没法|没办法|无法|做不到|不了|别|不可以|不方便`), // negations, refusals
 			regexp.MustCompile(`已经|上周|上个星期|昨天|前天|刚才|了$|过了`),           // past
@@ -29,7 +29,7 @@ func chinese() *cjkRules {
 		request: []*regexp.Regexp{
 			regexp.MustCompile(`^(?:\p{Han}{2,3})?(?:你们|你|您|有人|谁)?(?:能不能|可不可以|能|可以|帮忙|帮我|帮我们)(?:帮我们|帮我)?(?P<a>.+?)(?:吗|呢|么|吧)?$`),
 		},
-		trim: regexp.MustCompile(`^(?:我们|咱们|我)|^(?:这边|那边)|^(?:会|来|能|可以|要|马上|尽快|应该)+|一下|(?:吧|了|的|啊|呀)$`),
+		trim: regexp.MustCompile(`^(?:这个|那个|这件事)|我们|咱们|我|^(?:这边|那边)|^(?:会|来|能|可以|要|马上|尽快|应该)+|一下|应该|估计|大概|(?:吧|了|的|啊|呀)$`),
 		dates: []cjkDate{
 			cjkDateOf(dueExplicit, by+`(?P<mon>`+num+`)月(?P<d>`+num+`)(?:日|号)`+before, cjkMonthDay),
 			cjkDateOf(dueExplicit, by+`(?P<d>\d{1,2})号`+before, cjkDayOfMonth),

@@ -1,8 +1,9 @@
 // Package detect finds what was said that the record keeps: commitments — who promised what, to
 // whom, by when, with the quote as evidence — and the questions and objections raised. Its
-// rule-based Detector reads final transcript segments (en, es, de, fr, pt) with no network and no
-// model weights; a Book merges a promise said again into the first one; an optional Refiner asks a
-// language model to double-check. What it finds goes into the record as ledger events; it never
+// rule-based Detector reads final transcript segments in nine languages (en, es, de, fr, pt, it, nl,
+// ja, zh; see Languages and Supports) with no network and no model weights; a Book merges a promise
+// said again — a recap included — into the first one; an optional Refiner asks a language model to
+// double-check. What it finds goes into the record as ledger events; it never
 // writes the record itself.
 //
 // # Detection rules
@@ -33,13 +34,51 @@
 // of its own ("okay, tomorrow"); a clear one ("sure", "claro", "gerne", "bien sûr", "pode deixar") suffices.
 // An accepted request or offer must be one of the last two utterances and is accepted once.
 //
-// Hesitations ("um", "uh", "äh", "euh") and stutters ("I'll I'll") are ignored. Quotes and due phrases
-// are the words said; action phrases keep the words said where they can and fall back to normalised words ("I will").
-//
 // Owner: the speaker's name for "I", the speaker's organisation for "we" (the speaker's name when the
-// organisation is unknown), the person's name for a named colleague ("Omar will follow up…"), whose
-// organisation is left empty. Several promises by one owner in one sentence make one commitment;
-// promises by different owners are separate commitments.
+// organisation is unknown), the person's name for a named colleague ("Omar will follow up…"), with the
+// organisation of a colleague who has spoken in the meeting. Several promises by one owner in one
+// sentence make one commitment; promises by different owners are separate commitments.
+//
+// # Spoken text
+//
+// Transcripts come without punctuation or casing. Hesitations ("um", "uh", "äh", "euh", "ehm", "えーと",
+// "嗯") and stutters ("I'll I'll", "我我") are dropped before the rules match. A run-on sentence joining
+// clauses of one owner ("i'll put the pricing in a doc and send it across before the weekend") is one
+// commitment whose date serves every clause. A hedge on the date ("I'll probably have it ready Monday",
+// "wahrscheinlich", "たぶん", "应该") keeps the promise, with a lower confidence; a hedge on the promise
+// ("maybe we could", "かもしれません", "也许") does not. A date corrected in the same breath ("on tuesday no
+// sorry wednesday", "火曜日にいや失礼水曜日に") is the date said last, and the "no" of the correction
+// negates nothing. A request needs no question mark: one that opens the sentence ("priya can you take
+// the pricing", "kann jemand prüfen…") is a request. A promise that only points back ("I'll look into
+// it", "deixa comigo", "我来查一下") takes up the request it answers, like an acceptance. Japanese and
+// Chinese are written without spaces: their rules match the cleaned characters, and a Japanese promise
+// may leave out its subject. Quotes and due phrases are the words said; action phrases keep the words
+// said where they can and fall back to normalised words ("I will").
+//
+// # People
+//
+// The Detector learns the meeting's speakers as they speak, so a colleague named in lower-case speech
+// ("tom will draft the statement of work", "刘洋会起草") owns the task under their full name, with their
+// organisation. A task given to the person spoken to ("as the industrial designer, you're going to
+// work on…", "I need you to…", "you'll need to send us the logo files") belongs to the role or name said
+// before it, else to the last other speaker heard; it is only possible (confidence below
+// ledger.PossibleBelow) until they take it, and its owner stays empty when nobody can be named. "You'll have it
+// tomorrow" is the speaker's promise, not a task for the listener.
+//
+// The beneficiary is a person, never "you": the one whose request the commitment answers (for an
+// accepted offer, the one who accepted; for a task given, the one who gave it), else the most recent
+// earlier speaker of another organisation than the speaker's; it stays empty when nobody can be found.
+// An organisation that owns a commitment ("we") has the speaker as its Contact. The action is restated
+// from the owner's side: "me", "us" and "you" become names ("Sure, I'll do that" after Laura Chen's "Can
+// you send me the SOC 2 report?" is "send the SOC 2 report to Laura Chen"), and a pronoun said before
+// the verb ("te lo mando", "je vous envoie") adds the name after the action.
+//
+// # Confidence
+//
+// Every commitment has a confidence: a promise with a date or a party named is surer; best-effort
+// wording ("try to") and hedged dates are less sure; a task given to someone, an inclusive "let's", or
+// an acceptance without a date of its own sit lower. Below ledger.PossibleBelow the record shows it as
+// possible, for a person to confirm.
 //
 // # Due dates
 //
@@ -60,6 +99,9 @@
 //     numeric dates ("15/03", "20.05."). Numeric dates are day-first in es, de, fr and pt and month-first
 //     in English (US usage) unless the first number exceeds 12. Without a year, a date is the next one
 //     on or after the meeting date. "the 31st" is that day of the current month, or of the next when past.
+//   - Italian, Dutch, Japanese and Chinese say the same with their own words: "domani", "entro venerdì",
+//     "la prossima settimana", "fine mese"; "morgen", "voor vrijdag", "volgende week", "eind van de maand";
+//     "明日", "金曜日までに", "来週", "月末", "3月20日"; "明天", "周五之前", "下周一", "月底", "三月二十号".
 //
 // When a clause holds several phrases, an explicit date wins over a relative one, and either wins over a
 // same-day phrase ("tomorrow EOD" is tomorrow).

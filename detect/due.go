@@ -30,6 +30,22 @@ func dueRuleOf(class dueClass, p string, resolve func(map[string]string, time.Ti
 	return dueRule{re: regexp.MustCompile(`(?:^| )(?P<all>` + p + `)(?: |$)`), class: class, notAfter: wordSet(notAfter...), resolve: resolve}
 }
 
+// groups returns the named groups of a match of the rule at loc in sub.
+func (dr dueRule) groups(sub string, loc []int) map[string]string {
+	return namedGroups(dr.re, sub, loc)
+}
+
+// namedGroups returns the named groups of re's match at loc in s.
+func namedGroups(re *regexp.Regexp, s string, loc []int) map[string]string {
+	g := map[string]string{}
+	for gi, name := range re.SubexpNames() {
+		if name != "" && loc[2*gi] >= 0 {
+			g[name] = s[loc[2*gi]:loc[2*gi+1]]
+		}
+	}
+	return g
+}
+
 // ResolveDue finds the due-date phrase in text and resolves it against the meeting date, as the
 // Detector does (see the package documentation for the rules). lang is one of Languages(); empty
 // means detect it. It returns the date at midnight in meeting's location, the words said, and
@@ -82,12 +98,7 @@ func (r *langRules) findDueSpan(s *sentence, a, b int, meeting time.Time) (time.
 			if ta > 0 && dr.notAfter[s.toks[ta-1].low] {
 				continue
 			}
-			g := map[string]string{}
-			for gi, name := range dr.re.SubexpNames() {
-				if name != "" && loc[2*gi] >= 0 {
-					g[name] = sub[loc[2*gi]:loc[2*gi+1]]
-				}
-			}
+			g := dr.groups(sub, loc)
 			t, ok := dr.resolve(g, meeting, r.code)
 			if !ok {
 				continue
@@ -122,13 +133,7 @@ func (r *langRules) dueFrom(s *sentence, a, b int, meeting time.Time) bool {
 	sub := s.joined[s.offs[a]:s.end(b-1)]
 	for _, dr := range r.dates {
 		for _, loc := range dr.re.FindAllStringSubmatchIndex(sub, -1) {
-			g := map[string]string{}
-			for gi, name := range dr.re.SubexpNames() {
-				if name != "" && loc[2*gi] >= 0 {
-					g[name] = sub[loc[2*gi]:loc[2*gi+1]]
-				}
-			}
-			if _, ok := dr.resolve(g, meeting, r.code); ok {
+			if _, ok := dr.resolve(dr.groups(sub, loc), meeting, r.code); ok {
 				return true
 			}
 		}

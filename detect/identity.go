@@ -63,6 +63,9 @@ func (d *Detector) identify(f found, sp Speaker, lang string) Commitment {
 	}
 	if f.addressee {
 		f.asker = &sp // the task is done for whoever gave it
+		if c.Owner == "" {
+			c.Confidence = min(c.Confidence, 0.45) // for a person to say whose it is
+		}
 	}
 	if c.OwnerOrg != "" && strings.EqualFold(c.Owner, c.OwnerOrg) && sp.Name != "" {
 		c.Contact = sp.Name
@@ -165,3 +168,46 @@ var pronounsFor = map[string]*pronounSet{
 	"ja": {you: pronounRE(true, "あなた", "御社", "そちら"), me: pronounRE(true, "私"), to: "に", toFirst: true},
 	"zh": {you: pronounRE(true, "你们", "您", "你"), me: pronounRE(true, "我们", "我"), to: "给", toFirst: true},
 }
+
+// addressee names the person a task is given to ("as the industrial designer, you'll…", "tom, you'll…"):
+// a role said before it, else a speaker of the meeting named in the first words; empty when neither.
+func (r *langRules) addressee(s *sentence, t trigger) (string, string) {
+	if r.role != nil {
+		if m := r.role.FindStringSubmatch(s.span(0, t.start)); m != nil {
+			return m[1], ""
+		}
+	}
+	for i := 0; i < t.start && i < 3; i++ {
+		if who, ok := person(s.people, s.toks[i].low); ok {
+			return who.Name, who.Org
+		}
+		if i+1 < len(s.toks) && (s.toks[i+1].punct || i+1 == t.start) && r.isName(s.toks[i].text) {
+			return s.toks[i].text, "" // "Manuel, you'll be working on…"
+		}
+	}
+	return "", ""
+}
+
+// readyWords make "have" an action when a date is said: "I'll have the SOW ready Monday", "lo tendré
+// listo el viernes", "ich habe den Bericht Freitag fertig".
+var readyWords = wordRE("ready", "listo", "lista", "listos", "listas", "prêt", "prête", "prêts", "prêtes", "fertig",
+	"pronto", "pronta", "prontos", "prontas", "klaar", "terminado", "terminada")
+
+// dateHedges hedge a date, not the promise; they stay out of the action phrase.
+var dateHedges = wordSet("probably", "likely", "probablemente", "seguramente", "wahrscheinlich", "voraussichtlich",
+	"probablement", "provavelmente", "probabilmente", "waarschijnlijk")
+
+// givenTasks are English verbs that describe the meeting's own talk when said of oneself, and a task
+// when given to someone: "you're going to think about the working design".
+var givenTasks = wordSet("think", "look", "find", "keep")
+
+// doObjects open the object of an English "do" that is an action: "do the minutes", "do some research".
+var doObjects = wordSet("the", "some", "a", "an", "your", "our", "my", "all", "more")
+
+// receiving are English verbs of the one who gets something: "you'll have it", "you'll get an invite".
+var receiving = wordSet("have", "get", "receive", "see", "hear", "find", "notice", "love", "like", "enjoy", "recall", "remember")
+
+// meetingPlaces are the next meetings someone is brought to: "I'll get our CFO on the next call".
+var meetingPlaces = wordRE("next call", "next meeting", "in the room", "nächsten termin", "nächsten call", "nächste meeting",
+	"próxima llamada", "próxima reunión", "prochain appel", "prochaine réunion", "próxima ligação", "próxima reunião",
+	"prossima call", "prossima riunione", "volgende gesprek", "volgende vergadering", "volgende call")

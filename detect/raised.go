@@ -19,16 +19,19 @@ func Raised(text, lang string) (questions, objections []string) {
 	return questions, objections
 }
 
-// IsQuestion reports whether a sentence in language lang (ISO 639-1; en, es, de, fr, pt) asks a
-// question: it ends with "?", opens with "¿", or opens with an interrogative word and does not end
-// with a full stop or an exclamation mark.
+// IsQuestion reports whether a sentence in language lang (ISO 639-1, one of Languages()) asks a
+// question: it ends with "?" or "？", opens with "¿", opens with an interrogative word and does not end
+// with a full stop or an exclamation mark, or (Japanese, Chinese) ends with a question particle.
 func IsQuestion(sentence, lang string) bool {
 	s := strings.TrimSpace(sentence)
 	if s == "" {
 		return false
 	}
-	if strings.HasSuffix(s, "?") || strings.HasPrefix(s, "¿") {
+	if strings.HasSuffix(s, "?") || strings.HasSuffix(s, "？") || strings.HasPrefix(s, "¿") {
 		return true
+	}
+	if c := cjkFor[baseLanguage(lang)]; c != nil {
+		return c.question.MatchString(strings.TrimRight(c.clean(s), "。！!"))
 	}
 	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "…") {
 		return false
@@ -54,6 +57,10 @@ var questionOpeners = map[string][]string{
 		"combien", "est-ce", "est ce", "pouvez", "pourriez", "peut", "avez", "y a-t-il"},
 	"pt": {"o que", "que", "quando", "onde", "quem", "por que", "porque", "qual", "quais", "como", "quanto",
 		"quantos", "pode", "podem", "poderia", "poderiam", "tem", "têm", "há", "é"},
+	"it": {"che", "cosa", "che cosa", "quando", "dove", "chi", "perché", "quale", "quali", "come", "quanto",
+		"quanti", "puoi", "potete", "può", "possono", "potresti", "c'è", "ci sono", "avete", "hai"},
+	"nl": {"wat", "wanneer", "waar", "wie", "waarom", "welke", "welk", "hoe", "hoeveel", "kun", "kunt", "kunnen",
+		"kan", "zou", "zouden", "heb", "hebben", "heeft", "is", "zijn", "gaan", "wil", "wilt"},
 }
 
 // objectionCues are phrases that raise an objection or a risk, in every language; each matches at

@@ -11,6 +11,9 @@ func TestQuestionsAndObjections(t *testing.T) {
 		{"es", "¿Cuándo empezamos", true}, {"es", "Cuándo empezamos", true}, {"de", "Wann fangen wir an", true},
 		{"de", "Wir fangen morgen an.", false}, {"fr", "Qu'est-ce que vous proposez", true}, {"fr", "Est-ce possible", true},
 		{"pt", "Quando começamos", true}, {"pt", "O que vocês acham", true}, {"pt", "Começamos amanhã.", false},
+		{"it", "quando iniziamo", true}, {"it", "iniziamo domani.", false}, {"nl", "wanneer beginnen we", true},
+		{"nl", "we beginnen morgen.", false}, {"ja", "契約書はいつ届きますか", true}, {"ja", "契約書は明日お送りします", false},
+		{"zh", "合同什么时候能到", true}, {"zh", "合同我明天发给你", false}, {"zh", "合同什么时候到？", true},
 	} {
 		if got := IsQuestion(tc.s, tc.lang); got != tc.want {
 			t.Errorf("IsQuestion(%q, %s) = %v", tc.s, tc.lang, got)

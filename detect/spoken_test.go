@@ -203,6 +203,16 @@ func TestSpokenAssignments(t *testing.T) {
 	if len(got) != 1 || got[0].Owner != "industrial designer" || got[0].Confidence >= ledger.PossibleBelow {
 		t.Errorf("role assignment: %+v, want the industrial designer, possible", got)
 	}
+	// A task given with nobody heard yet has no owner to name, and is for a person to assign.
+	got = dialogue("en", turn{Speaker{Name: "PM"}, "you're going to think about the working design"})
+	if len(got) != 1 || got[0].Owner != "" || got[0].Confidence >= 0.5 {
+		t.Errorf("unnamed task: %+v, want no owner and a low confidence", got)
+	}
+	// "I'd like you to" gives a task; it is no hedge. The one spoken to is the last other speaker.
+	got = dialogue("en", turn{Speaker{Name: "ID"}, "okay"}, turn{Speaker{Name: "PM"}, "I'd like you to work on just the basic look and feel"})
+	if len(got) != 1 || got[0].Owner != "ID" || got[0].Beneficiary != "PM" {
+		t.Errorf("I'd like you to: %+v, want ID's task for PM", got)
+	}
 	// Nobody named: the one spoken to is the last other speaker.
 	got = dialogue("en", turn{laura, "what do you need from us"}, turn{ravi, "you'll need to send us the logo files by friday"})
 	if len(got) != 1 || got[0].Owner != "Laura Chen" || got[0].Beneficiary != "Ravi Menon" {
@@ -340,5 +350,99 @@ func TestLanguagesAndSupports(t *testing.T) {
 		if got := DetectLanguage(text); got != want {
 			t.Errorf("DetectLanguage(%q) = %q, want %q", text, got, want)
 		}
+	}
+}
+
+// "Have it ready" with a date is a promise in every language; without a date it is only a state where
+// "have" is a state verb.
+func TestSpokenReadyByDate(t *testing.T) {
+	for _, tc := range []struct{ lang, dated, undated string }{
+		{"en", "i'll likely have the report ready by friday", "i'll have the report ready"},
+		{"es", "tendré el informe listo el viernes", "tendré el informe listo"},
+		{"de", "ich habe den bericht wahrscheinlich freitag fertig", "ich habe den bericht fertig"},
+		{"fr", "j'aurai probablement le rapport prêt vendredi", "j'aurai le rapport prêt"},
+		{"pt", "provavelmente eu vou ter o relatório pronto na sexta", "eu vou ter o relatório pronto"},
+		{"it", "avrò il report pronto venerdì", ""}, // a future "avrò" is a promise with or without a date
+		{"nl", "ik heb het rapport waarschijnlijk vrijdag klaar", "ik heb het rapport klaar"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			got := dialogue(tc.lang, turn{laura, "ok"}, turn{ravi, tc.dated})
+			if len(got) != 1 || got[0].Due.Format(time.DateOnly) != "2025-03-07" {
+				t.Errorf("%q: %+v, want one commitment due Friday", tc.dated, got)
+			}
+			if len(got) == 1 && strings.Contains(strings.ToLower(got[0].What), "prob") {
+				t.Errorf("what %q keeps the hedge", got[0].What)
+			}
+			if got := dialogue(tc.lang, turn{laura, "ok"}, turn{ravi, tc.undated}); tc.undated != "" && len(got) != 0 {
+				t.Errorf("%q: %+v, want none", tc.undated, got)
+			}
+		})
+	}
+}
+
+// "I'll look into it" and its kin take up the request they answer.
+func TestSpokenLookIntoIt(t *testing.T) {
+	runSpoken(t, []spokenCase{
+		{"en", []turn{{laura, "could somebody find out whether the api has rate limits"}, {priya, "i'll look into that"}}, "Priya Shah", "", "Laura Chen", []string{"api has rate limits"}},
+		{"de", []turn{{laura, "kann jemand die limits der api prüfen"}, {priya, "ich kümmere mich darum"}}, "Priya Shah", "", "Laura Chen", []string{"limits der api"}},
+		{"nl", []turn{{laura, "kan iemand de limieten van de api checken"}, {priya, "ik kijk ernaar"}}, "Priya Shah", "", "Laura Chen", []string{"limieten van de api"}},
+		{"pt", []turn{{laura, "alguém pode verificar os limites da api"}, {priya, "eu vejo isso"}}, "Priya Shah", "", "Laura Chen", []string{"limites da api"}},
+		{"zh", []turn{{laura, "有人能查一下API的限制吗"}, {priya, "这个我来看一下"}}, "Priya Shah", "", "Laura Chen", []string{"限制"}},
+		{"ja", []turn{{laura, "どなたかAPIの制限を確認してもらえますか"}, {priya, "確認しておきます"}}, "Priya Shah", "", "Laura Chen", []string{"制限"}},
+	})
+}
+
+// "We" is the speaker's organisation, with the speaker as its contact and the other side as beneficiary.
+func TestSpokenWeIsTheOrganisation(t *testing.T) {
+	for _, tc := range []struct{ lang, ask, we string }{
+		{"en", "what do we need for the deployment", "right so we will share the deployment checklist tomorrow"},
+		{"es", "qué necesitamos para el despliegue", "nosotros compartimos la lista de despliegue mañana"},
+		{"de", "was brauchen wir für das deployment", "wir teilen die checkliste morgen mit ihnen"},
+		{"fr", "qu'est ce qu'il faut pour le déploiement", "nous partagerons la checklist de déploiement demain"},
+		{"pt", "o que a gente precisa para a implantação", "a gente vai compartilhar o checklist de implantação amanhã"},
+		{"it", "cosa serve per il deployment", "condivideremo la checklist di deployment domani"},
+		{"nl", "wat hebben we nodig voor de deployment", "we zullen de checklist morgen delen"},
+		{"ja", "導入には何が必要ですか", "弊社から導入チェックリストを明日共有します"},
+		{"zh", "部署需要准备什么", "我们明天会把部署清单共享给你们"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			got := dialogue(tc.lang, turn{laura, tc.ask}, turn{ravi, tc.we})
+			if len(got) != 1 {
+				t.Fatalf("got %+v, want one commitment", got)
+			}
+			c := got[0]
+			if c.Owner != "Northwind" || c.OwnerOrg != "Northwind" || c.Contact != "Ravi Menon" ||
+				c.Beneficiary != "Laura Chen" || c.BeneficiaryOrg != "Castellan" || c.Due.Format(time.DateOnly) != "2025-03-07" {
+				t.Errorf("got %+v, want Northwind (Ravi Menon) for Laura Chen of Castellan, due 2025-03-07", c)
+			}
+		})
+	}
+}
+
+// A recap said later in the same language merges into the promise it restates.
+func TestSpokenRecapMergesInEveryLanguage(t *testing.T) {
+	for _, tc := range []struct{ lang, ask, promise, recap string }{
+		{"es", "me puedes mandar el informe soc 2", "claro te mando el informe soc 2 el viernes", "entonces resumiendo te mando el informe soc 2 el viernes"},
+		{"de", "können sie mir den soc 2 bericht schicken", "ja ich schicke ihnen den soc 2 bericht am freitag", "also zusammengefasst ich schicke ihnen den soc 2 bericht am freitag"},
+		{"fr", "vous pouvez m'envoyer le rapport soc 2", "oui je vous envoie le rapport soc 2 vendredi", "donc pour résumer je vous envoie le rapport soc 2 vendredi"},
+		{"pt", "você pode me mandar o relatório soc 2", "claro eu te mando o relatório soc 2 na sexta", "então resumindo eu te mando o relatório soc 2 na sexta"},
+		{"it", "mi puoi mandare il report soc 2", "certo ti mando il report soc 2 venerdì", "quindi riassumendo ti mando il report soc 2 venerdì"},
+		{"nl", "kun je me het soc 2 rapport sturen", "ja ik stuur je het soc 2 rapport vrijdag", "dus samengevat ik stuur je het soc 2 rapport vrijdag"},
+		{"ja", "SOC2レポートを送ってもらえますか", "はいSOC2レポートを金曜日にお送りします", "まとめるとSOC2レポートを金曜日にお送りします"},
+		{"zh", "你能把SOC2报告发给我吗", "好的我周五把SOC2报告发给你", "总结一下我周五把SOC2报告发给你"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			d, b := NewDetector(), NewBook()
+			var ids []string
+			for i, tn := range []turn{{laura, tc.ask}, {ravi, tc.promise}, {laura, "ok"}, {ravi, tc.recap}} {
+				for _, c := range d.Detect(Utterance{Text: tn.text, Speaker: tn.sp, Language: tc.lang, MeetingDate: thursday}) {
+					info, _ := b.Add(c, ledger.SegmentInfo{ID: "s" + string(rune('1'+i)), Text: tn.text})
+					ids = append(ids, info.ID)
+				}
+			}
+			if len(ids) != 2 || ids[0] != ids[1] || len(b.Commitments()) != 1 || len(b.Commitments()[0].SegmentIDs) != 2 {
+				t.Errorf("ids %v, book %+v: want the recap merged into the promise", ids, b.Commitments())
+			}
+		})
 	}
 }

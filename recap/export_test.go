@@ -193,7 +193,8 @@ func TestExportICS(t *testing.T) {
 	if err != nil || due.Format(time.DateOnly) != "2026-03-10" || first.Props.Get(ical.PropDue).ValueType() != ical.ValueDate {
 		t.Errorf("DUE %v (%v)", due, err)
 	}
-	if uid != "c-1.kickoff@ledgerline" || summary != "Globex: send Dana the integration architecture" {
+	if uid != "c-1.kickoff@ledgerline" || summary != OwnerLabel(d.Commitments[0].CommitmentInfo)+": "+d.Commitments[0].What ||
+		!strings.HasPrefix(summary, "Globex") {
 		t.Errorf("UID %q, SUMMARY %q", uid, summary)
 	}
 	if !strings.Contains(desc, "“We'll send you the integration architecture by Friday.”\n“To confirm, we will send you") {

@@ -129,7 +129,8 @@ func TestRecapRendersEscaped(t *testing.T) {
 	}
 	text := md.String()
 	for _, want := range []string{"# Recap: Kickoff", "| Owner | What | Due | Status | Evidence |",
-		"| Globex | send Dana the integration architecture | 2026-03-10 (“by March 10”) | open |",
+		"| " + mdCell(OwnerLabel(r.Commitments[0].CommitmentInfo)) + " | ",
+		" | 2026-03-10 (“by March 10”) | open |",
 		"## Open questions", "- “Also, is there an on-prem option?” — Priya (Initech), [0:45]", "demasiado caro"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("Markdown recap lacks %q:\n%s", want, text)

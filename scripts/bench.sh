@@ -85,16 +85,16 @@ if grep -q '^BenchmarkDetectors' "$work/vad.txt"; then
     function pr(d, k, s) { return sprintf("%5.1f / %5.1f", v[d "-" k "-" s "dB-P%"], v[d "-" k "-" s "dB-R%"]) }
     END {
       printf "  precision / recall (%%) of the speech regions reported, per 10 ms, on %d s of espeak-ng speech mixed with\n", v["speech-s"]
-      printf "  each background (SNR: speech level over the background'"'"'s); silero: threshold 0.5 (the default), silero@0.7: 0.7\n"
-      printf "  %-12s %6s %15s %15s %17s\n", "background", "SNR", "rule P / R", "silero P / R", "silero@0.7 P / R"
+      printf "  each background (SNR: speech level over the background'"'"'s); silero: threshold 0.7 (the default), silero@0.5: Silero'"'"'s own 0.5\n"
+      printf "  %-12s %6s %15s %15s %17s\n", "background", "SNR", "rule P / R", "silero P / R", "silero@0.5 P / R"
       nk = split("white pink brown music clicks", kinds, " ")
       ns = split("20 10 5 0", snrs, " ")
       for (k = 1; k <= nk; k++) for (s = 1; s <= ns; s++)
-        printf "  %-12s %3s dB %15s %15s %17s\n", kinds[k], snrs[s], pr("rule", kinds[k], snrs[s]), pr("silero", kinds[k], snrs[s]), pr("silero0.7", kinds[k], snrs[s])
-      printf "\n  %d s of non-speech (the backgrounds and breathing, at -20 and -35 dBFS)  %8s %8s %10s\n", v["nonspeech-s"], "rule", "silero", "silero@0.7"
-      printf "  %-72s %8.1f %8.1f %10.1f\n", "audio passed to the recogniser (s)", v["rule-nonspeech-passed-s"], v["silero-nonspeech-passed-s"], v["silero0.7-nonspeech-passed-s"]
-      printf "  %-72s %8d %8d %10d\n", "segments a RANDOM-WEIGHT Whisper model (test shape) made of it", v["rule-nonspeech-segments"], v["silero-nonspeech-segments"], v["silero0.7-nonspeech-segments"]
-      printf "  %-72s %8.1f %8.1f %10.1f\n", "CPU seconds per hour of audio (detector and smoothing, one thread)", v["rule-cpu-s/h"], v["silero-cpu-s/h"], v["silero0.7-cpu-s/h"]
+        printf "  %-12s %3s dB %15s %15s %17s\n", kinds[k], snrs[s], pr("rule", kinds[k], snrs[s]), pr("silero", kinds[k], snrs[s]), pr("silero0.5", kinds[k], snrs[s])
+      printf "\n  %d s of non-speech (the backgrounds and breathing, at -20 and -35 dBFS)  %8s %8s %10s\n", v["nonspeech-s"], "rule", "silero", "silero@0.5"
+      printf "  %-72s %8.1f %8.1f %10.1f\n", "audio passed to the recogniser (s)", v["rule-nonspeech-passed-s"], v["silero-nonspeech-passed-s"], v["silero0.5-nonspeech-passed-s"]
+      printf "  %-72s %8d %8d %10d\n", "segments a RANDOM-WEIGHT Whisper model (test shape) made of it", v["rule-nonspeech-segments"], v["silero-nonspeech-segments"], v["silero0.5-nonspeech-segments"]
+      printf "  %-72s %8.1f %8.1f %10.1f\n", "CPU seconds per hour of audio (detector and smoothing, one thread)", v["rule-cpu-s/h"], v["silero-cpu-s/h"], v["silero0.5-cpu-s/h"]
     }' "$work/vad.txt"
 else
   echo "  skipped: $(grep -m1 -o 'the Silero VAD v5 weights are not at.*\|espeak-ng is not installed.*' "$work/vad.txt")"

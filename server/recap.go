@@ -77,7 +77,7 @@ func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 		s.recordError(w, "cannot build a recap", "meeting", m.ID, err)
 		return
 	}
-	if err := page.Narrate(r.Context(), s.cfg.Narrator, recap.DefaultNarrateTimeout); err != nil {
+	if err := s.narratives.narrate(r.Context(), s.cfg.Narrator, &page, m.LastSeq); err != nil {
 		s.log.Warn("recap served without a narrative", "meeting", m.ID, "err", err)
 	}
 	var buf bytes.Buffer

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/summary"
 )
 
@@ -15,7 +18,9 @@ import (
 // transcript does not bear out is left out.
 func TestRecapNarrativeAndMarkdownDownload(t *testing.T) {
 	f := newRecordsFixture(t)
+	var asked atomic.Int64
 	model := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
 		content := `{"sentences":[{"text":"Globex will send the integration architecture by Friday.","cites":["seg-2"]},` +
 			`{"text":"Initech signed the contract.","cites":["seg-3"]}]}`
 		_ = json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"content": content}}}})
@@ -37,6 +42,17 @@ func TestRecapNarrativeAndMarkdownDownload(t *testing.T) {
 	}
 	if resp, body := withModel.get(t, strings.ReplaceAll(md, "&amp;", "&")); resp.StatusCode != http.StatusOK || !strings.Contains(body, "## Summary") {
 		t.Errorf("the Markdown download answers %d:\n%s", resp.StatusCode, body)
+	}
+	// The model is asked once per change of the record, not once per view.
+	if n := asked.Load(); n != 1 {
+		t.Errorf("the model was asked %d times for two views of one record, want 1", n)
+	}
+	if _, err := f.store.Append(context.Background(), ledger.Event{Type: ledger.TypeMeetingState, Meeting: recMeeting, State: ledger.MeetingStopped}); err != nil {
+		t.Fatal(err)
+	}
+	withModel.get(t, RecapPath(recMeeting, recToken))
+	if n := asked.Load(); n != 2 {
+		t.Errorf("the model was asked %d times after the record changed, want 2", n)
 	}
 	if !strings.Contains(page, `<p id="narrative">Globex will send the integration architecture by Friday. <a href="#seg-seg-2">`) ||
 		strings.Contains(page, "signed the contract") {

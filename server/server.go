@@ -207,6 +207,8 @@ type Server struct {
 	quit     chan struct{} // closed with closed
 
 	wg sync.WaitGroup // hubs, viewer connections, listeners started by Start
+
+	narratives narratives // recap narratives already written, by meeting
 }
 
 type meeting struct {

@@ -10,6 +10,10 @@
 // one goes (a replayed file is read as it plays), LoadWAVContext reads a whole
 // file and stops between two chunks when its context ends.
 //
+// A VAD (and the Segmenter around it) asks a FrameDetector whether each frame
+// is speech: the rule-based RuleDetector, or one given in VADConfig, such as
+// the Silero VAD of package vad.
+//
 // Everything else holds per-stream state and must be used by one goroutine at
-// a time: give each channel its own Resampler, VAD and Segmenter.
+// a time: give each channel its own Resampler, VAD (and detector) and Segmenter.
 package stream

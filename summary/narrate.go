@@ -1,17 +1,17 @@
 package summary
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/ledgerline/ledgerline/internal/chat"
 )
 
 // Narrator writes a short account of a transcript, each sentence citing the segments it rests on.
@@ -43,7 +43,6 @@ const (
 	maxTranscript = 24000 // characters of transcript sent: a small local model's context
 	maxSentences  = 6
 	maxSentence   = 400 // characters of one sentence
-	maxAnswer     = 1 << 20
 )
 
 const narratorPrompt = `You summarise a business call between a vendor, its partner and a buyer, from its transcript only.
@@ -64,54 +63,10 @@ func (n *ChatNarrator) Narrate(ctx context.Context, segments []Segment) ([]Line,
 		}
 		transcript.WriteString(line)
 	}
-	body, err := json.Marshal(map[string]any{
-		"model":       n.Model,
-		"temperature": 0,
-		"messages": []map[string]string{
-			{"role": "system", "content": narratorPrompt},
-			{"role": "user", "content": transcript.String()},
-		},
-	})
+	endpoint := chat.Endpoint{URL: n.URL, Model: n.Model, APIKey: n.APIKey, Client: n.Client, Timeout: 60 * time.Second}
+	content, err := endpoint.Complete(ctx, narratorPrompt, transcript.String())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNarrator, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(n.URL, "/")+"/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNarrator, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if n.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+n.APIKey)
-	}
-	client := n.Client
-	if client == nil {
-		client = &http.Client{Timeout: 60 * time.Second}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNarrator, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-	if err != nil {
-		return nil, fmt.Errorf("%w: read answer: %w", ErrNarrator, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: %s answered %s", ErrNarrator, req.URL.Redacted(), resp.Status)
-	}
-	var chat struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	if err := json.Unmarshal(raw, &chat); err != nil || len(chat.Choices) == 0 {
-		return nil, fmt.Errorf("%w: not a chat-completions answer", ErrNarrator)
-	}
-	content := chat.Choices[0].Message.Content
-	if i, j := strings.Index(content, "{"), strings.LastIndex(content, "}"); i >= 0 && j > i {
-		content = content[i : j+1] // a model may wrap the JSON in prose or a code fence
 	}
 	var out struct {
 		Sentences []struct {
@@ -119,7 +74,7 @@ func (n *ChatNarrator) Narrate(ctx context.Context, segments []Segment) ([]Line,
 			Cites []string `json:"cites"`
 		} `json:"sentences"`
 	}
-	if err := json.Unmarshal([]byte(content), &out); err != nil {
+	if err := json.Unmarshal([]byte(chat.JSONObject(content)), &out); err != nil {
 		return nil, fmt.Errorf("%w: the model's answer is not the JSON asked for: %w", ErrNarrator, err)
 	}
 	lines := make([]Line, 0, len(out.Sentences))

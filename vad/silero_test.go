@@ -245,4 +245,13 @@ func TestOpenUsesTheModelInTheCache(t *testing.T) {
 	if m, err := Open(cache, nil); m != nil || !errors.Is(err, models.ErrNotVAD) {
 		t.Errorf("Open of a damaged model = %v, %v; want models.ErrNotVAD", m, err)
 	}
+	// A channel that starts after the file was damaged falls back, and it is logged.
+	var logged bytes.Buffer
+	m.log = slog.New(slog.NewTextHandler(&logged, nil))
+	if det := m.Detectors()(); det != nil {
+		t.Errorf("a damaged model gave the channel %T", det)
+	}
+	if !strings.Contains(logged.String(), "rule-based") {
+		t.Errorf("the fallback is not logged:\n%s", logged.String())
+	}
 }

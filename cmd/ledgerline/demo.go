@@ -75,7 +75,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	pipeline := agent.Config{Options: opt, Prompt: "Dana Whitfield, Ravi Menon, Laura Chen", Sources: []stream.Source{src}}
+	pipeline := agent.Config{Options: opt, Prompt: "Dana Whitfield, Ravi Menon, Laura Chen", Sources: []stream.Source{src},
+		Detector: speechDetectors(e)}
 	if err := m.Transcribe(ctx, pipeline, whisperLoader(e, path, size)); err != nil {
 		return err
 	}

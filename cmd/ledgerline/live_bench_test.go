@@ -21,7 +21,8 @@ import (
 
 // BenchmarkLiveLatency replays the sample call at real time through the live
 // pipeline and measures, at a real WebSocket client, how long after the end
-// of the words they carry partials and finals arrive; how many encoder
+// of the words they carry partials and finals arrive, and how long after the
+// start of its words a segment's first partial arrives; how many encoder
 // passes each second of speech costs; and the streaming amplification: the
 // seconds of audio the encoder processed per second of speech (one offline
 // pass over the same speech is 1). LEDGERLINE_BENCH_MODEL picks the model
@@ -39,9 +40,10 @@ func BenchmarkLiveLatency(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		partials, finals, st := liveRun(b, model, audio.Samples)
-		report(b, "partial", partials)
-		report(b, "final", finals)
+		lat, st := liveRun(b, model, audio.Samples)
+		report(b, "partial", lat.partials)
+		report(b, "first-partial", lat.firstPartials)
+		report(b, "final", lat.finals)
 		if st.AudioPushed > 0 {
 			b.ReportMetric(float64(st.Decodes)/st.AudioPushed.Seconds(), "passes/speech-s")
 			b.ReportMetric(st.AudioDecoded.Seconds()/st.AudioPushed.Seconds(), "encoder-amplification")
@@ -61,7 +63,13 @@ func report(b *testing.B, kind string, lat []time.Duration) {
 	b.ReportMetric(float64(len(lat)), kind+"s")
 }
 
-func liveRun(b *testing.B, model string, samples []float32) (partials, finals []time.Duration, st asr.StreamStats) {
+// liveLatencies are the delays a viewer saw: partials and finals from the
+// end of their words, first partials from the start of their segment's words.
+type liveLatencies struct {
+	partials, firstPartials, finals []time.Duration
+}
+
+func liveRun(b *testing.B, model string, samples []float32) (lat liveLatencies, st asr.StreamStats) {
 	var out bytes.Buffer
 	e := &env{stdout: &out, stderr: &out, log: newLogger(&out, "")}
 	store, err := ledger.OpenSQLite(filepath.Join(b.TempDir(), "bench.db"))
@@ -119,7 +127,7 @@ func liveRun(b *testing.B, model string, samples []float32) (partials, finals []
 	if err := session.Run(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	seen := map[string]bool{}
+	seen, shown := map[string]bool{}, map[string]bool{}
 	// The stop is the last event: once it arrives, everything has.
 	deadline := time.After(30 * time.Second)
 	for done := false; !done; {
@@ -132,16 +140,20 @@ func liveRun(b *testing.B, model string, samples []float32) (partials, finals []
 			case a.e.Type == ledger.TypeMeetingState && a.e.State == ledger.MeetingStopped:
 				done = true
 			case a.e.Type == ledger.TypeSegmentPartial && a.e.Segment.Text != "":
-				partials = append(partials, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
+				lat.partials = append(lat.partials, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
+				if !shown[a.e.Segment.ID] {
+					shown[a.e.Segment.ID] = true
+					lat.firstPartials = append(lat.firstPartials, a.at.Sub(start.Add(time.Duration(a.e.Segment.StartMS)*time.Millisecond)))
+				}
 			case a.e.Type == ledger.TypeSegmentFinal && !seen[a.e.Segment.ID]:
 				// A final appended again later (its speaker corrected when the
 				// channel ends) is a correction, not a new final.
 				seen[a.e.Segment.ID] = true
-				finals = append(finals, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
+				lat.finals = append(lat.finals, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
 			}
 		case <-deadline:
 			b.Fatal("the meeting's stop never reached the viewer")
 		}
 	}
-	return partials, finals, session.Stats()["call"]
+	return lat, session.Stats()["call"]
 }

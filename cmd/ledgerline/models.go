@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -202,6 +203,16 @@ func listModels(e *env, cache *models.Cache) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	vadStatus := "not installed: 'make deps' fetches weights to convert, or 'ledgerline models pull " + models.SileroV5 + "'"
+	for _, f := range []struct{ path, status string }{
+		{filepath.Join(cache.Dir, models.SileroConverted), "installed (converted from the ONNX weights)"},
+		{cache.Path(models.SileroV5), "installed"},
+	} {
+		if fi, err := os.Stat(f.path); err == nil && fi.Mode().IsRegular() {
+			vadStatus = f.status
+		}
+	}
+	fmt.Fprintf(e.stdout, "\nSpeech detection: %s (Silero VAD v5, about 1 MB): %s\n", models.SileroV5, vadStatus)
 	fmt.Fprintf(e.stdout, "\nCache: %s\n", cache.Dir)
 	return nil
 }

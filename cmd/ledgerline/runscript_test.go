@@ -138,8 +138,15 @@ func TestRunScriptOfflineUsesTheUsersModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 {
-		t.Errorf("the cache holds %v; want the user's file alone, nothing renamed aside", entries)
+	// Beside it, only the speech detector's weights, which run converts into the cache.
+	var others []string
+	for _, e := range entries {
+		if e.Name() != filepath.Base(path) && e.Name() != models.SileroConverted {
+			others = append(others, e.Name())
+		}
+	}
+	if len(others) != 0 {
+		t.Errorf("the cache holds %v beside the user's file; want nothing renamed aside", others)
 	}
 }
 

@@ -154,12 +154,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		load, modelErr = link.load, nil
 	}
 	host, err := agent.NewHost(agent.HostConfig{Store: store, Load: load, Options: asr.Options{Language: *language, Languages: languages.codes},
-		IdleStop: *idleStop, Loopback: loopbackOnly(*listen, *publicURL), Logger: e.log})
+		Detector: speechDetectors(e), IdleStop: *idleStop, Loopback: loopbackOnly(*listen, *publicURL), Logger: e.log})
 	if err != nil {
 		return err
 	}
 	defer host.Close()
-	bots := newServeBots(e, store, *maxBots, botPlatforms)
+	bots := newServeBots(e, store, host, *maxBots, botPlatforms)
 	defer bots.close()
 	crmKeys, err := crm.KeyringFromEnv() // organisations' CRM tokens are sealed under $LEDGERLINE_CRM_KEY
 	if err != nil {

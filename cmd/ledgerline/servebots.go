@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/bot"
 	"github.com/ledgerline/ledgerline/diarize"
 	"github.com/ledgerline/ledgerline/team"
@@ -24,6 +26,7 @@ const serveBotName = "Ledgerline notetaker"
 type serveBots struct {
 	e        *env
 	log      botLog
+	host     botHost
 	capacity bot.Capacity
 	hosts    botHosts
 
@@ -37,8 +40,16 @@ type serveBots struct {
 
 var _ team.BotLauncher = (*serveBots)(nil)
 
-func newServeBots(e *env, log botLog, maxBots int, hosts botHosts) *serveBots {
-	return &serveBots{e: e, log: log, capacity: bot.Capacity{Max: maxBots}, hosts: hosts, running: map[string]*bot.Bot{}}
+// botHost is the server's meeting host as its bots need it: a meeting a bot forwards attributes
+// its channels by the bot's timeline, on the meeting's clock.
+type botHost interface {
+	Expect(meeting string, tl *diarize.Timeline) (clock func(time.Time) time.Duration, forget func())
+}
+
+var _ botHost = (*agent.Host)(nil)
+
+func newServeBots(e *env, log botLog, host botHost, maxBots int, hosts botHosts) *serveBots {
+	return &serveBots{e: e, log: log, host: host, capacity: bot.Capacity{Max: maxBots}, hosts: hosts, running: map[string]*bot.Bot{}}
 }
 
 // attach starts taking bots: they run until ctx ends, and publish to the server at base.
@@ -132,8 +143,12 @@ func (t *serveSlot) Start(l team.BotLaunch) {
 		return
 	}
 	ctx := s.ctx
-	b, err := t.newBot(l, name, func(st bot.Status) { record(ctx, st) })
+	// The meeting learns who speaks from the timeline the bot reads from the page.
+	tl := diarize.NewTimeline()
+	clock, forget := s.host.Expect(l.Meeting, tl)
+	b, err := t.newBot(l, name, tl, clock, func(st bot.Status) { record(ctx, st) })
 	if err != nil {
+		forget()
 		t.slot.Release()
 		record(ctx, bot.Status{State: bot.Failed, Reason: bot.InvalidLink, Detail: err.Error()})
 		return
@@ -141,6 +156,7 @@ func (t *serveSlot) Start(l team.BotLaunch) {
 	s.running[l.RequestID] = b
 	s.wg.Go(func() {
 		defer t.slot.Release()
+		defer forget()
 		st := b.Run(ctx)
 		s.mu.Lock()
 		delete(s.running, l.RequestID)
@@ -150,20 +166,19 @@ func (t *serveSlot) Start(l team.BotLaunch) {
 }
 
 // newBot makes the bot of a launch; s.mu is held.
-func (t *serveSlot) newBot(l team.BotLaunch, name string, onState func(bot.Status)) (*bot.Bot, error) {
+func (t *serveSlot) newBot(l team.BotLaunch, name string, tl *diarize.Timeline, clock func(time.Time) time.Duration,
+	onState func(bot.Status)) (*bot.Bot, error) {
 	adapter, page, err := bot.Recognise(l.MeetingURL, l.Platform, bot.GenericOptions{})
 	if err != nil {
 		return nil, err
 	}
-	// The server's meetings learn who speaks from their audio: the timeline the bot reads from
-	// the page is kept by the bot alone.
 	return bot.New(bot.Config{
 		Adapter: adapter, Page: page, Name: name,
 		Forward:  bot.Forward{Endpoint: t.s.base + "/whip/" + url.PathEscape(l.Meeting), Token: l.Token},
-		Timeline: diarize.NewTimeline(),
-		OnState:  onState,
-		Consent:  consentMessage(name, ""),
-		Logger:   t.s.e.log.With("bot", l.RequestID),
+		Timeline: tl, Clock: clock,
+		OnState: onState,
+		Consent: consentMessage(name, ""),
+		Logger:  t.s.e.log.With("bot", l.RequestID),
 	})
 }
 

@@ -117,6 +117,22 @@ END:VCALENDAR
 		t.Error("a bot past the machine's capacity was refused without Retry-After")
 	}
 
+	// The meeting hears who speaks from the bot: a final goes to a participant the page named.
+	waitFor(t, "a final attributed to a participant by name", func() bool {
+		var events []ledger.Event
+		api(t, http.MethodGet, base+"/api/v1/meetings/"+bot.Meeting+"/events", member, http.StatusOK, &events)
+		names := map[string]string{}
+		for _, e := range events {
+			switch {
+			case e.Type == ledger.TypeSpeakerUpdate:
+				names[e.Speaker.ID] = e.Speaker.Name
+			case e.Type == ledger.TypeSegmentFinal && slices.Contains(people, names[e.Segment.Speaker]):
+				return true
+			}
+		}
+		return false
+	})
+
 	// Told to leave, it leaves the call, and the meeting stops once nobody sends it audio.
 	waitFor(t, "the platform to play the call to the bot", func() bool { return len(fx.Played("abc-defg-hij")) > 0 })
 	api(t, http.MethodDelete, base+"/api/v1/bots/"+bot.ID, member, http.StatusNoContent, nil)

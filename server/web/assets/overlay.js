@@ -2,8 +2,9 @@
 // shows captions, talk time and the commitments ledger. Viewers may rename speakers, edit
 // commitments and pause the recording through the control API; the page never changes what it
 // shows on its own: every change comes back, to every viewer, as an event on the stream.
-// All text goes in through textContent, never as HTML.
-'use strict';
+// All text goes in through textContent, never as HTML. A module: ledger.js draws the commitments.
+import { el, commitmentItem, unsupportedLanguages, languagesNote } from './ledger.js';
+
 (() => {
   const $ = (id) => document.getElementById(id);
   const token = new URLSearchParams(location.search).get('t') || '';
@@ -57,44 +58,19 @@
     languagesLater();
   }
 
-  // languageName names a language code in English ("sv" → "Swedish").
-  function languageName(code) {
-    try { return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) || code; } catch (err) { return code; }
-  }
-
   // When people speak a language commitments are not detected in, the ledger says so rather than
   // stay empty as if nobody had promised anything.
   function renderLanguages() {
     const note = $('languages-note');
-    const missing = new Map(); // language → talk time
-    if (commitmentLanguages) {
-      for (const seg of finals.values()) {
-        const lang = (seg.language || '').toLowerCase();
-        if (!lang || commitmentLanguages.has(lang)) continue;
-        missing.set(lang, (missing.get(lang) || 0) + Math.max(1, (seg.end_ms || 0) - (seg.start_ms || 0)));
-      }
-    }
-    const names = [...missing.entries()].sort((a, b) => b[1] - a[1]).map(([lang]) => languageName(lang));
-    note.dataset.languages = [...missing.keys()].join(',');
-    if (names.length === 0) {
-      note.hidden = true;
-    } else {
-      const list = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
-      note.textContent = `Commitments are not detected in ${list}.`;
-      note.hidden = false;
-    }
-    $('no-commitments').hidden = ledger.childElementCount > 0 || names.length > 0;
+    const missing = commitmentLanguages ? unsupportedLanguages(finals.values(), commitmentLanguages) : [];
+    note.dataset.languages = missing.join(',');
+    note.textContent = languagesNote(missing);
+    note.hidden = missing.length === 0;
+    $('no-commitments').hidden = ledger.childElementCount > 0 || missing.length > 0;
   }
   let languagesTimer = null;
   function languagesLater() {
     if (languagesTimer === null) languagesTimer = setTimeout(() => { languagesTimer = null; renderLanguages(); }, 50);
-  }
-
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
   }
 
   // Channels get colours in the order they first speak; every viewer replays the same order.
@@ -307,86 +283,15 @@
     $('no-talk').hidden = finals.size > 0;
   }
 
-  // A listener's pronoun, where an old record holds one for a person, names nobody: it is not shown.
-  const YOU = new Set(['you', 'yourself', 'you all', 'usted', 'ustedes', 'vosotros', 'sie', 'ihnen', 'vous', 'você', 'vocês']);
-  const named = (s) => (s && !YOU.has(String(s).trim().toLowerCase()) ? String(s) : '');
-  const same = (a, b) => a.toLowerCase() === b.toLowerCase();
-
-  // ownerLabel names who owns a commitment as the recap does: "Northwind — Ravi Menon" for an
-  // organisation and the person who speaks for it, "Dana Reyes (Contoso)" for a person.
-  function ownerLabel(c) {
-    const owner = named(c.owner), contact = named(c.contact), org = c.owner_org || '';
-    if (!owner) return org;
-    if (contact && !same(contact, owner)) return `${owner} — ${contact}`;
-    if (org && !same(org, owner)) return `${owner} (${org})`;
-    return owner;
-  }
-
-  // forLabel names for whom: "for Laura Chen (Fabrikam)", "for Fabrikam", or nothing.
-  function forLabel(c) {
-    const who = named(c.beneficiary), org = c.beneficiary_org || '';
-    if (!who) return org ? `for ${org}` : '';
-    return org && !same(org, who) ? `for ${who} (${org})` : `for ${who}`;
-  }
-
-  // possible: unsure, and no person has said otherwise (ledger.CommitmentInfo.Possible).
-  const POSSIBLE_BELOW = 0.6;
-  function possible(c) {
-    return (c.confidence || 0) < POSSIBLE_BELOW && !(c.edited && c.edited.length) && (c.status || 'open') === 'open';
-  }
-
   function onCommitment(e) {
     const c = e.commitment;
     commitments.set(c.id, c);
-    const maybe = possible(c);
-    const li = el('li', maybe ? 'commitment possible' : 'commitment');
-    li.dataset.commitment = c.id;
-    li.dataset.status = c.status || 'open';
-    if (maybe) li.dataset.possible = '';
-    li.append(el('p', 'what', c.what));
-    const meta = el('div', 'meta');
-    meta.append(el('span', 'status-badge', maybe ? 'possible' : (c.status || 'open')));
-    const owner = ownerLabel(c);
-    if (owner) meta.append(el('span', 'owner', owner));
-    const forWhom = forLabel(c);
-    if (forWhom) meta.append(el('span', 'beneficiary', forWhom));
-    const due = c.due || c.due_phrase;
-    if (due) {
-      const d = el('span', 'due', `due ${due}`);
-      if (c.due && c.due_phrase) d.title = c.due_phrase;
-      meta.append(d);
-    }
-    if (e.by) meta.append(el('span', 'by', `changed by ${e.by}`));
-    li.append(meta);
-    if (c.quote) li.append(el('p', 'quote', `“${c.quote}”`));
-    li.append(commitmentActions(c));
+    const li = commitmentItem(c, e.by);
     const old = find(ledger, 'commitment', c.id);
     if (old) old.replaceWith(li); else ledger.append(li);
     const open = [...ledger.children].filter((x) => x.dataset.status === 'open').length;
     $('count').textContent = `${open} open · ${ledger.childElementCount}`;
     renderLanguages();
-  }
-
-  function commitmentActions(c) {
-    const box = el('div', 'actions');
-    const button = (action, label, title) => {
-      const b = el('button', 'action', label);
-      b.type = 'button';
-      b.dataset.action = action;
-      b.title = title;
-      return b;
-    };
-    if (possible(c)) {
-      box.append(button('confirm', 'Confirm', 'This is a commitment'),
-        button('dismiss', 'Dismiss', 'Not a commitment'));
-    } else if ((c.status || 'open') === 'open') {
-      box.append(button('done', 'Done', 'Mark this commitment done'),
-        button('dismiss', 'Dismiss', 'Not a commitment, or no longer one'));
-    } else {
-      box.append(button('reopen', 'Reopen', 'Mark this commitment open again'));
-    }
-    box.append(button('edit', 'Edit', 'Fix what was promised, reassign the owner or change the due date'));
-    return box;
   }
 
   // The meeting bot's way into the call and out of it: one pill, and why it failed or left.
