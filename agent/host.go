@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/detect"
 	"github.com/ledgerline/ledgerline/diarize"
 	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/ledger"
@@ -33,6 +34,8 @@ type HostConfig struct {
 	Options asr.Options
 	// Detector gives each channel of every pipeline its speech detector, as Config.Detector.
 	Detector func() stream.FrameDetector
+	// Refiner double-checks every pipeline's commitments, as Config.Refiner.
+	Refiner detect.Refiner
 	// IdleStop is how long a meeting's pipeline runs on once nobody sends it audio; DefaultIdleStop
 	// when zero. A participant who joins later starts a new run of the meeting.
 	IdleStop time.Duration
@@ -321,8 +324,8 @@ func (h *Host) transcribe(ctx context.Context, hm *hostedMeeting) {
 	defer h.wg.Done()
 	defer close(hm.done)
 	m := hm.m
-	err := m.Transcribe(ctx, Config{Options: h.cfg.Options, Detector: h.cfg.Detector, KeepOpen: true,
-		Timeline: hm.timeline}, h.sharedEngine)
+	err := m.Transcribe(ctx, Config{Options: h.cfg.Options, Detector: h.cfg.Detector, Refiner: h.cfg.Refiner,
+		KeepOpen: true, Timeline: hm.timeline}, h.sharedEngine)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		m.log.Error("the meeting's pipeline failed", "err", err)
 	}

@@ -14,9 +14,11 @@ import (
 // icsMaxLine is the longest content line RFC 5545 allows, in octets, without its CRLF.
 const icsMaxLine = 75
 
-// writeICS writes the commitments that have a due date as an iCalendar (RFC 5545) calendar: one
-// VTODO each, due on its date, or with ExportOptions.Events one all-day VEVENT on it. Each has a UID
-// stable across exports, so a calendar that imports the file again updates rather than duplicates.
+// writeICS writes the commitments as an iCalendar (RFC 5545) calendar: one VTODO each, due on its
+// date when one was said, or with ExportOptions.Events one all-day VEVENT on the due date (Google
+// Calendar shows events, not tasks) and a VTODO for each commitment without one, so that none is
+// left out. Each has a UID stable across exports, so a calendar that imports the file again
+// updates rather than duplicates.
 func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 	iw := &icsWriter{w: bufio.NewWriter(w)}
 	title := d.Meeting.Title
@@ -32,9 +34,7 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 	iw.line("X-WR-CALNAME", icsText("Commitments: "+title))
 	for _, c := range d.Commitments {
 		due, err := time.Parse(time.DateOnly, c.Due)
-		if err != nil {
-			continue // no due date said, or not one this export can place
-		}
+		hasDue := err == nil // else no due date said, or not one a calendar can place
 		owner := OwnerLabel(c.CommitmentInfo)
 		summary := c.What
 		var desc []string
@@ -55,7 +55,7 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 		}
 		desc = append(desc, "Said at "+detect.FormatClock(c.StartMS)+" in "+title+".")
 		uid := icsUID(d.Meeting.ID, c.ID)
-		if opts.Events {
+		if opts.Events && hasDue {
 			status := "CONFIRMED"
 			switch c.Status {
 			case ledger.StatusDropped:
@@ -85,7 +85,9 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 		iw.line("BEGIN", "VTODO")
 		iw.line("UID", uid)
 		iw.line("DTSTAMP", stamp)
-		iw.line("DUE;VALUE=DATE", due.Format("20060102"))
+		if hasDue {
+			iw.line("DUE;VALUE=DATE", due.Format("20060102"))
+		}
 		iw.line("SUMMARY", icsText(summary))
 		iw.line("DESCRIPTION", icsText(strings.Join(desc, "\n")))
 		iw.line("STATUS", status)

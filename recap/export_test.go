@@ -227,6 +227,42 @@ func TestExportICS(t *testing.T) {
 	}
 }
 
+// A commitment said without a due date is kept: a task without DUE, also beside the events of
+// those that have one.
+func TestICSKeepsCommitmentsWithoutADueDate(t *testing.T) {
+	_, d := exportKickoff(t, "ics", ExportOptions{})
+	if len(d.Commitments) < 2 {
+		t.Fatalf("%d commitments in the fixture, want two or more", len(d.Commitments))
+	}
+	d.Commitments[1].Due, d.Commitments[1].DuePhrase = "", ""
+	for _, events := range []bool{false, true} {
+		var b bytes.Buffer
+		if err := writeICS(&b, d, ExportOptions{Now: time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC), Events: events}); err != nil {
+			t.Fatal(err)
+		}
+		cal, err := ical.NewDecoder(&b).Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		undated := 0
+		var uids []string
+		for _, c := range cal.Children {
+			uid, _ := c.Props.Text(ical.PropUID)
+			uids = append(uids, uid)
+			if c.Name == ical.CompToDo && c.Props.Get(ical.PropDue) == nil {
+				undated++
+			}
+			if events && c.Name == ical.CompToDo && c.Props.Get(ical.PropDue) != nil {
+				t.Errorf("events: a commitment with a due date is a task too (%s)", uid)
+			}
+		}
+		if len(uids) != len(d.Commitments) || undated != 1 {
+			t.Errorf("events %v: %d components (%v), %d without a due date; want %d and 1", events, len(uids), uids,
+				undated, len(d.Commitments))
+		}
+	}
+}
+
 func TestICSTextFoldingAndEscaping(t *testing.T) {
 	long := strings.Repeat("ñandú, árbol; ", 20) + `back\slash` + "\nnext line"
 	folded := foldICS("DESCRIPTION:" + icsText(long))

@@ -112,6 +112,8 @@ var flagRules = map[string]flagRule{
 	"threads": {meanings: []flagMeaning{{says: "CPU threads per decode"}}, sameDefault: true, sameUsage: true,
 		accept: []string{"0", "2"}, refuse: []string{"two", "1.5"}},
 	"workers":        {meanings: []flagMeaning{{says: "decodes that run at once"}}, sameDefault: true, accept: []string{"0", "2"}},
+	"refiner-url":    {meanings: []flagMeaning{{says: "OpenAI-compatible endpoint"}}, sameDefault: true, sameUsage: true},
+	"refiner-model":  {meanings: []flagMeaning{{says: "model name for --refiner-url"}}, sameDefault: true, sameUsage: true},
 	"out":            {meanings: []flagMeaning{{says: "file to write"}}},
 	"max-bots":       {meanings: []flagMeaning{{says: "bots this machine runs at once"}}, sameDefault: true, sameUsage: true},
 	"max-conns":      {meanings: []flagMeaning{{says: "connections one client address may hold open at once"}}, sameDefault: true, sameUsage: true},

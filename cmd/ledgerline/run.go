@@ -23,6 +23,7 @@ import (
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/server"
 	"github.com/ledgerline/ledgerline/stream"
+	"github.com/ledgerline/ledgerline/summary"
 	"github.com/ledgerline/ledgerline/webhook"
 )
 
@@ -54,8 +55,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	var hooks webhookFlags
 	fs.Var(&hooks, "webhook", "on meeting end, post the recap summary to this URL (repeatable); prefix slack= for a Slack-compatible incoming webhook")
 	bot := fs.Bool("bot", false, "capture no local device: transcribe only the participants who join over WebRTC (the join link) or WHIP")
-	refinerURL := fs.String("refiner-url", "", "optional OpenAI-compatible endpoint (e.g. http://127.0.0.1:8081/v1) that double-checks commitments; key in $LEDGERLINE_REFINER_KEY")
-	refinerModel := fs.String("refiner-model", "", "model name for --refiner-url")
+	refinerURL, refinerModel := refinerFlags(fs)
 	workers := fs.Int("workers", 0, "decodes that run at once (default: from the CPU cores; workers × threads must fit them)")
 	threads := threadsFlag(fs)
 	me := fs.String("me", "", "your name, shown for the mic channel")
@@ -108,7 +108,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	rec, err := startRecording(ctx, e, recording{db: *db, target: target, deal: *deal, resume: *resume,
 		webhooks: hooks.endpoints, syncTimeout: *syncTimeout},
 		agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins,
-			Title: *title, TakeAudio: *input == ""})
+			Title: *title, TakeAudio: *input == "", Narrator: narrator(*refinerURL, *refinerModel)})
 	if err != nil {
 		return err
 	}
@@ -121,9 +121,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	pipeline := agent.Config{Options: opt, Prompt: *prompt, Sources: sources, Speakers: speakers,
 		WatchDevices: !*bot && *input == ""}
 	pipeline.Detector = speechDetectors(e)
-	if *refinerURL != "" {
-		pipeline.Refiner = &detect.ChatRefiner{URL: *refinerURL, Model: *refinerModel, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}
-	}
+	pipeline.Refiner = refiner(*refinerURL, *refinerModel)
 	if err := m.Transcribe(ctx, pipeline, whisperLoader(e, path, size)); err != nil {
 		// What was recorded before the failure is still the meeting's record:
 		// let viewers have it and tell the webhooks before reporting the failure.
@@ -398,4 +396,28 @@ func localZone() string {
 		return ""
 	}
 	return tz
+}
+
+// refinerFlags are --refiner-url and --refiner-model: a local language model that double-checks
+// commitments and writes the narrative atop each recap.
+func refinerFlags(fs *flag.FlagSet) (url, model *string) {
+	url = fs.String("refiner-url", "", "optional OpenAI-compatible endpoint (e.g. http://127.0.0.1:8081/v1) that double-checks commitments and writes the recap's narrative summary from the transcript; key in $LEDGERLINE_REFINER_KEY")
+	model = fs.String("refiner-model", "", "model name for --refiner-url")
+	return url, model
+}
+
+// refiner is the commitments' double-checker of --refiner-url; nil without one.
+func refiner(url, model string) detect.Refiner {
+	if url == "" {
+		return nil
+	}
+	return &detect.ChatRefiner{URL: url, Model: model, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}
+}
+
+// narrator writes recaps' narratives with the model of --refiner-url; nil without one.
+func narrator(url, model string) summary.Narrator {
+	if url == "" {
+		return nil
+	}
+	return &summary.ChatNarrator{URL: url, Model: model, APIKey: os.Getenv("LEDGERLINE_REFINER_KEY")}
 }

@@ -46,6 +46,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	model := fs.String("model", models.Default, "model the server's own meetings are transcribed with: a name from 'ledgerline models list', or a path to a ggml .bin file")
 	language := fs.String("language", "auto", "spoken language of the server's own meetings (ISO 639-1), or auto to detect it")
 	languages := languagesFlag(fs)
+	refinerURL, refinerModel := refinerFlags(fs)
 	workers := fs.Int("workers", 0, "decodes that run at once, shared by every meeting (default: from the CPU cores; workers × threads must fit them)")
 	threads := fs.Int("threads", 0, "CPU threads per decode (default: up to 4, from the CPU cores)")
 	idleStop := fs.Duration("idle-stop", agent.DefaultIdleStop, "how long a meeting the server records runs on once nobody sends it audio")
@@ -154,7 +155,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		load, modelErr = link.load, nil
 	}
 	host, err := agent.NewHost(agent.HostConfig{Store: store, Load: load, Options: asr.Options{Language: *language, Languages: languages.codes},
-		Detector: speechDetectors(e), IdleStop: *idleStop, Loopback: loopbackOnly(*listen, *publicURL), Logger: e.log})
+		Detector: speechDetectors(e), Refiner: refiner(*refinerURL, *refinerModel), IdleStop: *idleStop, Loopback: loopbackOnly(*listen, *publicURL), Logger: e.log})
 	if err != nil {
 		return err
 	}
@@ -174,6 +175,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Recorder:  host,
 		Bots:      bots, PrivateFeeds: loopbackOnly(*listen, *publicURL),
 		Server: server.Config{Addr: *listen, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins, Logger: e.log, Ingest: host.Ingest(),
+			Narrator:    narrator(*refinerURL, *refinerModel),
 			TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey},
 	})
 	if err != nil {
