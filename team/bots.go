@@ -47,6 +47,9 @@ type BotLaunch struct {
 	Platform   string
 	Meeting    string // the hosted meeting it records into
 	Token      string // publishes to that meeting's WHIP endpoint, and only there
+	// WatchToken lets the people in the call follow the meeting live, and nothing more: the bot
+	// posts its link in the call's chat with its consent message.
+	WatchToken string
 }
 
 // ErrNoBotCapacity reports that this machine runs as many bots as it may.

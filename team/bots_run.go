@@ -37,7 +37,7 @@ func (s *Server) launchBot(ctx context.Context, slot BotSlot, b ledger.BotReques
 		return b, err
 	}
 	slot.Start(BotLaunch{RequestID: b.ID, MeetingURL: b.MeetingURL, Platform: b.Platform, Meeting: rec.ID,
-		Token: server.ScopedToken(rec.Token, server.ScopeJoin)})
+		Token: server.ScopedToken(rec.Token, server.ScopeJoin), WatchToken: server.ScopedToken(rec.Token, server.ScopeWatch)})
 	s.log.Info("bot started", "bot", b.ID, "meeting", rec.ID, "platform", b.Platform)
 	return s.store.Bot(ctx, b.ID)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/bot"
 	"github.com/ledgerline/ledgerline/diarize"
+	"github.com/ledgerline/ledgerline/server"
 	"github.com/ledgerline/ledgerline/team"
 )
 
@@ -177,7 +178,7 @@ func (t *serveSlot) newBot(l team.BotLaunch, name string, tl *diarize.Timeline, 
 		Forward:  bot.Forward{Endpoint: t.s.base + "/whip/" + url.PathEscape(l.Meeting), Token: l.Token},
 		Timeline: tl, Clock: clock,
 		OnState: onState,
-		Consent: consentMessage(name, ""),
+		Consent: consentMessage(name, t.s.base+server.PagePath(l.Meeting, l.WatchToken)),
 		Logger:  t.s.e.log.With("bot", l.RequestID),
 	})
 }
