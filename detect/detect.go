@@ -51,7 +51,9 @@ const DefaultContext = 4
 
 // Detector finds commitments in one meeting's final utterances. It remembers the last few utterances so
 // that an accepted request ("can you share the pricing?" … "sure, by Friday") or an accepted offer
-// ("shall I send the deck?" … "yes please") is recognised. It is not safe for concurrent use.
+// ("shall I send the deck?" … "yes please") is recognised and the person a promise is for can be
+// named, and it remembers every speaker of the meeting, so that a colleague named in passing ("tom
+// will draft it") is known. It is not safe for concurrent use.
 type Detector struct {
 	size    int
 	history []pastUtterance
@@ -61,7 +63,6 @@ type Detector struct {
 // pastUtterance is what the Detector keeps of an earlier utterance.
 type pastUtterance struct {
 	speaker Speaker
-	lang    string
 	kind    askKind
 	act     string
 	due     time.Time
@@ -145,7 +146,6 @@ func (d *Detector) Detect(u Utterance) []Commitment {
 	} else {
 		found, ask = d.detectSpaced(rulesFor[lang], u, text, meeting)
 	}
-	ask.lang = lang
 	var out []Commitment
 	for _, f := range found {
 		c := d.identify(f, u.Speaker, lang)

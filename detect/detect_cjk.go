@@ -11,7 +11,6 @@ import (
 // cjkRules are the rules of a language written without spaces between words (Japanese, Chinese).
 // They match the cleaned text of a sentence directly; the other languages' rules match words.
 type cjkRules struct {
-	code       string
 	fillers    *regexp.Regexp // hesitations removed before matching: "えーと", "嗯"
 	correction *regexp.Regexp // a self-correction: "いや失礼", "不对"
 	question   *regexp.Regexp // a question without a question mark

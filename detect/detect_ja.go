@@ -6,7 +6,6 @@ func japanese() *cjkRules {
 	wd := `[月火水木金土日]`
 	until := `(?:まで(?:に)?|には|に|中に)?`
 	return &cjkRules{
-		code:        "ja",
 		subjectless: true,
 		fillers:     regexp.MustCompile(`えーと|えっと|えー|あのー|あの|うーん|まあ|^あ`),
 		correction:  regexp.MustCompile(`いや失礼|失礼しました|じゃなくて|ではなく|いや`),

@@ -299,7 +299,7 @@ func confidence(t trigger, due, ben, trying bool) float64 {
 // "you") may be met up to token reqB.
 func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.Time) bool {
 	span := s.span(a, b)
-	if t.p.subj == subjYou && t.verb >= 0 {
+	if t.p.subj >= subjName && t.verb >= 0 {
 		span = s.span(a, t.start) + s.span(t.verb, b) // "I'd like you to" is a request, not a hedge
 	}
 	if r.idioms != nil {
@@ -350,7 +350,7 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 		l := r.lemma(v)
 		lemma = l
 		if r.stative(l) && !(l == "do" && r.code == "en" && verb+1 < b && doObjects[s.toks[verb+1].low]) &&
-			!(t.p.subj == subjYou && givenTasks[l]) && !(hasDue && readyWords.MatchString(s.span(verb, b))) {
+			!(t.p.subj >= subjName && givenTasks[l]) && !(hasDue && readyWords.MatchString(s.span(verb, b))) {
 			return false // "I'll do that" points back; "you'll do the product evaluation" acts
 		}
 		// A task given to someone is theirs to do after the meeting, plans and all.

@@ -8,7 +8,6 @@ func chinese() *cjkRules {
 	by := `(?:在|于)?`
 	before := `(?:之前|以前|前)?`
 	return &cjkRules{
-		code:       "zh",
 		fillers:    regexp.MustCompile(`呃|嗯|额|唔|^那个|^就是`),
 		correction: regexp.MustCompile(`不对|哦不|说错了|更正一下|不是不是`),
 		question:   regexp.MustCompile(`(?:吗|呢|么|嘛)$|^(?:你|你们|您|有人|能不能|可不可以)|什么|怎么|哪|谁|多少`),

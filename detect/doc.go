@@ -62,7 +62,9 @@
 // organisation. A task given to the person spoken to ("as the industrial designer, you're going to
 // work on…", "I need you to…", "you'll need to send us the logo files") belongs to the role or name said
 // before it, else to the last other speaker heard; it is only possible (confidence below
-// ledger.PossibleBelow) until they take it, and its owner stays empty when nobody can be named. "You'll have it
+// ledger.PossibleBelow) until they take it, and its owner stays empty when nobody can be named. A
+// task given by role or name in a list of assignments ("the industrial designer will…", "I'd like the
+// marketing expert to…", "and the user interface designer to…", "I need Tom to…") is theirs. "You'll have it
 // tomorrow" is the speaker's promise, not a task for the listener.
 //
 // The beneficiary is a person, never "you": the one whose request the commitment answers (for an

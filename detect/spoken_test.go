@@ -203,6 +203,17 @@ func TestSpokenAssignments(t *testing.T) {
 	if len(got) != 1 || got[0].Owner != "industrial designer" || got[0].Confidence >= ledger.PossibleBelow {
 		t.Errorf("role assignment: %+v, want the industrial designer, possible", got)
 	}
+	// "I'd like the X to…", "and the X to…": tasks given by role in a list of assignments; "I need tom to…".
+	for text, owner := range map[string]string{
+		"um and i'd like the industrial designer to think about the basic functions": "industrial designer",
+		"and the user interface designer to work on the user interface concept":      "user interface designer",
+		"i need tom to send the signed order form by friday":                         "Tom Baker",
+	} {
+		got = dialogue("en", turn{tom, "hi"}, turn{ravi, text})
+		if len(got) != 1 || got[0].Owner != owner {
+			t.Errorf("%q: %+v, want %s's task", text, got, owner)
+		}
+	}
 	// A task given with nobody heard yet has no owner to name, and is for a person to assign.
 	got = dialogue("en", turn{Speaker{Name: "PM"}, "you're going to think about the working design"})
 	if len(got) != 1 || got[0].Owner != "" || got[0].Confidence >= 0.5 {
