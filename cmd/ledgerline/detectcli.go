@@ -32,21 +32,23 @@ type detectOut struct {
 }
 
 type commitmentOut struct {
-	What        string  `json:"what"`
-	Owner       string  `json:"owner"`
-	OwnerOrg    string  `json:"owner_org"`
-	Beneficiary string  `json:"beneficiary,omitempty"`
-	Due         *string `json:"due"`
-	DuePhrase   string  `json:"due_phrase"`
-	Confidence  float64 `json:"confidence"`
-	Quote       string  `json:"quote"`
+	What           string  `json:"what"`
+	Owner          string  `json:"owner"`
+	OwnerOrg       string  `json:"owner_org"`
+	Contact        string  `json:"contact,omitempty"` // who speaks for an owner that is an organisation
+	Beneficiary    string  `json:"beneficiary,omitempty"`
+	BeneficiaryOrg string  `json:"beneficiary_org,omitempty"`
+	Due            *string `json:"due"`
+	DuePhrase      string  `json:"due_phrase"`
+	Confidence     float64 `json:"confidence"`
+	Quote          string  `json:"quote"`
 }
 
 // runDetectLines reads JSON lines, one utterance each:
 //
 //	{"text":…, "meeting_date":"YYYY-MM-DD", "timezone":…, "language":…, "speaker":{"name":…, "org":…}}
 //
-// and writes one JSON line per input line: {"commitments":[{"what":…, "owner":…, "owner_org":…,
+// and writes one JSON line per input line: {"commitments":[{"what":…, "owner":…, "owner_org":…, "contact":…,
 // "due":"YYYY-MM-DD"|null, "due_phrase":…, "confidence":…, …}]}. Missing fields default to today's date
 // in UTC, the UTC timezone, language detection ("auto" also asks for it) and the speaker "Speaker" of no
 // organisation. A line that cannot be used (bad JSON, no "text", a bad date or timezone, a blank line)
@@ -167,8 +169,8 @@ func detectOne(d *detect.Detector, raw []byte) (detectOut, error) {
 	found := d.Detect(detect.Utterance{Text: *in.Text, Speaker: sp, Language: lang, MeetingDate: day, Location: loc})
 	out := detectOut{Commitments: make([]commitmentOut, 0, len(found))}
 	for _, c := range found {
-		o := commitmentOut{What: c.What, Owner: c.Owner, OwnerOrg: c.OwnerOrg, Beneficiary: c.Beneficiary,
-			DuePhrase: c.DuePhrase, Confidence: round2(c.Confidence), Quote: c.Quote}
+		o := commitmentOut{What: c.What, Owner: c.Owner, OwnerOrg: c.OwnerOrg, Contact: c.Contact, Beneficiary: c.Beneficiary,
+			BeneficiaryOrg: c.BeneficiaryOrg, DuePhrase: c.DuePhrase, Confidence: round2(c.Confidence), Quote: c.Quote}
 		if c.HasDue() {
 			s := c.Due.Format(time.DateOnly)
 			o.Due = &s
