@@ -4,6 +4,8 @@
 // shows on its own: every change comes back, to every viewer, as an event on the stream.
 // All text goes in through textContent, never as HTML. A module: ledger.js draws the commitments.
 import { el, commitmentItem, unsupportedLanguages, languagesNote } from './ledger.js';
+import { clock, duration } from './clock.js';
+import * as capture from './capture.js';
 
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -78,13 +80,6 @@ import { el, commitmentItem, unsupportedLanguages, languagesNote } from './ledge
   function colour(channel) {
     if (!colours.has(channel)) colours.set(channel, PALETTE[colours.size % PALETTE.length]);
     return colours.get(channel);
-  }
-
-  function clock(ms) {
-    const s = Math.max(0, Math.floor((ms || 0) / 1000));
-    const hh = Math.floor(s / 3600), mm = Math.floor(s / 60) % 60, ss = s % 60;
-    const two = (n) => String(n).padStart(2, '0');
-    return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
   }
 
   function speakerName(seg) {
@@ -193,24 +188,6 @@ import { el, commitmentItem, unsupportedLanguages, languagesNote } from './ledge
     list.hidden = false;
   }
 
-  // Audio that never reached the transcript is shown, per channel, for as long as the page is open:
-  // a gap in the captions must read as a hole in the record, not as silence.
-  function onLoss(l) {
-    const list = $('losses');
-    let li = find(list, 'channel', l.channel);
-    if (!li) {
-      li = el('li');
-      li.dataset.channel = l.channel;
-      list.append(li);
-    }
-    const secs = (ms) => ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : duration(ms);
-    const parts = [];
-    if (l.capture_ms > 0) parts.push(`${secs(l.capture_ms)} of audio lost by the capture device`);
-    if (l.undecoded_ms > 0) parts.push(`${secs(l.undecoded_ms)} of speech not transcribed (transcription fell behind)`);
-    li.textContent = `${l.channel}: ${parts.join('; ')}, last at ${clock(l.at_ms)}.`;
-    list.hidden = false;
-  }
-
   function onSpeaker(e) {
     const s = e.speaker;
     if (s.consent === 'declined') { onDeclined(s); return; }
@@ -227,11 +204,6 @@ import { el, commitmentItem, unsupportedLanguages, languagesNote } from './ledge
 
   // Talk time: the length of every final (end_ms − start_ms), summed per speaker and per
   // organisation. A final that replaces another of the same id replaces its time too.
-  function duration(ms) {
-    const s = Math.round(Math.max(0, ms) / 1000);
-    return s < 60 ? `${s}s` : clock(s * 1000);
-  }
-
   let talkTimer = null;
   function talkLater() { // one render for a burst of events, as when the history is replayed
     if (talkTimer === null) talkTimer = setTimeout(() => { talkTimer = null; renderTalk(); }, 50);
@@ -322,7 +294,7 @@ import { el, commitmentItem, unsupportedLanguages, languagesNote } from './ledge
     // Once stopped, nothing is live: the connection's pill would only say "Live" beside "Stopped".
     stopped = e.state === 'stopped';
     conn.hidden = stopped;
-    if (stopped) LedgerlineCapture.stopped();
+    if (stopped) capture.stopped();
     rec.dataset.state = e.state;
     rec.textContent = labels[e.state] || String(e.state);
     rec.title = e.reason ? `Recording state: ${e.reason}` : 'Recording state';
@@ -547,10 +519,10 @@ import { el, commitmentItem, unsupportedLanguages, languagesNote } from './ledge
       case 'speaker.update': if (e.speaker) onSpeaker(e); break;
       case 'commitment.upsert': if (e.commitment) onCommitment(e); break;
       case 'meeting.state': onState(e); break;
-      case 'channel.loss': if (e.loss) onLoss(e.loss); break;
+      case 'channel.loss': if (e.loss) capture.loss(e.loss); break;
       case 'bot.state': if (e.bot) onBot(e.bot); break;
-      case 'capture.level': if (e.capture && !stopped) LedgerlineCapture.level(e.capture); break;
-      case 'capture.health': if (e.capture) LedgerlineCapture.health(e.capture); break;
+      case 'capture.level': if (e.capture && !stopped) capture.level(e.capture); break;
+      case 'capture.health': if (e.capture) capture.health(e.capture); break;
     }
   }
 
