@@ -77,9 +77,7 @@ func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 		s.recordError(w, "cannot build a recap", "meeting", m.ID, err)
 		return
 	}
-	if err := s.narratives.narrate(r.Context(), s.cfg.Narrator, &page, m.LastSeq); err != nil {
-		s.log.Warn("recap served without a narrative", "meeting", m.ID, "err", err)
-	}
+	s.narrate(&page, m.LastSeq)
 	var buf bytes.Buffer
 	h := w.Header()
 	switch format := r.URL.Query().Get("format"); format {
