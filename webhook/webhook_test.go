@@ -113,8 +113,8 @@ func TestWebhookRetriesUntilDelivered(t *testing.T) {
 	if err := json.Unmarshal([]byte(sb[2]), &text); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"*Recap: Kickoff* (deal Initech ERP rollout)", "*Globex*\n• send you the integration architecture — due 2026-03-10",
-		"*Dana (Acme)*\n• share the pricing options with you — due 2026-03-06"} {
+	for _, want := range []string{"*Recap: Kickoff* (deal Initech ERP rollout)", "*Globex*\n• send the integration architecture to Dana — due 2026-03-10",
+		"*Dana (Acme)*\n• share the pricing options with Priya — due 2026-03-06"} {
 		if !strings.Contains(text.Text, want) {
 			t.Errorf("Slack text lacks %q:\n%s", want, text.Text)
 		}
