@@ -369,29 +369,54 @@ func (s *sqlStore) ClockReached(ctx context.Context, meetingID string) (time.Dur
 		return 0, err
 	}
 	// Losses are not projected: they are read from the log, once, when a meeting is continued.
-	losses, err := readRows(ctx, s, s.r, what, `SELECT seq, json FROM events WHERE meeting_id = ? AND type = ?`,
-		[]any{meetingID, string(TypeChannelLoss)}, func(rows sqlRows) (int64, error) {
+	losses, err := eventsOfType(ctx, s, meetingID, TypeChannelLoss, what)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range losses {
+		if e.Loss == nil {
+			return 0, fmt.Errorf("ledger: %s: event %d: a channel.loss without its loss", what, e.Seq)
+		}
+		end = max(end, e.Loss.AtMS)
+	}
+	return time.Duration(end) * time.Millisecond, nil
+}
+
+// CaptureHealth returns a meeting's capture.health events in log order: each channel's capture
+// problems as they began, and their ends (an empty Problem).
+func (s *sqlStore) CaptureHealth(ctx context.Context, meetingID string) ([]CaptureInfo, error) {
+	what := fmt.Sprintf("capture health of meeting %q", meetingID)
+	events, err := eventsOfType(ctx, s, meetingID, TypeCaptureHealth, what)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CaptureInfo, 0, len(events))
+	for _, e := range events {
+		if e.Capture == nil {
+			return nil, fmt.Errorf("ledger: %s: event %d: a capture.health without its capture", what, e.Seq)
+		}
+		out = append(out, *e.Capture)
+	}
+	return out, nil
+}
+
+// eventsOfType reads a meeting's events of one type from the log, in order: those that are not
+// projected into tables of their own.
+func eventsOfType(ctx context.Context, s *sqlStore, meetingID string, t EventType, what string) ([]Event, error) {
+	return readRows(ctx, s, s.r, what, `SELECT seq, json FROM events WHERE meeting_id = ? AND type = ? ORDER BY seq`,
+		[]any{meetingID, string(t)}, func(rows sqlRows) (Event, error) {
 			var (
 				seq  int64
 				body []byte
 				e    Event
 			)
 			if err := rows.Scan(&seq, &body); err != nil {
-				return 0, err
+				return e, err
 			}
 			if err := json.Unmarshal(body, &e); err != nil {
-				return 0, fmt.Errorf("event %d: %w", seq, err)
+				return e, fmt.Errorf("event %d: %w", seq, err)
 			}
-			if e.Loss == nil {
-				return 0, fmt.Errorf("event %d: a channel.loss without its loss", seq)
-			}
-			return e.Loss.AtMS, nil
+			e.Seq = seq
+			return e, nil
 		})
-	if err != nil {
-		return 0, err
-	}
-	for _, at := range losses {
-		end = max(end, at)
-	}
-	return time.Duration(end) * time.Millisecond, nil
 }

@@ -49,6 +49,8 @@ type Store interface {
 	Segments(ctx context.Context, meetingID string) ([]Segment, error)
 	// Commitments returns the current state of a meeting's commitments, by start time then ID.
 	Commitments(ctx context.Context, meetingID string) ([]CommitmentRecord, error)
+	// CaptureHealth returns what the meeting's capture.health events said, in log order.
+	CaptureHealth(ctx context.Context, meetingID string) ([]CaptureInfo, error)
 
 	// Close ends every subscription with ErrLogClosed and releases the storage; later calls fail
 	// with ErrLogClosed.

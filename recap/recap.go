@@ -20,6 +20,7 @@ type MeetingSource interface {
 	Participants(ctx context.Context, meetingID string) ([]ledger.Participant, error)
 	Segments(ctx context.Context, meetingID string) ([]ledger.Segment, error)
 	Commitments(ctx context.Context, meetingID string) ([]ledger.CommitmentRecord, error)
+	CaptureHealth(ctx context.Context, meetingID string) ([]ledger.CaptureInfo, error)
 }
 
 var _ MeetingSource = ledger.Store(nil)
@@ -32,6 +33,7 @@ type MeetingData struct {
 	Participants []ledger.Participant
 	Segments     []ledger.Segment
 	Commitments  []ledger.CommitmentRecord
+	Capture      []ledger.CaptureInfo // what its capture.health events said, in order
 }
 
 // LoadMeeting reads a meeting and its projections from src. An unknown meeting fails with ErrNotFound.
@@ -55,6 +57,9 @@ func LoadMeeting(ctx context.Context, src MeetingSource, id string) (MeetingData
 		return MeetingData{}, fmt.Errorf("recap: load meeting %q: %w", id, err)
 	}
 	if d.Commitments, err = src.Commitments(ctx, id); err != nil {
+		return MeetingData{}, fmt.Errorf("recap: load meeting %q: %w", id, err)
+	}
+	if d.Capture, err = src.CaptureHealth(ctx, id); err != nil {
 		return MeetingData{}, fmt.Errorf("recap: load meeting %q: %w", id, err)
 	}
 	return d, nil
@@ -90,6 +95,8 @@ type Recap struct {
 	Commitments   []RecapCommitment `json:"commitments"`
 	OpenQuestions []Raised          `json:"open_questions"`
 	Objections    []Raised          `json:"objections"`
+	// CaptureProblems are the stretches in which a channel's capture was failing.
+	CaptureProblems []CaptureProblem `json:"capture_problems,omitempty"`
 	Transcript    []TranscriptLine  `json:"-"`
 
 	// Downloads are the links the HTML page offers to the meeting's exports, set by whoever serves
@@ -175,6 +182,7 @@ func New(d MeetingData) Recap {
 		r.Commitments = append(r.Commitments, RecapCommitment{CommitmentInfo: c.CommitmentInfo, Evidence: detect.EvidenceOf(c.CommitmentInfo, segByID)})
 	}
 	r.OpenQuestions, r.Objections = raised(d, speakers, DefaultAnswerWindow)
+	r.CaptureProblems = captureProblems(d.Capture)
 	r.Summary = r.summarize()
 	return r
 }

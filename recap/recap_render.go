@@ -40,13 +40,14 @@ func PageStyleSource() string {
 }
 
 var pageFuncs = template.FuncMap{
-	"clock":      detect.FormatClock,
-	"join":       strings.Join,
-	"pct":        pct,
-	"orgName":    orgName,
-	"ownerLabel": OwnerLabel,
-	"forLabel":   forLabel,
-	"date":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"clock":       detect.FormatClock,
+	"captureSpan": captureSpan,
+	"join":        strings.Join,
+	"pct":         pct,
+	"orgName":     orgName,
+	"ownerLabel":  OwnerLabel,
+	"forLabel":    forLabel,
+	"date":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 }
 
 var (
@@ -192,6 +193,12 @@ func (r Recap) WriteMarkdown(w io.Writer) error {
 	}
 	writeRaised("Open questions", "Every question got an answer.", r.OpenQuestions)
 	writeRaised("Objections raised", "No objections were raised.", r.Objections)
+	if len(r.CaptureProblems) > 0 {
+		p("\n## Capture problems\n\nWhile these lasted the record may miss words.\n\n")
+		for _, c := range r.CaptureProblems {
+			p("- %s, %s: %s\n", mdEscape(c.Channel), captureSpan(c), mdEscape(c.Message))
+		}
+	}
 	if err := b.Flush(); err != nil {
 		return fmt.Errorf("recap: write recap of %q as Markdown: %w", r.MeetingID, err)
 	}
@@ -253,4 +260,12 @@ func (r Recap) writeSummaryMarkdown(p func(format string, args ...any)) {
 	list("Next steps", sm.NextSteps, false)
 	list("Risks and objections", sm.Risks, true)
 	list("Open questions", sm.Questions, true)
+}
+
+// captureSpan says when a capture problem lasted: "12:05–13:40", or "from 12:05" to the end.
+func captureSpan(c CaptureProblem) string {
+	if c.ToMS == 0 {
+		return "from " + detect.FormatClock(c.FromMS)
+	}
+	return detect.FormatClock(c.FromMS) + "–" + detect.FormatClock(c.ToMS)
 }

@@ -25,6 +25,7 @@ type RecordStore interface {
 	Participants(ctx context.Context, meetingID string) ([]ledger.Participant, error)
 	Segments(ctx context.Context, meetingID string) ([]ledger.Segment, error)
 	Commitments(ctx context.Context, meetingID string) ([]ledger.CommitmentRecord, error)
+	CaptureHealth(ctx context.Context, meetingID string) ([]ledger.CaptureInfo, error)
 }
 
 var (

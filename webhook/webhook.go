@@ -88,7 +88,10 @@ type Summary struct {
 	Meeting      Meeting      `json:"meeting"`
 	Participants []Person     `json:"participants"`
 	Commitments  []Commitment `json:"commitments"`
-	RecapURL     string       `json:"recap_url,omitempty"` // the recap's link, when the caller gives one
+	// CaptureProblems are the stretches in which a channel's capture was failing: the record may
+	// miss words there.
+	CaptureProblems []recap.CaptureProblem `json:"capture_problems,omitempty"`
+	RecapURL        string                 `json:"recap_url,omitempty"` // the recap's link, when the caller gives one
 	// Delivery names this summary the same on every try and every resend, so that a receiver that
 	// took it once can drop a repeat; it is sent as the Idempotency-Key header too, when set.
 	Delivery string `json:"delivery,omitempty"`
@@ -129,7 +132,7 @@ func NewSummary(r recap.Recap, recapURL string) Summary {
 	s := Summary{
 		Event:    "meeting.ended",
 		Meeting:  Meeting{ID: r.MeetingID, Title: r.Title, Deal: r.Deal, StartedAt: r.StartedAt, DurationMS: r.DurationMS},
-		RecapURL: recapURL, Participants: []Person{}, Commitments: []Commitment{},
+		RecapURL: recapURL, Participants: []Person{}, Commitments: []Commitment{}, CaptureProblems: r.CaptureProblems,
 	}
 	for _, o := range r.Orgs {
 		for _, p := range o.People {
@@ -163,6 +166,10 @@ func (s Summary) SlackText() string {
 		fmt.Fprintf(&b, " <%s|open the recap>", slackEscape(s.RecapURL))
 	}
 	b.WriteString("\n")
+	if n := len(s.CaptureProblems); n > 0 {
+		fmt.Fprintf(&b, "⚠ Capture failed %d time(s) during the call (%s): the record may miss words there.\n", n,
+			slackEscape(s.CaptureProblems[0].Message))
+	}
 	if len(s.Commitments) == 0 {
 		b.WriteString("No commitments were made.")
 		return b.String()

@@ -7,12 +7,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ledgerline/ledgerline/internal/recordtest"
+	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/recap"
 )
 
@@ -187,5 +189,36 @@ func TestWebhookConfigAndHeaders(t *testing.T) {
 	}
 	if got := slackEscape("<!channel> & <https://x|y>"); got != "&lt;!channel&gt; &amp; &lt;https://x|y&gt;" {
 		t.Errorf("slackEscape = %q", got)
+	}
+}
+
+// A summary tells of the stretches in which capture failed, since the record may miss words
+// there: in its JSON, and in Slack's text.
+func TestSummaryCarriesCaptureProblems(t *testing.T) {
+	st := recordtest.Seed(t)
+	ctx := context.Background()
+	const warning = "No call audio for 60 s — is the meeting playing through another device?"
+	for _, c := range []ledger.CaptureInfo{
+		{Channel: "system", Problem: ledger.CaptureSilent, Message: warning, AtMS: 60000},
+		{Channel: "system", Message: "The call audio device is working again.", AtMS: 95000},
+	} {
+		if _, err := st.Append(ctx, ledger.Event{Type: ledger.TypeCaptureHealth, Meeting: recordtest.Kickoff, Capture: &c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := recap.Build(ctx, st, recordtest.Kickoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSummary(r, "")
+	want := []recap.CaptureProblem{{Channel: "system", Problem: ledger.CaptureSilent, Message: warning, FromMS: 60000, ToMS: 95000}}
+	if !reflect.DeepEqual(s.CaptureProblems, want) {
+		t.Errorf("capture problems %+v, want %+v", s.CaptureProblems, want)
+	}
+	if text := s.SlackText(); !strings.Contains(text, "⚠ Capture failed 1 time(s) during the call ("+warning+")") {
+		t.Errorf("Slack text does not warn of the capture problem:\n%s", text)
+	}
+	if plain := kickoffSummary(t); len(plain.CaptureProblems) != 0 || strings.Contains(plain.SlackText(), "Capture failed") {
+		t.Errorf("a meeting captured well warns of capture: %+v", plain.CaptureProblems)
 	}
 }

@@ -110,6 +110,20 @@ func currentState(t *testing.T, open StoreOpener) {
 	if d, err := s.ClockReached(ctx, "m"); d != 1600*time.Millisecond || err != nil {
 		t.Errorf("clock reached: %v, %v; want the latest loss, 1.6s", d, err)
 	}
+
+	// Capture health is read back from the log as it was said, in order.
+	if got, err := s.CaptureHealth(ctx, "m"); len(got) != 0 || err != nil {
+		t.Errorf("capture health before any: %+v, %v", got, err)
+	}
+	silent := ledger.CaptureInfo{Channel: "system", LevelDB: -90, PeakDB: -90, Problem: ledger.CaptureSilent,
+		Message: "No call audio for 60 s — is the meeting playing through another device?", AtMS: 60000}
+	well := ledger.CaptureInfo{Channel: "system", LevelDB: -20, PeakDB: -8, Message: "The call audio device is working again.", AtMS: 75000}
+	appendAll(ledger.Event{Type: ledger.TypeCaptureHealth, Capture: &silent},
+		ledger.Event{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{ID: "s9", Channel: "call", StartMS: 1700, EndMS: 1800, Text: "ok"}},
+		ledger.Event{Type: ledger.TypeCaptureHealth, Capture: &well})
+	if got, err := s.CaptureHealth(ctx, "m"); err != nil || !reflect.DeepEqual(got, []ledger.CaptureInfo{silent, well}) {
+		t.Errorf("capture health: %+v, %v; want the problem, then its end", got, err)
+	}
 }
 
 // editsSideBySide: edits made side by side each apply to the commitment as the other left it,
