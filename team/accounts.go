@@ -366,6 +366,20 @@ func (s *Server) createDeal(w http.ResponseWriter, r *http.Request, p principal)
 	return s.answerDeal(w, r, http.StatusCreated, d.ID)
 }
 
+// ownedDeal is the deal the request's path names, when the principal's organisation owns it (an
+// administrator's too, for a deal of no owner); any other is not found, as the access rule has it.
+func (s *Server) ownedDeal(r *http.Request, p principal) (ledger.Deal, error) {
+	id := r.PathValue("id")
+	d, err := s.store.Deal(r.Context(), id)
+	if err != nil || !p.manages(d.OwnerOrg) || d.OwnerOrg == "" && !p.administrator() {
+		if err == nil || errors.Is(err, ledger.ErrNotFound) {
+			return ledger.Deal{}, failf(http.StatusNotFound, "no deal %q that your organisation owns", id)
+		}
+		return ledger.Deal{}, err
+	}
+	return d, nil
+}
+
 func (s *Server) shareDeal(w http.ResponseWriter, r *http.Request, p principal) error {
 	var req struct {
 		Org   string `json:"org"`
@@ -374,12 +388,8 @@ func (s *Server) shareDeal(w http.ResponseWriter, r *http.Request, p principal) 
 	if err := decodeJSON(w, r, maxSmallBody, &req); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	d, err := s.store.Deal(r.Context(), id)
-	if err != nil || !p.manages(d.OwnerOrg) || d.OwnerOrg == "" && !p.administrator() {
-		if err == nil || errors.Is(err, ledger.ErrNotFound) {
-			return failf(http.StatusNotFound, "no deal %q that your organisation owns", id)
-		}
+	d, err := s.ownedDeal(r, p)
+	if err != nil {
 		return err
 	}
 	o, err := s.orgFor(r, p, "org", req.Org)

@@ -104,12 +104,8 @@ func (s *Server) setDealCRM(w http.ResponseWriter, r *http.Request, p principal)
 	if err := decodeJSON(w, r, maxSmallBody, &req); err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	d, err := s.store.Deal(r.Context(), id)
-	if err != nil || !p.manages(d.OwnerOrg) || d.OwnerOrg == "" && !p.administrator() {
-		if err == nil || errors.Is(err, ledger.ErrNotFound) {
-			return failf(http.StatusNotFound, "no deal %q that your organisation owns", id)
-		}
+	d, err := s.ownedDeal(r, p)
+	if err != nil {
 		return err
 	}
 	record := strings.TrimSpace(req.Record)
