@@ -97,7 +97,7 @@ type Recap struct {
 	Objections    []Raised          `json:"objections"`
 	// CaptureProblems are the stretches in which a channel's capture was failing.
 	CaptureProblems []CaptureProblem `json:"capture_problems,omitempty"`
-	Transcript    []TranscriptLine  `json:"-"`
+	Transcript      []TranscriptLine `json:"-"`
 
 	// Downloads are the links the HTML page offers to the meeting's exports, set by whoever serves
 	// it (the links carry its access); none on a page saved from the command line.
