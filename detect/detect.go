@@ -58,6 +58,7 @@ type Detector struct {
 	size    int
 	history []pastUtterance
 	people  map[string]Speaker // the meeting's speakers by lower-case full name and first name
+	team    teamState          // the run of assignments the chair is handing out, if any
 }
 
 // pastUtterance is what the Detector keeps of an earlier utterance.
@@ -103,6 +104,7 @@ func NewDetector(opts ...DetectorOption) *Detector {
 func (d *Detector) Reset() {
 	d.history = d.history[:0]
 	clear(d.people)
+	d.team = teamState{}
 }
 
 // Languages lists the languages the Detector has rules for.
@@ -145,6 +147,12 @@ func (d *Detector) Detect(u Utterance) []Commitment {
 		found, ask = d.detectCJK(c, u, text, meeting)
 	} else {
 		found, ask = d.detectSpaced(rulesFor[lang], u, text, meeting)
+	}
+	if lang == "en" {
+		d.teamOwner(found, u, text)
+		if f, ok := d.teamTask(u, text); ok && len(found) == 0 {
+			found = append(found, f)
+		}
 	}
 	var out []Commitment
 	for _, f := range found {

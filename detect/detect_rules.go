@@ -338,7 +338,7 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 			return false
 		}
 	}
-	lemma := ""
+	lemma, said := "", ""
 	if verb >= 0 && s.toks[verb].punct {
 		return false
 	}
@@ -348,7 +348,7 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 			v = s.toks[verb+1].low
 		}
 		l := r.lemma(v)
-		lemma = l
+		lemma, said = l, v
 		if r.stative(l) && !(l == "do" && r.code == "en" && verb+1 < b && doObjects[s.toks[verb+1].low]) &&
 			!(t.p.subj >= subjName && givenTasks[l]) && !(hasDue && readyWords.MatchString(s.span(verb, b))) {
 			return false // "I'll do that" points back; "you'll do the product evaluation" acts
@@ -369,6 +369,15 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 		}
 	}
 	deliverable := lemma != "" && r.deliverable != nil && r.deliverable(lemma)
+	if r.code == "en" && t.p.subj <= subjLetUs && !laterDue && rightNow.MatchString(s.span(t.start, b)) {
+		return false // "let me just check that", "I'll put it up here": done in the meeting, as said
+	}
+	if t.p.subj == subjYou && r.code == "en" && lemma != "" && !hasDue && !deliverable && !ben && !givenWork[lemma] && !givenWork[said] &&
+		!givenWork[strings.TrimSuffix(said, "ing")] {
+		// "then you have to press the button", "you should taste it": the generic "you" of an
+		// explanation or advice, not a task given to the person spoken to.
+		return false
+	}
 	switch t.p.mode {
 	case modePresent:
 		return t.anchored || hasDue || ben

@@ -75,6 +75,26 @@
 // you send me the SOC 2 report?" is "send the SOC 2 report to Laura Chen"), and a pronoun said before
 // the verb ("te lo mando", "je vous envoie") adds the name after the action.
 //
+// # Team meetings
+//
+// In a team's own meeting the work is handed out more than promised. A turn about the work to come
+// ("before the next meeting", "individual work", "here's what we're each going to do") opens a run of
+// assignments; inside it a turn of the same speaker that names a role and a piece of work ("for U_I_D_
+// the technical functions design", "marketing, the user requirement specification", "and for you the
+// trend watching") is a task for that role, or for the person spoken to. The team's roles (project
+// manager, industrial designer, user interface designer, marketing expert) are known by their words
+// and by the letters an ASR writes for them ("P_M_", "I_D_", "U_I_D_", "M_E_"); a task said for
+// someone else in a turn that names one of them ("the I_D_ is going to work on…") is that role's.
+// Instructions to everyone ("don't forget to complete the questionnaire", "you will receive specific
+// instructions", "we're all gonna go back to our offices") belong to "everyone", and a task for the next
+// meeting ("bring some new ideas to our next meeting") to whoever says it, whoever is spoken to, or
+// everyone for "we" — with no due date, as the next meeting's date is not said. None of these is a
+// promise by its owner: all are possible. Talk about the meeting itself is not a task: an action done
+// as it is said ("let me just check that", "I'll write that down", "I'll give it a two", "we'll have
+// your presentations"), and the generic "you" of an explanation or advice ("then you have to press the
+// button") — a "you" is given a task only with a piece of work (work on, look at, think about, do the…),
+// a deliverable, a date or a party named.
+//
 // # Confidence
 //
 // Every commitment has a confidence: a promise with a date or a party named is surer; best-effort

@@ -201,6 +201,21 @@ var dateHedges = wordSet("probably", "likely", "probablemente", "seguramente", "
 // when given to someone: "you're going to think about the working design".
 var givenTasks = wordSet("think", "look", "find", "keep")
 
+// givenWork are the English verbs of a piece of work handed to the person spoken to ("you're going to
+// work on the components concept", "you'll do some trend watching"); another verb after a "you" needs
+// a date, a deliverable or a beneficiary to be a task.
+var givenWork = wordSet("work", "look", "think", "focus", "concentrate", "come", "do", "evaluate", "research", "develop",
+	"prepare", "investigate", "explore", "study", "produce", "build", "model", "begin", "continue", "analyse", "analyze",
+	"collect", "gather", "read", "watch", "figure", "play")
+
+// rightNow are English words of an action done in the meeting as it is said: "I'll just pop this in
+// here", "let me quickly check", "I'll write it on the board".
+var rightNow = wordRE("just", "here", "over there", "right now", "quickly", "real quick", "on the board", "on the whiteboard",
+	"on the screen", "this slide", "next slide", "for now", "in a second", "in a minute", "for a second",
+	"give it a", "give that a", "give this a", "give it an", "give that an", "give this an", "this meeting", "write down",
+	"write that down", "write it down", "write this down", "write them down", "presentations", "your presentation", "an opening",
+	"the agenda", "make it a", "next meeting in", "ask you to", "ask you all to", "ask you guys to", "ask each of you")
+
 // doObjects open the object of an English "do" that is an action: "do the minutes", "do some research".
 var doObjects = wordSet("the", "some", "a", "an", "your", "our", "my", "all", "more")
 

@@ -2,8 +2,9 @@
 // the labelled sets in its testdata (a development set, a held-out set written after the rules, a
 // blind set labelled before the detector ever ran on it), the same with beneficiary and action-phrase
 // accuracy per language on spoken multi-turn dialogues in nine languages (a development set and a
-// set never tuned on), and recall, precision and owner role on real meetings of the AMI corpus, the
-// test split on rows of its own. It backs `make eval`.
+// set never tuned on), and recall, precision and owner role on real meetings of the AMI corpus in
+// meeting order — the train and validation meetings the rules may be developed on, and the test split
+// on rows of its own, only measured. It backs `make eval`.
 //
 // Concurrency: each call works on its own data; nothing is shared and no goroutine is started.
 package eval

@@ -73,13 +73,27 @@ func TestSetMistakes(t *testing.T) {
 	}
 }
 
+// The labelled sets of testdata with a small AMI set in place of the corpus files, whose hundred
+// thousand utterances make `make eval`'s figures, not a unit test's.
 func TestRunEval(t *testing.T) {
+	dir := t.TempDir()
+	for _, set := range []string{"commitments", "holdout", "blind", "spoken-dev", "spoken"} {
+		abs, err := filepath.Abs(filepath.Join("testdata", set))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(abs, filepath.Join(dir, set)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeAMI(t, filepath.Join(dir, "ami"), true)
 	var out bytes.Buffer
-	if err := Run(&out, "testdata"); err != nil {
+	if err := Run(&out, dir); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Labelled sales-call set", "all", "Held-out set", "AMI meetings", "linked action-item utterances: recall",
-		"Spoken set", "Spoken development set", "beneficiary acc", "what acc", "TEST SPLIT", "owner role", "train+validation"} {
+		"Spoken set", "Spoken development set", "beneficiary acc", "what acc", "TEST SPLIT", "owner role", "train+validation",
+		"train+validation, 2 utterances in meeting order: recall 1.000 (1/1), precision 1.000 (1/1"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -163,6 +177,35 @@ func TestSameWhat(t *testing.T) {
 // the action items.
 func TestEvaluateAMICounts(t *testing.T) {
 	dir := t.TempDir()
+	writeAMI(t, dir, false) // the file of the train and validation meetings in order is optional
+	rep, err := EvaluateAMI(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := AMIReport{DevLinked: 2, DevLinkedDetected: 1, TestLinked: 1, TestLinkedDetected: 1,
+		Test: AMIOrder{Utterances: 4, Labelled: 2, Predicted: 2, TruePositives: 1, Sure: 2, SureTruePositives: 1, OwnerRight: 1, OwnerPaired: 1}}
+	if rep != want {
+		t.Errorf("EvaluateAMI = %+v, want %+v", rep, want)
+	}
+	if rep.Test.Recall() != 0.5 || rep.Test.Precision() != 0.5 || rep.Test.OwnerAccuracy() != 1 || rep.DevLinkedRecall() != 0.5 {
+		t.Errorf("ratios: %+v", rep)
+	}
+	var out bytes.Buffer
+	if err := rep.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "recall 0.500 (1/2), precision 0.500 (1/2") || !strings.Contains(out.String(), "owner role 1.000 (1/1)") {
+		t.Errorf("AMI rows:\n%s", out.String())
+	}
+}
+
+// writeAMI writes a small AMI set into dir: linked utterances of every split, four utterances of a
+// test meeting in order and, with dev, two of a train meeting.
+func writeAMI(t *testing.T, dir string, dev bool) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	linked := `{"meeting": "ES2002a", "split": "train", "speaker": "B", "role": "PM", "text": "I'll send the minutes to everyone tomorrow.", "action_text": "The project manager will send the minutes."}
 {"meeting": "ES2002a", "split": "validation", "speaker": "B", "role": "PM", "text": "User Interface Designer.", "action_text": "The user interface designer will work on the interface."}
 {"meeting": "ES2004a", "split": "test", "speaker": "A", "role": "ID", "text": "I'll draw the first design by tomorrow.", "action_text": "The industrial designer will draw the design."}
@@ -186,23 +229,17 @@ func TestEvaluateAMICounts(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "test_dialogue_acts.jsonl.gz"), gz.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := EvaluateAMI(dir)
-	if err != nil {
+	if !dev {
+		return
+	}
+	gz.Reset()
+	w = gzip.NewWriter(&gz)
+	fmt.Fprintln(w, `{"meeting": "ES2002a", "speaker": "B", "role": "PM", "text": "I'll send the minutes to everyone tomorrow.", "action": 1}`)
+	fmt.Fprintln(w, `{"meeting": "ES2002a", "speaker": "A", "role": "ID", "text": "Okay.", "action": 0}`)
+	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := AMIReport{DevLinked: 2, DevLinkedDetected: 1, TestLinked: 1, TestLinkedDetected: 1,
-		TestUtterances: 4, TestLabelled: 2, TestPredicted: 2, TestTruePositives: 1, TestOwnerRight: 1, TestOwnerPaired: 1}
-	if rep != want {
-		t.Errorf("EvaluateAMI = %+v, want %+v", rep, want)
-	}
-	if rep.TestRecall() != 0.5 || rep.TestPrecision() != 0.5 || rep.TestOwnerAccuracy() != 1 || rep.DevLinkedRecall() != 0.5 {
-		t.Errorf("ratios: %+v", rep)
-	}
-	var out bytes.Buffer
-	if err := rep.Write(&out); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "dev_dialogue_acts.jsonl.gz"), gz.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "recall 0.500 (1/2), precision 0.500 (1/2") || !strings.Contains(out.String(), "owner role 1.000 (1/1)") {
-		t.Errorf("AMI rows:\n%s", out.String())
 	}
 }
