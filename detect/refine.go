@@ -1,15 +1,14 @@
 package detect
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/ledgerline/ledgerline/internal/chat"
 )
 
 // Refiner double-checks the rule-based detector's findings with a language
@@ -80,55 +79,14 @@ func (r *ChatRefiner) Refine(ctx context.Context, u Utterance, found []Commitmen
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefiner, err)
 	}
-	body, err := json.Marshal(map[string]any{
-		"model":       r.Model,
-		"temperature": 0,
-		"messages": []map[string]string{
-			{"role": "system", "content": refinerPrompt},
-			{"role": "user", "content": string(user)},
-		},
-	})
+	answer, err := chat.Endpoint{URL: r.URL, Model: r.Model, APIKey: r.APIKey, Client: r.Client}.Complete(ctx, refinerPrompt, string(user))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRefiner, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(r.URL, "/")+"/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRefiner, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if r.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+r.APIKey)
-	}
-	client := r.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrRefiner, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%w: read answer: %w", ErrRefiner, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: %s answered %s", ErrRefiner, req.URL.Redacted(), resp.Status)
-	}
-	var chat struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	if err := json.Unmarshal(raw, &chat); err != nil || len(chat.Choices) == 0 {
-		return nil, fmt.Errorf("%w: not a chat-completions answer", ErrRefiner)
 	}
 	var out struct {
 		Verdicts []refinerVerdict `json:"verdicts"`
 	}
-	if err := json.Unmarshal([]byte(jsonObject(chat.Choices[0].Message.Content)), &out); err != nil {
+	if err := json.Unmarshal([]byte(chat.JSONObject(answer)), &out); err != nil {
 		return nil, fmt.Errorf("%w: the model's answer is not the JSON asked for: %w", ErrRefiner, err)
 	}
 	// A candidate the model says nothing about is kept: the rules stand
@@ -146,14 +104,4 @@ func (r *ChatRefiner) Refine(ctx context.Context, u Utterance, found []Commitmen
 		}
 	}
 	return verdicts, nil
-}
-
-// jsonObject cuts the outermost {...} out of a model's answer, which may
-// wrap it in prose or a code fence.
-func jsonObject(s string) string {
-	i, j := strings.Index(s, "{"), strings.LastIndex(s, "}")
-	if i < 0 || j < i {
-		return s
-	}
-	return s[i : j+1]
 }
