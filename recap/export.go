@@ -33,7 +33,8 @@ type ExportFormat struct {
 type ExportOptions struct {
 	// Now stamps exports that record when they were made (ICS DTSTAMP); zero means time.Now.
 	Now time.Time
-	// Events makes the ICS export write an all-day VEVENT per commitment instead of a VTODO.
+	// Events makes the ICS export write an all-day VEVENT per commitment with a due date instead of a
+	// VTODO (Google Calendar shows events, not tasks); those without one stay VTODOs.
 	Events bool
 }
 
