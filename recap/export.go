@@ -33,9 +33,6 @@ type ExportFormat struct {
 type ExportOptions struct {
 	// Now stamps exports that record when they were made (ICS DTSTAMP); zero means time.Now.
 	Now time.Time
-	// Events makes the ICS export write an all-day VEVENT per commitment with a due date instead of a
-	// VTODO (Google Calendar shows events, not tasks); those without one stay VTODOs.
-	Events bool
 }
 
 // exportFormats lists the exports, by kind: the transcript as json, vtt (WebVTT), srt and txt;

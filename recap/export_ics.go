@@ -14,11 +14,10 @@ import (
 // icsMaxLine is the longest content line RFC 5545 allows, in octets, without its CRLF.
 const icsMaxLine = 75
 
-// writeICS writes the commitments as an iCalendar (RFC 5545) calendar: one VTODO each, due on its
-// date when one was said, or with ExportOptions.Events one all-day VEVENT on the due date (Google
-// Calendar shows events, not tasks) and a VTODO for each commitment without one, so that none is
-// left out. Each has a UID stable across exports, so a calendar that imports the file again
-// updates rather than duplicates.
+// writeICS writes the commitments as an iCalendar (RFC 5545) calendar: one VTODO each (a task, due
+// on its date when one was said) and, for each with a due date, an all-day VEVENT on that date as
+// well, since Google Calendar and Outlook show events and ignore tasks. Each has a UID stable across
+// exports, so a calendar that imports the file again updates rather than duplicates.
 func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 	iw := &icsWriter{w: bufio.NewWriter(w)}
 	title := d.Meeting.Title
@@ -54,26 +53,8 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 			}
 		}
 		desc = append(desc, "Said at "+detect.FormatClock(c.StartMS)+" in "+title+".")
-		uid := icsUID(d.Meeting.ID, c.ID)
-		if opts.Events && hasDue {
-			status := "CONFIRMED"
-			switch c.Status {
-			case ledger.StatusDropped:
-				status = "CANCELLED"
-			case ledger.StatusDone:
-				summary = "Done: " + summary
-			}
-			iw.line("BEGIN", "VEVENT")
-			iw.line("UID", uid)
-			iw.line("DTSTAMP", stamp)
-			iw.line("DTSTART;VALUE=DATE", due.Format("20060102"))
-			iw.line("DTEND;VALUE=DATE", due.AddDate(0, 0, 1).Format("20060102"))
-			iw.line("SUMMARY", icsText(summary))
-			iw.line("DESCRIPTION", icsText(strings.Join(desc, "\n")))
-			iw.line("STATUS", status)
-			iw.line("TRANSP", "TRANSPARENT")
-			iw.line("END", "VEVENT")
-			continue
+		if hasDue {
+			iw.event(icsUID(d.Meeting.ID, c.ID+".due"), stamp, due, summary, desc, c.Status)
 		}
 		status := "NEEDS-ACTION"
 		switch c.Status {
@@ -83,7 +64,7 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 			status = "CANCELLED"
 		}
 		iw.line("BEGIN", "VTODO")
-		iw.line("UID", uid)
+		iw.line("UID", icsUID(d.Meeting.ID, c.ID))
 		iw.line("DTSTAMP", stamp)
 		if hasDue {
 			iw.line("DUE;VALUE=DATE", due.Format("20060102"))
@@ -98,6 +79,27 @@ func writeICS(w io.Writer, d MeetingData, opts ExportOptions) error {
 		return iw.err
 	}
 	return iw.w.Flush()
+}
+
+// event writes a commitment's due date as an all-day event: cancelled once dropped, marked done.
+func (iw *icsWriter) event(uid, stamp string, due time.Time, summary string, desc []string, st string) {
+	status := "CONFIRMED"
+	switch st {
+	case ledger.StatusDropped:
+		status = "CANCELLED"
+	case ledger.StatusDone:
+		summary = "Done: " + summary
+	}
+	iw.line("BEGIN", "VEVENT")
+	iw.line("UID", uid)
+	iw.line("DTSTAMP", stamp)
+	iw.line("DTSTART;VALUE=DATE", due.Format("20060102"))
+	iw.line("DTEND;VALUE=DATE", due.AddDate(0, 0, 1).Format("20060102"))
+	iw.line("SUMMARY", icsText(summary))
+	iw.line("DESCRIPTION", icsText(strings.Join(desc, "\n")))
+	iw.line("STATUS", status)
+	iw.line("TRANSP", "TRANSPARENT")
+	iw.line("END", "VEVENT")
 }
 
 // icsWriter writes content lines folded at 75 octets with CRLF line ends, remembering the first error.
