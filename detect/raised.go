@@ -81,14 +81,35 @@ var objectionCues = []string{
 	// pt
 	"muito caro", "caro demais", "preocupa", "preocupação", "não tenho certeza", "não sei se", "bloqueio",
 	"impeditivo", "risco",
+	// it
+	"troppo caro", "troppo costoso", "costoso", "mi preoccupa", "ci preoccupa", "preoccupazion",
+	"non sono sicur", "non siamo sicuri", "non convint", "bloccante", "fuori budget", "fuori dal budget", "rischio",
+	// nl
+	"te duur", "duur ", "zorgen over", "bezorgd", "niet zeker", "niet overtuigd", "blokkade", "blokkerend",
+	"buiten het budget", "buiten budget", "geen budget", "risico",
+}
+
+// cjkObjectionCues are the objection cues of Japanese and Chinese, written without spaces between
+// words: they match anywhere in a sentence.
+var cjkObjectionCues = []string{
+	// ja
+	"高すぎ", "心配", "懸念", "不安", "確信が持てない", "自信がない", "リスク", "予算オーバー", "予算外", "障害",
+	// zh
+	"太贵", "太高", "很贵", "担心", "顾虑", "不确定", "没把握", "风险", "超出预算", "没有预算", "障碍",
 }
 
 // IsObjection reports whether a sentence raises an objection, by its cue phrases ("too expensive",
-// "concern", "not sure", "blocker", "demasiado caro", "zu teuer", "trop cher", "muito caro"…).
+// "concern", "not sure", "blocker", "demasiado caro", "zu teuer", "trop cher", "muito caro", "troppo
+// caro", "te duur", "高すぎ", "太贵"…).
 func IsObjection(sentence string) bool {
 	low := " " + strings.Join(normWords(sentence), " ") + " "
 	for _, c := range objectionCues {
 		if strings.Contains(low, " "+c) {
+			return true
+		}
+	}
+	for _, c := range cjkObjectionCues {
+		if strings.Contains(sentence, c) {
 			return true
 		}
 	}

@@ -23,7 +23,11 @@ func TestQuestionsAndObjections(t *testing.T) {
 		"That's too expensive for us.": true, "I have a concern about security.": true, "I'm not sure this fits.": true,
 		"Legal is a blocker here.": true, "Es demasiado caro.": true, "Das ist zu teuer.": true, "C'est trop cher.": true,
 		"É muito caro para nós.": true, "Sounds great, let's go.": false, "Nous allons chercher une solution.": false,
-		"Wir sorgen dafür.": false,
+		"Wir sorgen dafür.":     false,
+		"è troppo caro per noi": true, "mi preoccupa la sicurezza": true, "non sono sicura che funzioni": true,
+		"va benissimo, procediamo": false, "dat is te duur voor ons": true, "we zijn bezorgd over de beveiliging": true,
+		"prima, we gaan door": false, "この価格は高すぎます": true, "セキュリティが心配です": true, "来週お送りします": false,
+		"这个价格太贵了": true, "我们担心安全问题": true, "我明天发给你": false,
 	} {
 		if got := IsObjection(s); got != want {
 			t.Errorf("IsObjection(%q) = %v", s, got)
