@@ -9,6 +9,11 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The version `ledgerline --version` prints; a build outside a checkout says "dev".
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 GO_LDFLAGS := $(if $(VERSION),-X main.buildVersion=$(VERSION))
+# CUDA=1 also builds whisper.cpp's CUDA backend and links it (needs the CUDA toolkit's nvcc, on PATH or
+# in $CUDA_HOME); every target that builds or links whisper.cpp, `make bench` included, then uses that build.
+ifeq ($(CUDA),1)
+export WHISPER_CUDA := 1
+endif
 
 .PHONY: all deps whisper build run test lint fuzz bench soak eval sample clean release-deps release release-test
 

@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"slices"
 	"sync"
 	"time"
@@ -58,9 +56,6 @@ func newChannel(s *Session, name string, st *asr.Stream, attr diarize.Attributor
 	var vad stream.VADConfig
 	if s.cfg.Detector != nil {
 		vad.Detector = s.cfg.Detector()
-	}
-	if v, _ := strconv.Atoi(os.Getenv("LL_HANG")); v > 0 {
-		vad.Hangover = time.Duration(v) * time.Millisecond
 	}
 	return &channel{s: s, channel: name, seg: stream.NewSegmenter(stream.SegmenterConfig{VAD: vad}), limit: limit,
 		attr: attr, asr: st, wake: make(chan struct{}, 1)}

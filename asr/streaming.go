@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,6 +20,11 @@ import (
 // committed words is cut from the buffer, so a final is never rewritten and
 // no audio is decoded twice once committed. The recent final text goes into
 // the prompt to keep the context the cut audio carried.
+//
+// Two choices serve latency. An utterance's first decode comes after only
+// firstStep of speech, so its first words show soon after it starts. Partial
+// re-decodes run without temperature fallbacks, so they cost one pass and do
+// not hold up the decode that ends the utterance, which keeps them.
 
 // Stream defaults.
 const (
@@ -34,6 +37,10 @@ const (
 	promptHistory = 200
 	// minDecode is the shortest audio whisper.cpp decodes at all.
 	minDecode = 100 * time.Millisecond
+	// firstStep is the speech an utterance's first decode waits for, when
+	// less than Step: a short window decodes fast, so its first words show
+	// soon after it starts; the decodes after it wait a whole Step.
+	firstStep = 200 * time.Millisecond
 	// shortUtterance is the length under which credit lines are dropped
 	// whatever the model's confidence.
 	shortUtterance = 3 * time.Second
@@ -227,12 +234,11 @@ func (s *Stream) EndUtterance(ctx context.Context) ([]Update, error) {
 	return out, err
 }
 
-// due is how much new speech the next decode waits for.
+// due is how much new speech the next decode waits for: a Step, but only
+// firstStep for an utterance's first decode.
 func (s *Stream) due() int {
 	if s.utterance == s.pending {
-		if v, _ := strconv.Atoi(os.Getenv("LL_FIRST")); v > 0 {
-			return min(s.step, int(samplesOf(time.Duration(v)*time.Millisecond)))
-		}
+		return min(s.step, int(samplesOf(firstStep)))
 	}
 	return s.step
 }
@@ -284,7 +290,12 @@ func (s *Stream) options(urgent bool) Options {
 	opt.AudioCtx = 0
 	opt.Progress = nil
 	opt.Urgent = urgent
-	if !urgent && os.Getenv("LL_PFB") != "" {
+	if !urgent {
+		// A partial re-decode runs without temperature fallbacks: its text
+		// stands only until the next decode, and its words become final only
+		// when that decode agrees with them, while each fallback pass repeats
+		// the decode and delays the decodes waiting for the engine, the ending
+		// one included. The decode that ends an utterance keeps them.
 		opt.MaxFallbacks = -1
 	}
 	return opt
@@ -323,9 +334,6 @@ func (s *Stream) decode(ctx context.Context, urgent bool) ([]word, error) {
 		return nil, fmt.Errorf("asr: decode %v of speech: %w", dur, engineError{err})
 	}
 	s.pace(s.now().Sub(began))
-	if os.Getenv("LL_TRACE") != "" {
-		fmt.Fprintf(os.Stderr, "TRACE %s decode urgent=%v window=%v took=%v end=%v segs=%d\n", began.Format("15:04:05.000"), urgent, dur, s.now().Sub(began), s.meeting(s.bufStart+int64(len(window)), true), len(res.Segments))
-	}
 	s.pending = 0
 	words := s.hypothesis(res, window)
 	return s.dropRepeatedTail(words), nil
@@ -466,12 +474,8 @@ func (s *Stream) trim(pos int64) {
 // promptHistory bytes from a word boundary on.
 func (s *Stream) remember(text string) {
 	h := strings.TrimSpace(s.history + " " + text)
-	ph := promptHistory
-	if v, _ := strconv.Atoi(os.Getenv("LL_PROMPT")); v > 0 {
-		ph = v
-	}
-	if len(h) > ph {
-		h = h[len(h)-ph:]
+	if len(h) > promptHistory {
+		h = h[len(h)-promptHistory:]
 		if i := strings.IndexByte(h, ' '); i >= 0 {
 			h = h[i+1:]
 		} else {

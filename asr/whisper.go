@@ -164,7 +164,7 @@ type Whisper struct {
 	eot   int
 
 	slots   *slots // one per running decode
-	threads int           // per decode, unless Options.Threads says otherwise
+	threads int    // per decode, unless Options.Threads says otherwise
 
 	mu     sync.Mutex
 	idle   []*C.struct_whisper_state

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -28,7 +30,63 @@ import (
 // pass over the same speech is 1). LEDGERLINE_BENCH_MODEL picks the model
 // (default: a random model of the tiny model's dimensions).
 func BenchmarkLiveLatency(b *testing.B) {
-	model := os.Getenv("LEDGERLINE_BENCH_MODEL")
+	model, audio := liveBenchInputs(b)
+	// One decode at a time on both cores: the fastest a lone channel's decodes run.
+	for b.Loop() {
+		lat, st := liveRun(b, model, audio, 1, asr.Sizing{Workers: 1, Threads: 2})
+		report(b, "partial", lat.partials)
+		report(b, "first-partial", lat.firstPartials)
+		report(b, "final", lat.finals)
+		if st.AudioPushed > 0 {
+			b.ReportMetric(float64(st.Decodes)/st.AudioPushed.Seconds(), "passes/speech-s")
+			b.ReportMetric(st.AudioDecoded.Seconds()/st.AudioPushed.Seconds(), "encoder-amplification")
+		}
+	}
+}
+
+// BenchmarkLiveChannels finds how many channels of speech one agent decodes
+// at real time with the model of BenchmarkLiveLatency, its decodes sized for
+// this machine's cores as `ledgerline run` sizes them: each channel replays
+// the sample call at real time, and a count is sustained while the last
+// final reaches the viewer within 3 s of the end of the audio: decoding kept
+// up with the speech instead of building a backlog. (The delay of finals from
+// the end of their words, which it reports too, is no measure of keeping up
+// with a random-weight model, whose word times fall anywhere in the window.)
+// The counts of LEDGERLINE_BENCH_CHANNELS [1,2,3,4,6,8] are tried in order up
+// to the first that is not sustained.
+func BenchmarkLiveChannels(b *testing.B) {
+	model, audio := liveBenchInputs(b)
+	size, err := asr.SizeFor(runtime.NumCPU(), 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	counts := benchCounts(b, "LEDGERLINE_BENCH_CHANNELS", []int{1, 2, 3, 4, 6, 8})
+	for b.Loop() {
+		sustained := 0
+		for _, n := range counts {
+			lat, _ := liveRun(b, model, audio, n, size)
+			p95 := time.Hour
+			if len(lat.finals) > 0 {
+				slices.Sort(lat.finals)
+				p95 = lat.finals[int(0.95*float64(len(lat.finals)-1))]
+			}
+			b.Logf("%d channels: last final %v after the audio ended, p95 delay of finals %v", n, lat.behind, p95)
+			b.ReportMetric(float64(lat.behind.Milliseconds()), fmt.Sprintf("behind-ms/%d-channels", n))
+			b.ReportMetric(float64(p95.Milliseconds()), fmt.Sprintf("final-p95-ms/%d-channels", n))
+			if len(lat.finals) == 0 || lat.behind >= 3*time.Second {
+				break
+			}
+			sustained = n
+		}
+		b.ReportMetric(float64(sustained), "channels-sustained")
+		b.ReportMetric(float64(runtime.NumCPU()), "cores")
+	}
+}
+
+// liveBenchInputs are the model LEDGERLINE_BENCH_MODEL names (default: a
+// random model of the tiny model's dimensions) and the sample call's samples.
+func liveBenchInputs(b *testing.B) (model string, samples []float32) {
+	model = os.Getenv("LEDGERLINE_BENCH_MODEL")
 	if model == "" {
 		model = filepath.Join(b.TempDir(), "tiny.bin")
 		if err := models.GenerateRandomFile(model, models.ShapeTiny, 1); err != nil {
@@ -39,16 +97,7 @@ func BenchmarkLiveLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for b.Loop() {
-		lat, st := liveRun(b, model, audio.Samples)
-		report(b, "partial", lat.partials)
-		report(b, "first-partial", lat.firstPartials)
-		report(b, "final", lat.finals)
-		if st.AudioPushed > 0 {
-			b.ReportMetric(float64(st.Decodes)/st.AudioPushed.Seconds(), "passes/speech-s")
-			b.ReportMetric(st.AudioDecoded.Seconds()/st.AudioPushed.Seconds(), "encoder-amplification")
-		}
-	}
+	return model, audio.Samples
 }
 
 func report(b *testing.B, kind string, lat []time.Duration) {
@@ -67,9 +116,13 @@ func report(b *testing.B, kind string, lat []time.Duration) {
 // end of their words, first partials from the start of their segment's words.
 type liveLatencies struct {
 	partials, firstPartials, finals []time.Duration
+	behind                          time.Duration // from the end of the audio to the last final's arrival
 }
 
-func liveRun(b *testing.B, model string, samples []float32) (lat liveLatencies, st asr.StreamStats) {
+// liveRun replays samples at real time as each of channels channels of one
+// meeting, decoded by one engine of the given size, and returns what a
+// WebSocket viewer saw with the streams' work summed over the channels.
+func liveRun(b *testing.B, model string, samples []float32, channels int, size asr.Sizing) (lat liveLatencies, st asr.StreamStats) {
 	var out bytes.Buffer
 	e := &env{stdout: &out, stderr: &out, log: newLogger(&out, "")}
 	store, err := ledger.OpenSQLite(filepath.Join(b.TempDir(), "bench.db"))
@@ -90,17 +143,21 @@ func liveRun(b *testing.B, model string, samples []float32) (lat liveLatencies, 
 	}
 	defer conn.Close()
 
-	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: model, Workers: 1})
+	engine, err := asr.NewWhisper(asr.WhisperConfig{ModelPath: model, Workers: size.Workers, Threads: size.Threads})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer engine.Close()
-	src, err := stream.NewReplaySamples(samples, "call", 1, 0)
-	if err != nil {
-		b.Fatal(err)
+	var sources []stream.Source
+	for i := range channels {
+		src, err := stream.NewReplaySamples(samples, fmt.Sprintf("call-%d", i+1), 1, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sources = append(sources, src)
 	}
-	session, err := agent.New(agent.Config{Meeting: m.ID(), Engine: engine, Log: store, Sources: []stream.Source{src},
-		Options: asr.Options{Language: "en", Threads: 2}})
+	session, err := agent.New(agent.Config{Meeting: m.ID(), Engine: engine, Log: store, Sources: sources,
+		Options: asr.Options{Language: "en"}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -150,10 +207,16 @@ func liveRun(b *testing.B, model string, samples []float32) (lat liveLatencies, 
 				// channel ends) is a correction, not a new final.
 				seen[a.e.Segment.ID] = true
 				lat.finals = append(lat.finals, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
+				lat.behind = a.at.Sub(start.Add(time.Duration(len(samples)) * time.Second / stream.SampleRate))
 			}
 		case <-deadline:
 			b.Fatal("the meeting's stop never reached the viewer")
 		}
 	}
-	return lat, session.Stats()["call"]
+	for _, cs := range session.Stats() {
+		st.Decodes += cs.Decodes
+		st.AudioDecoded += cs.AudioDecoded
+		st.AudioPushed += cs.AudioPushed
+	}
+	return lat, st
 }
