@@ -218,17 +218,7 @@ func (d *Detector) applyAcceptance(r *langRules, sents []sentence, u Utterance, 
 		return out
 	}
 	// The request or offer must be one of the last two utterances, from someone else.
-	var prev *pastUtterance
-	for i := len(d.history) - 1; i >= 0 && i >= len(d.history)-2; i-- {
-		h := &d.history[i]
-		if sameSpeaker(h.speaker, u.Speaker) {
-			continue
-		}
-		if h.kind != askNone {
-			prev = h
-		}
-		break
-	}
+	prev := d.answered(u.Speaker, func(k askKind) bool { return k != askNone })
 	if prev == nil {
 		return out
 	}
@@ -285,6 +275,22 @@ var anaphoric = wordSet("that", "it", "this", "them", "those", "to", "you", "ove
 	"das", "es", "ihnen", "dir", "euch", "zu", "rüber",
 	"ça", "cela", "vous", "lui", "leur",
 	"isso", "isto", "o", "os", "as", "lhe", "você", "vocês", "para")
+
+// answered is what an utterance of speaker may answer: the latest of the last two utterances not
+// the speaker's own, when it is an ask of a kind want takes; nil otherwise.
+func (d *Detector) answered(speaker Speaker, want func(askKind) bool) *pastUtterance {
+	for i := len(d.history) - 1; i >= 0 && i >= len(d.history)-2; i-- {
+		h := &d.history[i]
+		if sameSpeaker(h.speaker, speaker) {
+			continue
+		}
+		if want(h.kind) {
+			return h
+		}
+		return nil
+	}
+	return nil
+}
 
 // vagueAction reports whether an action phrase is a verb and words pointing back: when it answers a
 // request, the request says what the action is.

@@ -245,17 +245,7 @@ func (d *Detector) answerCJK(c *cjkRules, u Utterance, text string, meeting time
 	if !accepted && len(out) == 0 {
 		return out
 	}
-	var prev *pastUtterance
-	for i := len(d.history) - 1; i >= 0 && i >= len(d.history)-2; i-- {
-		h := &d.history[i]
-		if sameSpeaker(h.speaker, u.Speaker) {
-			continue
-		}
-		if h.kind == askRequest {
-			prev = h
-		}
-		break
-	}
+	prev := d.answered(u.Speaker, func(k askKind) bool { return k == askRequest })
 	if prev == nil {
 		return out
 	}

@@ -1,8 +1,9 @@
 package vad
 
 import (
-	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ledgerline/ledgerline/internal/espeak"
 
 	"github.com/ledgerline/ledgerline/models"
 	"github.com/ledgerline/ledgerline/stream"
@@ -56,23 +59,14 @@ func meeting(t testing.TB) []float32 {
 // speak says text with espeak-ng at 16 kHz, or skips the test where espeak-ng is missing.
 func speak(t testing.TB, voice, text string) []float32 {
 	t.Helper()
-	if _, err := exec.LookPath("espeak-ng"); err != nil {
-		t.Skip("espeak-ng is not installed: run 'make deps' (Debian package espeak-ng)")
+	speech, err := espeak.Say(context.Background(), text, "-v", voice)
+	if errors.Is(err, espeak.ErrMissing) {
+		t.Skip(err)
 	}
-	out, err := exec.Command("espeak-ng", "-v", voice, "--stdout", text).Output()
-	if err != nil {
-		t.Fatalf("espeak-ng: %v", err)
-	}
-	// espeak-ng writes a streaming header with unknown sizes; patch it to what came.
-	if len(out) >= 44 && string(out[36:40]) == "data" {
-		binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
-		binary.LittleEndian.PutUint32(out[40:], uint32(len(out)-44))
-	}
-	a, err := stream.ReadWAV(bytes.NewReader(out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.Samples
+	return speech
 }
 
 // sox renders a synthesised sound (sox's synth effect and others) at 16 kHz mono, or skips.

@@ -21,6 +21,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ledgerline/ledgerline/internal/espeak"
+
 	"github.com/ledgerline/ledgerline/stream"
 )
 
@@ -103,11 +105,11 @@ func Generate(ctx context.Context, spec Spec) (*Call, error) {
 	defer os.RemoveAll(dir)
 	t := tools{ctx: ctx, dir: dir}
 
-	system, remoteSpans, err := t.track(remoteVoice, remoteTurns, "remote")
+	system, remoteSpans, err := t.track(remoteVoice, remoteTurns)
 	if err != nil {
 		return nil, err
 	}
-	seller, sellerSpans, err := t.track(sellerVoice, sellerTurns, "seller")
+	seller, sellerSpans, err := t.track(sellerVoice, sellerTurns)
 	if err != nil {
 		return nil, err
 	}
@@ -186,20 +188,15 @@ type tools struct {
 }
 
 // track says each turn in voice and places it at its time.
-func (t tools) track(voice []string, turns []turn, name string) ([]float32, []Span, error) {
+func (t tools) track(voice []string, turns []turn) ([]float32, []Span, error) {
 	var out []float32
 	var spans []Span
-	for i, tn := range turns {
-		path := filepath.Join(t.dir, fmt.Sprintf("%s-%d.wav", name, i))
-		args := append(append([]string{}, voice...), "-w", path, tn.text)
-		if err := t.run("espeak-ng", args...); err != nil {
-			return nil, nil, err
-		}
-		a, err := stream.LoadWAV(path)
+	for _, tn := range turns {
+		said, err := espeak.Say(t.ctx, tn.text, voice...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("laptopcall: %w", err)
 		}
-		speech := trim(a.Samples)
+		speech := trim(said)
 		at := durSamples(tn.at)
 		out = pad(out, at)
 		out = append(out[:at], speech...)

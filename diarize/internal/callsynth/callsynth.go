@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ledgerline/ledgerline/internal/espeak"
+
 	"github.com/ledgerline/ledgerline/diarize"
 	"github.com/ledgerline/ledgerline/stream"
 )
@@ -211,25 +213,11 @@ func Generate(ctx context.Context, spec Spec, dir string) (wavPath, rttmPath str
 // Speak says text in voice v with espeak-ng and returns the speech at
 // 16 kHz, without the silence espeak-ng leaves before and after it.
 func Speak(ctx context.Context, v Voice, text string) ([]float32, error) {
-	cmd := exec.CommandContext(ctx, "espeak-ng", "-v", v.Name,
-		"-p", fmt.Sprint(v.Pitch), "-s", fmt.Sprint(v.Speed), "--stdout", text)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("callsynth: espeak-ng voice %s: %w: %s", v.Name, err, bytes.TrimSpace(stderr.Bytes()))
-	}
-	// espeak-ng writes a streaming header with unknown sizes; patch it so
-	// the decoder sees the data it got.
-	b := out.Bytes()
-	if len(b) >= 44 && string(b[36:40]) == "data" {
-		binary.LittleEndian.PutUint32(b[4:], uint32(len(b)-8))
-		binary.LittleEndian.PutUint32(b[40:], uint32(len(b)-44))
-	}
-	a, err := stream.ReadWAV(bytes.NewReader(b))
+	speech, err := espeak.Say(ctx, text, "-v", v.Name, "-p", fmt.Sprint(v.Pitch), "-s", fmt.Sprint(v.Speed))
 	if err != nil {
-		return nil, fmt.Errorf("callsynth: decode espeak-ng output: %w", err)
+		return nil, fmt.Errorf("callsynth: %w", err)
 	}
-	return trimSilence(a.Samples), nil
+	return trimSilence(speech), nil
 }
 
 // speechFrameDB is the level, below a stretch's loudest 10 ms frame, under
