@@ -1,0 +1,6 @@
+//go:build race
+
+package agent
+
+// raceDetector is set when the tests run under the race detector (-race).
+const raceDetector = true
