@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Start runs the server with a null sink named sink, points this process's audio clients at it
@@ -41,5 +42,13 @@ func Start(t *testing.T, sink string) {
 		if out, err := exec.Command("pulseaudio", "--kill").CombinedOutput(); err != nil {
 			t.Errorf("stop PulseAudio: %v\n%s", err, out)
 		}
+		// --kill only asks: wait for the server to be gone, so that it writes nothing more in the
+		// test's directory while that is removed.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if exec.Command("pulseaudio", "--check").Run() != nil {
+				return
+			}
+		}
+		t.Error("PulseAudio still runs 30 s after it was told to stop")
 	})
 }
