@@ -32,7 +32,8 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if !s.checkSince(w, m, since) {
 		return
 	}
-	conn, err := s.upgrader.Upgrade(w, r, nil)
+	bw := &batchingWriter{ResponseWriter: w}
+	conn, err := s.upgrader.Upgrade(bw, r, nil)
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
@@ -48,6 +49,7 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 
 	c := &client{
 		conn:     conn,
+		net:      bw.conn,
 		cfg:      &s.cfg,
 		remote:   r.RemoteAddr,
 		log:      s.log.With("meeting", m.id, "remote", r.RemoteAddr),
@@ -89,6 +91,7 @@ func (s *Server) checkSince(w http.ResponseWriter, m *meeting, since int64) bool
 // client is one viewer connection. readPump is its only reader and writePump its only writer.
 type client struct {
 	conn   *websocket.Conn
+	net    *batchConn // conn's network connection
 	cfg    *Config
 	remote string
 	log    *slog.Logger
@@ -224,26 +227,37 @@ func (c *client) writePump(replay *history, since int64) {
 			c.closeHandshake()
 			return
 		case m := <-c.send:
-			// A viewer that fell behind takes what is queued at once, less what is stale.
+			// A viewer that fell behind takes what is queued at once, less what is stale, in one
+			// write.
 			backlog = append(backlog[:0], m)
 			for n := len(c.send); n > 0; n-- {
 				backlog = append(backlog, <-c.send)
 			}
-			for _, m := range coalesce(backlog) {
+			batch := coalesce(backlog)
+			if len(batch) > 1 {
+				c.net.hold()
+			}
+			written := int64(-1) // the last stored seq in the batch
+			for _, m := range batch {
 				if m.stored {
 					if m.seq <= last {
 						continue
 					}
 					last = m.seq
+					written = m.seq
 				} else if m.seq < last {
 					continue
 				}
 				if err := c.write(websocket.TextMessage, m.data); err != nil {
 					return
 				}
-				if m.stored {
-					c.progress.advance(m.seq)
-				}
+			}
+			if err := c.net.send(); err != nil {
+				c.log.Debug("write to viewer failed", "err", err)
+				return
+			}
+			if written >= 0 {
+				c.progress.advance(written)
 			}
 			clear(backlog) // the messages' data is not kept past their write
 		case <-ticker.C:
