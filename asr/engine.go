@@ -54,7 +54,8 @@ type Options struct {
 	Progress func(percent int)
 
 	// Urgent marks a decode someone is waiting on (the last of an utterance, whose words become
-	// final): an engine shared by several streams runs it before the others waiting.
+	// final): an engine shared by several streams runs it before the others waiting, and while
+	// others wait it runs without temperature fallbacks.
 	Urgent bool
 }
 

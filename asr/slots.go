@@ -51,6 +51,13 @@ func (s *slots) acquire(ctx context.Context, urgent bool) error {
 	}
 }
 
+// queued is the number of decodes waiting for a slot.
+func (s *slots) queued() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.urgent) + len(s.normal)
+}
+
 // release gives a slot back: to the oldest urgent waiter, else the oldest other one.
 func (s *slots) release() {
 	s.mu.Lock()

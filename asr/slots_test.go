@@ -73,3 +73,33 @@ func TestSlotsWaiterThatGivesUpLeavesTheQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An utterance's final decode runs without fallbacks while others wait for the engine, and only then.
+func TestUnderLoadShedsFallbacksOfUrgentDecodes(t *testing.T) {
+	final := Options{Urgent: true, MaxFallbacks: 2}
+	if got := underLoad(final, 0); got.MaxFallbacks != 2 {
+		t.Errorf("a final with nobody waiting: fallbacks %d, want 2", got.MaxFallbacks)
+	}
+	if got := underLoad(final, 3); got.MaxFallbacks >= 0 {
+		t.Errorf("a final with 3 decodes waiting: fallbacks %d, want none (negative)", got.MaxFallbacks)
+	}
+	offline := Options{MaxFallbacks: 2}
+	if got := underLoad(offline, 3); got.MaxFallbacks != 2 {
+		t.Errorf("a decode nobody waits on, with 3 waiting: fallbacks %d, want 2 as asked", got.MaxFallbacks)
+	}
+	s := newSlots(1)
+	ctx := context.Background()
+	if err := s.acquire(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.acquire(ctx, false) }()
+	awaitWaiters(t, s, false, 1)
+	if n := s.queued(); n != 1 {
+		t.Errorf("queued %d, want 1", n)
+	}
+	s.release()
+	awaitWaiters(t, s, false, 0)
+	if n := s.queued(); n != 0 {
+		t.Errorf("queued %d after the waiter took the slot, want 0", n)
+	}
+}

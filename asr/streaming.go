@@ -24,7 +24,8 @@ import (
 // Two choices serve latency. An utterance's first decode comes after only
 // firstStep of speech, so its first words show soon after it starts. Partial
 // re-decodes run without temperature fallbacks, so they cost one pass and do
-// not hold up the decode that ends the utterance, which keeps them.
+// not hold up the decode that ends the utterance, which keeps them unless
+// other decodes are waiting for a shared engine.
 
 // Stream defaults.
 const (

@@ -349,6 +349,7 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 		return Result{}, err
 	}
 	defer w.release(st)
+	opt = underLoad(opt, w.slots.queued())
 
 	if opt.Language == "" && len(opt.Languages) > 0 {
 		if opt.Language, err = w.detectAmong(st, pcm, opt); err != nil {
@@ -408,6 +409,17 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 		return Result{}, fmt.Errorf("asr: whisper.cpp decode failed (code %d)", int(rc))
 	}
 	return w.collect(st, time.Duration(len(pcm))*time.Second/SampleRate), nil
+}
+
+// underLoad drops the temperature fallbacks of an urgent decode while other decodes wait
+// for the engine: it is behind, and an utterance's final goes out after one pass rather than
+// after fallbacks that a confused decode runs to the token cap while every waiting channel falls
+// further behind. Other decodes keep their options: offline transcription decodes as asked.
+func underLoad(opt Options, waiting int) Options {
+	if opt.Urgent && waiting > 0 {
+		opt.MaxFallbacks = -1
+	}
+	return opt
 }
 
 // detectAmong picks the language of opt.Languages that whisper.cpp finds most

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,18 +115,9 @@ func Publish(ctx context.Context, endpoint, token string, opts PublishOptions) (
 			return nil, err
 		}
 	}
-	enc, err := opus.NewEncoder(stream.SampleRate, 1, opus.AppVoIP)
+	enc, err := newEncoder()
 	if err != nil {
-		return nil, fmt.Errorf("create Opus encoder: %w", err)
-	}
-	for _, set := range []func() error{
-		func() error { return enc.SetBitrate(publishBitrate) },
-		func() error { return enc.SetInBandFEC(true) },
-		func() error { return enc.SetPacketLossPerc(10) },
-	} {
-		if err := set(); err != nil {
-			return nil, fmt.Errorf("configure Opus encoder: %w", err)
-		}
+		return nil, err
 	}
 	p.enc = enc
 	p.seq = int64(rand.N[uint16](math.MaxUint16))
@@ -308,6 +300,65 @@ func (p *Publisher) readRTCP(sender *webrtc.RTPSender) {
 	}
 }
 
+// newEncoder makes the Opus encoder of a publisher: voice, 32 kb/s, with in-band FEC for 10 % loss.
+func newEncoder() (*opus.Encoder, error) {
+	enc, err := opus.NewEncoder(stream.SampleRate, 1, opus.AppVoIP)
+	if err != nil {
+		return nil, fmt.Errorf("create Opus encoder: %w", err)
+	}
+	for _, set := range []func() error{
+		func() error { return enc.SetBitrate(publishBitrate) },
+		func() error { return enc.SetInBandFEC(true) },
+		func() error { return enc.SetPacketLossPerc(10) },
+	} {
+		if err := set(); err != nil {
+			return nil, fmt.Errorf("configure Opus encoder: %w", err)
+		}
+	}
+	return enc, nil
+}
+
+// EncodeOpus encodes 16 kHz mono audio into the 20 ms Opus frames a Publisher sends, the last one
+// padded with silence, for SendOpus: audio encoded once can be sent by many publishers, each
+// sparing its own encoder.
+func EncodeOpus(pcm []float32) ([][]byte, error) {
+	enc, err := newEncoder()
+	if err != nil {
+		return nil, err
+	}
+	var frames [][]byte
+	for i := 0; i < len(pcm); i += publishFrame {
+		frame := pcm[i:min(i+publishFrame, len(pcm))]
+		if len(frame) < publishFrame {
+			frame = append(slices.Clone(frame), make([]float32, publishFrame-len(frame))...)
+		}
+		buf := make([]byte, 1500)
+		n, err := enc.EncodeFloat32(frame, buf)
+		if err != nil {
+			return nil, fmt.Errorf("encode Opus: %w", err)
+		}
+		frames = append(frames, buf[:n])
+	}
+	return frames, nil
+}
+
+// SendOpus sends 20 ms Opus frames as they are, paced like Send. Audio given to Send and not yet
+// sent (short of a whole frame) goes first, padded with silence.
+func (p *Publisher) SendOpus(ctx context.Context, frames [][]byte) error {
+	if p.closed {
+		return ErrClosed
+	}
+	if err := p.flushPending(ctx); err != nil {
+		return err
+	}
+	for _, f := range frames {
+		if err := p.sendPayload(ctx, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Send encodes 16 kHz mono audio and sends it, paced at the configured speed.
 // Input short of a whole 20 ms frame waits for the next Send or for Close.
 func (p *Publisher) Send(ctx context.Context, pcm []float32) error {
@@ -326,24 +377,37 @@ func (p *Publisher) Send(ctx context.Context, pcm []float32) error {
 	return nil
 }
 
+// flushPending sends the audio short of a whole frame, padded with silence.
+func (p *Publisher) flushPending(ctx context.Context) error {
+	if len(p.pending) == 0 {
+		return nil
+	}
+	return p.Send(ctx, make([]float32, publishFrame-len(p.pending)))
+}
+
 // Sent is the duration of audio sent so far.
 func (p *Publisher) Sent() time.Duration { return samples48(p.sent * publishTicks) }
 
 func (p *Publisher) sendFrame(ctx context.Context, frame []float32) error {
-	if err := p.pace(ctx); err != nil {
-		return err
-	}
 	buf := make([]byte, 1500)
 	n, err := p.enc.EncodeFloat32(frame, buf)
 	if err != nil {
 		return fmt.Errorf("encode Opus: %w", err)
+	}
+	return p.sendPayload(ctx, buf[:n])
+}
+
+// sendPayload sends one 20 ms Opus frame when it is due.
+func (p *Publisher) sendPayload(ctx context.Context, payload []byte) error {
+	if err := p.pace(ctx); err != nil {
+		return err
 	}
 	pkt := &rtp.Packet{
 		Header: rtp.Header{
 			Version: 2, Marker: p.sent == 0, PayloadType: opusPayloadType,
 			SequenceNumber: uint16(p.seq), Timestamp: p.ts,
 		},
-		Payload: buf[:n],
+		Payload: payload,
 	}
 	p.seq++
 	p.ts += publishTicks
@@ -386,11 +450,8 @@ func (p *Publisher) Close(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	if len(p.pending) > 0 {
-		pad := make([]float32, publishFrame-len(p.pending))
-		if err := p.Send(ctx, pad); err != nil {
-			errs = append(errs, err)
-		}
+	if err := p.flushPending(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if p.opts.mangle != nil {
 		for _, q := range p.opts.mangle(nil) {
