@@ -285,8 +285,11 @@ func (s *Stream) prune() {
 	s.spans = s.spans[i:]
 }
 
-func (s *Stream) options(urgent bool) Options {
+func (s *Stream) options(urgent bool, samples int) Options {
 	opt := s.cfg.Options
+	if opt.MaxTokens == 0 {
+		opt.MaxTokens = tokenBudget(samples)
+	}
 	opt.InitialPrompt = s.prompt()
 	opt.AudioCtx = 0
 	opt.Progress = nil
@@ -300,6 +303,16 @@ func (s *Stream) options(urgent bool) Options {
 		opt.MaxFallbacks = -1
 	}
 	return opt
+}
+
+// tokenBudget bounds the tokens a live decode of samples may produce: the most a fast speaker's
+// words take (some 5 tokens a second in English, 10 in Japanese) with a wide margin. Speech never
+// reaches it; a decode stuck in a repetition loop, or a model that makes no sense of the audio,
+// would otherwise run to whisper.cpp's cap of 220 tokens, which on a short window costs several
+// times the encoder's work and holds up every decode waiting for the engine.
+func tokenBudget(samples int) int {
+	const base, perSecond = 24, 12
+	return base + perSecond*samples/SampleRate
 }
 
 // prompt is the fixed prompt followed by the channel's recent final text.
@@ -328,7 +341,7 @@ func (s *Stream) decode(ctx context.Context, urgent bool) ([]word, error) {
 	window := s.buf
 	dur := durationOf(int64(len(window)))
 	began := s.now()
-	res, err := s.cfg.Engine.Transcribe(ctx, window, s.options(urgent))
+	res, err := s.cfg.Engine.Transcribe(ctx, window, s.options(urgent, len(window)))
 	s.stats.Decodes++
 	s.stats.AudioDecoded += dur
 	if err != nil {

@@ -535,3 +535,35 @@ func TestNewStreamValidates(t *testing.T) {
 		t.Errorf("defaults = %v, %v", s.cfg.Step, s.cfg.MaxBuffer)
 	}
 }
+
+// A live decode may produce a number of tokens that grows with its window, far above speech's; a
+// caller's own cap stands.
+func TestStreamBoundsTokensByTheWindow(t *testing.T) {
+	e := &scripted{results: []func([]float32) Result{say("a"), say("a b"), say("a b c")}}
+	s := newTestStream(t, StreamConfig{Engine: e, Options: Options{Language: "en"}})
+	for i := range 3 {
+		push(t, s, loud(time.Second), time.Duration(i)*time.Second)
+	}
+	if len(e.opts) == 0 {
+		t.Fatal("no decode")
+	}
+	for i, o := range e.opts {
+		want := tokenBudget(e.windows[i])
+		if o.MaxTokens != want {
+			t.Errorf("decode %d of %d samples: MaxTokens %d, want %d", i, e.windows[i], o.MaxTokens, want)
+		}
+		if seconds := float64(e.windows[i]) / SampleRate; float64(o.MaxTokens) < 10*seconds+20 {
+			t.Errorf("decode %d: %d tokens for %.1f s leaves no room for fast speech", i, o.MaxTokens, seconds)
+		}
+	}
+	if e.windows[len(e.windows)-1] <= e.windows[0] || e.opts[len(e.opts)-1].MaxTokens <= e.opts[0].MaxTokens {
+		t.Errorf("windows %v: the budget should grow with the window", e.windows)
+	}
+
+	own := &scripted{results: []func([]float32) Result{say("a")}}
+	s = newTestStream(t, StreamConfig{Engine: own, Options: Options{MaxTokens: 7}})
+	push(t, s, loud(time.Second), 0)
+	if len(own.opts) == 0 || own.opts[0].MaxTokens != 7 {
+		t.Errorf("a caller's MaxTokens 7 became %+v", own.opts)
+	}
+}

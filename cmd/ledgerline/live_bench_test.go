@@ -37,6 +37,8 @@ func BenchmarkLiveLatency(b *testing.B) {
 		report(b, "partial", lat.partials)
 		report(b, "first-partial", lat.firstPartials)
 		report(b, "final", lat.finals)
+		report(b, "final-after-speech", lat.afterSpeech)
+		report(b, "first-partial-after-speech", lat.afterStart)
 		if st.AudioPushed > 0 {
 			b.ReportMetric(float64(st.Decodes)/st.AudioPushed.Seconds(), "passes/speech-s")
 			b.ReportMetric(st.AudioDecoded.Seconds()/st.AudioPushed.Seconds(), "encoder-amplification")
@@ -113,10 +115,49 @@ func report(b *testing.B, kind string, lat []time.Duration) {
 }
 
 // liveLatencies are the delays a viewer saw: partials and finals from the
-// end of their words, first partials from the start of their segment's words.
+// end of their words, first partials from the start of their segment's words,
+// as the model placed those words; and, from the sample call's reference
+// transcript, each line's words final: from the end of the line's speech to
+// the first final after it (a line with no final before the next line ends is
+// left out), and each line's first words shown: from the start of its speech
+// to the first partial of a new segment after it (one not before the line
+// ends is left out). A random-weight model places its words anywhere in the
+// window, so only these measure how long a speaker waits for their words.
 type liveLatencies struct {
 	partials, firstPartials, finals []time.Duration
+	afterSpeech, afterStart         []time.Duration
 	behind                          time.Duration // from the end of the audio to the last final's arrival
+}
+
+// afterStart returns, for each reference line, the delay from its start to the
+// first of a channel's first-partial arrivals (on the call's clock) after it,
+// when that comes before the line ends.
+func afterStart(lines []agent.SampleLine, arrivals []time.Duration) []time.Duration {
+	slices.Sort(arrivals)
+	var out []time.Duration
+	for _, l := range lines {
+		j, _ := slices.BinarySearch(arrivals, l.Start)
+		if j < len(arrivals) && arrivals[j] < l.End {
+			out = append(out, arrivals[j]-l.Start)
+		}
+	}
+	return out
+}
+
+// afterSpeech returns, for each reference line, the delay from its end to the
+// first of a channel's final arrivals (on the call's clock) after it, when
+// that comes before the next line ends.
+func afterSpeech(lines []agent.SampleLine, arrivals []time.Duration) []time.Duration {
+	slices.Sort(arrivals)
+	var out []time.Duration
+	for i, l := range lines {
+		j, _ := slices.BinarySearch(arrivals, l.End)
+		if j == len(arrivals) || (i+1 < len(lines) && arrivals[j] > lines[i+1].End) {
+			continue
+		}
+		out = append(out, arrivals[j]-l.End)
+	}
+	return out
 }
 
 // liveRun replays samples at real time as each of channels channels of one
@@ -185,6 +226,8 @@ func liveRun(b *testing.B, model string, samples []float32, channels int, size a
 		b.Fatal(err)
 	}
 	seen, shown := map[string]bool{}, map[string]bool{}
+	// Each channel's arrivals on the call's clock: finals, and new segments' first partials.
+	finalsAt, shownAt := map[string][]time.Duration{}, map[string][]time.Duration{}
 	// The stop is the last event: once it arrives, everything has.
 	deadline := time.After(30 * time.Second)
 	for done := false; !done; {
@@ -200,18 +243,30 @@ func liveRun(b *testing.B, model string, samples []float32, channels int, size a
 				lat.partials = append(lat.partials, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
 				if !shown[a.e.Segment.ID] {
 					shown[a.e.Segment.ID] = true
+					shownAt[a.e.Segment.Channel] = append(shownAt[a.e.Segment.Channel], a.at.Sub(start))
 					lat.firstPartials = append(lat.firstPartials, a.at.Sub(start.Add(time.Duration(a.e.Segment.StartMS)*time.Millisecond)))
 				}
 			case a.e.Type == ledger.TypeSegmentFinal && !seen[a.e.Segment.ID]:
 				// A final appended again later (its speaker corrected when the
 				// channel ends) is a correction, not a new final.
 				seen[a.e.Segment.ID] = true
+				finalsAt[a.e.Segment.Channel] = append(finalsAt[a.e.Segment.Channel], a.at.Sub(start))
 				lat.finals = append(lat.finals, a.at.Sub(start.Add(time.Duration(a.e.Segment.EndMS)*time.Millisecond)))
 				lat.behind = a.at.Sub(start.Add(time.Duration(len(samples)) * time.Second / stream.SampleRate))
 			}
 		case <-deadline:
 			b.Fatal("the meeting's stop never reached the viewer")
 		}
+	}
+	lines, err := agent.SampleCallTranscript()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, arrivals := range finalsAt {
+		lat.afterSpeech = append(lat.afterSpeech, afterSpeech(lines, arrivals)...)
+	}
+	for _, arrivals := range shownAt {
+		lat.afterStart = append(lat.afterStart, afterStart(lines, arrivals)...)
 	}
 	for _, cs := range session.Stats() {
 		st.Decodes += cs.Decodes
