@@ -85,10 +85,13 @@ awk -v a="$w1" -v b="$w2" 'BEGIN { r = a / b
 # Live pipeline: the sample call replayed at real time into a real WebSocket viewer.
 echo
 echo "Live pipeline: sample call (34 s) at real time, same RANDOM-WEIGHT model, latency from the end of the words to their"
-echo "arrival at a WebSocket viewer (first partials: from the start of their segment's words)"
+echo "arrival at a WebSocket viewer (first partials: from the start of their segment's words), the words' times as the model"
+echo "placed them (final-, partial-, first-partial-) and from the call's reference transcript (…-after-speech: each line's"
+echo "end to its first final, its start to the first partial of a new segment; a random model places words anywhere in its"
+echo "window and often says nothing for the first second of a line, so the reference rows measure the pipeline best)"
 LEDGERLINE_BENCH_MODEL=$model go test -run '^$' -bench 'LiveLatency' -benchtime 1x ./cmd/ledgerline >"$work/live.txt" 2>&1 || {
   cat "$work/live.txt" >&2; exit 1; }
-with_goals BenchmarkLiveLatency "final-p50-ms<=1200 final-p95-ms<=1800 first-partial-p50-ms<=350 encoder-amplification<=2" "$work/live.txt"
+with_goals BenchmarkLiveLatency "final-p50-ms<=1200 final-p95-ms<=1800 final-after-speech-p50-ms<=1200 final-after-speech-p95-ms<=1800 first-partial-p50-ms<=350 first-partial-after-speech-p50-ms<=350 encoder-amplification<=2" "$work/live.txt"
 
 # Fan-out: many viewers of one meeting.
 if grep -q 'func BenchmarkFanout500' server/*_test.go 2>/dev/null; then
@@ -96,8 +99,8 @@ if grep -q 'func BenchmarkFanout500' server/*_test.go 2>/dev/null; then
   echo "Fan-out: 500 WebSocket viewers of one meeting over loopback"
   go test -run '^$' -bench 'Fanout500' -benchtime 200x ./server >"$work/fanout.txt" 2>&1 || {
     cat "$work/fanout.txt" >&2; exit 1; }
-  with_goals BenchmarkFanout500 "" "$work/fanout.txt"
-  echo "  (no goal of its own: the fan-out is the last hop of the live finals' goals above)"
+  with_goals BenchmarkFanout500 "p99-µs<=50000" "$work/fanout.txt"
+  echo "  (the viewers run in a process of their own; an event reaches every viewer within 50 ms at p99)"
 fi
 
 # Diarization: DER on synthetic mixed calls, and CPU time per minute of audio.
