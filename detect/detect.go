@@ -59,6 +59,12 @@ type Detector struct {
 	history []pastUtterance
 	people  map[string]Speaker // the meeting's speakers by lower-case full name and first name
 	team    teamState          // the run of assignments the chair is handing out, if any
+	score   scoreState         // what the scorer keeps of the meeting
+	// model weighs English utterances (see score.go); nil leaves the rules' findings as they are.
+	model *scoreModel
+	// observe, when set, is given each English utterance's features before the model weighs them:
+	// the scorer's trainer reads them.
+	observe func(features)
 }
 
 // pastUtterance is what the Detector keeps of an earlier utterance.
@@ -93,7 +99,7 @@ func WithContext(n int) DetectorOption {
 
 // NewDetector returns a Detector for one meeting.
 func NewDetector(opts ...DetectorOption) *Detector {
-	d := &Detector{size: DefaultContext, people: map[string]Speaker{}}
+	d := &Detector{size: DefaultContext, people: map[string]Speaker{}, model: scorer}
 	for _, o := range opts {
 		o(d)
 	}
@@ -105,6 +111,7 @@ func (d *Detector) Reset() {
 	d.history = d.history[:0]
 	clear(d.people)
 	d.team = teamState{}
+	d.score = scoreState{}
 }
 
 // Languages lists the languages the Detector has rules for.
@@ -153,6 +160,7 @@ func (d *Detector) Detect(u Utterance) []Commitment {
 		if f, ok := d.teamTask(u, text); ok && len(found) == 0 {
 			found = append(found, f)
 		}
+		found = d.rescore(u, text, found)
 	}
 	var out []Commitment
 	for _, f := range found {

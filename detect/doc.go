@@ -95,6 +95,24 @@
 // button") — a "you" is given a task only with a piece of work (work on, look at, think about, do the…),
 // a deliverable, a date or a party named.
 //
+// # The scorer
+//
+// In a meeting that is not a call between organisations — a speaker of no organisation, or one who has
+// heard only people of their own — a learned scorer weighs every English utterance (score.go): a
+// logistic regression over the rules' findings and their confidence, the words said (one and two at a
+// time), the team's roles named, the talk about the work to come said shortly before, tasks found in
+// the turns just before, how far into the meeting it is and whether the speaker is the one who talked
+// about the work to come. Its weights and thresholds are learned from the train and validation
+// meetings of the AMI corpus (eval/testdata/ami) and embedded (scorer_weights.tsv); `go test ./detect
+// -run TestScorerWeights -update` trains them again, choosing the thresholds by cross-validation over
+// the corpus's meeting series, and the test without -update checks that the embedded weights are what
+// training gives. A finding of the rules with a due date stays; any other is kept only when the scorer
+// puts the utterance at or above its threshold, and shown as possible below an even chance; an
+// utterance the rules found nothing in that the scorer puts high enough, and that asks nothing,
+// becomes a possible task: for the role it names, else the speaker when said in the first person, else
+// everyone for "we", else the person spoken to. In a call between organisations — what the rules are
+// written and tested for — the rules decide alone.
+//
 // # Confidence
 //
 // Every commitment has a confidence: a promise with a date or a party named is surer; best-effort

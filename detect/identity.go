@@ -60,6 +60,11 @@ func (d *Detector) identify(f found, sp Speaker, lang string) Commitment {
 				c.Owner, c.OwnerOrg = h.Name, h.Org
 			}
 		}
+		// A chair's run of turns can be longer than the history: the one spoken to is then who spoke
+		// before the run.
+		if b := d.score.before; c.Owner == "" && b.Name != "" && !sameSpeaker(b, sp) {
+			c.Owner, c.OwnerOrg = b.Name, b.Org
+		}
 	}
 	if f.addressee {
 		f.asker = &sp // the task is done for whoever gave it
