@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${WHISPER_CLI:?run through make bench}"
 threads=${BENCH_THREADS:-2}
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 work=bin/bench
 mkdir -p "$work"
 
