@@ -103,7 +103,8 @@
 // time), the team's roles named, the talk about the work to come said shortly before, tasks found in
 // the turns just before, how far into the meeting it is and whether the speaker is the one who talked
 // about the work to come. Its weights and thresholds are learned from the train and validation
-// meetings of the AMI corpus (eval/testdata/ami) and embedded (scorer_weights.tsv); `go test ./detect
+// meetings of the AMI corpus (eval/testdata/ami), the rare task utterances weighed more and the
+// probabilities then calibrated back, and embedded (scorer_weights.tsv); `go test ./detect
 // -run TestScorerWeights -update` trains them again, choosing the thresholds by cross-validation over
 // the corpus's meeting series, and the test without -update checks that the embedded weights are what
 // training gives. A finding of the rules with a due date stays; any other is kept only when the scorer

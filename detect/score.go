@@ -32,9 +32,9 @@ var scorerWeights string
 const scoreSure = 0.5
 
 // scoreModel is a logistic regression: a weight per feature name and a bias, the probability from
-// which a finding of the rules is kept and the one from which a possible task is added where the
-// rules found none (both chosen by the trainer by cross-validation over the meeting series of the
-// training meetings).
+// which a finding of the rules is kept (set low: the scorer drops only what it is sure of) and the
+// one from which a possible task is added where the rules found none (chosen by the trainer by
+// cross-validation over the meeting series of the training meetings).
 type scoreModel struct {
 	bias, keep, add float64
 	weights         map[string]float64

@@ -39,8 +39,22 @@ const (
 	// task utterances of at least three meetings.
 	scoreMinPositive = 4
 	// scoreTargetPrecision is the precision in meeting order, by cross-validation, that the
-	// threshold keeps; the labels list only the main tasks, so this is a floor.
-	scoreTargetPrecision = 0.27
+	// threshold keeps; the labels list only the main tasks, so this is a floor. Meetings of a team
+	// never learned from come out less precise than the cross-validation, hence the margin.
+	scoreTargetPrecision = 0.30
+	// scorePositiveWeight weighs a task utterance's log-loss against the others': tasks are about one
+	// utterance in 290, and at equal weight the L2 penalty holds the rare words of handing out work
+	// near zero. Training then moves the bias back by its logarithm, so that the probabilities stay
+	// calibrated (scoreSure reads them).
+	scorePositiveWeight = 6.0
+	// scoreTargetRecall is the cross-validated recall the model reaches at that precision: a change
+	// to the features or the training that loses it fails TestScorerWeights.
+	scoreTargetRecall = 0.54
+	// scoreKeep is the probability under which the scorer drops a finding of the rules. It is not
+	// tuned: the rules' findings in a team meeting include instructions to everyone present ("you
+	// will receive instructions from your coach") that the labels seldom list but a team wants
+	// kept, so the scorer drops only the findings it is quite sure of.
+	scoreKeep = 0.01
 )
 
 type amiUtterance struct {
@@ -162,8 +176,8 @@ func vocabulary(meetings [][]example) []string {
 	return out
 }
 
-// train fits a logistic regression with an L2 penalty by full-batch AdaGrad, in a fixed order so
-// that training again gives the same weights.
+// train fits a logistic regression with an L2 penalty, task utterances weighed scorePositiveWeight,
+// by full-batch AdaGrad, in a fixed order so that training again gives the same weights.
 func train(meetings [][]example) *scoreModel {
 	vocab := vocabulary(meetings)
 	index := make(map[string]int, len(vocab))
@@ -208,6 +222,9 @@ func train(meetings [][]example) *scoreModel {
 				z += w[i] * r.val[k]
 			}
 			g := 1/(1+math.Exp(-z)) - r.y
+			if r.y == 1 {
+				g *= scorePositiveWeight
+			}
 			for k, i := range r.idx {
 				grad[i] += g * r.val[k]
 			}
@@ -223,7 +240,7 @@ func train(meetings [][]example) *scoreModel {
 			}
 		}
 	}
-	m := &scoreModel{bias: round4(w[len(vocab)]), weights: map[string]float64{}}
+	m := &scoreModel{bias: round4(w[len(vocab)] - math.Log(scorePositiveWeight)), weights: map[string]float64{}}
 	for i, name := range vocab {
 		if v := round4(w[i]); v != 0 {
 			m.weights[name] = v
@@ -301,24 +318,19 @@ func countAt(held []heldOut, keep, add float64) orderCounts {
 	return o
 }
 
-// pickThresholds returns the thresholds with the best cross-validated recall whose precision
-// reaches the target, the more precise of equals.
+// pickThresholds returns the add threshold with the best cross-validated recall whose precision
+// reaches the target, the more precise of equals, at the fixed keep threshold.
 func pickThresholds(held []heldOut) (keep, add float64, best orderCounts) {
-	for _, k := range cvThresholds {
-		for _, a := range cvThresholds {
-			if a < k {
-				continue
-			}
-			o := countAt(held, k, a)
-			if o.precision() < scoreTargetPrecision {
-				continue
-			}
-			if o.truePositives > best.truePositives || o.truePositives == best.truePositives && o.precision() > best.precision() {
-				keep, add, best = k, a, o
-			}
+	for _, a := range cvThresholds {
+		o := countAt(held, scoreKeep, a)
+		if o.precision() < scoreTargetPrecision {
+			continue
+		}
+		if o.truePositives > best.truePositives || o.truePositives == best.truePositives && o.precision() > best.precision() {
+			add, best = a, o
 		}
 	}
-	return keep, add, best
+	return scoreKeep, add, best
 }
 
 // formatModel writes a model as scorer_weights.tsv holds it.
@@ -337,7 +349,7 @@ func formatModel(m *scoreModel) string {
 	return b.String()
 }
 
-var cvThresholds = []float64{0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5}
+var cvThresholds = []float64{0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5}
 
 func TestScorerWeights(t *testing.T) {
 	if testing.Short() {
@@ -354,11 +366,15 @@ func TestScorerWeights(t *testing.T) {
 	model.keep, model.add, o = pickThresholds(held)
 	for _, th := range cvThresholds {
 		o := countAt(held, th, th)
-		t.Logf("cross-validation by meeting series, threshold %.2f: recall %.3f (%d/%d), precision %.3f (%d/%d)",
+		t.Logf("cross-validation by meeting series, threshold %.3f: recall %.3f (%d/%d), precision %.3f (%d/%d)",
 			th, o.recall(), o.truePositives, o.labelled, o.precision(), o.truePositives, o.predicted)
 	}
-	t.Logf("cross-validation by meeting series, keep %.2f, add %.2f: recall %.3f (%d/%d), precision %.3f (%d/%d)",
+	t.Logf("cross-validation by meeting series, keep %.3f, add %.3f: recall %.3f (%d/%d), precision %.3f (%d/%d)",
 		model.keep, model.add, o.recall(), o.truePositives, o.labelled, o.precision(), o.truePositives, o.predicted)
+	// The product's aim on meetings of teams never learned from: half their tasks at that precision.
+	if o.recall() < scoreTargetRecall {
+		t.Errorf("cross-validated recall %.3f at precision %.3f, want at least %.2f", o.recall(), o.precision(), scoreTargetRecall)
+	}
 	if *updateScorer {
 		if err := os.WriteFile("scorer_weights.tsv", []byte(formatModel(model)), 0o644); err != nil {
 			t.Fatal(err)
