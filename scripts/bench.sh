@@ -39,7 +39,7 @@ with_goals() {
     BEGIN {
       n = split(goals, g, " ")
       for (i = 1; i <= n; i++) if (match(g[i], /[<>]=/)) goal[substr(g[i], 1, RSTART - 1)] = substr(g[i], RSTART)
-      printf "  %-28s %10s %10s %5s\n", "", "figure", "goal", "met"
+      printf "  %-36s %10s %10s %5s\n", "", "figure", "goal", "met"
     }
     $0 ~ bench {
       for (i = 5; i < NF; i += 2) {
@@ -48,7 +48,7 @@ with_goals() {
           lim = substr(goal[name], 3) + 0
           met = (substr(goal[name], 1, 1) == "<" ? $i + 0 <= lim : $i + 0 >= lim) ? "yes" : "no"
         }
-        printf "  %-28s %10s %10s %5s\n", name, $i, goal[name], met
+        printf "  %-36s %10s %10s %5s\n", name, $i, goal[name], met
       }
     }' "$3"
 }
