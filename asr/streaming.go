@@ -27,9 +27,11 @@ import (
 // not hold up the decode that ends the utterance, which keeps them unless
 // other decodes are waiting for a shared engine.
 
-// Stream defaults.
+// Stream defaults. A Step of 1.2 s rather than 1 s: on the sample call it cut the encoder's work
+// from 2.13 to 1.81 seconds of audio per second of speech, and finals came sooner with the engine
+// less busy, while partials still change about once a second.
 const (
-	DefaultStep      = time.Second
+	DefaultStep      = 1200 * time.Millisecond
 	DefaultMaxBuffer = 15 * time.Second
 )
 

@@ -78,9 +78,14 @@ type fakeClock struct{ now time.Time }
 func (c *fakeClock) Now() time.Time { return c.now }
 
 // newTestStream returns a Stream on a fake clock that nothing moves: its
-// decodes take no time, so it keeps the configured step.
+// decodes take no time, so it keeps the configured step. The tests push whole
+// seconds of speech and count on a decode for each, so a Step left unset is
+// one second here.
 func newTestStream(t testing.TB, cfg StreamConfig) *Stream {
 	t.Helper()
+	if cfg.Step == 0 {
+		cfg.Step = time.Second
+	}
 	s, err := NewStream(cfg)
 	if err != nil {
 		t.Fatalf("NewStream: %v", err)
@@ -530,7 +535,10 @@ func TestNewStreamValidates(t *testing.T) {
 			t.Errorf("NewStream(%+v) err = %v, want ErrStreamConfig", cfg, err)
 		}
 	}
-	s := newTestStream(t, StreamConfig{Engine: e})
+	s, err := NewStream(StreamConfig{Engine: e})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s.cfg.Step != DefaultStep || s.cfg.MaxBuffer != DefaultMaxBuffer {
 		t.Errorf("defaults = %v, %v", s.cfg.Step, s.cfg.MaxBuffer)
 	}
