@@ -292,7 +292,9 @@ loop:
 		watch.observe(f, time.Now())
 		c, ok := channels[f.Channel]
 		if !ok {
-			st, err := asr.NewStream(asr.StreamConfig{Engine: s.cfg.Engine, Options: s.cfg.Options, Prompt: s.cfg.Prompt, Logger: s.log})
+			// The channel's segmenter begins each utterance with its default pre-roll.
+			st, err := asr.NewStream(asr.StreamConfig{Engine: s.cfg.Engine, Options: s.cfg.Options, Prompt: s.cfg.Prompt,
+				PreRoll: stream.DefaultPreRoll, Logger: s.log})
 			if err != nil {
 				fail(err)
 				break

@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// pushFrames pushes d of speech from at in 20 ms frames, as live capture
-// delivers it.
+// frame is the length of the frames live capture delivers.
+const frame = 10 * time.Millisecond
+
+// pushFrames pushes d of speech from at in frames, as live capture delivers it.
 func pushFrames(t *testing.T, s *Stream, at, d time.Duration) []Update {
 	t.Helper()
-	const frame = 20 * time.Millisecond
 	var ups []Update
 	for off := time.Duration(0); off < d; off += frame {
 		ups = append(ups, push(t, s, loud(frame), at+off)...)
@@ -20,26 +21,38 @@ func pushFrames(t *testing.T, s *Stream, at, d time.Duration) []Update {
 
 func TestStreamFirstDecodeOfUtteranceComesEarly(t *testing.T) {
 	e := &scripted{results: []func([]float32) Result{say("we"), say("we ship"), say("we ship it"), say("next")}}
-	s := newTestStream(t, StreamConfig{Engine: e})
-	ups := pushFrames(t, s, 0, firstStep)
+	const preRoll = 200 * time.Millisecond
+	s := newTestStream(t, StreamConfig{Engine: e, PreRoll: preRoll})
+	first := preRoll + firstStep // the pre-roll, then the first word or so of speech
+	ups := pushFrames(t, s, 0, first-frame)
+	if len(e.windows) != 0 {
+		t.Fatalf("decoded %v before %v of speech followed the pre-roll", e.windows, firstStep)
+	}
+	ups = pushFrames(t, s, first-frame, frame)
 	if got := texts(ups, false); !slices.Equal(got, []string{"we"}) {
 		t.Fatalf("partials after %v of speech = %q, want [we]", firstStep, got)
 	}
-	pushFrames(t, s, firstStep, time.Second-20*time.Millisecond)
+	// The early look does not move the cadence: the next decode comes a
+	// whole step after the pre-roll.
+	second := preRoll + time.Second
+	pushFrames(t, s, first, second-first-frame)
 	if len(e.windows) != 1 {
-		t.Fatalf("%d decodes before a whole step followed the first, want 1", len(e.windows))
+		t.Fatalf("%d decodes before a step of speech after the pre-roll, want 1", len(e.windows))
 	}
-	pushFrames(t, s, firstStep+time.Second-20*time.Millisecond, 20*time.Millisecond)
+	pushFrames(t, s, second-frame, frame)
+	if want := []int{int(samplesOf(first)), int(samplesOf(second))}; !slices.Equal(e.windows, want) {
+		t.Errorf("windows = %v, want the first at %v of speech after the pre-roll and the next a step after the pre-roll: %v", e.windows, firstStep, want)
+	}
+	pushFrames(t, s, second, time.Second)
+	if len(e.windows) != 3 {
+		t.Errorf("%d decodes after another step, want 3", len(e.windows))
+	}
 	end(t, s)
-	want := []int{int(samplesOf(firstStep)), int(samplesOf(firstStep + time.Second))}
-	if len(e.windows) < 2 || !slices.Equal(e.windows[:2], want) {
-		t.Errorf("windows = %v, want the first at %v of speech and the next a step later %v", e.windows, firstStep, want)
-	}
 	// Every utterance starts with a short first decode.
 	n := len(e.windows)
-	pushFrames(t, s, 10*time.Second, firstStep)
-	if len(e.windows) != n+1 || e.windows[n] != int(samplesOf(firstStep)) {
-		t.Errorf("next utterance: windows %v, want one more of %v", e.windows[n:], firstStep)
+	pushFrames(t, s, 10*time.Second, first)
+	if len(e.windows) != n+1 || e.windows[n] != int(samplesOf(first)) {
+		t.Errorf("next utterance: windows %v, want one more of %v", e.windows[n:], first)
 	}
 }
 
@@ -55,7 +68,7 @@ func TestStreamFirstStepNeverExceedsStep(t *testing.T) {
 func TestStreamPartialDecodesRunWithoutFallbacks(t *testing.T) {
 	e := &scripted{results: []func([]float32) Result{say("we"), say("we ship"), say("we ship it")}}
 	s := newTestStream(t, StreamConfig{Engine: e, Options: Options{MaxFallbacks: 2, Threads: 3}})
-	pushFrames(t, s, 0, 2*time.Second)
+	pushFrames(t, s, 0, 1900*time.Millisecond)
 	end(t, s)
 	if len(e.opts) < 2 {
 		t.Fatalf("%d decodes, want partial decodes and the ending one", len(e.opts))

@@ -114,7 +114,7 @@ func TestStreamSlowsDownWhenDecodingIsSlow(t *testing.T) {
 		decodes  int // at most, for 12 s of speech
 		wantStep time.Duration
 	}{
-		{took: 200 * time.Millisecond, decodes: 12, wantStep: time.Second},
+		{took: 200 * time.Millisecond, decodes: 13, wantStep: time.Second}, // the early look, then one a step
 		{took: 3 * time.Second, decodes: 4, wantStep: 3750 * time.Millisecond},
 		{took: 20 * time.Second, decodes: 2, wantStep: DefaultMaxBuffer / 2},
 	} {

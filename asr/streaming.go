@@ -22,7 +22,8 @@ import (
 // the prompt to keep the context the cut audio carried.
 //
 // Two choices serve latency. An utterance's first decode comes after only
-// firstStep of speech, so its first words show soon after it starts. Partial
+// firstStep of speech (past the pre-roll the utterance begins with), so its
+// first words show soon after they are said. Partial
 // re-decodes run without temperature fallbacks, so they cost one pass and do
 // not hold up the decode that ends the utterance, which keeps them unless
 // other decodes are waiting for a shared engine.
@@ -40,9 +41,10 @@ const (
 	promptHistory = 200
 	// minDecode is the shortest audio whisper.cpp decodes at all.
 	minDecode = 100 * time.Millisecond
-	// firstStep is the speech an utterance's first decode waits for, when
-	// less than Step: a short window decodes fast, so its first words show
-	// soon after it starts; the decodes after it wait a whole Step.
+	// firstStep is the speech an utterance's first decode waits for after
+	// its pre-roll, when less than Step: about a first word, and a short
+	// window decodes fast, so that word shows soon after it is said; the
+	// decodes after it wait a whole Step.
 	firstStep = 200 * time.Millisecond
 	// shortUtterance is the length under which credit lines are dropped
 	// whatever the model's confidence.
@@ -71,6 +73,10 @@ type StreamConfig struct {
 	// and at most 30 s. When no word is committed before the bound, the
 	// oldest words are committed without agreement.
 	MaxBuffer time.Duration
+	// PreRoll is the audio from before the detected start of speech that
+	// each utterance begins with (the segmenter's pre-roll): the first decode
+	// waits for firstStep of speech after it, not of pre-roll.
+	PreRoll time.Duration
 	// Prompt names the people, companies and products to expect. When empty,
 	// Options.InitialPrompt is used in its place.
 	Prompt string
@@ -117,6 +123,7 @@ type Stream struct {
 	bufStart  int64 // stream position (samples since the first push) of buf[0]
 	pending   int   // samples pushed since the last decode
 	utterance int   // samples pushed in this utterance
+	looks     int   // decodes of this utterance
 	spans     []span
 
 	prev        []word // uncommitted tail of the last hypothesis
@@ -150,6 +157,9 @@ func NewStream(cfg StreamConfig) (*Stream, error) {
 	}
 	if cfg.MaxBuffer == 0 {
 		cfg.MaxBuffer = DefaultMaxBuffer
+	}
+	if cfg.PreRoll < 0 {
+		return nil, fmt.Errorf("%w: negative pre-roll %v", ErrStreamConfig, cfg.PreRoll)
 	}
 	if cfg.Step < minDecode {
 		return nil, fmt.Errorf("%w: step %v is below %v", ErrStreamConfig, cfg.Step, minDecode)
@@ -231,17 +241,24 @@ func (s *Stream) EndUtterance(ctx context.Context) ([]Update, error) {
 
 	s.bufStart += int64(len(s.buf))
 	s.buf = s.buf[:0]
-	s.pending, s.utterance = 0, 0
+	s.pending, s.utterance, s.looks = 0, 0, 0
 	s.tail = nil
 	s.prune()
 	return out, err
 }
 
 // due is how much new speech the next decode waits for: a Step, but only
-// firstStep for an utterance's first decode.
+// the pre-roll and firstStep for an utterance's first decode. That early look
+// does not move the cadence: the second decode comes a Step after the
+// pre-roll, as it would without it.
 func (s *Stream) due() int {
-	if s.utterance == s.pending {
-		return min(s.step, int(samplesOf(firstStep)))
+	switch first := min(s.step, int(samplesOf(s.cfg.PreRoll+firstStep))); s.looks {
+	case 0:
+		return first
+	case 1:
+		if rest := int(samplesOf(s.cfg.PreRoll)) + s.step - (s.utterance - s.pending); rest > 0 {
+			return rest
+		}
 	}
 	return s.step
 }
@@ -351,6 +368,7 @@ func (s *Stream) decode(ctx context.Context, urgent bool) ([]word, error) {
 	}
 	s.pace(s.now().Sub(began))
 	s.pending = 0
+	s.looks++
 	words := s.hypothesis(res, window)
 	return s.dropRepeatedTail(words), nil
 }

@@ -530,6 +530,7 @@ func TestNewStreamValidates(t *testing.T) {
 		{Engine: e, Step: 50 * time.Millisecond},
 		{Engine: e, Step: 2 * time.Second, MaxBuffer: 3 * time.Second},
 		{Engine: e, MaxBuffer: 40 * time.Second},
+		{Engine: e, PreRoll: -time.Millisecond},
 	} {
 		if _, err := NewStream(cfg); !errors.Is(err, ErrStreamConfig) {
 			t.Errorf("NewStream(%+v) err = %v, want ErrStreamConfig", cfg, err)

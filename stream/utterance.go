@@ -2,6 +2,9 @@ package stream
 
 import "time"
 
+// DefaultPreRoll is a Segmenter's PreRoll unless set.
+const DefaultPreRoll = 200 * time.Millisecond
+
 // SegmenterConfig tunes a Segmenter. Zero or negative fields take the
 // defaults in brackets.
 type SegmenterConfig struct {
@@ -25,7 +28,7 @@ type SegmenterConfig struct {
 func (c SegmenterConfig) withDefaults() SegmenterConfig {
 	c.VAD = c.VAD.withDefaults()
 	if c.PreRoll <= 0 {
-		c.PreRoll = 200 * time.Millisecond
+		c.PreRoll = DefaultPreRoll
 	}
 	if c.PostRoll <= 0 {
 		c.PostRoll = 100 * time.Millisecond
@@ -61,8 +64,9 @@ func (c Chunk) EndAt() time.Duration {
 // drops everything else, so a speech recogniser fed its chunks never sees the
 // silence between utterances.
 //
-// Chunks come out about the VAD's hangover (300 ms by default) behind the
-// audio: that much is held back until it is known whether the speech goes on.
+// While the speaker talks, chunks follow the audio frame by frame. In a pause,
+// the audio past the post-roll is held back until it is known whether the
+// speech goes on: up to the VAD's hangover (300 ms by default).
 //
 // A Segmenter is not safe for concurrent use; give each channel its own.
 type Segmenter struct {
@@ -71,7 +75,6 @@ type Segmenter struct {
 	size int // samples per VAD frame
 
 	preRoll, postRoll, maxLen int64 // in samples
-	holdback                  int64 // audio that may still turn out to be trailing silence
 	keep                      int64 // history needed for pre-roll outside speech
 
 	channel  string
@@ -96,14 +99,13 @@ func NewSegmenter(cfg SegmenterConfig) *Segmenter {
 		return max(1, n) * int64(size)
 	}
 	s := &Segmenter{
-		cfg:      cfg,
-		vad:      NewVAD(cfg.VAD),
-		size:     size,
-		preRoll:  durationSamples(cfg.PreRoll),
-		maxLen:   max(1, durationSamples(cfg.MaxUtterance)),
-		holdback: frames(cfg.VAD.Hangover),
+		cfg:     cfg,
+		vad:     NewVAD(cfg.VAD),
+		size:    size,
+		preRoll: durationSamples(cfg.PreRoll),
+		maxLen:  max(1, durationSamples(cfg.MaxUtterance)),
 	}
-	s.postRoll = min(durationSamples(cfg.PostRoll), s.holdback)
+	s.postRoll = min(durationSamples(cfg.PostRoll), frames(cfg.VAD.Hangover))
 	// Speech is confirmed MinSpeech after it starts; the pre-roll lies
 	// before that.
 	s.keep = s.preRoll + frames(cfg.VAD.MinSpeech) + int64(size)
@@ -188,9 +190,12 @@ func (s *Segmenter) feed(n int, out []Chunk) []Chunk {
 		out = s.handle(ev, out)
 	}
 	if s.speaking {
-		// The VAD reports an end at most holdback before the audio it has
-		// seen, so everything before that plus the post-roll is speech.
-		out = s.emit(out, s.fed-s.holdback+s.postRoll, false)
+		// An end the VAD reports later lies at or after the start of the
+		// pause under way, if any: what comes before it plus the post-roll
+		// belongs to the utterance whatever follows, and is sent now, so a
+		// recogniser hears a speaker without delay while they talk.
+		until := s.vadBase + durationSamples(s.vad.SpeechUntil())
+		out = s.emit(out, min(until+s.postRoll, s.fed), false)
 	}
 	return out
 }

@@ -154,6 +154,36 @@ func TestSegmenterRollsAroundVADBoundaries(t *testing.T) {
 	}
 }
 
+// While a speaker talks, the segmenter holds nothing back: a recogniser hears
+// each frame of speech as soon as it is pushed, and only a pause waits for the
+// VAD to tell whether it ends the utterance.
+func TestSegmenterSendsSpeechAsItComes(t *testing.T) {
+	x := pad(time.Second, meetingFixture(t), time.Second)
+	const size = 320
+	s := NewSegmenter(SegmenterConfig{})
+	var lags []time.Duration // inside speech, audio pushed but not yet sent
+	var sent int64
+	for i := 0; i < len(x); i += size {
+		for _, c := range s.Push(Frame{Channel: "mic", At: samplesDuration(int64(i)), Samples: x[i:min(i+size, len(x))]}) {
+			sent = durationSamples(c.EndAt())
+		}
+		if s.speaking {
+			lags = append(lags, samplesDuration(int64(min(i+size, len(x)))-sent))
+		}
+	}
+	if len(lags) == 0 {
+		t.Fatal("the segmenter never found speech")
+	}
+	slices.Sort(lags)
+	frame := samplesDuration(size)
+	if p50 := lags[len(lags)/2]; p50 > frame {
+		t.Errorf("inside speech, half the frames wait %v or more to be sent; want no more than one frame (%v)", p50, frame)
+	}
+	if most := lags[len(lags)-1]; most > (VADConfig{}).withDefaults().Hangover+frame {
+		t.Errorf("audio waited %v to be sent, more than the VAD's hangover", most)
+	}
+}
+
 func TestSegmenterSendsNothingForSilenceOrNoise(t *testing.T) {
 	const n = 10 * SampleRate
 	rng := rand.New(rand.NewPCG(9, 9))

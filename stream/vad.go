@@ -142,6 +142,17 @@ func (v *VAD) Close() error {
 // Speaking reports whether the VAD is inside a speech region.
 func (v *VAD) Speaking() bool { return v.speaking }
 
+// SpeechUntil is, inside a speech region, the stream time its speech is
+// known to last until: the start of a pause under way, which may yet prove
+// to be its end, or else the end of the audio pushed. A SpeechEnd reported
+// later is never before it.
+func (v *VAD) SpeechUntil() time.Duration {
+	if v.speaking && v.run > 0 {
+		return samplesDuration(v.runStart)
+	}
+	return samplesDuration(v.now)
+}
+
 // Push analyses the next frame and returns a boundary when one is confirmed.
 // Frames should hold FrameSize samples; a longer frame is judged on its first
 // FrameSize samples, a shorter one is zero-padded, and either way stream time
