@@ -15,17 +15,26 @@ static void ll_log(enum ggml_log_level level, const char * text, void * user_dat
 
 static void ll_route_log(void) { whisper_log_set(ll_log, NULL); }
 
-static bool ll_abort(void * flag) { return __atomic_load_n((int32_t *) flag, __ATOMIC_RELAXED) != 0; }
+// ll_call is what a decode's callbacks read, in C memory: the decode's
+// parameters, on the Go stack, point to it. The cgo handle is a small integer,
+// not a pointer: the runtime rejects it in a pointer field of Go memory when
+// the stack moves.
+typedef struct {
+	int32_t abort;
+	uintptr_t handle;
+} ll_call;
 
-static void ll_progress(struct whisper_context * ctx, struct whisper_state * state, int progress, void * handle) {
-	ledgerlineWhisperProgress((uintptr_t) handle, progress);
+static bool ll_abort(void * call) { return __atomic_load_n(&((ll_call *) call)->abort, __ATOMIC_RELAXED) != 0; }
+
+static void ll_progress(struct whisper_context * ctx, struct whisper_state * state, int progress, void * call) {
+	ledgerlineWhisperProgress(((ll_call *) call)->handle, progress);
 }
 
-static void ll_set_callbacks(struct whisper_full_params * p, int32_t * abort_flag, uintptr_t call) {
+static void ll_set_callbacks(struct whisper_full_params * p, ll_call * call) {
 	p->abort_callback = ll_abort;
-	p->abort_callback_user_data = abort_flag;
+	p->abort_callback_user_data = call;
 	p->progress_callback = ll_progress;
-	p->progress_callback_user_data = (void *) call;
+	p->progress_callback_user_data = call;
 }
 
 // ll_detect_among runs whisper.cpp's language detection on the start of the
@@ -382,13 +391,14 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 		params.initial_prompt = cstr(opt.InitialPrompt)
 	}
 
-	abort := (*C.int32_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int32_t(0)))))
-	defer C.free(unsafe.Pointer(abort))
+	cc := (*C.ll_call)(C.calloc(1, C.size_t(unsafe.Sizeof(C.ll_call{}))))
+	defer C.free(unsafe.Pointer(cc))
+	abort := (*int32)(unsafe.Pointer(&cc.abort))
 	// The flag must outlive a cancellation racing with the end of the decode:
 	// wait for the store that cancellation started before the flag is freed.
 	stored := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		atomic.StoreInt32((*int32)(unsafe.Pointer(abort)), 1)
+		atomic.StoreInt32(abort, 1)
 		close(stored)
 	})
 	defer func() {
@@ -396,9 +406,10 @@ func (w *Whisper) Transcribe(ctx context.Context, pcm []float32, opt Options) (R
 			<-stored
 		}
 	}()
-	call := cgo.NewHandle(&decodeCall{ctx: ctx, abort: (*int32)(unsafe.Pointer(abort)), progress: opt.Progress})
+	call := cgo.NewHandle(&decodeCall{ctx: ctx, abort: abort, progress: opt.Progress})
 	defer call.Delete()
-	C.ll_set_callbacks(&params, abort, C.uintptr_t(call))
+	cc.handle = C.uintptr_t(call)
+	C.ll_set_callbacks(&params, cc)
 
 	rc := C.whisper_full_with_state(w.model, st, params, (*C.float)(unsafe.Pointer(&pcm[0])), C.int(len(pcm)))
 	runtime.KeepAlive(pcm)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -367,6 +368,55 @@ func TestAudioCtxFor(t *testing.T) {
 	for _, tc := range []struct{ seconds, want int }{{1, 192}, {10, 640}, {29, 1500}, {30, 1500}, {120, 1500}} {
 		if got := audioCtxFor(tc.seconds*SampleRate, 1500); got != tc.want {
 			t.Errorf("audioCtxFor(%ds) = %d, want %d", tc.seconds, got, tc.want)
+		}
+	}
+}
+
+// deepStack uses about n KiB of the goroutine's stack, which grows to hold it.
+//
+//go:noinline
+func deepStack(n int) byte {
+	var pad [1024]byte
+	pad[n%len(pad)] = byte(n)
+	if n == 0 {
+		return pad[0]
+	}
+	return deepStack(n-1) + pad[n%len(pad)]
+}
+
+// The decode's parameters are on the goroutine's stack for the call into whisper.cpp; when a
+// collection shrinks that stack just then, the runtime checks every pointer field in them and
+// rejects a value that is no pointer (as a cgo handle, a small integer, is not). Collections
+// run without pause here while a goroutine with a grown stack decodes again and again.
+func TestTranscribeSurvivesAStackThatMoves(t *testing.T) {
+	w := loadTest(t, 1)
+	audio := chirp(1)[:SampleRate/5]
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	defer close(done)
+	for range 8 {
+		errs := make(chan error)
+		go func() {
+			for range 50 {
+				deepStack(64)
+				if _, err := w.Transcribe(context.Background(), audio, Options{Language: "en", MaxTokens: 1}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
