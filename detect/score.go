@@ -96,8 +96,10 @@ type scoreState struct {
 // handed out in runs.
 const scoreRecent = 6
 
-// closingCue is talk about the work to come and the meeting's end, after which tasks are handed out.
-var closingCue = regexp.MustCompile(`\b(?:action items?|next time|to do list|wrap (?:it |this |things )?up|(?:close|end|finish) (?:the|this|our) meeting|that is (?:it|all) for (?:today|now)|(?:before|until) (?:the |our )?next)\b`)
+// closingCue is talk about the work to come and the meeting's end, after which tasks are handed out:
+// the time running out ("we do not have any more time"), the break and the meeting that follow ("a
+// new meeting soon", "after lunch", "thirty minutes of individual work").
+var closingCue = regexp.MustCompile(`\b(?:action items?|next time|to do list|wrap (?:it |this |things )?up|(?:close|end|finish|stop) (?:the|this|our) (?:meeting|session)|that is (?:it|all) for (?:today|now)|(?:before|until) (?:the |our )?next|(?:any|no) more time|out of time|time is up|(?:another|a new|the following) meeting|lunch(?: break)?|(?:half an hour|thirty minutes) (?:of|for))\b`)
 
 // scoreWord keeps the letters of a word as the scorer counts it.
 var scoreWord = regexp.MustCompile(`[a-z_']+`)
@@ -156,6 +158,8 @@ func (d *Detector) scoreFeatures(u Utterance, text string, rules []found) featur
 	case c < 0:
 	case c <= 3:
 		fs["cue:3"] = 1
+	case c <= 8:
+		fs["cue:8"] = 1
 	case c <= 15:
 		fs["cue:15"] = 1
 	case c <= 60:
