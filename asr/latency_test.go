@@ -24,11 +24,11 @@ func TestStreamFirstDecodeOfUtteranceComesEarly(t *testing.T) {
 	const preRoll = 200 * time.Millisecond
 	s := newTestStream(t, StreamConfig{Engine: e, PreRoll: preRoll})
 	first := preRoll + firstStep // the pre-roll, then the first word or so of speech
-	ups := pushFrames(t, s, 0, first-frame)
+	pushFrames(t, s, 0, first-frame)
 	if len(e.windows) != 0 {
 		t.Fatalf("decoded %v before %v of speech followed the pre-roll", e.windows, firstStep)
 	}
-	ups = pushFrames(t, s, first-frame, frame)
+	ups := pushFrames(t, s, first-frame, frame)
 	if got := texts(ups, false); !slices.Equal(got, []string{"we"}) {
 		t.Fatalf("partials after %v of speech = %q, want [we]", firstStep, got)
 	}
