@@ -34,7 +34,9 @@ func TestOverlayLedgerInChromium(t *testing.T) {
 		chromedp.Navigate(f.http.URL+PagePath(testMeeting, f.token)),
 		waitJS(`document.querySelector('#meeting').textContent === 'Security review' && !document.querySelector('#deal').hidden && `+
 			`document.querySelector('#deal').textContent.includes('Acme rollout') && `+li("c2")+` !== null && `+
-			`document.querySelector('#conn').dataset.conn === 'live'`),
+			`document.querySelector('#conn').dataset.conn === 'live' && `+
+			// Talk time and the languages note render once a burst of events has passed.
+			`document.querySelectorAll('#talk-orgs [data-org]').length === 2 && !document.querySelector('#languages-note').hidden`),
 	)
 	if err != nil {
 		t.Fatal(err)
