@@ -23,14 +23,15 @@ import (
 //
 // Two choices serve latency. An utterance's first decode comes after only
 // firstStep of speech (past the pre-roll the utterance begins with), so its
-// first words show soon after they are said. Partial
-// re-decodes run without temperature fallbacks, so they cost one pass and do
-// not hold up the decode that ends the utterance, which keeps them unless
-// other decodes are waiting for a shared engine.
+// first words show soon after they are said. Partial re-decodes run without
+// temperature fallbacks, so they cost one pass and do not hold up the decode
+// that ends the utterance, which keeps them unless other decodes are waiting
+// for a shared engine.
 
 // Stream defaults. A Step of 1.2 s rather than 1 s: on the sample call it cut the encoder's work
-// from 2.13 to 1.81 seconds of audio per second of speech, and finals came sooner with the engine
-// less busy, while partials still change about once a second.
+// from 2.13 to 1.81 seconds of audio per second of speech (BenchmarkLiveLatency's
+// encoder-amplification), and finals came sooner with the engine less busy, while partials still
+// change about once a second.
 const (
 	DefaultStep      = 1200 * time.Millisecond
 	DefaultMaxBuffer = 15 * time.Second
@@ -44,7 +45,7 @@ const (
 	// firstStep is the speech an utterance's first decode waits for after
 	// its pre-roll, when less than Step: about a first word, and a short
 	// window decodes fast, so that word shows soon after it is said; the
-	// decodes after it wait a whole Step.
+	// second decode still comes a Step after the pre-roll (see due).
 	firstStep = 200 * time.Millisecond
 	// shortUtterance is the length under which credit lines are dropped
 	// whatever the model's confidence.
