@@ -103,6 +103,14 @@ func (k *keeper) edit(ctx context.Context, id string, edit ledger.CommitmentEdit
 	return e, nil
 }
 
+// meet tells the detector of a participant who joined, so that a colleague
+// named in passing before they speak ("léa will prepare the demo") is known.
+func (k *keeper) meet(sp Speaker) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.detector.Meet(detect.Speaker{Name: sp.Name, Org: ledger.OrgOrRole(sp.Org, sp.Role)})
+}
+
 // observe takes in a change appended elsewhere (an edit imported from
 // another machine, the record of an earlier run), so that a repeated
 // promise merges into the commitment as it now stands.

@@ -361,11 +361,18 @@ func (s *Session) AddSource(src stream.Source, speakers map[string]Speaker) erro
 	return nil
 }
 
-// announce tells viewers who is heard on channels with a known speaker.
+// announce tells viewers who is heard on channels with a known speaker, and the commitment detector
+// who is in the meeting (a speaker known by more than the channel's name).
 func (s *Session) announce(ctx context.Context, channels []string) error {
 	for _, ch := range channels {
 		sp, ok := s.knownSpeaker(ch)
-		if !ok || s.cfg.Timeline != nil && s.cfg.Timeline.Claims(ch) {
+		if !ok {
+			continue
+		}
+		if sp.Name != ch {
+			s.commitments.meet(sp)
+		}
+		if s.cfg.Timeline != nil && s.cfg.Timeline.Claims(ch) {
 			continue
 		}
 		if _, err := s.cfg.Log.Append(ctx, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: s.cfg.Meeting,

@@ -410,7 +410,7 @@ var stopWords = func() map[string]bool {
 		el la los las un una unos unas de del al y o te le les lo nos os su sus tu tus mi mis para con por en
 		que se me
 		der die das den dem des ein eine einen einem einer und oder ihnen ihr ihre sie wir uns unser dir dich
-		mir mich zu zum zur für mit von bis es
+		mir mich zu zum zur für mit von bis es ich sich unsere unseren unserem unserer ihren ihrem ihrer ihres
 		le la les un une des du de et ou vous votre vos nous notre nos je moi tu te toi il elle lui leur leurs
 		pour avec par en au aux ce cette ces
 		o a os as um uma uns umas de do da dos das e ou você vocês voce nós nos nosso nossa eu me lhe lhes

@@ -145,7 +145,7 @@ func (d *Detector) Detect(u Utterance) []Commitment {
 		d.remember(pastUtterance{speaker: u.Speaker})
 		return nil
 	}
-	d.meet(u.Speaker)
+	d.Meet(u.Speaker)
 	var (
 		found []found
 		ask   pastUtterance

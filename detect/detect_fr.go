@@ -17,7 +17,9 @@ func french() *langRules {
 	r := &langRules{
 		code: "fr",
 		patterns: []pattern{
-			{re: compileTrigger(`(?:je me en occupe|je me en charge|on se en occupe|nous nous en occupons|comptez sur moi|compte sur moi|considérez que ce est fait|ce est noté pour moi)`), subj: subjI, mode: modePromise, initial: true},
+			{re: compileTrigger(`(?:je me en occupe|je me en charge|comptez sur moi|compte sur moi|considérez que ce est fait|ce est noté pour moi)`), subj: subjI, mode: modePromise, initial: true},
+			// "on s'en occupe" is the speaker's side: "on" is "nous" in speech.
+			{re: compileTrigger(`(?:on se en (?:occupe|charge)|nous nous en (?:occupons|chargeons)|comptez sur nous)`), subj: subjWe, mode: modePromise, initial: true},
 			{re: compileTrigger(`je me (?:engage|occupe|charge)`), subj: subjI, mode: modePromise},
 			{re: compileTrigger(`(?:nous nous (?:engageons|occupons|chargeons)|on se (?:engage|occupe|charge))`), subj: subjWe, mode: modePromise},
 			{re: compileTrigger(`je ` + cl + `vais ` + adv + cl + `(?P<v>\S+)`), subj: subjI, mode: modeFuture},
@@ -37,7 +39,7 @@ func french() *langRules {
 
 		beneficiary: wordRE("vous", "te", "toi", "votre", "vos", "vers vous", "avec vous", "pour vous"),
 		negation:    wordRE("ne", "pas", "jamais", "rien", "non", "aucun", "aucune", "ni", "personne ne"),
-		hedge:       wordRE("peut être", "pourrait", "pourrions", "pourrais", "pourriez", "éventuellement", "on verra", "il se peut", "si possible", "normalement", "en principe", "espère", "espérons"),
+		hedge:       wordRE("peut être", "pourrait", "pourrions", "pourrais", "pourriez", "éventuellement", "on verra", "il se peut", "si possible", "en principe", "espère", "espérons"),
 		past:        wordRE("hier", "dernier", "dernière", "déjà", "avant hier"),
 		habitual:    wordRE("de habitude", "toujours", "habituellement", "généralement", "chaque mois", "chaque semaine", "tous les mois", "toutes les semaines", "régulièrement"),
 		internal:    wordRE("en interne", "entre nous", "de notre côté seulement"),
@@ -45,7 +47,8 @@ func french() *langRules {
 		report:      wordRE("dit", "disait", "promis", "pensais", "disent", "affirmé", "annoncé"),
 		idioms:      wordRE("pas de problème", "pas de souci", "pas de soucis", "sans problème", "ne hésitez pas", "ne est ce pas", "non seulement"),
 		polite:      wordRE("si ça vous va", "si cela vous convient", "si vous voulez", "si vous le souhaitez", "si besoin", "si nécessaire", "si ça vous convient", "si vous préférez"),
-		trying:      wordRE("probablement", "sans doute", "essaie", "essayer", "essaierai", "essayerai", "tâcherai", "tenter"),
+		// "normalement", "sûrement" hedge the date of a firm promise ("je vous l'envoie normalement demain").
+		trying: wordRE("probablement", "sans doute", "normalement", "sûrement", "essaie", "essayer", "essaierai", "essayerai", "tâcherai", "tenter"),
 
 		questionStart: compileTrigger(`(?:est ce que|est ce qu|pouvez vous|pourriez vous|voulez vous|peux tu|pourrais tu|veux tu|souhaitez vous|dois je|devons nous|faut il)`),
 		acceptance:    compileTrigger(`(?:(?:oui|ok|okay) (?:, )?)?(?:bien sûr|de accord|pas de problème|avec plaisir|volontiers|entendu|absolument|sans problème|pas de souci|ça marche|ce est noté|évidemment|bien entendu|certainement|oui , merci|oui merci|je veux bien)`),

@@ -7,13 +7,13 @@ func portuguese() *langRules {
 	addMonths([12]string{"janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro", "novembro", "dezembro"}, "marco", "março")
 	wd := `segunda|terça|terca|quarta|quinta|sexta|sábado|sabado|domingo`
 	mon := `janeiro|fevereiro|março|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro`
-	pre := `(?:(?:até|para|no|na|o|a|dia|em|antes do|antes da|antes de|no máximo) ){0,3}`
+	pre := `(?:(?:até|para|pra|pro|no|na|ao|à|o|a|dia|em|antes do|antes da|antes de|no máximo) ){0,3}`
 	num := `(?P<n>um|uma|dois|duas|três|quatro|cinco|seis|sete|oito|dez|quinze|\d+)`
 	cl := `(?P<c>(?:(?:te|lhe|lhes|vos|o|a|os|as|me|nos) ){1,2})?`
 	adv := `(?:(?:também|já|logo|amanhã|hoje|pessoalmente|então|eu) )?`
-	sg := altRE("mando", "coloco", "ponho", "junto", "envio", "passo", "compartilho", "confirmo", "aviso", "retorno", "ligo", "preparo", "cuido", "volto", "falo", "verifico", "reviso", "agendo", "marco", "organizo", "configuro", "faço", "entrego", "apresento", "encaminho", "escrevo", "respondo", "chamo", "mostro", "resolvo", "atualizo", "comprometo", "encarrego", "responsabilizo", "dou", "levanto", "checo", "consulto", "pergunto", "peço", "providencio", "coordeno")
-	pl := altRE("mandamos", "enviamos", "passamos", "compartilhamos", "confirmamos", "avisamos", "retornamos", "ligamos", "preparamos", "cuidamos", "voltamos", "falamos", "verificamos", "revisamos", "agendamos", "marcamos", "organizamos", "configuramos", "fazemos", "entregamos", "apresentamos", "encaminhamos", "escrevemos", "respondemos", "mostramos", "resolvemos", "atualizamos", "comprometemos", "damos", "providenciamos", "coordenamos")
-	sg3 := altRE("manda", "envia", "passa", "compartilha", "confirma", "avisa", "retorna", "liga", "prepara", "cuida", "volta", "fala", "verifica", "revisa", "agenda", "marca", "organiza", "configura", "faz", "entrega", "apresenta", "encaminha", "escreve", "responde", "mostra", "resolve", "atualiza", "providencia")
+	sg := altRE("mando", "coloco", "ponho", "junto", "envio", "passo", "compartilho", "confirmo", "aviso", "retorno", "ligo", "preparo", "cuido", "volto", "falo", "verifico", "reviso", "agendo", "marco", "organizo", "configuro", "faço", "entrego", "apresento", "encaminho", "escrevo", "respondo", "chamo", "mostro", "resolvo", "atualizo", "comprometo", "encarrego", "responsabilizo", "dou", "levanto", "checo", "consulto", "pergunto", "peço", "providencio", "coordeno", "trago", "libero", "monto", "crio", "incluo", "adiciono", "ajusto", "corrijo", "gero", "assino", "convido", "valido", "detalho", "formalizo", "reservo")
+	pl := altRE("mandamos", "enviamos", "passamos", "compartilhamos", "confirmamos", "avisamos", "retornamos", "ligamos", "preparamos", "cuidamos", "voltamos", "falamos", "verificamos", "revisamos", "agendamos", "marcamos", "organizamos", "configuramos", "fazemos", "entregamos", "apresentamos", "encaminhamos", "escrevemos", "respondemos", "mostramos", "resolvemos", "atualizamos", "comprometemos", "damos", "providenciamos", "coordenamos", "trazemos", "liberamos", "montamos", "criamos", "incluímos", "adicionamos", "ajustamos", "corrigimos", "geramos", "assinamos", "convidamos", "validamos", "detalhamos", "formalizamos", "reservamos")
+	sg3 := altRE("manda", "envia", "passa", "compartilha", "confirma", "avisa", "retorna", "liga", "prepara", "cuida", "volta", "fala", "verifica", "revisa", "agenda", "marca", "organiza", "configura", "faz", "entrega", "apresenta", "encaminha", "escreve", "responde", "mostra", "resolve", "atualiza", "providencia", "traz", "libera", "monta", "cria", "inclui", "adiciona", "ajusta", "corrige", "gera", "assina", "convida", "valida", "detalha", "formaliza", "reserva")
 	r := &langRules{
 		code: "pt",
 		patterns: []pattern{
@@ -51,7 +51,7 @@ func portuguese() *langRules {
 		// "já" before a past form: "nós já compartilhamos".
 		acceptance: compileTrigger(`(?:(?:sim|ok|tá) (?:, )?)?(?:eu vejo isso|vejo isso|eu verifico isso|deixa comigo|deixa que eu vejo|claro|com certeza|pode deixar|sem problema|combinado|fechado|com prazer|lógico|sim , por favor|sim por favor|por favor)`),
 		weakAccept: compileTrigger(`(?:sim|ok|okay|tá bom|ta bom|está bem|beleza|perfeito|tudo bem|certo|pode ser|ótimo|maravilha|positivo|bora)`),
-		fillers:    wordSet("ah", "é", "então", "bom", "olha", "hum", "ué", "né"),
+		fillers:    wordSet("ah", "é", "então", "bom", "olha", "hum", "ué", "né", "tipo", "pronto", "aí", "assim", "enfim"),
 		requests: []*regexp.Regexp{
 			askRE(` (?:vocês |você )?(?:podem|pode|poderiam|poderia|conseguem|consegue|conseguiriam|conseguiria) (?:me |nos )?(?P<a>.+)`),
 		},
@@ -83,7 +83,7 @@ func portuguese() *langRules {
 			dueRuleOf(dueRelative, pre+`(?:(?:fim|final) do mês|(?:este|esse) mês)`, endOfMonth),
 			dueRuleOf(dueRelative, pre+`(?:(?:fim|final) do trimestre|(?:este|esse) trimestre)`, endOfQuarter),
 			dueRuleOf(dueRelative, `(?:em|daqui a|dentro de) `+num+` (?P<u>dias|dia|semanas|semana|horas)`, inCount),
-			dueRuleOf(dueRelative, `(?:(?:até|na|no|para|a) ){0,2}(?:(?P<mod>próxima|próximo|nesta|nessa|esta|essa) )?(?P<wd>`+wd+`)(?: feira)?(?: (?P<mod2>que vem))?`, dueWeekday),
+			dueRuleOf(dueRelative, `(?:(?:até|na|no|para|a) ){0,2}(?:(?P<mod>próxima|próximo|nesta|nessa|esta|essa) )?(?P<wd>`+wd+`)(?: feira)?(?: (?P<mod2>que vem))?(?: (?:tipo |lá |mais ou menos )?(?:(?:ao|no|pelo|até ao|até o) (?:fim|final) do dia|de manhã|à tarde|à noite|cedo|cedinho))?`, dueWeekday),
 			dueRuleOf(dueSameDay, pre+`(?:hoje(?: mesmo| à tarde| à noite| ainda)?|(?:fim|final) do dia|ainda hoje)`, dueToday),
 		},
 	}

@@ -229,6 +229,10 @@ func (r *langRules) sentenceCommitments(s *sentence, u Utterance, meeting time.T
 		var dueA, dueB int
 		c.Due, c.DuePhrase, dueA, dueB = r.findDueSpan(s, a, b, meeting)
 		c.What = r.what(s, first.trigger, first.b, dueA, dueB)
+		// A bare promise ("we'll take care of it and get back to you") takes its action from the next.
+		for k := i + 1; c.What == "" && k < j; k++ {
+			c.What = r.what(s, ok[k].trigger, ok[k].b, dueA, dueB)
+		}
 		if c.What == "" && first.p.mode != modePromise {
 			i = j
 			continue

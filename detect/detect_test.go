@@ -351,3 +351,50 @@ func TestPointingBackTakesTheRequestedAction(t *testing.T) {
 		t.Error("vagueAction does not tell a pointer from an action")
 	}
 }
+
+// A colleague who joined but has not spoken is known by full name when named in lower case.
+func TestMeetKnowsAnAttendeeBeforeTheySpeak(t *testing.T) {
+	lea := Speaker{Name: "Léa Petit", Org: "Northwind"}
+	say := "d'accord du coup léa vous prépare la démo pour la semaine prochaine"
+	d := NewDetector()
+	d.Meet(lea)
+	sayIn(d, buyerCTO, "fr", "il nous faudrait une démo pour l'équipe support")
+	got := sayIn(d, vendorAE, "fr", say)
+	if len(got) != 1 || got[0].Owner != "Léa Petit" || got[0].OwnerOrg != "Northwind" || got[0].Due.Format(time.DateOnly) != "2025-03-14" {
+		t.Errorf("with Léa met: got %+v, want one commitment of Léa Petit (Northwind) due 2025-03-14", got)
+	}
+	d = NewDetector()
+	sayIn(d, buyerCTO, "fr", "il nous faudrait une démo pour l'équipe support")
+	for _, c := range sayIn(d, vendorAE, "fr", say) {
+		if strings.Contains(strings.ToLower(c.Owner), "léa") {
+			t.Errorf("without Léa met, the lower-case word became an owner: %+v", c)
+		}
+	}
+}
+
+// Words that are hesitations in one language are words in another: German "um", Portuguese "um"
+// (a), Dutch "er" (there) stay in the action.
+func TestHesitationsOfOneLanguageAreWordsOfAnother(t *testing.T) {
+	tests := []struct{ lang, text, want string }{
+		{"de", "ich kümmere mich um die lizenzen bis freitag", "um die lizenzen"},
+		{"pt", "eu te mando um resumo amanhã", "um resumo"},
+		{"en", "I'll um send you the deck tomorrow", "send"},
+	}
+	for _, tc := range tests {
+		got := sayIn(NewDetector(), vendorAE, tc.lang, tc.text)
+		if len(got) != 1 || !strings.Contains(got[0].What, tc.want) {
+			t.Errorf("%s %q: got %+v, want one commitment whose action has %q", tc.lang, tc.text, got, tc.want)
+		}
+		if tc.lang == "en" && len(got) == 1 && strings.Contains(got[0].What, "um") {
+			t.Errorf("%q: the hesitation stayed in the action %q", tc.text, got[0].What)
+		}
+	}
+}
+
+// A bare promise merged with the next promise of the same owner takes that one's action.
+func TestBarePromiseTakesTheActionOfTheNext(t *testing.T) {
+	got := sayIn(NewDetector(), vendorAE, "fr", "ok on s'en occupe et on vous fait un retour d'ici vendredi")
+	if len(got) != 1 || got[0].Owner != "Northwind" || !strings.Contains(got[0].What, "retour") {
+		t.Errorf("got %+v, want one commitment of Northwind to get back", got)
+	}
+}

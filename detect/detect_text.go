@@ -157,6 +157,10 @@ func tokenize(s string) []token {
 var disfluencies = wordSet("um", "uh", "er", "erm", "uhm", "umm", "hmm", "mm", "äh", "ähm", "öh", "euh", "ehm", "mmm",
 	"eh", "hã", "ehh", "ehmm")
 
+// keptWords are words of a language that sound like a hesitation elsewhere: German "um" and "er",
+// Dutch "er", Portuguese "um".
+var keptWords = map[string]map[string]bool{"de": wordSet("um", "er"), "nl": wordSet("er"), "pt": wordSet("um")}
+
 // isCJK reports whether r is a Han, Hiragana or Katakana character (or the long-vowel mark).
 func isCJK(r rune) bool {
 	return unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana) || r == 'ー'
@@ -166,10 +170,10 @@ func isCJK(r rune) bool {
 func hasCJK(s string) bool { return strings.ContainsFunc(s, isCJK) }
 
 // clean drops hesitation sounds and collapses a repeated word or word pair ("I'll I'll", "we we").
-func cleanTokens(toks []token) []token {
+func cleanTokens(toks []token, lang string) []token {
 	out := toks[:0:0]
 	for _, t := range toks {
-		if !disfluencies[t.low] {
+		if !disfluencies[t.low] || keptWords[lang][t.low] {
 			out = append(out, t)
 		}
 	}
@@ -197,7 +201,7 @@ func sameWords(a, b []token) bool {
 }
 
 func newSentence(raw, lang string) sentence {
-	toks := cleanTokens(tokenize(normalise(raw, lang)))
+	toks := cleanTokens(tokenize(normalise(raw, lang)), lang)
 	s := sentence{raw: raw, toks: toks}
 	var b strings.Builder
 	s.offs = make([]int, len(toks))

@@ -5,9 +5,10 @@ import (
 	"strings"
 )
 
-// meet remembers a speaker of the meeting, so that a colleague named in lower-case speech ("tom will
-// draft it") is known by full name.
-func (d *Detector) meet(sp Speaker) {
+// Meet tells the Detector of a person in the meeting, so that a colleague named in lower-case
+// speech ("tom will draft it") is known by full name. The Detector meets every speaker it hears; call
+// Meet for the people who joined before they speak.
+func (d *Detector) Meet(sp Speaker) {
 	if sp.Name == "" {
 		return
 	}
@@ -200,7 +201,7 @@ var readyWords = wordRE("ready", "listo", "lista", "listos", "listas", "prêt", 
 
 // dateHedges hedge a date, not the promise; they stay out of the action phrase.
 var dateHedges = wordSet("probably", "likely", "probablemente", "seguramente", "wahrscheinlich", "voraussichtlich",
-	"probablement", "provavelmente", "probabilmente", "waarschijnlijk")
+	"probablement", "normalement", "sûrement", "provavelmente", "probabilmente", "waarschijnlijk")
 
 // givenTasks are English verbs that describe the meeting's own talk when said of oneself, and a task
 // when given to someone: "you're going to think about the working design".

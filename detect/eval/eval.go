@@ -29,14 +29,16 @@ import (
 
 // Example is one labelled utterance of the evaluation set (testdata/commitments/*.jsonl).
 type Example struct {
-	ID          string          `json:"id"`
-	Language    string          `json:"language"`
-	MeetingDate string          `json:"meeting_date"`
-	Timezone    string          `json:"timezone"`
-	Speaker     ExampleSpeaker  `json:"speaker"`
-	Context     []ExampleTurn   `json:"context,omitempty"`
-	Text        string          `json:"text"`
-	Expected    []ExpectedEntry `json:"expected"`
+	ID          string         `json:"id"`
+	Language    string         `json:"language"`
+	MeetingDate string         `json:"meeting_date"`
+	Timezone    string         `json:"timezone"`
+	Speaker     ExampleSpeaker `json:"speaker"`
+	Context     []ExampleTurn  `json:"context,omitempty"`
+	// Attendees are people in the meeting, whether or not they speak in Context: those who joined.
+	Attendees []ExampleSpeaker `json:"attendees,omitempty"`
+	Text      string           `json:"text"`
+	Expected  []ExpectedEntry  `json:"expected"`
 }
 
 // ExampleSpeaker is a speaker in an Example.
@@ -292,6 +294,9 @@ func Evaluate(examples []Example) Report {
 func runExample(ex Example) []detect.Commitment {
 	day, loc := parseMeetingDate(ex.MeetingDate, ex.Timezone)
 	d := detect.NewDetector()
+	for _, sp := range ex.Attendees {
+		d.Meet(detect.Speaker(sp))
+	}
 	for _, t := range ex.Context {
 		d.Detect(detect.Utterance{Text: t.Text, Speaker: detect.Speaker(t.Speaker), Language: ex.Language, MeetingDate: day, Location: loc})
 	}
