@@ -36,7 +36,7 @@
 //
 // Owner: the speaker's name for "I", the speaker's organisation for "we" (the speaker's name when the
 // organisation is unknown), the person's name for a named colleague ("Omar will follow up…"), with the
-// organisation of a colleague who has spoken in the meeting. Several promises by one owner in one
+// organisation of a colleague who has spoken in the meeting or was met (Detector.Meet). Several promises by one owner in one
 // sentence make one commitment; promises by different owners are separate commitments.
 //
 // # Spoken text
@@ -57,13 +57,14 @@
 //
 // # People
 //
-// The Detector learns the meeting's speakers as they speak, so a colleague named in lower-case speech
-// ("tom will draft the statement of work", "刘洋会起草") owns the task under their full name, with their
-// organisation. A task given to the person spoken to ("as the industrial designer, you're going to
-// work on…", "I need you to…", "you'll need to send us the logo files") belongs to the role or name said
-// before it, else to the last other speaker heard; it is only possible (confidence below
-// ledger.PossibleBelow) until they take it, and its owner stays empty when nobody can be named. A
-// task given by role or name in a list of assignments ("the industrial designer will…", "I'd like the
+// The Detector learns the meeting's speakers as they speak, and those who have joined but not yet
+// spoken from Detector.Meet (the agent calls it as each participant announces themselves), so a
+// colleague named in lower-case speech ("tom will draft the statement of work", "刘洋会起草") owns the
+// task under their full name, with their organisation. A task given to the person spoken to ("as the
+// industrial designer, you're going to work on…", "I need you to…", "you'll need to send us the logo
+// files") belongs to the role or name said before it, else to the last other speaker heard; it is only
+// possible (confidence below ledger.PossibleBelow) until they take it, and its owner stays empty when
+// nobody can be named. A task given by role or name in a list of assignments ("the industrial designer will…", "I'd like the
 // marketing expert to…", "and the user interface designer to…", "I need Tom to…") is theirs. "You'll have it
 // tomorrow" is the speaker's promise, not a task for the listener.
 //
