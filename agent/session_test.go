@@ -530,3 +530,43 @@ func TestDiarizedChannelEndsWithEachVoiceApart(t *testing.T) {
 		t.Errorf("vendor heard as %q and buyer as %q: want two voices of the call channel", dana, laura)
 	}
 }
+
+// A participant who has joined but not spoken is known by full name when a colleague hands them a
+// task: the session tells the detector of each speaker it announces.
+func TestSessionKnowsWhoJoinedBeforeTheySpeak(t *testing.T) {
+	log := ledger.NewMemLog()
+	defer log.Close()
+	mic, err := stream.NewReplaySamples(sampleSpeech(t, 5), "mic", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, err := stream.NewReplaySamples(make([]float32, asr.SampleRate), "tom", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	monday := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	s, err := New(Config{Meeting: "m-meet", Engine: sayingEngine{"and tom will draft the statement of work by friday"}, Log: log,
+		Sources: []stream.Source{mic, quiet}, MeetingDate: monday, Speakers: map[string]Speaker{
+			"mic": {Name: "Dana Scott", Org: "Northwind"}, "tom": {Name: "Tom Baker", Org: "Northwind"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := log.Since(context.Background(), "m-meet", 0)
+	var owners []string
+	for _, e := range stored {
+		if e.Type == ledger.TypeCommitmentUpsert {
+			owners = append(owners, e.Commitment.Owner+" ("+e.Commitment.OwnerOrg+")")
+		}
+	}
+	if len(owners) == 0 {
+		t.Fatalf("no commitment recorded; stored: %+v", stored)
+	}
+	for _, o := range owners {
+		if o != "Tom Baker (Northwind)" {
+			t.Errorf("owner %q, want Tom Baker (Northwind), who joined before the task was handed to him", o)
+		}
+	}
+}
