@@ -58,6 +58,7 @@ type Detector struct {
 	size    int
 	history []pastUtterance
 	people  map[string]Speaker // the meeting's speakers by lower-case full name and first name
+	heard   []Speaker          // the meeting's speakers, each once, the one heard last at the end
 	team    teamState          // the run of assignments the chair is handing out, if any
 	score   scoreState         // what the scorer keeps of the meeting
 	// model weighs English utterances (see score.go); nil leaves the rules' findings as they are.
@@ -110,6 +111,7 @@ func NewDetector(opts ...DetectorOption) *Detector {
 func (d *Detector) Reset() {
 	d.history = d.history[:0]
 	clear(d.people)
+	d.heard = d.heard[:0]
 	d.team = teamState{}
 	d.score = scoreState{}
 }
@@ -146,6 +148,7 @@ func (d *Detector) Detect(u Utterance) []Commitment {
 		return nil
 	}
 	d.Meet(u.Speaker)
+	d.hear(u.Speaker)
 	var (
 		found []found
 		ask   pastUtterance

@@ -398,3 +398,18 @@ func TestBarePromiseTakesTheActionOfTheNext(t *testing.T) {
 		t.Errorf("got %+v, want one commitment of Northwind to get back", got)
 	}
 }
+
+// The other side is who was heard last from another organisation, however long the speaker's side
+// has talked since.
+func TestBeneficiaryOutlastsALongTurnOfOneSide(t *testing.T) {
+	d := NewDetector()
+	sayIn(d, buyerCTO, "en", "We need the pricing for three hundred seats.")
+	for _, line := range []string{"Understood.", "Let me think about the tiers.", "There are two options.",
+		"One is annual.", "The other is monthly.", "Both include support."} {
+		sayIn(d, vendorAE, "en", line)
+	}
+	got := sayIn(d, vendorAE, "en", "I'll send you the pricing tomorrow.")
+	if len(got) != 1 || got[0].Beneficiary != "Priya" || got[0].BeneficiaryOrg != "Castellan" || strings.Contains(got[0].What, "you") {
+		t.Errorf("got %+v, want one commitment for Priya (Castellan) with no \"you\" in its action", got)
+	}
+}

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -34,15 +35,31 @@ func person(people map[string]Speaker, name string) (Speaker, bool) {
 	return sp, ok
 }
 
-// otherSide returns the most recent earlier speaker of another organisation than sp: the party a
-// promise is made to when nobody asked for it. It finds nobody when sp's organisation is unknown.
+// maxHeard bounds the speakers a Detector keeps in the order heard; a meeting seldom has more.
+const maxHeard = 64
+
+// hear moves sp to the end of the speakers in the order heard.
+func (d *Detector) hear(sp Speaker) {
+	if sp.Name == "" {
+		return
+	}
+	d.heard = slices.DeleteFunc(d.heard, func(h Speaker) bool { return sameSpeaker(h, sp) })
+	if len(d.heard) >= maxHeard {
+		d.heard = d.heard[1:]
+	}
+	d.heard = append(d.heard, sp)
+}
+
+// otherSide returns the speaker of another organisation than sp heard most recently, however long
+// sp's side has talked since: the party a promise is made to when nobody asked for it. It finds
+// nobody when sp's organisation is unknown.
 func (d *Detector) otherSide(sp Speaker) (Speaker, bool) {
 	if sp.Org == "" {
 		return Speaker{}, false
 	}
-	for i := len(d.history) - 1; i >= 0; i-- {
-		h := d.history[i].speaker
-		if h.Name != "" && h.Org != "" && !strings.EqualFold(h.Org, sp.Org) {
+	for i := len(d.heard) - 1; i >= 0; i-- {
+		h := d.heard[i]
+		if h.Org != "" && !strings.EqualFold(h.Org, sp.Org) {
 			return h, true
 		}
 	}
