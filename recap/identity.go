@@ -41,6 +41,25 @@ func (r roster) org(org string, role ledger.Role) string {
 	return ledger.OrgOrRole(org, role)
 }
 
+// nameSides names the organisations of the meeting's commitments as its deal names them, by the same
+// rule as people's (org): a side ("partner") recorded before the meeting joined the deal, or said by
+// someone who gave only their side, stands for the deal's organisation on that side, so that every
+// report, page and export groups a company's commitments under its name once.
+func (d *MeetingData) nameSides() {
+	if d.Deal == nil {
+		return
+	}
+	r := d.roster()
+	for i := range d.Commitments {
+		c := &d.Commitments[i].CommitmentInfo
+		if _, err := ledger.ParseRole(c.Owner); err == nil && strings.EqualFold(c.Owner, c.OwnerOrg) {
+			c.Owner = r.org(c.Owner, "") // "we" of a side: the organisation owns it
+		}
+		c.OwnerOrg = r.org(c.OwnerOrg, "")
+		c.BeneficiaryOrg = r.org(c.BeneficiaryOrg, "")
+	}
+}
+
 // orgOf is the organisation shown for a participant. A side guessed from no organisation shows
 // nothing: it is no more than "other".
 func (r roster) orgOf(p ledger.Participant) string { return r.org(p.Org, p.StatedRole) }

@@ -217,3 +217,46 @@ func TestRenameReachesTranscriptAndAttendees(t *testing.T) {
 		}
 	}
 }
+
+// A commitment recorded with only a side for its organisation ("we" of someone who joined as
+// "partner", or a meeting recorded before it joined the deal) is the deal's organisation's, in the
+// deal report, the recap and the exports alike.
+func TestCommitmentsOfASideBelongToTheDealsOrganisation(t *testing.T) {
+	st := acmeDeal(t)
+	ctx := context.Background()
+	if _, err := st.Append(ctx, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: "m1", Commitment: &ledger.CommitmentInfo{
+		ID: "c3", What: "run the pilot", Owner: "partner", OwnerOrg: "partner", Contact: "Ravi Menon", Beneficiary: "Laura Chen",
+		BeneficiaryOrg: "buyer", Status: ledger.StatusOpen, Confidence: 0.9, SegmentIDs: []string{"s1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := DealReport(ctx, st, "acme", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range s.Orgs {
+		if o.Org == "partner" || o.Org == "buyer" {
+			t.Errorf("a side counted as an organisation: %+v", s.Orgs)
+		}
+		if o.Org == "Northwind" && o.Made != 3 {
+			t.Errorf("Northwind made %d, want 3 (its side's commitment counted under its name)", o.Made)
+		}
+	}
+	for _, c := range s.Commitments {
+		if c.ID == "c3" && (c.Owner != "Northwind" || c.OwnerOrg != "Northwind" || c.BeneficiaryOrg != "Fabrikam") {
+			t.Errorf("deal report commitment %+v, want owned by Northwind for Laura Chen (Fabrikam)", c)
+		}
+	}
+	d, err := LoadMeeting(ctx, st, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csv bytes.Buffer
+	if err := writeCSV(&csv, d, ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(csv.String(), "\n") {
+		if strings.HasPrefix(line, "c3,") && (!strings.Contains(line, "Northwind") || strings.Contains(line, "partner") || strings.Contains(line, "buyer")) {
+			t.Errorf("CSV row %q, want the organisations' names", line)
+		}
+	}
+}

@@ -62,6 +62,7 @@ func LoadMeeting(ctx context.Context, src MeetingSource, id string) (MeetingData
 	if d.Capture, err = src.CaptureHealth(ctx, id); err != nil {
 		return MeetingData{}, fmt.Errorf("recap: load meeting %q: %w", id, err)
 	}
+	d.nameSides()
 	return d, nil
 }
 

@@ -92,11 +92,13 @@ func (s *Server) aboutDeal(r *http.Request, dealID, token string) (*AboutDeal, e
 		}
 	}
 	_, _, scope := s.checkToken(r.PathValue("meeting"), token)
+	// The deal's own link goes to those whose meeting link may control; someone signed in whom the
+	// Gate lets see the deal gets its page, whichever link brought them to the meeting.
 	switch {
-	case token == "" && s.cfg.Gate != nil && s.cfg.Gate.Deal(r, d.ID) == nil:
-		out.Page = "/d/" + url.PathEscape(d.ID)
 	case scope >= ScopeControl && d.Token != "":
 		out.Page = DealPath(d.ID, d.Token)
+	case s.cfg.Gate != nil && s.cfg.Gate.Deal(r, d.ID) == nil:
+		out.Page = "/d/" + url.PathEscape(d.ID)
 	}
 	return out, nil
 }

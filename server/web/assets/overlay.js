@@ -20,7 +20,7 @@ import * as capture from './capture.js';
   const ledger = $('commitments'), conn = $('conn'), rec = $('rec'), pause = $('pause');
   const speakers = new Map(); // speaker id → {name, org, role}
   const finals = new Map(); // segment id → segment, for talk time and re-rendering after a rename
-  const commitments = new Map(); // commitment id → commitment
+  const commitments = new Map(); // commitment id → the last event that set it
   let lastSeq = 0, connects = 0, backoff = MIN_BACKOFF, retry = null, stopped = false;
   let commitmentLanguages = null; // the languages commitments are detected in, once known
 
@@ -32,10 +32,10 @@ import * as capture from './capture.js';
     let about;
     try {
       const res = await fetch(`${base}/about?t=${encodeURIComponent(token)}`, { cache: 'no-store', credentials: 'same-origin', referrerPolicy: 'no-referrer' });
-      if (!res.ok) return;
+      if (!res.ok) return false;
       about = await res.json();
     } catch (err) {
-      return;
+      return false;
     }
     if (about.title) {
       $('meeting').textContent = about.title;
@@ -54,6 +54,7 @@ import * as capture from './capture.js';
         const seg = finals.get(li.dataset.segment);
         if (seg) li.replaceWith(line(seg, true, li.dataset.finalSeq));
       }
+      for (const e of commitments.values()) drawCommitment(e);
       talkLater();
     }
     commitmentLanguages = new Set(about.commitment_languages || []);
@@ -255,12 +256,22 @@ import * as capture from './capture.js';
     $('no-talk').hidden = finals.size > 0;
   }
 
-  function onCommitment(e) {
-    const c = e.commitment;
-    commitments.set(c.id, c);
-    const li = commitmentItem(c, e.by);
-    const old = find(ledger, 'commitment', c.id);
+  // sided names a commitment's organisations as the deal does ("partner" → "Northwind"): records
+  // made before the meeting had a deal, or by someone who gave only a side, hold the side.
+  function sided(c) {
+    const name = (s) => sideOrgs.get(String(s || '').toLowerCase()) || s;
+    return { ...c, owner: name(c.owner), owner_org: name(c.owner_org), beneficiary_org: name(c.beneficiary_org) };
+  }
+
+  function drawCommitment(e) {
+    const li = commitmentItem(sided(e.commitment), e.by);
+    const old = find(ledger, 'commitment', e.commitment.id);
     if (old) old.replaceWith(li); else ledger.append(li);
+  }
+
+  function onCommitment(e) {
+    commitments.set(e.commitment.id, e);
+    drawCommitment(e);
     const open = [...ledger.children].filter((x) => x.dataset.status === 'open').length;
     $('count').textContent = `${open} open · ${ledger.childElementCount}`;
     renderLanguages();
@@ -431,7 +442,7 @@ import * as capture from './capture.js';
 
   const commitmentDialog = $('commitment-dialog'), commitmentForm = $('commitment-form');
   function editCommitment(id) {
-    const c = commitments.get(id);
+    const c = commitments.get(id)?.commitment;
     if (!c) return;
     commitmentForm.dataset.commitment = id;
     commitmentForm.querySelector('.what-preview').textContent = c.quote ? `“${c.quote}”` : '';
@@ -445,7 +456,7 @@ import * as capture from './capture.js';
   commitmentForm.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const id = commitmentForm.dataset.commitment;
-    const c = commitments.get(id) || {};
+    const c = commitments.get(id)?.commitment || {};
     const f = commitmentForm.elements;
     const what = f.what.value.trim(), owner = f.owner.value.trim(), ownerOrg = f.owner_org.value.trim(), due = f.due.value;
     if (!what) { formError(commitmentForm, 'Say what was promised.'); return; }
@@ -576,7 +587,11 @@ import * as capture from './capture.js';
   });
 
   if (!token) {
-    setConn('refused', 'This link needs its access token');
+    // Someone signed in to a team server needs no link token: the meeting's description answers
+    // only those it lets in.
+    describe().then((ok) => {
+      if (ok) connect(); else setConn('refused', 'This link needs its access token');
+    });
     return;
   }
   describe();
