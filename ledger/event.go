@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -286,8 +287,9 @@ type CommitmentEdit struct {
 	What     *string
 	Due      *string // a date (YYYY-MM-DD), or "" for none
 	// Rename, when set, is a speaker renamed: wherever the commitment names the old name as a
-	// person (its owner, contact or beneficiary, unless that is the organisation) it names the new one. It marks no field as a person's: the
-	// person named is the same, and later evidence may still change who owns it.
+	// person (its owner, contact or beneficiary, unless that is the organisation, and the words of
+	// its action: "send the report to Laura Chen") it names the new one. It marks no field as a
+	// person's: the person named is the same, and later evidence may still change who owns it.
 	Rename *Rename
 }
 
@@ -300,9 +302,24 @@ func (e CommitmentEdit) Empty() bool {
 }
 
 // Names reports whether c names name (case aside) as a person: its owner, contact or beneficiary,
-// where that is not the organisation itself (see Rename).
+// where that is not the organisation itself, or in the words of its action (see Rename).
 func (c CommitmentInfo) Names(name string) bool {
-	return slices.ContainsFunc(c.people(), func(p *string) bool { return strings.EqualFold(*p, name) })
+	return slices.ContainsFunc(c.people(), func(p *string) bool { return strings.EqualFold(*p, name) }) ||
+		c.whatNames(name) != nil
+}
+
+// whatNames returns a pattern of name as whole words (case aside, groups 1 and 2 the characters
+// around it) when c's action says it, else nil. An organisation's name in the action is the
+// organisation's: a speaker who bore it is not.
+func (c CommitmentInfo) whatNames(name string) *regexp.Regexp {
+	if name == "" || strings.EqualFold(name, c.OwnerOrg) || strings.EqualFold(name, c.BeneficiaryOrg) {
+		return nil
+	}
+	re := regexp.MustCompile(`(?i)(^|[^\pL\pN])` + regexp.QuoteMeta(name) + `($|[^\pL\pN])`)
+	if !re.MatchString(c.What) {
+		return nil
+	}
+	return re
 }
 
 // people are the fields of c that name a person: the owner and beneficiary unless they are their
@@ -338,6 +355,11 @@ func (e CommitmentEdit) Apply(c *CommitmentInfo) {
 	}
 	set(EditDue, &c.Due, e.Due)
 	if r := e.Rename; r != nil && r.From != "" && r.To != "" {
+		// The action first: whether the old name is the organisation's reads the fields as they were.
+		// An action that says the new name already ("Laura" renamed "Laura Chen") is left as it is.
+		if re := c.whatNames(r.From); re != nil && !strings.Contains(strings.ToLower(c.What), strings.ToLower(r.To)) {
+			c.What = re.ReplaceAllString(c.What, "${1}"+strings.ReplaceAll(r.To, "$", "$$")+"${2}")
+		}
 		for _, name := range c.people() {
 			if strings.EqualFold(*name, r.From) {
 				*name = r.To
