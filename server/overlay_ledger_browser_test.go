@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -137,5 +138,50 @@ func TestJoinPageOffersTheDealsOrganisations(t *testing.T) {
 	}
 	if title := evalJS[string](t, ctx, `document.querySelector('#meeting').textContent`); title != "Security review" {
 		t.Errorf("meeting shown as %q", title)
+	}
+}
+
+// cookieGate lets in a request that carries the member cookie: a signed-in team member, for a test.
+type cookieGate struct{}
+
+func (cookieGate) Meeting(r *http.Request, id string, edit bool) error {
+	if c, err := r.Cookie("member"); err == nil && c.Value == "yes" {
+		return nil
+	}
+	return ErrNoCredentials
+}
+
+func (g cookieGate) Deal(r *http.Request, id string) error { return g.Meeting(r, id, false) }
+
+var _ Gate = cookieGate{}
+
+// A commitment recorded with only a side shows the deal's organisation, and a signed-in member
+// who opens the overlay with no link token (as the team library links it) sees the meeting live,
+// with the deal page linked.
+func TestOverlayOfASignedInMemberNamesSidesByTheDeal(t *testing.T) {
+	f, _ := newDealFixture(t, func(c *Config) { c.Gate = cookieGate{} })
+	ctx := newBrowser(t)
+	f.mustAppend(ledger.Event{Type: ledger.TypeCommitmentUpsert, Commitment: &ledger.CommitmentInfo{ID: "c9", What: "run the pilot",
+		Owner: "partner", OwnerOrg: "partner", Contact: "Ravi Menon", Beneficiary: "Laura Chen", BeneficiaryOrg: "buyer",
+		Status: ledger.StatusOpen, Confidence: 0.9, SegmentIDs: []string{"seg-1"}}})
+	li := `document.querySelector('#commitments [data-commitment="c9"]')`
+	err := chromedp.Do(ctx,
+		// Sign in: the Gate's cookie, set on the server's origin (whose page refuses those not signed in).
+		chromedp.Navigate(f.http.URL+"/m/"+testMeeting),
+		chromedp.Evaluate[chromedp.Void](`document.cookie = 'member=yes; path=/'`),
+		chromedp.Navigate(f.http.URL+"/m/"+testMeeting),
+		waitJS(`document.querySelector('#conn') !== null && document.querySelector('#conn').dataset.conn === 'live' && `+li+` !== null && `+
+			li+`.querySelector('.owner').textContent === 'Northwind — Ravi Menon' && !document.querySelector('#deal-link').hidden`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for expr, want := range map[string]string{
+		li + `.querySelector('.beneficiary').textContent`:           "for Laura Chen (Fabrikam)",
+		`document.querySelector('#deal-link').getAttribute('href')`: "/d/acme",
+	} {
+		if got := evalJS[string](t, ctx, expr); got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
 	}
 }

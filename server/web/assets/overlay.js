@@ -27,7 +27,7 @@ import * as capture from './capture.js';
   $('meeting').textContent = meetingID;
 
   // What the event stream does not carry: the meeting's title and deal, links to its recap and
-  // deal page, and the languages commitments are detected in.
+  // deal page, and the languages commitments are detected in. It reports whether the meeting let us in.
   async function describe() {
     let about;
     try {
@@ -59,6 +59,7 @@ import * as capture from './capture.js';
     }
     commitmentLanguages = new Set(about.commitment_languages || []);
     languagesLater();
+    return true;
   }
 
   // When people speak a language commitments are not detected in, the ledger says so rather than
