@@ -76,6 +76,9 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	if *syncTimeout < 0 {
 		return fmt.Errorf("%w: --sync-timeout %s: give a duration of 0 or more, such as 30s or 2m", errUsage, *syncTimeout)
 	}
+	if *resume != "" && *deal != "" {
+		return fmt.Errorf("%w: --deal with --meeting: a continued meeting stays in the deal it was recorded in; drop --deal, or leave out --meeting to start a new meeting in the deal", errUsage)
+	}
 	myRole, err := parseRole("org", *myOrg)
 	if err != nil {
 		return err

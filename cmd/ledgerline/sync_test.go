@@ -121,6 +121,7 @@ func TestSyncUsage(t *testing.T) {
 		{[]string{"run", "--token", "t", "--input", sample}, 2, "--server"},
 		{[]string{"run", "--server", "ftp://x", "--token", "t", "--input", sample}, 2, "http://"},
 		{[]string{"run", "--server", "https://team.example.com", "--token", "t", "--sync-timeout", "-1s", "--input", sample}, 2, "--sync-timeout"},
+		{[]string{"run", "--deal", "acme", "--meeting", "m-1", "--input", sample}, 2, "a continued meeting stays in the deal"},
 	} {
 		code, _, errOut := ledgerline(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
