@@ -3,57 +3,20 @@ package server
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/ledgerline/ledgerline/internal/browsertest"
 	"github.com/ledgerline/ledgerline/ledger"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
 // newBrowser starts a headless Chromium with a fresh profile, stopped when the test ends.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("skipping the Chromium test in -short mode")
-	}
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("skipping: no Chromium at %s (%v); install Debian's chromium package to run the overlay tests", chromiumPath, err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelBrowser()
-		cancelAlloc() // waits for the browser process to exit
-	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return ctx
-}
+func newBrowser(t *testing.T) context.Context { return browsertest.New(t) }
 
 // waitJS waits, in the page, until the JavaScript condition holds.
-func waitJS(cond string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(20*time.Millisecond))
-}
+func waitJS(cond string) chromedp.Action[chromedp.Void] { return browsertest.WaitJS(cond) }
 
 // evalJS evaluates a JavaScript expression in the page and returns its value.
 func evalJS[T any](t *testing.T, ctx context.Context, expr string) T {

@@ -18,11 +18,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/internal/browsertest"
 	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/internal/pgtest"
 	"github.com/ledgerline/ledgerline/ledger"
@@ -774,5 +776,42 @@ func TestEventsInPages(t *testing.T) {
 	}
 	for _, bad := range []string{"0", "10001", "x"} {
 		f.call(http.MethodGet, "/api/v1/meetings/"+id+"/events?limit="+bad, f.vendorTok, nil, http.StatusBadRequest, nil)
+	}
+}
+
+// A person signs in from an invite in a real browser and signs out again: the pages' forms post
+// from the server's own origin, which the browser must be let say.
+func TestInviteSignInAndOutInChromium(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	var inv struct{ Link string }
+	f.call(http.MethodPost, "/api/v1/invites", f.admin, map[string]string{"org": "Partner Co", "role": "admin"}, http.StatusCreated, &inv)
+	ctx := browsertest.New(t)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(inv.Link),
+		browsertest.WaitJS(`document.querySelector('input[name="name"]') !== null`),
+		chromedp.SetValue(chromedp.CSS(`input[name="name"]`), "Pat"),
+		chromedp.Click(chromedp.CSS(`form button`)),
+		// The form's answer is a new page: wait for what it shows, not in the page that posted it.
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/signout"] button`)),
+	)
+	if err == nil {
+		if path, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); path != "/" {
+			t.Errorf("signed in at %q, want the library", path)
+		}
+		err = chromedp.Do(ctx,
+			chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)),
+			chromedp.WaitNotPresent(chromedp.CSS(`form[action="/signout"]`)),
+		)
+	}
+	if err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href + '\n' + document.body.innerText`))
+		t.Fatalf("%v; the page:\n%s", err, page)
+	}
+	// Signed out, the library is closed again.
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if open, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('form[action="/signout"]') !== null || document.body.innerText.includes('Meetings ·')`)); open {
+		t.Error("the library still opens after signing out")
 	}
 }
