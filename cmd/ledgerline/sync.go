@@ -277,8 +277,9 @@ func existingDB(path string) (string, error) {
 }
 
 // teamDeal makes sure that the deal a meeting sent to a team server is filed under is in the
-// laptop's database. The server keeps the deal (its organisations, who it is shared with), and
-// the laptop needs only its ID, so a deal this laptop does not know is recorded here by its ID.
+// laptop's database. The server keeps the deal (its organisations, who it is shared with); a deal
+// this laptop does not know is recorded here with the name and organisations the server gives it,
+// else by its ID alone.
 func teamDeal(ctx context.Context, e *env, store *ledger.SQLiteStore, target teamTarget, deal string) error {
 	if target.server == "" || deal == "" {
 		return nil
@@ -286,12 +287,31 @@ func teamDeal(ctx context.Context, e *env, store *ledger.SQLiteStore, target tea
 	if _, err := store.Deal(ctx, deal); !errors.Is(err, ledger.ErrNotFound) {
 		return err
 	}
-	if err := store.CreateDeal(ctx, ledger.Deal{ID: deal, Name: deal}); err != nil && !errors.Is(err, ledger.ErrExists) {
+	// The server's name for the deal and its organisations, so that this laptop's pages name them
+	// as the server does; by its ID alone when the server cannot say.
+	rec := ledger.Deal{ID: deal, Name: deal}
+	if c, err := target.client(e, store, nil); err == nil {
+		askCtx, cancel := context.WithTimeout(ctx, dealLookupTimeout)
+		got, err := c.Deal(askCtx, deal)
+		cancel()
+		c.Close()
+		if err == nil {
+			rec = got
+		} else {
+			e.log.Warn("the team server did not describe the deal; it is recorded here by its ID", "deal", deal, "err", err)
+		}
+	}
+	if err := store.CreateDeal(ctx, rec); err != nil && !errors.Is(err, ledger.ErrExists) {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "deal %s is recorded in this laptop's database by its ID: %s keeps the rest of it\n", deal, target.server)
+	if rec.Name == deal && rec.Vendor == "" && rec.Partner == "" {
+		fmt.Fprintf(e.stderr, "deal %s is recorded in this laptop's database by its ID: %s keeps the rest of it\n", deal, target.server)
+	}
 	return nil
 }
+
+// dealLookupTimeout bounds asking the team server for a deal before a call is recorded.
+const dealLookupTimeout = 5 * time.Second
 
 // liveUpload sends the meeting `run` records to a team server as it is recorded, and at its end
 // waits for the server to have all of it. It owns the Uploader's goroutine: stop ends it.

@@ -100,6 +100,17 @@ func TestPartnerRenameReachesTheLaptopOverlay(t *testing.T) {
 		t.Fatalf("run exited %d: %s", code, laptop.stderr.String())
 	}
 
+	// The laptop knows the deal as the server names it: its name and its organisations.
+	if local, err := ledger.OpenSQLite(db); err != nil {
+		t.Fatal(err)
+	} else {
+		d, err := local.Deal(context.Background(), "globex")
+		local.Close()
+		if err != nil || d.Name != "Globex rollout" || d.Account != "Globex" || d.Vendor != "Acme" || d.Partner != "Partner Co" {
+			t.Errorf("the laptop's deal: %+v, %v; want Globex rollout, Acme and Partner Co selling to Globex", d, err)
+		}
+	}
+
 	// The laptop keeps it once, as the server's, after what it recorded before; the server holds
 	// the rename once: it was not sent back.
 	local := localEvents(t, db, meeting)
