@@ -214,6 +214,25 @@ func DefaultPath() (string, error) {
 	return filepath.Join(home, ".local", "share", dir, file), nil
 }
 
+// OrgName is the organisation someone belongs to, by which every report groups them: the name
+// they gave, unless it is only a side of the deal ("partner", as the join page and --org once
+// offered) or missing, in which case it is the deal's organisation on their side (role). Without
+// a deal that names it, the side itself stands in ("partner"), or nothing.
+func OrgName(d *Deal, org string, role Role) string {
+	if d != nil {
+		side := role
+		if named, err := ParseRole(org); err == nil {
+			side = named
+		} else if org != "" {
+			return org
+		}
+		if o := d.OrgOf(side); o != "" {
+			return o
+		}
+	}
+	return OrgOrRole(org, role)
+}
+
 // OrgOf returns the organisation on a side of the deal: the vendor's, the partner's, or the
 // account's for the buyer; "" for RoleOther, or a side the deal does not name.
 func (d Deal) OrgOf(r Role) string {

@@ -22,24 +22,8 @@ func (d *MeetingData) roster() roster {
 	return r
 }
 
-// org is the organisation a person belongs to, by which every report groups them: the name they
-// gave, unless it is only a side of the deal ("partner", as the join page and --org once offered)
-// or missing, in which case it is the deal's organisation on their side. Without a deal that names
-// it, the side itself stands in ("partner"), or nothing.
-func (r roster) org(org string, role ledger.Role) string {
-	if r.deal != nil {
-		side := role
-		if named, err := ledger.ParseRole(org); err == nil {
-			side = named
-		} else if org != "" {
-			return org
-		}
-		if o := r.deal.OrgOf(side); o != "" {
-			return o
-		}
-	}
-	return ledger.OrgOrRole(org, role)
-}
+// org is the organisation a person belongs to in the meeting's deal (see ledger.OrgName).
+func (r roster) org(org string, role ledger.Role) string { return ledger.OrgName(r.deal, org, role) }
 
 // nameSides names the organisations of the meeting's commitments as its deal names them, by the same
 // rule as people's (org): a side ("partner") recorded before the meeting joined the deal, or said by

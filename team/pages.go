@@ -131,21 +131,26 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request, p principa
 		return err
 	}
 	page := libraryPage{chrome: s.chrome(r, p), Bots: box}
-	groups := map[string]int{} // deal ID → index in page.Groups, in order of each deal's newest meeting
+	groups := map[string]int{}         // deal ID → index in page.Groups, in order of each deal's newest meeting
+	deals := map[string]*ledger.Deal{} // by ID, each read once
 	for _, m := range ms {
-		row, err := s.libraryRow(r, m)
+		deal, read := deals[m.DealID]
+		if !read && m.DealID != "" {
+			d, err := s.store.Deal(ctx, m.DealID)
+			if err != nil {
+				return err
+			}
+			deal, deals[m.DealID] = &d, &d
+		}
+		row, err := s.libraryRow(r, m, deal)
 		if err != nil {
 			return err
 		}
 		i, ok := groups[m.DealID]
 		if !ok {
 			g := dealGroup{ID: m.DealID}
-			if m.DealID != "" {
-				d, err := s.store.Deal(ctx, m.DealID)
-				if err != nil {
-					return err
-				}
-				g.Name, g.Account, g.Page = d.Name, d.Account, "/d/"+url.PathEscape(d.ID)
+			if deal != nil {
+				g.Name, g.Account, g.Page = deal.Name, deal.Account, "/d/"+url.PathEscape(deal.ID)
 			}
 			i = len(page.Groups)
 			groups[m.DealID] = i
@@ -157,7 +162,8 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request, p principa
 	return nil
 }
 
-func (s *Server) libraryRow(r *http.Request, m ledger.Meeting) (libraryRow, error) {
+// libraryRow is a meeting's line in the library; deal is the meeting's, nil for none.
+func (s *Server) libraryRow(r *http.Request, m ledger.Meeting, deal *ledger.Deal) (libraryRow, error) {
 	ctx := r.Context()
 	ps, err := s.store.Participants(ctx, m.ID)
 	if err != nil {
@@ -165,7 +171,7 @@ func (s *Server) libraryRow(r *http.Request, m ledger.Meeting) (libraryRow, erro
 	}
 	var orgs []string
 	for _, p := range ps {
-		if o := ledger.OrgOrRole(p.Org, p.Role); o != "" && !slices.Contains(orgs, o) {
+		if o := ledger.OrgName(deal, p.Org, p.StatedRole); o != "" && !slices.Contains(orgs, o) {
 			orgs = append(orgs, o)
 		}
 	}

@@ -815,3 +815,27 @@ func TestInviteSignInAndOutInChromium(t *testing.T) {
 		t.Error("the library still opens after signing out")
 	}
 }
+
+// The library names a meeting's organisations as its deal does: someone who gave only their side
+// is shown under the deal's organisation on it.
+func TestLibraryNamesSidesByTheDeal(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	id := uuid.Must(uuid.NewV7()).String()
+	events := laptopEvents(id)
+	events[1].Speaker.Org = "" // Dana gave only her side
+	events = append(events, ledger.Event{Seq: 5, Type: ledger.TypeSpeakerUpdate, Meeting: id, At: events[3].At.Add(time.Second),
+		Speaker: &ledger.SpeakerInfo{ID: "ravi", Channel: "ravi", Name: "Ravi", Org: "partner", Role: ledger.RolePartner}})
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, events, "deal-1"), http.StatusOK, nil)
+	page := string(f.call(http.MethodGet, "/", f.vendorTok, nil, http.StatusOK, nil))
+	i := strings.Index(page, `data-meeting="`+id+`"`)
+	if i < 0 {
+		t.Fatalf("the library lacks the meeting:\n%s", page)
+	}
+	row := page[i:]
+	if end := strings.Index(row, "</tr>"); end > 0 {
+		row = row[:end]
+	}
+	if !strings.Contains(row, "Acme, Partner Co") || strings.Contains(row, "vendor") || strings.Contains(row, "partner,") || strings.Contains(row, ", partner") {
+		t.Errorf("the library's row names the organisations as %q, want Acme, Partner Co", row)
+	}
+}
