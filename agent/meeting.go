@@ -292,6 +292,15 @@ func (m *Meeting) OverlayURL() string { return m.base + server.PagePath(m.id, m.
 // JoinURL is the link participants join with to send their own audio, token included.
 func (m *Meeting) JoinURL() string { return m.base + server.JoinPath(m.id, m.token) }
 
+// DealURL is the link to the page of the meeting's deal, token included; "" when the meeting has
+// no deal, or its deal no link of its own (one kept on a team server, where people sign in).
+func (m *Meeting) DealURL() string {
+	if m.deal.ID == "" || m.deal.Token == "" {
+		return ""
+	}
+	return m.base + server.DealPath(m.deal.ID, m.deal.Token)
+}
+
 // RecapURL is the link that opens the meeting's recap and nothing else, for people told of it.
 func (m *Meeting) RecapURL() string { return m.base + server.RecapPath(m.id, m.token) }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -56,6 +57,9 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	}
 	defer store.Close()
 	report, err := recap.DealReport(ctx, store, *deal, *open)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return fmt.Errorf("no deal %q in %s: %s", *deal, store.Path(), createDealHint(*deal))
+	}
 	if err != nil {
 		return err
 	}
@@ -126,8 +130,13 @@ func runDeal(ctx context.Context, e *env, args []string) error {
 	if err := store.CreateDeal(ctx, d); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "deal %s created; record its calls with 'ledgerline run --deal %s'\ndeal page (while ledgerline runs): %s\n", d.ID, d.ID, server.DealPath(d.ID, d.Token))
+	fmt.Fprintf(e.stdout, "deal %s created; record its calls with 'ledgerline run --deal %s', which prints the deal page's link\n", d.ID, d.ID)
 	return nil
+}
+
+// createDealHint says how to make a deal that does not exist yet.
+func createDealHint(id string) string {
+	return fmt.Sprintf("create it with 'ledgerline deal create --id %s --name NAME --vendor ORG --partner ORG --account ORG', or leave out --deal", id)
 }
 
 // runRecap prints a recorded meeting's recap, or one of its exports.

@@ -34,13 +34,26 @@ func TestDealRecordFlow(t *testing.T) {
 
 	code, out, errOut := ledgerline(t, "deal", "create", "--db", db, "--id", "acme-data", "--name", "Acme data platform",
 		"--account", "Acme", "--vendor", "Dataflow", "--partner", "Northwind")
-	if code != 0 || !strings.Contains(out, "/d/acme-data?t=") {
+	if code != 0 || !strings.Contains(out, "run --deal acme-data") {
 		t.Fatalf("deal create: exit %d, %q %q", code, out, errOut)
 	}
 	code, out, errOut = ledgerline(t, "run", "--input", sample, "--model", testModel(t), "--speed", "max", "--language", "en",
 		"--listen", "127.0.0.1:0", "--db", db, "--deal", "acme-data", "--webhook", receiver.URL)
 	if code != 0 {
 		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	// The deal page's link is whole: where this run serves it, token included.
+	if !regexp.MustCompile(`(?m)^deal page: http://127\.0\.0\.1:\d+/d/acme-data\?t=\S+$`).MatchString(out) {
+		t.Errorf("run printed no whole link to the deal page:\n%s", out)
+	}
+	// A deal that does not exist is named, with how to make it.
+	for _, args := range [][]string{
+		{"run", "--input", sample, "--model", testModel(t), "--listen", "127.0.0.1:0", "--db", db, "--deal", "nosuch"},
+		{"ledger", "--deal", "nosuch", "--db", db},
+	} {
+		if code, _, errOut := ledgerline(t, args...); code != 1 || !strings.Contains(errOut, `no deal "nosuch" in`) || !strings.Contains(errOut, "ledgerline deal create --id nosuch") {
+			t.Errorf("%v: exit %d, %q; want 1 and how to create the deal", args[:1], code, errOut)
+		}
 	}
 	m := regexp.MustCompile(`/m/([a-z0-9-]+)\?t=`).FindStringSubmatch(out)
 	if m == nil {

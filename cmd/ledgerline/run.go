@@ -221,10 +221,16 @@ func listenMeeting(ctx context.Context, e *env, store *ledger.SQLiteStore, cfg a
 	if cfg.Continue != "" && errors.Is(err, ledger.ErrNotFound) {
 		return nil, fmt.Errorf("%w (see the meeting ID in the overlay link of the earlier run)", err)
 	}
+	if cfg.Deal != "" && errors.Is(err, ledger.ErrNotFound) {
+		return nil, fmt.Errorf("no deal %q in %s: %s", cfg.Deal, store.Path(), createDealHint(cfg.Deal))
+	}
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(e.stdout, "overlay: %s\n", m.OverlayURL())
+	if u := m.DealURL(); u != "" {
+		fmt.Fprintf(e.stdout, "deal page: %s\n", u)
+	}
 	fmt.Fprintf(e.stderr, "meeting %s is recorded in %s\n", m.ID(), store.Path())
 	return m, nil
 }
