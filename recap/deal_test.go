@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -123,6 +124,15 @@ func TestDealReport(t *testing.T) {
 	}
 	if strings.Contains(page.String(), "<b>everyone") {
 		t.Error("deal page holds unescaped meeting text")
+	}
+	if want := fmt.Sprintf("%d meetings</p>", len(s.Meetings)); len(s.Meetings) < 2 || !strings.Contains(page.String(), want) {
+		t.Errorf("deal page does not count %d meetings as %q", len(s.Meetings), want)
+	}
+	one := s
+	one.Meetings = s.Meetings[:1]
+	page.Reset()
+	if err := one.WriteHTML(&page); err != nil || !strings.Contains(page.String(), "· 1 meeting</p>") {
+		t.Errorf("a deal of one meeting is not counted as 1 meeting (%v)", err)
 	}
 
 	if _, err := DealReport(ctx, st, "nope", false); !errors.Is(err, ledger.ErrNotFound) {

@@ -48,6 +48,15 @@ var pageFuncs = template.FuncMap{
 	"ownerLabel":  OwnerLabel,
 	"forLabel":    forLabel,
 	"date":        func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"count":       count,
+}
+
+// count says how many of a thing there are: "1 meeting", "3 meetings".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 var (
