@@ -320,8 +320,8 @@ func TestOverlayTalkTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("replayed",
-		map[string]string{"spk-1": "6000 6s", "spk-2": "70500 1:11", "channel:room": "1000 1s"},
-		map[string]string{"vendor": "6000 6s", "buyer": "70500 1:11", "unassigned": "1000 1s"})
+		map[string]string{"spk-1": "6000 6s", "spk-2": "70500 1:10", "channel:room": "1000 1s"},
+		map[string]string{"vendor": "6000 6s", "buyer": "70500 1:10", "unassigned": "1000 1s"})
 	if first := evalJS[string](t, ctx, `document.querySelector('#talk-speakers .talk-name').textContent`); first != "Lee" {
 		t.Fatalf("first speaker in the panel %q, want Lee, who spoke longest", first)
 	}
@@ -333,8 +333,8 @@ func TestOverlayTalkTime(t *testing.T) {
 	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-3", Channel: "omar", Name: "Omar", Org: "Globex", Role: ledger.RolePartner}})
 	final("s7", "omar", "spk-3", 83000, 85000)
 	check("live",
-		map[string]string{"spk-1": "8500 9s", "spk-2": "70500 1:11", "spk-3": "2000 2s", "channel:room": "1000 1s"},
-		map[string]string{"vendor": "8500 9s", "partner": "70500 1:11", "Globex": "2000 2s", "unassigned": "1000 1s"})
+		map[string]string{"spk-1": "8500 8s", "spk-2": "70500 1:10", "spk-3": "2000 2s", "channel:room": "1000 1s"},
+		map[string]string{"vendor": "8500 8s", "partner": "70500 1:10", "Globex": "2000 2s", "unassigned": "1000 1s"})
 }
 
 // A participant who declined recording is listed for everyone, and never as a speaker.

@@ -8,8 +8,9 @@ export function clock(ms) {
   return hh ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
 }
 
-// duration shows a length: "42s", "3:10".
+// duration shows a length: "42s", "3:10". Whole seconds are counted down, as the recap counts
+// them, so that the overlay and the recap show one talk time alike.
 export function duration(ms) {
-  const s = Math.round(Math.max(0, ms) / 1000);
+  const s = Math.floor(Math.max(0, ms || 0) / 1000);
   return s < 60 ? `${s}s` : clock(s * 1000);
 }
