@@ -15,11 +15,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
+	"github.com/ledgerline/ledgerline/internal/browsertest"
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/stream"
 )
 
-const chromiumPath = "/usr/bin/chromium"
+const chromiumPath = browsertest.ChromiumPath
 
 // TestJoinPageSendsParticipantToBot runs the agent as a bot, joins it from a real browser whose
 // microphone plays a recording, and watches the meeting as a viewer: the participant's words arrive
@@ -149,28 +150,11 @@ func TestJoinPageSendsParticipantToBot(t *testing.T) {
 // page's context, ended with the test.
 func browserPage(t *testing.T, mic string) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
+	return browsertest.New(t,
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-file-for-fake-audio-capture", mic),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
-	page, cancelPage := context.WithTimeout(bctx, 3*time.Minute)
-	t.Cleanup(cancelPage)
-	return page
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
 }
 
 // joinAs opens a join link in page and joins as name on side, consenting to be recorded, until

@@ -14,9 +14,10 @@ import (
 // ChromiumPath is where Debian's chromium package puts the browser.
 const ChromiumPath = "/usr/bin/chromium"
 
-// New starts a headless Chromium with a fresh profile, stopped when the test ends. It skips the
-// test in -short mode and where Chromium is not installed.
-func New(t *testing.T) context.Context {
+// New starts a headless Chromium with a fresh profile and the extra options (a fake microphone,
+// say), stopped when the test ends; its context ends after three minutes. It skips the test in
+// -short mode and where Chromium is not installed.
+func New(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("skipping the Chromium test in -short mode")
@@ -36,9 +37,9 @@ func New(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(bctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(bctx, 3*time.Minute)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelBrowser()
