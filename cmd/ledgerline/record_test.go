@@ -38,9 +38,13 @@ func TestDealRecordFlow(t *testing.T) {
 		t.Fatalf("deal create: exit %d, %q %q", code, out, errOut)
 	}
 	code, out, errOut = ledgerline(t, "run", "--input", sample, "--model", testModel(t), "--speed", "max", "--language", "en",
-		"--listen", "127.0.0.1:0", "--db", db, "--deal", "acme-data", "--webhook", receiver.URL)
+		"--listen", "127.0.0.1:0", "--db", db, "--deal", "acme-data", "--webhook", receiver.URL, "--me", "Dana")
 	if code != 0 {
 		t.Fatalf("run: exit %d: %s", code, errOut)
+	}
+	// A recording of the whole call has no mic channel: --me is said to name nobody, not ignored.
+	if !strings.Contains(errOut, "this recording has no mic channel (call)") {
+		t.Errorf("run did not say that --me names nobody in a recording without a mic channel:\n%s", errOut)
 	}
 	// The deal page's link is whole: where this run serves it, token included.
 	if !regexp.MustCompile(`(?m)^deal page: http://127\.0\.0\.1:\d+/d/acme-data\?t=\S+$`).MatchString(out) {

@@ -97,7 +97,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("%w: --bot captures no local audio: drop --input, --mic and --system", errUsage)
 		}
 	} else if sources, speakers, err = liveSources(e, capture{input: *input, channels: *channels, speed: speed.rate,
-		mic: *mic, system: *system, echoCancel: *echoCancel, me: *me, role: myRole}); err != nil {
+		mic: *mic, system: *system, echoCancel: *echoCancel, me: *me, role: myRole, roleGiven: given(fs, "org")}); err != nil {
 		return err
 	}
 	size, err := asr.SizeFor(runtime.NumCPU(), *workers, *threads)
@@ -172,12 +172,17 @@ const listenTries = 30
 // listenAddr is the --listen value to start a meeting with: "" when the user left it at its default,
 // so that a taken default port can be stepped past while a chosen address is kept to.
 func listenAddr(fs *flag.FlagSet) string {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "listen" })
-	if !set {
+	if !given(fs, "listen") {
 		return ""
 	}
 	return fs.Lookup("listen").Value.String()
+}
+
+// given reports whether the command line set the flag, rather than leaving its default.
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // startMeeting serves a meeting recorded in store and prints its overlay link. An empty cfg.Listen
@@ -291,6 +296,7 @@ type capture struct {
 	echoCancel      bool
 	me              string
 	role            ledger.Role
+	roleGiven       bool // --org was given, not left to its default
 }
 
 // liveSources builds the audio sources: a replayed file, or the laptop's devices. Where both the
@@ -328,6 +334,10 @@ func liveSources(e *env, c capture) ([]stream.Source, map[string]agent.Speaker, 
 		}
 	}
 	if !slices.Contains(src.Channels(), stream.ChannelMic) {
+		if c.me != "" || c.roleGiven {
+			fmt.Fprintf(e.stderr, "--me and --org name who speaks on the mic, and this recording has no mic channel (%s): "+
+				"name its channels with --channels (such as --channels mic,system) to attribute the mic to you\n", strings.Join(src.Channels(), ", "))
+		}
 		return []stream.Source{src}, nil, nil
 	}
 	name := c.me
