@@ -217,7 +217,7 @@ func (h *Host) running(r *http.Request, meeting string) (*hostedMeeting, error) 
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
-	if token, _ := ingest.BearerToken(r); server.TokenScope(rec.Token, token) < server.ScopeJoin {
+	if token, _ := ingest.BearerToken(r); server.TokenScope(rec.Token, token) < server.ScopeJoin && !h.admits(r, meeting) {
 		return nil, ingest.ErrUnauthorized
 	}
 	hm, err = h.start(meeting)
@@ -225,6 +225,15 @@ func (h *Host) running(r *http.Request, meeting string) (*hostedMeeting, error) 
 		return nil, h.elsewhere(r, le.Lease)
 	}
 	return hm, err
+}
+
+// admits reports whether the server's access rule lets r send the meeting audio (a member or an
+// API token of a team server), besides the meeting's own tokens.
+func (h *Host) admits(r *http.Request, meeting string) bool {
+	h.mu.Lock()
+	srv := h.srv
+	h.mu.Unlock()
+	return srv != nil && srv.Admits(r, meeting)
 }
 
 // elsewhere answers a publisher of a meeting that another process runs (a replica of this server

@@ -518,6 +518,13 @@ func (s *Server) CheckToken(meeting, token string, need Scope) (known, ok bool) 
 	return known, scope >= need
 }
 
+// Admits reports whether the server's Gate lets r change the meeting, send it audio included:
+// someone signed in, or an API token, whom the access rule lets edit it. False without a Gate,
+// or when the Gate cannot tell.
+func (s *Server) Admits(r *http.Request, meeting string) bool {
+	return s.cfg.Gate != nil && s.cfg.Gate.Meeting(r, meeting, true) == nil
+}
+
 // checkToken finds a served meeting and the widest scope token opens of it. known reports a
 // meeting served with a token of its own: one opened on demand has none here.
 func (s *Server) checkToken(id, token string) (m *meeting, known bool, scope Scope) {

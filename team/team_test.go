@@ -24,6 +24,7 @@ import (
 
 	"github.com/ledgerline/ledgerline/agent"
 	"github.com/ledgerline/ledgerline/asr"
+	"github.com/ledgerline/ledgerline/ingest"
 	"github.com/ledgerline/ledgerline/internal/browsertest"
 	"github.com/ledgerline/ledgerline/internal/leaktest"
 	"github.com/ledgerline/ledgerline/internal/pgtest"
@@ -671,6 +672,25 @@ func TestCreateMeeting(t *testing.T) {
 	}
 	u, _ := url.Parse(made.Join)
 	f.call(http.MethodGet, u.RequestURI(), "", nil, http.StatusOK, nil)
+	// WHIP follows the one access rule too: the partner's API token may send audio to a meeting of
+	// a deal shared with it for editing; a stranger's may not.
+	rtc, err := ingest.NewAPI(ingest.APIConfig{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pub, err := ingest.Publish(pctx, made.WHIP+"?name=Pat&org=partner", f.partnerTok, ingest.PublishOptions{Channel: "pat", API: rtc})
+	if err != nil {
+		t.Fatalf("the partner's API token sends audio: %v", err)
+	}
+	if err := pub.Close(pctx); err != nil {
+		t.Logf("close the partner's publisher: %v", err)
+	}
+	if p, err := ingest.Publish(pctx, made.WHIP+"?name=Eve", f.other, ingest.PublishOptions{Channel: "eve", API: rtc}); err == nil {
+		_ = p.Close(pctx)
+		t.Error("a stranger's API token sent audio to the meeting")
+	}
 	f.call(http.MethodGet, "/api/v1/meetings/"+made.ID, f.partnerTok, nil, http.StatusOK, nil)
 	f.call(http.MethodGet, "/api/v1/meetings/"+made.ID, f.other, nil, http.StatusNotFound, nil)
 	// Its record is the server's own: a laptop cannot send events into it.
