@@ -267,7 +267,8 @@ type dealJSON struct {
 }
 
 type shareJSON struct {
-	Org   string `json:"org"`
+	Org   string `json:"org"`  // the organisation's ID
+	Name  string `json:"name"` // and its name, for people to read
 	Level string `json:"level"`
 }
 
@@ -279,7 +280,11 @@ func (s *Server) dealJSON(r *http.Request, d ledger.Deal) (dealJSON, error) {
 	out := dealJSON{ID: d.ID, Name: d.Name, Account: d.Account, Vendor: d.Vendor, Partner: d.Partner, OwnerOrg: d.OwnerOrg,
 		Shares: make([]shareJSON, 0, len(shares)), Page: s.base(r) + "/d/" + url.PathEscape(d.ID)}
 	for _, sh := range shares {
-		out.Shares = append(out.Shares, shareJSON{Org: sh.OrgID, Level: string(sh.Level)})
+		name := sh.OrgID
+		if o, err := s.store.Org(r.Context(), sh.OrgID); err == nil {
+			name = o.Name
+		}
+		out.Shares = append(out.Shares, shareJSON{Org: sh.OrgID, Name: name, Level: string(sh.Level)})
 	}
 	return out, nil
 }

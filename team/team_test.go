@@ -859,3 +859,19 @@ func TestLibraryNamesSidesByTheDeal(t *testing.T) {
 		t.Errorf("the library's row names the organisations as %q, want Acme, Partner Co", row)
 	}
 }
+
+// A deal's shares name their organisations, by ID and by name, for people and scripts alike.
+func TestDealSharesNameTheirOrganisations(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	var deals []struct {
+		ID     string
+		Shares []struct{ Org, Name, Level string }
+	}
+	f.call(http.MethodGet, "/api/v1/deals", f.vendorTok, nil, http.StatusOK, &deals)
+	if len(deals) != 1 || len(deals[0].Shares) != 1 {
+		t.Fatalf("deals %+v, want deal-1 shared once", deals)
+	}
+	if sh := deals[0].Shares[0]; sh.Org != f.partner || sh.Name != "Partner Co" || sh.Level != "edit" {
+		t.Errorf("share %+v, want Partner Co (%s) for editing", sh, f.partner)
+	}
+}
