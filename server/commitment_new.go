@@ -40,7 +40,7 @@ func (s *Server) addCommitment(ctx context.Context, m *meeting, r *http.Request)
 	if err != nil {
 		return ledger.Event{}, err
 	}
-	who, err := by(req.By)
+	who, err := s.by(r, req.By)
 	if err != nil {
 		return ledger.Event{}, err
 	}

@@ -227,16 +227,30 @@ func text(field, v string, maxLen int, allowEmpty bool) (string, error) {
 	return v, err
 }
 
-// by reads who made a change: a name the viewer typed, or "viewer".
-func by(v *string) (string, error) {
-	if v == nil {
-		return defaultBy, nil
+// Namer is a Gate that can say whom a request it lets in comes from: the name of someone signed in,
+// or of an API token. A change they make without typing a name is theirs.
+type Namer interface {
+	Name(r *http.Request) string
+}
+
+// by reads who made a change: a name the viewer typed, else the name the Gate knows them by, else
+// "viewer".
+func (s *Server) by(r *http.Request, v *string) (string, error) {
+	var name string
+	if v != nil {
+		var err error
+		if name, err = text("by", *v, MaxNameLen, true); err != nil {
+			return "", err
+		}
 	}
-	name, err := text("by", *v, MaxNameLen, true)
-	if name == "" && err == nil {
+	if n, ok := s.cfg.Gate.(Namer); name == "" && ok {
+		// A name the server keeps is shown as typed ones are: one that fails their rules is not used.
+		name, _ = text("by", n.Name(r), MaxNameLen, true)
+	}
+	if name == "" {
 		name = defaultBy
 	}
-	return name, err
+	return name, nil
 }
 
 // parseRole reads a side of the deal given in field.
@@ -332,7 +346,7 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 			return ledger.Event{}, err
 		}
 	}
-	who, err := by(req.By)
+	who, err := s.by(r, req.By)
 	if err != nil {
 		return ledger.Event{}, err
 	}
@@ -401,7 +415,7 @@ func (s *Server) editCommitment(ctx context.Context, m *meeting, r *http.Request
 	if err != nil {
 		return ledger.Event{}, err
 	}
-	who, err := by(req.By)
+	who, err := s.by(r, req.By)
 	if err != nil {
 		return ledger.Event{}, err
 	}

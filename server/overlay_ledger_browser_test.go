@@ -153,7 +153,44 @@ func (cookieGate) Meeting(r *http.Request, id string, edit bool) error {
 
 func (g cookieGate) Deal(r *http.Request, id string) error { return g.Meeting(r, id, false) }
 
-var _ Gate = cookieGate{}
+// Name is the member's: the one signed in.
+func (cookieGate) Name(r *http.Request) string {
+	if _, err := r.Cookie("member"); err == nil {
+		return "Pat Member"
+	}
+	return ""
+}
+
+var (
+	_ Gate  = cookieGate{}
+	_ Namer = cookieGate{}
+)
+
+// A change made by someone the Gate lets in, who typed no name, is theirs by the name the Gate
+// knows them by; a name typed wins, and a link's holder stays "viewer".
+func TestChangesOfASignedInMemberAreTheirs(t *testing.T) {
+	f, _ := newDealFixture(t, func(c *Config) { c.Gate = cookieGate{} })
+	f.mustAppend(ledger.Event{Type: ledger.TypeCommitmentUpsert, Commitment: &ledger.CommitmentInfo{ID: "c1", What: "share the checklist",
+		Owner: "Ravi Menon", Status: ledger.StatusOpen, Confidence: 0.9, SegmentIDs: []string{"seg-1"}}})
+	none := ""
+	member := map[string]string{"Cookie": "member=yes", "X-Ledgerline": "1"}
+	for _, tc := range []struct {
+		req  request
+		want string
+	}{
+		{request{path: "/m/" + testMeeting + "/commitments/c1", body: `{"due":"2026-03-13"}`, token: &none, header: member}, "Pat Member"},
+		{request{path: "/m/" + testMeeting + "/commitments/c1", body: `{"due":"2026-03-14","by":"Dana"}`, token: &none, header: member}, "Dana"},
+		{request{path: "/m/" + testMeeting + "/commitments/c1", body: `{"due":"2026-03-15"}`}, "viewer"},
+	} {
+		code, resp := f.do(tc.req)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.req.body, code, resp)
+		}
+		if e := f.lastStored(); e.By != tc.want {
+			t.Errorf("%s: stored by %q, want %q", tc.req.body, e.By, tc.want)
+		}
+	}
+}
 
 // A commitment recorded with only a side shows the deal's organisation, and a signed-in member
 // who opens the overlay with no link token (as the team library links it) sees the meeting live,

@@ -197,6 +197,18 @@ func (g gate) Meeting(r *http.Request, id string, edit bool) error {
 	return g.s.allow(r.Context(), p, id, edit)
 }
 
+// Name implements server.Namer: the name of the person signed in (given when they redeemed their
+// invite), or of the API token; "" for a request with neither.
+func (g gate) Name(r *http.Request) string {
+	p, err := g.s.authenticate(r)
+	if err != nil {
+		return ""
+	}
+	return p.cred.Name
+}
+
+var _ server.Namer = gate{}
+
 // Deal implements server.Gate.
 func (g gate) Deal(r *http.Request, id string) error {
 	p, err := g.s.authenticate(r)
