@@ -62,9 +62,7 @@ func newKeeper(log EventLog, meeting, idPrefix string, date time.Time, refiner d
 
 // record appends the commitments seg states, said by sp.
 func (k *keeper) record(ctx context.Context, seg *ledger.SegmentInfo, sp Speaker) error {
-	// "We" is the speaker's organisation, or their side of the deal when that is all that is known.
-	u := detect.Utterance{Text: seg.Text, Speaker: detect.Speaker{Name: sp.Name, Org: ledger.OrgOrRole(sp.Org, sp.Role)},
-		Language: seg.Language, MeetingDate: k.date}
+	u := detect.Utterance{Text: seg.Text, Speaker: detectSpeaker(sp), Language: seg.Language, MeetingDate: k.date}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	found := k.detector.Detect(u)
@@ -108,7 +106,13 @@ func (k *keeper) edit(ctx context.Context, id string, edit ledger.CommitmentEdit
 func (k *keeper) meet(sp Speaker) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	k.detector.Meet(detect.Speaker{Name: sp.Name, Org: ledger.OrgOrRole(sp.Org, sp.Role)})
+	k.detector.Meet(detectSpeaker(sp))
+}
+
+// detectSpeaker is a speaker as the detector knows them: "we" is the speaker's organisation, or
+// their side of the deal when that is all that is known.
+func detectSpeaker(sp Speaker) detect.Speaker {
+	return detect.Speaker{Name: sp.Name, Org: ledger.OrgOrRole(sp.Org, sp.Role)}
 }
 
 // observe takes in a change appended elsewhere (an edit imported from

@@ -33,14 +33,13 @@ func (d *MeetingData) nameSides() {
 	if d.Deal == nil {
 		return
 	}
-	r := d.roster()
 	for i := range d.Commitments {
 		c := &d.Commitments[i].CommitmentInfo
 		if _, err := ledger.ParseRole(c.Owner); err == nil && strings.EqualFold(c.Owner, c.OwnerOrg) {
-			c.Owner = r.org(c.Owner, "") // "we" of a side: the organisation owns it
+			c.Owner = ledger.OrgName(d.Deal, c.Owner, "") // "we" of a side: the organisation owns it
 		}
-		c.OwnerOrg = r.org(c.OwnerOrg, "")
-		c.BeneficiaryOrg = r.org(c.BeneficiaryOrg, "")
+		c.OwnerOrg = ledger.OrgName(d.Deal, c.OwnerOrg, "")
+		c.BeneficiaryOrg = ledger.OrgName(d.Deal, c.BeneficiaryOrg, "")
 	}
 }
 

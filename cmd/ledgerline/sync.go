@@ -289,14 +289,14 @@ func teamDeal(ctx context.Context, e *env, store *ledger.SQLiteStore, target tea
 	}
 	// The server's name for the deal and its organisations, so that this laptop's pages name them
 	// as the server does; by its ID alone when the server cannot say.
-	rec := ledger.Deal{ID: deal, Name: deal}
+	rec, described := ledger.Deal{ID: deal, Name: deal}, false
 	if c, err := target.client(e, store, nil); err == nil {
 		askCtx, cancel := context.WithTimeout(ctx, dealLookupTimeout)
 		got, err := c.Deal(askCtx, deal)
 		cancel()
 		c.Close()
 		if err == nil {
-			rec = got
+			rec, described = got, true
 		} else {
 			e.log.Warn("the team server did not describe the deal; it is recorded here by its ID", "deal", deal, "err", err)
 		}
@@ -304,7 +304,7 @@ func teamDeal(ctx context.Context, e *env, store *ledger.SQLiteStore, target tea
 	if err := store.CreateDeal(ctx, rec); err != nil && !errors.Is(err, ledger.ErrExists) {
 		return err
 	}
-	if rec.Name == deal && rec.Vendor == "" && rec.Partner == "" {
+	if !described {
 		fmt.Fprintf(e.stderr, "deal %s is recorded in this laptop's database by its ID: %s keeps the rest of it\n", deal, target.server)
 	}
 	return nil
