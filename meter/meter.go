@@ -84,7 +84,7 @@ func (c Config) withDefaults() Config {
 	if c.LossClear <= 0 {
 		c.LossClear = DefaultLossClear
 	}
-	if c.StalledAfter <= 0 {
+	if c.StalledAfter == 0 {
 		c.StalledAfter = DefaultStalledAfter
 	}
 	return c

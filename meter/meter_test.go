@@ -121,6 +121,17 @@ func TestLostAudioIsReported(t *testing.T) {
 	}
 }
 
+// A participant who stops publishing has left (or their file ended): no device of ours is at fault.
+func TestAParticipantWhoStopsSendingIsNotStalled(t *testing.T) {
+	m := New(Config{Channel: "dana", Role: "Dana's audio", SilentAfter: -1, StalledAfter: -1})
+	wall := time.Unix(0, 0)
+	var at time.Duration
+	feed(m, &at, time.Second, 0.3, &wall)
+	if h := m.Stalled(wall.Add(time.Minute)); h != nil {
+		t.Errorf("a participant's track that ended is reported as %+v", h)
+	}
+}
+
 func TestAStalledDeviceIsReportedOnceAndClearedByAudio(t *testing.T) {
 	m := New(Config{Channel: stream.ChannelSystem, Role: "the call audio"})
 	wall := time.Unix(0, 0)
