@@ -191,6 +191,7 @@ func (d *Detector) detectSpaced(r *langRules, u Utterance, text string, meeting 
 		out = append(out, r.sentenceCommitments(&sents[i], u, meeting)...)
 	}
 	out = d.applyAcceptance(r, sents, u, meeting, out)
+	followThrough(out)
 	return out, r.ask(sents, u, meeting)
 }
 
@@ -202,6 +203,27 @@ type found struct {
 	asker *Speaker
 	// addressee: a task given to the person spoken to; Owner is empty unless the sentence names them.
 	addressee bool
+	// then are the actions said after a first promise that only points back ("je le fais et je vous
+	// envoie l'estimation"), joined to it by thenJoin once an accepted request has named it
+	// (followThrough).
+	then, thenJoin string
+}
+
+// followThrough completes the action of a promise that pointed back with what was promised after
+// it: the request it accepted and the rest ("faire une estimation du coût et envoie l'estimation"),
+// or, when it accepted nothing, its own words and the rest ("fais et envoie l'estimation").
+func followThrough(out []found) {
+	for i := range out {
+		f := &out[i]
+		switch {
+		case f.then == "":
+		case f.What == "":
+			f.What = f.then
+		default:
+			f.What += f.thenJoin + f.then
+		}
+		f.then, f.thenJoin = "", ""
+	}
 }
 
 func (d *Detector) remember(p pastUtterance) {

@@ -28,7 +28,8 @@ func spanish() *langRules {
 	}
 	ready := `(?:tendré|tendremos) (?:listo|lista|listos|listas|preparado|preparada|preparados|preparadas|terminado|terminada)`
 	// The object: a head word, an adjective, a "de" complement ("el informe de auditoría").
-	obj := `(?:el|la|los|las|lo de(?: el| la| los| las)?) (?P<v>\S+) (?:\S+ )??(?:(?:de|del) (?:la |el |los |las )?\S+ )?`
+	// The adjective is no conjunction: "yo escribo el resumen y te lo mando" says two actions.
+	obj := `(?:el|la|los|las|lo de(?: el| la| los| las)?) (?P<v>\S+) (?:(?:[^\syeo]|[yeo]\S)\S* )??(?:(?:de|del) (?:la |el |los |las )?\S+ )?`
 	disloc := obj + `(?P<c>(?:(?:te|os|le|les|se) )?(?:lo|la|los|las) )`
 	dislocTo := obj + `(?P<c>(?:te|os|se) (?:lo|la|los|las) )`
 	// "seguramente el lunes te lo tengo": having it for someone by a date is delivering it.

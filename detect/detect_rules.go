@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"cmp"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -82,6 +84,10 @@ type langRules struct {
 	// role finds, in group 1, a colleague named by role before a task given to "you": "as the
 	// industrial designer, you're going to…"; nil where the language has no rule for it.
 	role *regexp.Regexp
+	// fronted finds, in group "o", an object said before the promise that a pronoun takes up ("la doc
+	// sécurité je vous l'envoie"), over the words before the trigger; objectPronouns are those pronouns.
+	fronted        *regexp.Regexp
+	objectPronouns map[string]bool
 }
 
 // trigger is one match of a pattern in a sentence.
@@ -228,12 +234,39 @@ func (r *langRules) sentenceCommitments(s *sentence, u Utterance, meeting time.T
 		c.Quote = s.raw
 		var dueA, dueB int
 		c.Due, c.DuePhrase, dueA, dueB = r.findDueSpan(s, a, b, meeting)
-		c.What = r.what(s, first.trigger, first.b, dueA, dueB)
-		// A bare promise ("we'll take care of it and get back to you") takes its action from the next.
-		for k := i + 1; c.What == "" && k < j; k++ {
-			c.What = r.what(s, ok[k].trigger, ok[k].b, dueA, dueB)
+		// Promises of one owner in one sentence are one commitment whose action says each of them
+		// ("revisamos vuestro esquema y os mandamos una propuesta" → "revisamos vuestro esquema y
+		// mandamos una propuesta"). A first one that only points back ("on s'en occupe", "je le fais")
+		// says nothing of its own: it leads, for an accepted request to name, and the others follow
+		// (found.then).
+		type action struct {
+			what  string
+			start int
 		}
-		if c.What == "" && first.p.mode != modePromise {
+		var acts []action
+		pointsBack := false
+		for k := i; k < j; k++ {
+			switch w := r.what(s, ok[k].trigger, ok[k].b, dueA, dueB); {
+			case k == i && (w == "" || vagueAction(w)):
+				c.What, pointsBack = w, true
+			case w != "":
+				acts = append(acts, action{w, ok[k].start})
+			}
+		}
+		said := ""
+		for k, a := range acts {
+			if k > 0 {
+				said += r.joiner(s, acts[k-1].start, a.start)
+			}
+			said += a.what
+		}
+		switch {
+		case !pointsBack || said == "":
+			c.What = cmp.Or(said, c.What)
+		default:
+			c.then, c.thenJoin = said, r.joiner(s, first.start, acts[0].start)
+		}
+		if c.What == "" && c.then == "" && first.p.mode != modePromise {
 			i = j
 			continue
 		}
@@ -420,6 +453,30 @@ func (r *langRules) finalVerb(s *sentence, from, to int) int {
 	return -1
 }
 
+// joiner is what joins the action of a promise to the one before it, whose trigger starts at
+// token from: the last conjunction said between them (" and "), else a comma.
+func (r *langRules) joiner(s *sentence, from, to int) string {
+	for i := to - 1; i > from; i-- {
+		if r.clauseEnd[s.toks[i].low] {
+			return " " + s.toks[i].text + " "
+		}
+	}
+	return ", "
+}
+
+// frontedObject is the object said before a trigger that takes it up with a pronoun ("la doc
+// sécurité je vous le envoie" → "la doc sécurité"); none when there is no such object.
+func (r *langRules) frontedObject(s *sentence, t trigger) []token {
+	if r.fronted == nil || !slices.ContainsFunc(s.toks[t.start:t.verb], func(tk token) bool { return r.objectPronouns[tk.low] }) {
+		return nil
+	}
+	loc, o := r.fronted.FindStringSubmatchIndex(s.joined[:s.offs[t.start]]), r.fronted.SubexpIndex("o")
+	if loc == nil || loc[2*o] < 0 {
+		return nil
+	}
+	return s.toks[s.tokenAt(loc[2*o]) : s.tokenAt(loc[2*o+1]-1)+1]
+}
+
 // what renders the action phrase of a trigger whose clause ends at b, without the due phrase [dueA,dueB).
 func (r *langRules) what(s *sentence, t trigger, b, dueA, dueB int) string {
 	a := t.verb
@@ -453,6 +510,9 @@ func (r *langRules) what(s *sentence, t trigger, b, dueA, dueB int) string {
 			continue
 		}
 		break
+	}
+	if len(toks) == 1 && t.verb >= 0 {
+		toks = append(toks, r.frontedObject(s, t)...)
 	}
 	if len(toks) > 12 {
 		toks = toks[:12]

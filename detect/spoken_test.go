@@ -98,17 +98,18 @@ func TestSpokenFillersAndRepetitions(t *testing.T) {
 	})
 }
 
-// A run-on sentence joining clauses makes one commitment covering them, with the date said at its end.
+// A run-on sentence joining clauses makes one commitment whose action says each of them, with the
+// date said at its end.
 func TestSpokenRunOnClauses(t *testing.T) {
 	ask := func(text string) turn { return turn{laura, text} }
 	runSpoken(t, []spokenCase{
 		{"en", []turn{ask("we need the pricing options"), {ravi, "okay so i'll put the pricing options in a doc and send them across before the weekend"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"pricing options", "send them"}},
-		{"es", []turn{ask("necesitamos los precios"), {ravi, "vale pues preparo los precios en un documento y te los mando el viernes"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"precios"}},
-		{"de", []turn{ask("wir brauchen die preise"), {ravi, "okay ich schreibe die preise in ein dokument und schicke es ihnen am freitag"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"preise"}},
-		{"fr", []turn{ask("il nous faut les prix"), {ravi, "bon je mets les prix dans un document et je vous l'envoie vendredi"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"prix"}},
-		{"pt", []turn{ask("a gente precisa dos preços"), {ravi, "tá eu coloco os preços num documento e te mando na sexta"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"preços"}},
-		{"it", []turn{ask("ci servono i prezzi"), {ravi, "ok metto i prezzi in un documento e te li mando venerdì"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"prezzi"}},
-		{"nl", []turn{ask("we hebben de prijzen nodig"), {ravi, "oké ik zet de prijzen in een document en stuur het vrijdag naar je"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"prijzen"}},
+		{"es", []turn{ask("necesitamos los precios"), {ravi, "vale pues preparo los precios en un documento y te los mando el viernes"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"preparo los precios", "mando"}},
+		{"de", []turn{ask("wir brauchen die preise"), {ravi, "okay ich schreibe die preise in ein dokument und schicke es ihnen am freitag"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"schreibe die preise", "schicke"}},
+		{"fr", []turn{ask("il nous faut les prix"), {ravi, "bon je mets les prix dans un document et je vous l'envoie vendredi"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"mets les prix", "envoie"}},
+		{"pt", []turn{ask("a gente precisa dos preços"), {ravi, "tá eu coloco os preços num documento e te mando na sexta"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"coloco os preços", "mando"}},
+		{"it", []turn{ask("ci servono i prezzi"), {ravi, "ok metto i prezzi in un documento e te li mando venerdì"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"metto i prezzi", "mando"}},
+		{"nl", []turn{ask("we hebben de prijzen nodig"), {ravi, "oké ik zet de prijzen in een document en stuur het vrijdag naar je"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"zet de prijzen", "stuur"}},
 		{"ja", []turn{ask("価格が必要です"), {ravi, "じゃあ価格を資料にまとめて金曜日までにお送りします"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"価格", "まとめ"}},
 		{"zh", []turn{ask("我们需要价格"), {ravi, "好那我把价格整理成文档周五之前发给你"}}, "Ravi Menon", "2025-03-07", "Laura Chen", []string{"价格", "文档"}},
 	})
@@ -456,4 +457,18 @@ func TestSpokenRecapMergesInEveryLanguage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A first promise that only points back ("je le fais") is named by the request it accepts, and the
+// promises said after it follow; an object said first and taken up by a pronoun ("la doc sécurité je
+// vous l'envoie") is the object of the action.
+func TestSpokenPromisesAfterOneThatPointsBack(t *testing.T) {
+	runSpoken(t, []spokenCase{
+		{"fr", []turn{{laura, "pouvez-vous faire une estimation du coût de migration ?"}, {ravi, "oui je le fais et je vous envoie l'estimation vendredi"}},
+			"Ravi Menon", "2025-03-07", "Laura Chen", []string{"estimation du coût de migration et envoie l'estimation"}},
+		{"fr", []turn{{laura, "on attend le dossier de sécurité"}, {ravi, "alors la doc sécurité je vous l'envoie demain et je vous cale un créneau avec notre expert"}},
+			"Ravi Menon", "2025-03-07", "Laura Chen", []string{"envoie la doc sécurité et cale un créneau avec notre expert"}},
+		{"es", []turn{{laura, "nos puedes hacer un resumen de hoy"}, {ravi, "eh yo yo escribo el resumen y te lo mando esta noche"}},
+			"Ravi Menon", "2025-03-06", "Laura Chen", []string{"escribo el resumen y mando"}},
+	})
 }
