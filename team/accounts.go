@@ -335,6 +335,10 @@ func (s *Server) createDeal(w http.ResponseWriter, r *http.Request, p principal)
 	if err != nil {
 		return err
 	}
+	account, err := checkText("account", req.Account, true)
+	if err != nil {
+		return err
+	}
 	if req.VendorOrg == "" {
 		req.VendorOrg = p.cred.OrgID
 	}
@@ -347,12 +351,15 @@ func (s *Server) createDeal(w http.ResponseWriter, r *http.Request, p principal)
 		if partner, err = s.orgFor(r, p, "partner_org", req.PartnerOrg); err != nil {
 			return err
 		}
+		if partner.ID == vendor.ID {
+			return failf(http.StatusBadRequest, "partner_org %q is the deal's own organisation: name the partner, or leave it out", req.PartnerOrg)
+		}
 	}
 	level, err := parseLevel(req.PartnerLevel)
 	if err != nil {
 		return err
 	}
-	d := ledger.Deal{ID: req.ID, Name: name, Account: strings.TrimSpace(req.Account), Vendor: vendor.Name, Partner: partner.Name}
+	d := ledger.Deal{ID: req.ID, Name: name, Account: account, Vendor: vendor.Name, Partner: partner.Name}
 	if err := s.store.CreateDeal(r.Context(), d); err != nil {
 		if errors.Is(err, ledger.ErrExists) {
 			return failf(http.StatusConflict, "a deal with id %q exists already", d.ID)
@@ -401,6 +408,9 @@ func (s *Server) shareDeal(w http.ResponseWriter, r *http.Request, p principal) 
 	if err != nil {
 		return err
 	}
+	if o.ID == d.OwnerOrg {
+		return failf(http.StatusBadRequest, "%q owns deal %q already: share it with another organisation", o.Name, d.ID)
+	}
 	level, err := parseLevel(req.Level)
 	if err != nil {
 		return err
@@ -424,5 +434,3 @@ func (s *Server) answerDeal(w http.ResponseWriter, r *http.Request, code int, id
 	writeJSON(w, code, j)
 	return nil
 }
-
-// checkName trims a name or title and checks it: 1-maxNameLen characters of text.

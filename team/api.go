@@ -126,8 +126,12 @@ func (s *Server) serveAssistant(w http.ResponseWriter, r *http.Request, p princi
 	return nil
 }
 
-func checkName(field, v string) (string, error) {
-	v, err := server.CheckText(field, v, maxNameLen, false)
+// checkName trims a name or title and checks it: 1-maxNameLen characters of text.
+func checkName(field, v string) (string, error) { return checkText(field, v, false) }
+
+// checkText is checkName for a name that may be left empty.
+func checkText(field, v string, allowEmpty bool) (string, error) {
+	v, err := server.CheckText(field, v, maxNameLen, allowEmpty)
 	var te *server.TextError
 	if errors.As(err, &te) {
 		return "", failf(http.StatusBadRequest, "%s", te.Message())

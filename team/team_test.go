@@ -875,3 +875,15 @@ func TestDealSharesNameTheirOrganisations(t *testing.T) {
 		t.Errorf("share %+v, want Partner Co (%s) for editing", sh, f.partner)
 	}
 }
+
+// A deal's account obeys the rules of every name, and a deal is shared with organisations other than
+// its owner: its owner has it already.
+func TestDealRefusesAHiddenAccountAndItsOwnerAsPartner(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	for _, account := range []string{"Evil\u202eCorp", "two\nlines", strings.Repeat("a", 201)} {
+		f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "d2", "name": "x", "vendor_org": "Acme", "account": account}, http.StatusBadRequest, nil)
+	}
+	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "d2", "name": "x", "vendor_org": "Acme", "partner_org": "Acme"}, http.StatusBadRequest, nil)
+	f.call(http.MethodPost, "/api/v1/deals/deal-1/shares", f.admin, map[string]string{"org": "Acme", "level": "view"}, http.StatusBadRequest, nil)
+	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "d2", "name": "x", "vendor_org": "Acme", "account": " Buyer Inc "}, http.StatusCreated, nil)
+}
