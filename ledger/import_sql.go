@@ -116,7 +116,9 @@ func (s *sqlStore) ImportCursor(ctx context.Context, meeting, origin string) (in
 }
 
 // AddUpload implements Team. MeetingID and Server are required; Acked is where the upload starts
-// from (0: the meeting's first event).
+// from (0: the meeting's first event). A meeting sent before, to any server, keeps the origin it was
+// sent under: a server named by another address (localhost for 127.0.0.1, a new DNS name) then
+// answers how far it holds that log, rather than storing the meeting a second time.
 func (s *sqlStore) AddUpload(ctx context.Context, u Upload) error {
 	what := fmt.Sprintf("add upload of meeting %q to %s", u.MeetingID, u.Server)
 	if u.MeetingID == "" || u.Server == "" || u.Origin == "" || u.Acked < 0 {
@@ -128,8 +130,9 @@ func (s *sqlStore) AddUpload(ctx context.Context, u Upload) error {
 	if s.closed.Load() {
 		return fmt.Errorf("ledger: %s: %w", what, ErrLogClosed)
 	}
-	if _, err := s.w.exec(ctx, `INSERT INTO uploads (meeting_id, server, origin, deal_id, acked, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (meeting_id, server) DO NOTHING`, u.MeetingID, u.Server, u.Origin, u.DealID, u.Acked, s.now().UTC()); err != nil {
+	if _, err := s.w.exec(ctx, `INSERT INTO uploads (meeting_id, server, origin, deal_id, acked, updated_at)
+		VALUES (?, ?, COALESCE((SELECT MIN(origin) FROM uploads WHERE meeting_id = ?), ?), ?, ?, ?)
+		ON CONFLICT (meeting_id, server) DO NOTHING`, u.MeetingID, u.Server, u.MeetingID, u.Origin, u.DealID, u.Acked, s.now().UTC()); err != nil {
 		return s.readErr(what, err)
 	}
 	return nil

@@ -195,6 +195,28 @@ func TestSendCatchesUpARecordedMeeting(t *testing.T) {
 	}
 }
 
+// The same server named by another address (localhost for 127.0.0.1) is told the rest of the
+// meeting, not all of it again.
+func TestSendToTheSameServerByAnotherAddress(t *testing.T) {
+	leaktest.Check(t)
+	srv := synctest.Start(t, "", token)
+	st := laptop(t)
+	newMeeting(t, st, "m1", "", 5)
+	if _, err := newClient(t, st, srv.URL, token).Send(context.Background(), "m1", nil); err != nil {
+		t.Fatal(err)
+	}
+	say(t, st, "m1", 2, "")
+	other := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	p, err := newClient(t, st, other, token).Send(context.Background(), "m1", nil)
+	if err != nil || p.Acked != 7 {
+		t.Fatalf("Send to %s: %+v, %v; want 7 acknowledged", other, p, err)
+	}
+	sameEvents(t, st, srv, "m1")
+	if s := srv.Stats(); s.Events != 7 || s.Resent != 0 {
+		t.Errorf("server stats %+v, want the 7 events sent once", s)
+	}
+}
+
 // A batch stays within the byte limit; when the server finds one too large all the same (a proxy
 // in front of it may take less), it is split until it passes.
 func TestSendSplitsLargeBatches(t *testing.T) {
@@ -291,8 +313,7 @@ func TestUploaderWaitsForTheServer(t *testing.T) {
 		t.Errorf("Drain does not say the server is unreachable: %v (last failure %v)", err, p.Err)
 	}
 
-	srv := synctest.Start(t, addr, token)
-	srv.SetFault(synctest.Unavailable) // up, but not ready yet
+	srv := synctest.StartFaulty(t, addr, token, synctest.Unavailable) // up, but not ready yet
 	if _, err := u.Drain(context.Background(), time.Second, nil); !errors.Is(err, ErrPending) || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("Drain with the server answering 503: %v", err)
 	}

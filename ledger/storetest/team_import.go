@@ -388,4 +388,12 @@ func uploads(t *testing.T, open func(t *testing.T) func(now func() time.Time) Te
 	if got, err := s.Uploads(ctx, "https://nowhere.example.com"); err != nil || len(got) != 0 {
 		t.Errorf("Uploads to a server with none = %+v, %v", got, err)
 	}
+	// Sent to a server under another address, a meeting keeps its origin.
+	other := "http://127.0.0.1:8443"
+	if err := s.AddUpload(ctx, ledger.Upload{MeetingID: "m1", Server: other, Origin: "laptop-c"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Uploads(ctx, other); err != nil || len(got) != 1 || got[0].Origin != "laptop-a" || got[0].Acked != 0 {
+		t.Errorf("Uploads to %s = %+v, %v; want m1 under its origin laptop-a, from its start", other, got, err)
+	}
 }

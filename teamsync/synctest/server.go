@@ -85,6 +85,13 @@ type Stats struct {
 // ends.
 func Start(tb testing.TB, addr, token string) *Server {
 	tb.Helper()
+	return StartFaulty(tb, addr, token, None)
+}
+
+// StartFaulty is Start with fault in force from the first request on (see SetFault): a client
+// already knocking cannot slip in before it.
+func StartFaulty(tb testing.TB, addr, token string, fault Fault) *Server {
+	tb.Helper()
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -92,7 +99,7 @@ func Start(tb testing.TB, addr, token string) *Server {
 	if err != nil {
 		tb.Fatalf("synctest: listen on %s: %v", addr, err)
 	}
-	s := &Server{Token: token, tb: tb, limit: maxBatchBytes, changed: make(chan struct{})}
+	s := &Server{Token: token, tb: tb, limit: maxBatchBytes, fault: fault, changed: make(chan struct{})}
 	s.store = s.open()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/meetings/{id}/import", s.guard(s.cursor))
