@@ -7,33 +7,51 @@ import (
 	"fmt"
 )
 
+// CheckImport checks a batch as Import does before it stores anything, with the same errors
+// (ErrInvalidRecord, ErrInvalidEvent): a server that makes a meeting's record for its first
+// batch checks the batch first, so that a batch refused leaves nothing behind.
+func CheckImport(meeting, origin string, after int64, batch []Event) error {
+	_, err := importBatch(meeting, origin, after, batch)
+	return err
+}
+
+// importBatch checks a batch for Import and returns its events as they are to be stored.
+func importBatch(meeting, origin string, after int64, batch []Event) ([]Event, error) {
+	what := fmt.Sprintf("import into meeting %q from %q", meeting, origin)
+	if meeting == "" || origin == "" || !storableArgs([]any{meeting, origin}) || after < 0 {
+		return nil, fmt.Errorf("ledger: %w: %s: want a meeting, an origin and a Seq after of 0 or more", ErrInvalidRecord, what)
+	}
+	events := make([]Event, len(batch))
+	prev := after
+	for i, e := range batch {
+		if e.Seq <= prev {
+			return nil, fmt.Errorf("ledger: %w: %s: event %d of the batch has origin seq %d, want more than %d",
+				ErrInvalidRecord, what, i, e.Seq, prev)
+		}
+		prev = e.Seq
+		var err error
+		if events[i], err = importable(e, meeting); err != nil {
+			return nil, fmt.Errorf("%w (%s, origin seq %d)", err, what, e.Seq)
+		}
+	}
+	return events, nil
+}
+
 // Import implements Team. A batch is stored in one transaction, all of it or none: the ack it
 // returns is exact, and a batch costs one commit (one fsync on SQLite) however many events it
 // holds. Events are checked as Append checks them, and must belong to meeting and follow after in
 // increasing origin Seq; the actor of their changes is their By, or else ctx's (WithActor).
 func (s *sqlStore) Import(ctx context.Context, meeting, origin string, after int64, batch []Event) (int64, error) {
 	what := fmt.Sprintf("import into meeting %q from %q", meeting, origin)
-	if meeting == "" || origin == "" || !storableArgs([]any{meeting, origin}) || after < 0 {
-		return 0, fmt.Errorf("ledger: %w: %s: want a meeting, an origin and a Seq after of 0 or more", ErrInvalidRecord, what)
-	}
-	events := make([]Event, len(batch))
-	prev := after
-	for i, e := range batch {
-		if e.Seq <= prev {
-			return 0, fmt.Errorf("ledger: %w: %s: event %d of the batch has origin seq %d, want more than %d",
-				ErrInvalidRecord, what, i, e.Seq, prev)
-		}
-		prev = e.Seq
-		var err error
-		if events[i], err = importable(e, meeting); err != nil {
-			return 0, fmt.Errorf("%w (%s, origin seq %d)", err, what, e.Seq)
-		}
+	events, err := importBatch(meeting, origin, after, batch)
+	if err != nil {
+		return 0, err
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("ledger: %s: %w", what, err)
 	}
 	var acked int64
-	_, err := s.write(ctx, meeting, what, func(ctx context.Context, tx sqlConn, recorded bool) ([]Event, error) {
+	_, err = s.write(ctx, meeting, what, func(ctx context.Context, tx sqlConn, recorded bool) ([]Event, error) {
 		fail := func(step string, err error) ([]Event, error) {
 			return nil, fmt.Errorf("ledger: %s: %s: %w", what, step, err)
 		}

@@ -84,27 +84,38 @@ func (s *Server) importEvents(w http.ResponseWriter, r *http.Request, p principa
 	case len(b.Events) > MaxImportEvents:
 		return failf(http.StatusRequestEntityTooLarge, "a batch may hold at most %d events; send the rest in the next", MaxImportEvents)
 	}
-	if err := s.describe(r, p, id, b.Meeting); err != nil {
+	// A batch refused leaves nothing behind: not even the record of a meeting it would have made.
+	if err := ledger.CheckImport(id, b.Origin, b.After, b.Events); err != nil {
+		return importError(err)
+	}
+	if err := s.describe(r, p, id, &b); err != nil {
 		return err
 	}
 	acked, err := s.store.Import(r.Context(), id, b.Origin, b.After, b.Events)
+	if err != nil {
+		return importError(err)
+	}
+	writeJSON(w, http.StatusOK, map[string]int64{"acked": acked})
+	return nil
+}
+
+// importError answers a batch the store refused: 409 with how far the origin is stored when the
+// batch does not follow it, 400 when it is not valid.
+func importError(err error) error {
 	var gap *ledger.OriginGapError
 	switch {
 	case errors.As(err, &gap):
 		return &apiError{code: http.StatusConflict, msg: gap.Error(), extra: map[string]any{"acked": gap.Acked}}
 	case errors.Is(err, ledger.ErrInvalidEvent), errors.Is(err, ledger.ErrInvalidRecord):
 		return failf(http.StatusBadRequest, "%v", err)
-	case err != nil:
-		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int64{"acked": acked})
-	return nil
+	return err
 }
 
-// describe makes the server's record of a meeting it has not heard of, or checks that p may add
-// to the one it has.
-func (s *Server) describe(r *http.Request, p principal, id string, m importMeeting) error {
-	ctx := r.Context()
+// describe makes the server's record of a meeting it has not heard of, for a batch from the
+// origin's first event, or checks that p may add to the one it has.
+func (s *Server) describe(r *http.Request, p principal, id string, b *importBatch) error {
+	ctx, m := r.Context(), b.Meeting
 	rec, err := s.store.Meeting(ctx, id)
 	if err == nil {
 		if _, err := s.visibleMeeting(r, p, true); err != nil {
@@ -117,6 +128,9 @@ func (s *Server) describe(r *http.Request, p principal, id string, m importMeeti
 	}
 	if !errors.Is(err, ledger.ErrNotFound) {
 		return err
+	}
+	if b.After > 0 {
+		return importError(&ledger.OriginGapError{Meeting: id, Origin: b.Origin, Acked: 0, After: b.After})
 	}
 	title, err := server.CheckText("meeting title", m.Title, maxNameLen, true)
 	if err != nil {

@@ -245,7 +245,7 @@ func TestSharedDealReachesPartnerNotStranger(t *testing.T) {
 		if len(hits) != 0 {
 			t.Fatalf("stranger's search = %+v, want nothing", hits)
 		}
-		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.other, batch(4, events[:1], ""), http.StatusNotFound, nil)
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.other, batch(0, events[:1], ""), http.StatusNotFound, nil)
 
 		// A batch that skips what the server holds is refused with where to resume.
 		var gap struct {
@@ -407,6 +407,34 @@ func TestInviteSignsInOnce(t *testing.T) {
 
 // TestViewersFollowImports checks that a partner watching a laptop's meeting live on the server
 // gets what the laptop sends as it arrives, and resumes with since.
+// A first batch refused (an event not valid, one of another meeting, one that does not follow)
+// leaves no meeting behind: the corrected batch makes it, with its title and deal.
+func TestARefusedFirstBatchMakesNoMeeting(t *testing.T) {
+	f := newFixture(t, sqliteStore(t))
+	id := uuid.Must(uuid.NewV7()).String()
+	events := laptopEvents(id)
+	bad := events[0]
+	bad.State = "bogus-state"
+	elsewhere := events[0]
+	elsewhere.Meeting = "another-meeting"
+	for _, b := range []map[string]any{batch(0, []ledger.Event{bad}, "deal-1"), batch(0, []ledger.Event{elsewhere}, "deal-1")} {
+		f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, b, http.StatusBadRequest, nil)
+		f.call(http.MethodGet, "/api/v1/meetings/"+id, f.vendorTok, nil, http.StatusNotFound, nil)
+	}
+	var gap struct{ Acked int64 }
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(2, events[2:], "deal-1"), http.StatusConflict, &gap)
+	f.call(http.MethodGet, "/api/v1/meetings/"+id, f.vendorTok, nil, http.StatusNotFound, nil)
+	if gap.Acked != 0 {
+		t.Errorf("409 for a meeting not yet made says acked %d, want 0", gap.Acked)
+	}
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, events, "deal-1"), http.StatusOK, nil)
+	var m meetingJSON
+	f.call(http.MethodGet, "/api/v1/meetings/"+id, f.partnerTok, nil, http.StatusOK, &m)
+	if m.Title != "Architecture review" || m.Deal != "deal-1" {
+		t.Errorf("meeting %+v, want the corrected batch's title and deal", m)
+	}
+}
+
 func TestViewersFollowImports(t *testing.T) {
 	both(t, func(t *testing.T, open opener) {
 		f := newFixture(t, open(t))
