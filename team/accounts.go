@@ -39,6 +39,29 @@ func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request, p principal) e
 	return nil
 }
 
+// meJSON is the caller as GET /api/v1/me answers it.
+type meJSON struct {
+	Name          string   `json:"name"`
+	Role          string   `json:"role"`
+	Administrator bool     `json:"administrator"`
+	Org           *orgJSON `json:"org,omitempty"`
+}
+
+// whoAmI says who the request is made as, so that a laptop recording for the server names its
+// organisation as the server does.
+func (s *Server) whoAmI(w http.ResponseWriter, r *http.Request, p principal) error {
+	out := meJSON{Name: p.cred.Name, Role: string(p.cred.Role), Administrator: p.administrator()}
+	if !p.administrator() {
+		o, err := s.store.Org(r.Context(), p.cred.OrgID)
+		if err != nil {
+			return err
+		}
+		out.Org = &orgJSON{ID: o.ID, Name: o.Name, CreatedAt: o.CreatedAt}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
 func (s *Server) createOrg(w http.ResponseWriter, r *http.Request, p principal) error {
 	if !p.administrator() {
 		return failf(http.StatusForbidden, "only the server's administrator may create organisations")

@@ -63,6 +63,7 @@ func (s *Server) registerAPI(mux router) {
 	mux.HandleFunc("POST /api/v1/meetings/{id}/import", s.api(s.importEvents))
 	mux.HandleFunc("GET /api/v1/search", s.api(s.search))
 	mux.HandleFunc("GET /api/v1/orgs", s.api(s.listOrgs))
+	mux.HandleFunc("GET /api/v1/me", s.api(s.whoAmI))
 	mux.HandleFunc("POST /api/v1/orgs", s.api(s.createOrg))
 	mux.HandleFunc("GET /api/v1/tokens", s.api(s.listTokens))
 	mux.HandleFunc("POST /api/v1/tokens", s.api(s.createToken))

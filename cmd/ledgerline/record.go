@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -20,6 +21,11 @@ type recording struct {
 	resume      string     // --meeting: an earlier meeting this run continues
 	webhooks    []webhook.Endpoint
 	syncTimeout time.Duration
+	// mic is who speaks on the laptop's mic, when it is captured (nil otherwise): for a team
+	// server, they are named by the token's organisation, on its side of the deal (see
+	// teamView.attribute); sideGiven says --org was given.
+	mic       *agent.Speaker
+	sideGiven bool
 }
 
 // recorded is a meeting being recorded locally: its store, the meeting served live, and its
@@ -47,8 +53,15 @@ func startRecording(ctx context.Context, e *env, r recording, cfg agent.MeetingC
 			err = errors.Join(err, rec.close())
 		}
 	}()
+	view, err := askTeam(ctx, e, store, r.target, r.deal)
+	if err != nil {
+		return nil, err
+	}
+	if err := view.attribute(r.mic, r.sideGiven); err != nil {
+		return nil, err
+	}
 	if r.resume == "" {
-		if err := teamDeal(ctx, e, store, r.target, r.deal); err != nil {
+		if err := teamDeal(ctx, e, store, r.target, r.deal, view); err != nil {
 			return nil, err
 		}
 	}
@@ -94,4 +107,24 @@ func (r *recorded) close() error {
 		err = r.meeting.Close()
 	}
 	return errors.Join(err, r.store.Close())
+}
+
+// attribute names the one who speaks on the laptop's mic as the team server knows the token: by
+// its organisation, on that organisation's side of the deal. A side given with --org that is not
+// the organisation's is a usage error.
+func (v teamView) attribute(mic *agent.Speaker, sideGiven bool) error {
+	if mic == nil || v.caller.Org == "" {
+		return nil
+	}
+	side := v.deal.RoleOf(v.caller.Org)
+	if v.deal.ID == "" || side == ledger.RoleOther {
+		mic.Org = v.caller.Org // no deal, or one that does not name the organisation: the side as given
+		return nil
+	}
+	if sideGiven && mic.Role != side {
+		return fmt.Errorf("%w: --org %s: your token is %s's, the %s of deal %q: leave out --org, or give --org %s",
+			errUsage, mic.Role, v.caller.Org, side, v.deal.ID, side)
+	}
+	mic.Org, mic.Role = v.caller.Org, side
+	return nil
 }

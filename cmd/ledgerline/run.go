@@ -60,7 +60,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	threads := threadsFlag(fs)
 	me := fs.String("me", "", "your name, shown for the mic channel")
 	myOrg := fs.String("org", "vendor", "your side in the deal: "+ledger.RoleChoices+
-		", given to the mic channel (with --deal, your organisation is the deal's on that side)")
+		", given to the mic channel (with --deal, your organisation is the deal's on that side; with --server, it is your token's organisation, on its side of the deal)")
 	team := addTeamFlags(fs, "team server to send the meeting to as it is recorded, such as https://ledgerline.example.com; kept here too, and sent later when the server cannot be reached (see 'ledgerline sync')")
 	syncTimeout := fs.Duration("sync-timeout", 30*time.Second, "with --server, how long to wait when the meeting ends for the server to acknowledge every event; what is left is sent by 'ledgerline sync'")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -108,14 +108,21 @@ func runLive(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var micSpeaker *agent.Speaker
+	if sp, ok := speakers[stream.ChannelMic]; ok {
+		micSpeaker = &sp
+	}
 	rec, err := startRecording(ctx, e, recording{db: *db, target: target, deal: *deal, resume: *resume,
-		webhooks: hooks.endpoints, syncTimeout: *syncTimeout},
+		webhooks: hooks.endpoints, syncTimeout: *syncTimeout, mic: micSpeaker, sideGiven: given(fs, "org")},
 		agent.MeetingConfig{Listen: listenAddr(fs), PublicURL: *publicURL, MaxConnsPerAddr: *maxConns, AllowedOrigins: origins,
 			Title: *title, TakeAudio: *input == "", Narrator: narrator(*refinerURL, *refinerModel)})
 	if err != nil {
 		return err
 	}
 	defer rec.close()
+	if micSpeaker != nil {
+		speakers[stream.ChannelMic] = *micSpeaker
+	}
 	m, up := rec.meeting, rec.upload
 	fmt.Fprintf(e.stdout, "join: %s\n", m.JoinURL())
 	noteMicrophone(e.stderr, m.JoinURL())

@@ -276,35 +276,67 @@ func existingDB(path string) (string, error) {
 	return path, nil
 }
 
+// teamView is what the team server says before a call is recorded for it: who the token is, and
+// its record of the deal the meeting is filed under. Zero without a server, and when the server
+// could not be reached: the meeting is sent later, and its deal recorded by its ID.
+type teamView struct {
+	caller  teamsync.Caller
+	deal    ledger.Deal
+	reached bool
+}
+
+// askTeam asks the team server who the token is and, given a deal, how the server keeps it. A
+// token the server refuses, or a deal it does not show the token, fails here, before anything is
+// recorded; a server that cannot be reached (offline, or not answering) is no error.
+func askTeam(ctx context.Context, e *env, store *ledger.SQLiteStore, target teamTarget, deal string) (teamView, error) {
+	if target.server == "" {
+		return teamView{}, nil
+	}
+	c, err := target.client(e, store, nil)
+	if err != nil {
+		return teamView{}, err
+	}
+	defer c.Close()
+	askCtx, cancel := context.WithTimeout(ctx, dealLookupTimeout)
+	defer cancel()
+	var v teamView
+	v.caller, err = c.Me(askCtx)
+	if err == nil && deal != "" {
+		v.deal, err = c.Deal(askCtx, deal)
+	}
+	switch {
+	case errors.Is(err, teamsync.ErrUnauthorized):
+		return teamView{}, fmt.Errorf("%w: make a token with 'ledgerline admin token create' (or ask your organisation's administrator), and give it with --token or $%s", err, envToken)
+	case errors.Is(err, ledger.ErrNotFound):
+		return teamView{}, fmt.Errorf("%s has no deal %q that your organisation may see: create it there with 'ledgerline admin deal create --id %s --name NAME', "+
+			"ask its owner to share it with your organisation, or leave out --deal", target.server, deal, deal)
+	case err != nil:
+		e.log.Warn("the team server did not say who the token is, or what the deal is: the meeting is named as given here, and sent to it all the same",
+			"server", target.server, "err", err)
+		return teamView{}, nil
+	}
+	v.reached = true
+	return v, nil
+}
+
 // teamDeal makes sure that the deal a meeting sent to a team server is filed under is in the
-// laptop's database. The server keeps the deal (its organisations, who it is shared with); a deal
-// this laptop does not know is recorded here with the name and organisations the server gives it,
-// else by its ID alone.
-func teamDeal(ctx context.Context, e *env, store *ledger.SQLiteStore, target teamTarget, deal string) error {
+// laptop's database: with the name and organisations the server gave it (v), so that this
+// laptop's pages name them as the server does, else by its ID alone.
+func teamDeal(ctx context.Context, e *env, store *ledger.SQLiteStore, target teamTarget, deal string, v teamView) error {
 	if target.server == "" || deal == "" {
 		return nil
 	}
 	if _, err := store.Deal(ctx, deal); !errors.Is(err, ledger.ErrNotFound) {
 		return err
 	}
-	// The server's name for the deal and its organisations, so that this laptop's pages name them
-	// as the server does; by its ID alone when the server cannot say.
-	rec, described := ledger.Deal{ID: deal, Name: deal}, false
-	if c, err := target.client(e, store, nil); err == nil {
-		askCtx, cancel := context.WithTimeout(ctx, dealLookupTimeout)
-		got, err := c.Deal(askCtx, deal)
-		cancel()
-		c.Close()
-		if err == nil {
-			rec, described = got, true
-		} else {
-			e.log.Warn("the team server did not describe the deal; it is recorded here by its ID", "deal", deal, "err", err)
-		}
+	rec := v.deal
+	if !v.reached {
+		rec = ledger.Deal{ID: deal, Name: deal}
 	}
 	if err := store.CreateDeal(ctx, rec); err != nil && !errors.Is(err, ledger.ErrExists) {
 		return err
 	}
-	if !described {
+	if !v.reached {
 		fmt.Fprintf(e.stderr, "deal %s is recorded in this laptop's database by its ID: %s keeps the rest of it\n", deal, target.server)
 	}
 	return nil
