@@ -288,13 +288,15 @@ type CommitmentEdit struct {
 	Due      *string // a date (YYYY-MM-DD), or "" for none
 	// Rename, when set, is a speaker renamed: wherever the commitment names the old name as a
 	// person (its owner, contact or beneficiary, unless that is the organisation, and the words of
-	// its action: "send the report to Laura Chen") it names the new one. It marks no field as a
+	// its action: "send the report to Laura Chen") it names the new one; and, when their
+	// organisation changed, the organisations that were theirs follow. It marks no field as a
 	// person's: the person named is the same, and later evidence may still change who owns it.
 	Rename *Rename
 }
 
-// Rename is a person's name changed from From to To.
-type Rename struct{ From, To string }
+// Rename is a person's name changed from From to To, and their organisation (or, not knowing it,
+// their side: see OrgOrRole) from FromOrg to ToOrg; the same on both sides when unchanged.
+type Rename struct{ From, To, FromOrg, ToOrg string }
 
 // Empty reports whether the edit changes nothing.
 func (e CommitmentEdit) Empty() bool {
@@ -355,6 +357,7 @@ func (e CommitmentEdit) Apply(c *CommitmentInfo) {
 	}
 	set(EditDue, &c.Due, e.Due)
 	if r := e.Rename; r != nil && r.From != "" && r.To != "" {
+		r.moveOrg(c)
 		// The action first: whether the old name is the organisation's reads the fields as they were.
 		// An action that says the new name already ("Laura" renamed "Laura Chen") is left as it is.
 		if re := c.whatNames(r.From); re != nil && !strings.Contains(strings.ToLower(c.What), strings.ToLower(r.To)) {
@@ -365,6 +368,27 @@ func (e CommitmentEdit) Apply(c *CommitmentInfo) {
 				*name = r.To
 			}
 		}
+	}
+}
+
+// moveOrg carries the person's new organisation into c where it was theirs: the owner's
+// organisation of a commitment they own or are the contact of (and the owner itself when it was
+// the organisation: "we will…"), the beneficiary's when they are the beneficiary. An organisation
+// a person set stays.
+func (r Rename) moveOrg(c *CommitmentInfo) {
+	if r.ToOrg == "" || strings.EqualFold(r.FromOrg, r.ToOrg) {
+		return
+	}
+	was := func(org string) bool { return org == "" || strings.EqualFold(org, r.FromOrg) }
+	theirs := strings.EqualFold(c.Contact, r.From) || strings.EqualFold(c.Owner, r.From)
+	if theirs && was(c.OwnerOrg) && !c.EditedBy(EditOwnerOrg) {
+		if c.OwnerOrg != "" && strings.EqualFold(c.Owner, c.OwnerOrg) && !c.EditedBy(EditOwner) {
+			c.Owner = r.ToOrg
+		}
+		c.OwnerOrg = r.ToOrg
+	}
+	if strings.EqualFold(c.Beneficiary, r.From) && was(c.BeneficiaryOrg) {
+		c.BeneficiaryOrg = r.ToOrg
 	}
 }
 

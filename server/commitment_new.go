@@ -55,6 +55,12 @@ func (s *Server) addCommitment(ctx context.Context, m *meeting, r *http.Request)
 	info := ledger.CommitmentInfo{ID: id, Status: ledger.StatusOpen, Confidence: 1, Quote: seg.Text,
 		SegmentIDs: []string{seg.ID}, StartMS: seg.StartMS}
 	edit.Apply(&info)
+	if edit.OwnerOrg == nil {
+		// Owned by who said it: theirs is the organisation, as for a commitment detected.
+		if sp, err := ctl.Speaker(ctx, m.id, seg.Speaker); err == nil && strings.EqualFold(sp.Name, info.Owner) {
+			info.OwnerOrg = ledger.OrgOrRole(sp.Org, sp.Role)
+		}
+	}
 	return s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: m.id, Commitment: &info, By: who})
 }
 
@@ -88,12 +94,13 @@ func addedID() (string, error) {
 	return "added-" + hex.EncodeToString(b[:]), nil
 }
 
-// renameInCommitments carries a speaker's rename into the commitments that name them by their
-// old name (as owner, contact or beneficiary): each is an edit the commitments' owner applies to
-// the commitment as it stands, so the log stays the one record of it. A failure is logged: the
-// rename itself stands.
-func (s *Server) renameInCommitments(ctx context.Context, ctl Control, meeting, from, to, by string) {
-	if s.cfg.Records == nil || from == "" || strings.EqualFold(from, to) {
+// renameInCommitments carries a speaker's new name and organisation into the commitments that
+// name them by their old name (as owner, contact or beneficiary): each is an edit the commitments'
+// owner applies to the commitment as it stands, so the log stays the one record of it. A failure
+// is logged: the change of the speaker itself stands.
+func (s *Server) renameInCommitments(ctx context.Context, ctl Control, meeting string, rename ledger.Rename, by string) {
+	from := rename.From
+	if s.cfg.Records == nil || from == "" || strings.EqualFold(from, rename.To) && strings.EqualFold(rename.FromOrg, rename.ToOrg) {
 		return
 	}
 	cs, err := s.cfg.Records.Commitments(ctx, meeting)
@@ -101,7 +108,7 @@ func (s *Server) renameInCommitments(ctx context.Context, ctl Control, meeting, 
 		s.log.Warn("cannot rename a speaker in the commitments", "meeting", meeting, "err", err)
 		return
 	}
-	edit := ledger.CommitmentEdit{Rename: &ledger.Rename{From: from, To: to}}
+	edit := ledger.CommitmentEdit{Rename: &rename}
 	for _, c := range cs {
 		if !c.Names(from) {
 			continue

@@ -128,6 +128,46 @@ func TestControlRenameReachesCommitments(t *testing.T) {
 		renamed["c3"].Beneficiary != "Ravi Menon" || len(renamed["c2"].Edited) != 0 {
 		t.Fatalf("renamed commitments %+v", renamed)
 	}
+	// Now known as Northwind's, the organisations that were theirs are Northwind.
+	if renamed["c2"].OwnerOrg != "Northwind" || renamed["c3"].BeneficiaryOrg != "Northwind" || renamed["c1"].Owner != "Northwind" {
+		t.Errorf("organisations after the rename: %+v", renamed)
+	}
+}
+
+// A speaker known only by their side ("partner") who is given their organisation takes it to the
+// commitments that were theirs: "we will share the checklist", owned by the side, is now owned by
+// the organisation, with them as its contact. An organisation a person set stays; a commitment a
+// viewer adds, pointing at what its owner said, is their organisation's.
+func TestControlOrganisationReachesCommitments(t *testing.T) {
+	f, store := newDealFixture(t, nil)
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-2", Channel: "call", Name: "Ravi", Role: ledger.RolePartner}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{ID: "seg-2", Channel: "call", Speaker: "spk-2",
+		Role: ledger.RolePartner, StartMS: 10000, EndMS: 12000, Text: "And we will share the deployment checklist.", Language: "en"}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeCommitmentUpsert, Commitment: &ledger.CommitmentInfo{ID: "c1", What: "share the deployment checklist",
+		Owner: "partner", OwnerOrg: "partner", Contact: "Ravi", Status: ledger.StatusOpen, Confidence: 0.9}})
+	f.mustAppend(ledger.Event{Type: ledger.TypeCommitmentUpsert, Commitment: &ledger.CommitmentInfo{ID: "c2", What: "book the room",
+		Owner: "Ravi", OwnerOrg: "Fabrikam", Status: ledger.StatusOpen, Confidence: 0.9, Edited: []string{ledger.EditOwnerOrg}}})
+
+	f.post("/m/"+testMeeting+"/speakers/spk-2", `{"org":"Globex","by":"Dana"}`)
+	recs, err := store.Commitments(context.Background(), testMeeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]ledger.CommitmentRecord{}
+	for _, c := range recs {
+		got[c.ID] = c
+	}
+	if c := got["c1"]; c.Owner != "Globex" || c.OwnerOrg != "Globex" || c.Contact != "Ravi" {
+		t.Errorf("the side's commitment after the organisation was given: %+v", c.CommitmentInfo)
+	}
+	if c := got["c2"]; c.OwnerOrg != "Fabrikam" {
+		t.Errorf("an organisation a person set changed: %+v", c.CommitmentInfo)
+	}
+
+	e := f.post("/m/"+testMeeting+"/commitments", `{"what":"send the runbook","owner":"ravi","segment":"seg-2","by":"Dana"}`)
+	if c := e.Commitment; c.OwnerOrg != "Globex" || c.EditedBy(ledger.EditOwnerOrg) {
+		t.Errorf("added %+v, want it owned by Globex, the organisation of who said it", c)
+	}
 }
 
 // The pages learn the meeting's title, deal, organisations and links from /about.

@@ -361,6 +361,7 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 		return ledger.Event{}, fmt.Errorf("read speaker %q: %w", id, err)
 	}
 	old := cmp.Or(sp.Name, id)
+	oldOrg := ledger.OrgOrRole(sp.Org, sp.Role)
 	if req.Name != nil {
 		sp.Name = name
 	}
@@ -380,7 +381,7 @@ func (s *Server) editSpeaker(ctx context.Context, m *meeting, r *http.Request) (
 	}
 	e, err := s.appendEdit(ctx, ctl, ledger.Event{Type: ledger.TypeSpeakerUpdate, Meeting: m.id, Speaker: &sp, By: who})
 	if err == nil {
-		s.renameInCommitments(ctx, ctl, m.id, old, sp.Name, who)
+		s.renameInCommitments(ctx, ctl, m.id, ledger.Rename{From: old, To: sp.Name, FromOrg: oldOrg, ToOrg: ledger.OrgOrRole(sp.Org, sp.Role)}, who)
 	}
 	return e, err
 }
