@@ -233,6 +233,22 @@ func OrgName(d *Deal, org string, role Role) string {
 	return OrgOrRole(org, role)
 }
 
+// NameSides names the organisations of a commitment as its meeting's deal d names them (nil: no
+// deal, nothing changes), by the rule people's follow (OrgName): a side ("partner") recorded before
+// the meeting joined the deal, or said by someone who gave only their side, stands for the deal's
+// organisation on that side, so that every report, page and export groups a company's commitments
+// under its name once.
+func NameSides(d *Deal, c *CommitmentInfo) {
+	if d == nil {
+		return
+	}
+	if _, err := ParseRole(c.Owner); err == nil && strings.EqualFold(c.Owner, c.OwnerOrg) {
+		c.Owner = OrgName(d, c.Owner, "") // "we" of a side: the organisation owns it
+	}
+	c.OwnerOrg = OrgName(d, c.OwnerOrg, "")
+	c.BeneficiaryOrg = OrgName(d, c.BeneficiaryOrg, "")
+}
+
 // OrgOf returns the organisation on a side of the deal: the vendor's, the partner's, or the
 // account's for the buyer; "" for RoleOther, or a side the deal does not name.
 func (d Deal) OrgOf(r Role) string {

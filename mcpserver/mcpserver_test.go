@@ -277,3 +277,31 @@ type unreachable struct{ store }
 func (unreachable) VisibleMeetings(context.Context, ledger.Reader) ([]ledger.Meeting, error) {
 	return nil, errors.Join(ledger.ErrUnavailable, errors.New("dial tcp: connection refused"))
 }
+
+// A commitment recorded with only a side ("we" said by someone who gave only "partner") is the
+// deal's organisation on that side, as on the recap, with who said it as its contact; the owner
+// filter finds it by that contact too.
+func TestCommitmentsNameTheDealsOrganisations(t *testing.T) {
+	both(t, func(t *testing.T, st store) {
+		if _, err := st.Append(context.Background(), ledger.Event{Type: ledger.TypeCommitmentUpsert, Meeting: meetingKickoff,
+			Commitment: &ledger.CommitmentInfo{ID: "c-side", What: "share the connector roadmap", Owner: "partner", OwnerOrg: "partner",
+				Contact: "Lee", Beneficiary: "Acme", BeneficiaryOrg: "buyer", Status: ledger.StatusOpen, Confidence: 0.9}}); err != nil {
+			t.Fatal(err)
+		}
+		a := connect(t, newServer(t, st), callerA)
+		var open struct {
+			Commitments []struct {
+				ID, Owner, Contact string
+				OwnerOrg           string `json:"owner_org"`
+				BeneficiaryOrg     string `json:"beneficiary_org"`
+			}
+		}
+		mustCall(t, a, "list_commitments", map[string]any{"owner": "lee"}, &open)
+		if len(open.Commitments) != 1 {
+			t.Fatalf("commitments of Lee: %+v, want c-side", open.Commitments)
+		}
+		if c := open.Commitments[0]; c.ID != "c-side" || c.Owner != "Dataflow" || c.OwnerOrg != "Dataflow" || c.Contact != "Lee" || c.BeneficiaryOrg != "Acme" {
+			t.Errorf("c-side = %+v, want Dataflow's, Lee its contact, for Acme", c)
+		}
+	})
+}

@@ -341,7 +341,7 @@ func (s *Server) search(ctx context.Context, c Caller, in searchIn) (searchOut, 
 type listCommitmentsIn struct {
 	Deal    string `json:"deal,omitempty" jsonschema:"only the commitments made in the meetings of this deal (its ID, from list_deals)"`
 	Meeting string `json:"meeting,omitempty" jsonschema:"only the commitments made in this meeting"`
-	Owner   string `json:"owner,omitempty" jsonschema:"only the commitments whose owner, or the owner's organisation, contains this text (any case)"`
+	Owner   string `json:"owner,omitempty" jsonschema:"only the commitments whose owner, the owner's organisation or its contact contains this text (any case)"`
 	Status  string `json:"status,omitempty" jsonschema:"open (when left out), done, dropped or all"`
 	Since   string `json:"since,omitempty" jsonschema:"only those made in meetings that started at or after this: a date (YYYY-MM-DD, from 00:00 UTC) or an RFC 3339 time"`
 	Before  string `json:"before,omitempty" jsonschema:"only those made in meetings that started before this: a date (YYYY-MM-DD, 00:00 UTC) or an RFC 3339 time"`
@@ -357,7 +357,9 @@ type commitmentOut struct {
 	What             string    `json:"what" jsonschema:"what is to be done"`
 	Owner            string    `json:"owner" jsonschema:"who must do it: a person, or an organisation for 'we'"`
 	OwnerOrg         string    `json:"owner_org,omitempty" jsonschema:"the owner's organisation"`
+	Contact          string    `json:"contact,omitempty" jsonschema:"who said it, for a commitment an organisation owns"`
 	Beneficiary      string    `json:"beneficiary,omitempty" jsonschema:"to whom it was promised, when said"`
+	BeneficiaryOrg   string    `json:"beneficiary_org,omitempty" jsonschema:"the beneficiary's organisation"`
 	Due              string    `json:"due,omitempty" jsonschema:"the due date (YYYY-MM-DD) in the meeting's timezone"`
 	DuePhrase        string    `json:"due_phrase,omitempty" jsonschema:"the words said for the due date"`
 	Status           string    `json:"status" jsonschema:"open, done or dropped"`
@@ -366,10 +368,26 @@ type commitmentOut struct {
 	UpdatedBy        string    `json:"updated_by,omitempty" jsonschema:"who last changed it"`
 }
 
-func toCommitmentOut(m ledger.Meeting, c ledger.CommitmentRecord) commitmentOut {
+// toCommitmentOut is a commitment of meeting m, its organisations named as m's deal (nil for none)
+// names them, as recaps do.
+func toCommitmentOut(m ledger.Meeting, deal *ledger.Deal, c ledger.CommitmentRecord) commitmentOut {
+	ledger.NameSides(deal, &c.CommitmentInfo)
 	return commitmentOut{Meeting: m.ID, MeetingTitle: m.Title, MeetingStartedAt: m.StartedAt, Deal: m.DealID,
-		ID: c.ID, What: c.What, Owner: c.Owner, OwnerOrg: c.OwnerOrg, Beneficiary: c.Beneficiary, Due: c.Due,
-		DuePhrase: c.DuePhrase, Status: c.Status, Quote: c.Quote, StartMS: c.StartMS, UpdatedBy: c.UpdatedBy}
+		ID: c.ID, What: c.What, Owner: c.Owner, OwnerOrg: c.OwnerOrg, Contact: c.Contact, Beneficiary: c.Beneficiary,
+		BeneficiaryOrg: c.BeneficiaryOrg, Due: c.Due, DuePhrase: c.DuePhrase, Status: c.Status, Quote: c.Quote,
+		StartMS: c.StartMS, UpdatedBy: c.UpdatedBy}
+}
+
+// dealOf is the deal meeting m belongs to; nil for none.
+func (s *Server) dealOf(ctx context.Context, m ledger.Meeting) (*ledger.Deal, error) {
+	if m.DealID == "" {
+		return nil, nil
+	}
+	d, err := s.store.Deal(ctx, m.DealID)
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
 }
 
 type listCommitmentsOut struct {
@@ -414,14 +432,19 @@ func (s *Server) listCommitments(ctx context.Context, c Caller, in listCommitmen
 		if err != nil {
 			return listCommitmentsOut{}, err
 		}
+		deal, err := s.dealOf(ctx, m)
+		if err != nil {
+			return listCommitmentsOut{}, err
+		}
 		for _, cm := range cs {
 			if status != statusAll && cm.Status != status {
 				continue
 			}
-			if owner != "" && !strings.Contains(strings.ToLower(cm.Owner), owner) && !strings.Contains(strings.ToLower(cm.OwnerOrg), owner) {
+			co := toCommitmentOut(m, deal, cm)
+			if owner != "" && !slices.ContainsFunc([]string{co.Owner, co.OwnerOrg, co.Contact}, func(v string) bool { return strings.Contains(strings.ToLower(v), owner) }) {
 				continue
 			}
-			out.Commitments = append(out.Commitments, toCommitmentOut(m, cm))
+			out.Commitments = append(out.Commitments, co)
 		}
 	}
 	return out, nil
@@ -460,5 +483,9 @@ func (s *Server) markDone(ctx context.Context, c Caller, in markDoneIn) (markDon
 	s.log.Info("assistant changed the meeting", "meeting", m.ID, "commitment", e.Commitment.ID, "status", done,
 		"seq", e.Seq, "by", c.Name)
 	rec := ledger.CommitmentRecord{MeetingID: m.ID, CommitmentInfo: *e.Commitment, Seq: e.Seq, UpdatedAt: e.At, UpdatedBy: c.Name}
-	return markDoneOut{Commitment: toCommitmentOut(m, rec), Seq: e.Seq}, nil
+	deal, err := s.dealOf(ctx, m)
+	if err != nil {
+		return markDoneOut{}, err
+	}
+	return markDoneOut{Commitment: toCommitmentOut(m, deal, rec), Seq: e.Seq}, nil
 }

@@ -25,21 +25,11 @@ func (d *MeetingData) roster() roster {
 // org is the organisation a person belongs to in the meeting's deal (see ledger.OrgName).
 func (r roster) org(org string, role ledger.Role) string { return ledger.OrgName(r.deal, org, role) }
 
-// nameSides names the organisations of the meeting's commitments as its deal names them, by the same
-// rule as people's (org): a side ("partner") recorded before the meeting joined the deal, or said by
-// someone who gave only their side, stands for the deal's organisation on that side, so that every
-// report, page and export groups a company's commitments under its name once.
+// nameSides names the organisations of the meeting's commitments as its deal names them
+// (ledger.NameSides).
 func (d *MeetingData) nameSides() {
-	if d.Deal == nil {
-		return
-	}
 	for i := range d.Commitments {
-		c := &d.Commitments[i].CommitmentInfo
-		if _, err := ledger.ParseRole(c.Owner); err == nil && strings.EqualFold(c.Owner, c.OwnerOrg) {
-			c.Owner = ledger.OrgName(d.Deal, c.Owner, "") // "we" of a side: the organisation owns it
-		}
-		c.OwnerOrg = ledger.OrgName(d.Deal, c.OwnerOrg, "")
-		c.BeneficiaryOrg = ledger.OrgName(d.Deal, c.BeneficiaryOrg, "")
+		ledger.NameSides(d.Deal, &d.Commitments[i].CommitmentInfo)
 	}
 }
 
