@@ -27,10 +27,11 @@ func (s *Server) serveDeal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Someone signed in reaches each meeting's recap, and its downloads, with their session; a
-	// deal link opens the deal's page only, so it links to no meeting.
+	// deal link opens the deal's page only, so it links to no meeting. The links are relative to
+	// the page (/d/ID), so that they hold behind a reverse proxy serving under a path of its own.
 	if r.URL.Query().Get("t") == "" {
 		for i := range sum.Meetings {
-			sum.Meetings[i].Recap = "/m/" + url.PathEscape(sum.Meetings[i].ID) + "/recap"
+			sum.Meetings[i].Recap = "../m/" + url.PathEscape(sum.Meetings[i].ID) + "/recap"
 		}
 	}
 	var buf bytes.Buffer

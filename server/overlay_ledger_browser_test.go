@@ -3,6 +3,10 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -220,5 +224,52 @@ func TestOverlayOfASignedInMemberNamesSidesByTheDeal(t *testing.T) {
 		if got := evalJS[string](t, ctx, expr); got != want {
 			t.Errorf("%s = %q, want %q", expr, got, want)
 		}
+	}
+}
+
+// Behind a reverse proxy that serves the overlay under a path of its own, the overlay's links to
+// the recap and the deal page keep that path, and the recap's downloads hold too.
+func TestOverlayLinksBehindAProxyPath(t *testing.T) {
+	f, _ := newDealFixture(t, nil)
+	target, err := url.Parse(f.http.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstream := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.StripPrefix("/ledgerline", upstream))
+	t.Cleanup(proxy.Close)
+	ctx := newBrowser(t)
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(proxy.URL+"/ledgerline"+PagePath(testMeeting, f.token)),
+		waitJS(`!document.querySelector('#recap-link').hidden && !document.querySelector('#deal-link').hidden`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recapLink := evalJS[string](t, ctx, `document.querySelector('#recap-link').href`)
+	if want := proxy.URL + "/ledgerline/m/" + testMeeting + "/recap?t=" + f.token; recapLink != want {
+		t.Errorf("recap link %q, want %q", recapLink, want)
+	}
+	if got, want := evalJS[string](t, ctx, `document.querySelector('#deal-link').href`), proxy.URL+"/ledgerline"+DealPath("acme", "deal-token-0123456789"); got != want {
+		t.Errorf("deal link %q, want %q", got, want)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(recapLink),
+		waitJS(`document.querySelector('a[download]') !== null`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csv := evalJS[string](t, ctx, `[...document.querySelectorAll('a[download]')].find((a) => a.textContent === 'csv').href`)
+	if !strings.HasPrefix(csv, proxy.URL+"/ledgerline/m/"+testMeeting+"/export/csv?t=") {
+		t.Fatalf("csv download %q is not under the proxy's path", csv)
+	}
+	resp, err := http.Get(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("csv download through the proxy: %d", resp.StatusCode)
 	}
 }

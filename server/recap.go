@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/ledgerline/ledgerline/ledger"
 	"github.com/ledgerline/ledgerline/recap"
@@ -87,16 +86,17 @@ func (s *Server) serveRecap(w http.ResponseWriter, r *http.Request) {
 		h.Set("Content-Type", "text/markdown; charset=utf-8")
 	case "", "html":
 		// The downloads carry the access the page was opened with: its guest token, or none for
-		// someone signed in.
+		// someone signed in. They are relative to the page (/m/ID/recap), so that they hold behind
+		// a reverse proxy that serves everything under a path of its own.
 		token := r.URL.Query().Get("t")
 		for _, f := range recap.ExportFormats() {
-			href := ExportPath(m.ID, f.Kind, token)
-			if token == "" {
-				href = strings.TrimSuffix(href, "?t=")
+			href := "export/" + url.PathEscape(f.Kind)
+			if token != "" {
+				href += "?t=" + url.QueryEscape(token)
 			}
 			page.Downloads = append(page.Downloads, recap.Download{Kind: f.Kind, Href: href})
 		}
-		md := "/m/" + url.PathEscape(m.ID) + "/recap?format=md"
+		md := "recap?format=md"
 		if token != "" {
 			md += "&t=" + url.QueryEscape(token)
 		}

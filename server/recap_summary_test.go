@@ -48,11 +48,11 @@ func TestRecapNarrativeAndMarkdownDownload(t *testing.T) {
 		t.Fatal("the narrative never appeared")
 	}
 	scoped := ScopedToken(recToken, ScopeRecap)
-	md := "/m/" + recMeeting + "/recap?format=md&amp;t=" + scoped
+	md := "recap?format=md&amp;t=" + scoped
 	if !strings.Contains(page, `href="`+md+`" download>md</a>`) {
 		t.Errorf("recap page lacks the Markdown download %s", md)
 	}
-	if resp, body := withModel.get(t, strings.ReplaceAll(md, "&amp;", "&")); resp.StatusCode != http.StatusOK || !strings.Contains(body, "## Summary") {
+	if resp, body := withModel.get(t, fromPage(t, RecapPath(recMeeting, recToken), strings.ReplaceAll(md, "&amp;", "&"))); resp.StatusCode != http.StatusOK || !strings.Contains(body, "## Summary") {
 		t.Errorf("the Markdown download answers %d:\n%s", resp.StatusCode, body)
 	}
 	// The model is asked once per change of the record, not once per view.

@@ -12,6 +12,8 @@ import * as capture from './capture.js';
   const token = new URLSearchParams(location.search).get('t') || '';
   const base = location.pathname.replace(/\/+$/, '');
   const meetingID = decodeURIComponent(base.slice(base.lastIndexOf('/') + 1));
+  // Where the server's paths start: "" here, "/ledgerline" behind a proxy that serves it there.
+  const root = base.slice(0, base.lastIndexOf('/m/'));
   const STORED = new Set(['segment.final', 'speaker.update', 'commitment.upsert', 'meeting.state', 'channel.loss', 'bot.state', 'capture.health']);
   const PALETTE = ['#2563eb', '#db2777', '#059669', '#d97706', '#7c3aed', '#0891b2', '#dc2626', '#4d7c0f'];
   const MIN_BACKOFF = 500, MAX_BACKOFF = 15000;
@@ -41,7 +43,7 @@ import * as capture from './capture.js';
       $('meeting').textContent = about.title;
       document.title = `${about.title} · Ledgerline`;
     }
-    const link = (a, href) => { if (href) { a.href = href; a.hidden = false; } };
+    const link = (a, path) => { if (path) { a.href = root + path; a.hidden = false; } };
     if (about.deal) {
       $('deal').textContent = `· ${about.deal.name}`;
       $('deal').hidden = false;
