@@ -133,3 +133,7 @@ func lemmaEN(v string) string {
 }
 
 var enStems = wordSet("make", "have", "give", "take", "share", "prepare", "schedule", "write", "evaluate", "migrate", "hire", "move", "use", "continue", "prioritize", "compare", "purchase", "replace", "upgrade", "issue", "provide", "raise", "arrange", "organise", "organize", "invite", "figure", "configure", "update", "circle", "double", "close", "see", "be", "decide", "come", "leave", "love", "like", "hope")
+
+// enTakeOn is "take" as taking a task on, an action although "take" alone is stative ("I'll take
+// a seat"): "I'll take care of the NDA", "we'll take ownership of the rollout".
+var enTakeOn = regexp.MustCompile(`^ take (?:care|charge|ownership|responsibility) (?:of|for) (?:the|a|an|our|your|this|that|these|those|all|every) `)

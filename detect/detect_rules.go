@@ -387,6 +387,7 @@ func (r *langRules) accept(s *sentence, t trigger, a, b, reqB int, meeting time.
 		l := r.lemma(v)
 		lemma, said = l, v
 		if r.stative(l) && !(l == "do" && r.code == "en" && verb+1 < b && doObjects[s.toks[verb+1].low]) &&
+			!(r.code == "en" && enTakeOn.MatchString(s.span(verb, b))) &&
 			!(t.p.subj >= subjName && givenTasks[l]) && !(hasDue && readyWords.MatchString(s.span(verb, b))) {
 			return false // "I'll do that" points back; "you'll do the product evaluation" acts
 		}

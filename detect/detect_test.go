@@ -84,6 +84,21 @@ func TestWhatAndDuePhrase(t *testing.T) {
 	}
 }
 
+// Taking a task on is an action, though "take" alone is not ("I'll take a seat").
+func TestTakingATaskOn(t *testing.T) {
+	for _, text := range []string{"I'll take care of the NDA.", "I will take charge of the security review by Friday."} {
+		got := sayIn(NewDetector(), vendorAE, "en", text)
+		if len(got) != 1 || !strings.HasPrefix(got[0].What, "take ") {
+			t.Errorf("%q: %+v, want one commitment to take the task on", text, got)
+		}
+	}
+	for _, text := range []string{"I'll take a seat.", "I'll take that as a yes."} {
+		if got := sayIn(NewDetector(), vendorAE, "en", text); len(got) != 0 {
+			t.Errorf("%q: %+v, want none", text, got)
+		}
+	}
+}
+
 func TestSeveralOwnersInOneSentence(t *testing.T) {
 	got := sayIn(NewDetector(), vendorAE, "en", "I'll send the deck today, and Omar will set up the demo by Tuesday.")
 	if len(got) != 2 {
