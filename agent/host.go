@@ -217,8 +217,10 @@ func (h *Host) running(r *http.Request, meeting string) (*hostedMeeting, error) 
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
-	if token, _ := ingest.BearerToken(r); server.TokenScope(rec.Token, token) < server.ScopeJoin && !h.admits(r, meeting) {
-		return nil, ingest.ErrUnauthorized
+	if token, _ := ingest.BearerToken(r); server.TokenScope(rec.Token, token) < server.ScopeJoin {
+		if err := h.admit(r, meeting); err != nil {
+			return nil, err
+		}
 	}
 	hm, err = h.start(meeting)
 	if le := (*ledger.LeasedError)(nil); errors.As(err, &le) {
@@ -227,13 +229,27 @@ func (h *Host) running(r *http.Request, meeting string) (*hostedMeeting, error) 
 	return hm, err
 }
 
-// admits reports whether the server's access rule lets r send the meeting audio (a member or an
-// API token of a team server), besides the meeting's own tokens.
-func (h *Host) admits(r *http.Request, meeting string) bool {
+// admit reports whether the server's access rule lets r send the meeting audio (a member or an
+// API token of a team server), besides the meeting's own tokens: nil when it does; else, as a
+// publisher is answered, an unknown meeting for credentials that do not reach it (as missing ones
+// are), a refusal for those that may only watch, and a missing or wrong token otherwise.
+func (h *Host) admit(r *http.Request, meeting string) error {
 	h.mu.Lock()
 	srv := h.srv
 	h.mu.Unlock()
-	return srv != nil && srv.Admits(r, meeting)
+	if srv == nil {
+		return ingest.ErrUnauthorized
+	}
+	switch err := srv.Admit(r, meeting); {
+	case err == nil:
+		return nil
+	case errors.Is(err, ledger.ErrNotFound):
+		return ingest.ErrUnknownMeeting
+	case errors.Is(err, server.ErrReadOnly):
+		return ingest.Refuse("your organisation may view this meeting but not send it audio: ask its owner for an edit share")
+	default:
+		return ingest.ErrUnauthorized
+	}
 }
 
 // elsewhere answers a publisher of a meeting that another process runs (a replica of this server

@@ -36,9 +36,15 @@ func (m *Meeting) newWHIP() (*ingest.WHIP, error) {
 func (m *Meeting) authorize(r *http.Request, meeting string) error {
 	token, _ := ingest.BearerToken(r)
 	known, ok := m.srv.CheckToken(meeting, token, server.ScopeJoin)
-	if !ok && m.host != nil && m.host.admits(r, meeting) {
-		// A hosted meeting on a team server: its access rule lets this member or API token in.
-		known, ok = true, true
+	if !ok && m.host != nil {
+		// A hosted meeting on a team server: its access rule may let this member or API token in,
+		// or say that it reaches no such meeting, or may only watch it.
+		switch err := m.host.admit(r, meeting); {
+		case err == nil:
+			known, ok = true, true
+		case !errors.Is(err, ingest.ErrUnauthorized):
+			return err
+		}
 	}
 	switch {
 	case !known:

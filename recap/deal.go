@@ -324,6 +324,9 @@ func addDealCommitment(groups []*DealCommitment, deal ledger.Deal, d MeetingData
 
 // WriteJSON writes the summary as indented JSON.
 func (s DealSummary) WriteJSON(w io.Writer) error {
+	// An empty list is [], never null: a program reading the report need not tell the two apart.
+	s.Meetings, s.Orgs, s.People = orEmpty(s.Meetings), orEmpty(s.Orgs), orEmpty(s.People)
+	s.Commitments, s.OpenQuestions, s.Objections = orEmpty(s.Commitments), orEmpty(s.OpenQuestions), orEmpty(s.Objections)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(s); err != nil {
@@ -450,4 +453,12 @@ func (s DealSummary) WriteHTML(w io.Writer) error {
 		return fmt.Errorf("recap: write deal %q as HTML: %w", s.Deal.ID, err)
 	}
 	return nil
+}
+
+// orEmpty is list, or an empty list for none.
+func orEmpty[T any](list []T) []T {
+	if list == nil {
+		return []T{}
+	}
+	return list
 }

@@ -55,7 +55,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Scope) (
 	id := r.PathValue("meeting")
 	token := r.URL.Query().Get("t")
 	m, known, scope := s.checkToken(id, token)
-	if !meetingIDPattern.MatchString(id) {
+	if !ValidID(id) {
 		plainError(w, http.StatusNotFound, msgNoMeeting)
 		return nil, false
 	}
@@ -95,7 +95,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, need Scope) (
 func (s *Server) authorizeRecord(w http.ResponseWriter, r *http.Request) (ledger.Meeting, bool) {
 	store := s.cfg.Records
 	id := r.PathValue("meeting")
-	if store == nil || !meetingIDPattern.MatchString(id) {
+	if store == nil || !ValidID(id) {
 		plainError(w, http.StatusNotFound, msgNoMeeting)
 		return ledger.Meeting{}, false
 	}
@@ -122,7 +122,7 @@ func (s *Server) authorizeRecord(w http.ResponseWriter, r *http.Request) (ledger
 func (s *Server) authorizeDeal(w http.ResponseWriter, r *http.Request) (ledger.Deal, bool) {
 	store := s.cfg.Records
 	id := r.PathValue("deal")
-	if store == nil || !meetingIDPattern.MatchString(id) {
+	if store == nil || !ValidID(id) {
 		plainError(w, http.StatusNotFound, msgNoDeal)
 		return ledger.Deal{}, false
 	}

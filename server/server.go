@@ -136,7 +136,12 @@ var ErrClosed = errors.New("server: closed")
 // ErrMeetingID reports a meeting ID that cannot be used in a link.
 var ErrMeetingID = errors.New("server: invalid meeting ID")
 
-var meetingIDPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+// idPattern is what the IDs of meetings and deals may be: they travel in links' paths.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
+
+// ValidID reports whether id may name a meeting or a deal: 1-128 letters, digits, '.', '_', '~'
+// or '-', which a link's path carries as they are.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Log == nil {
@@ -278,7 +283,7 @@ func (s *Server) AddMeeting(id string) (string, error) {
 // AddMeetingToken registers a meeting with a given access token, or replaces the token of a
 // registered one (its viewers stay connected). Tokens must be at least 16 characters.
 func (s *Server) AddMeetingToken(id, token string) error {
-	if !meetingIDPattern.MatchString(id) {
+	if !ValidID(id) {
 		return fmt.Errorf("%w: %q (use 1-128 letters, digits, '.', '_', '~' or '-')", ErrMeetingID, id)
 	}
 	if len(token) < 16 {
@@ -518,11 +523,15 @@ func (s *Server) CheckToken(meeting, token string, need Scope) (known, ok bool) 
 	return known, scope >= need
 }
 
-// Admits reports whether the server's Gate lets r change the meeting, send it audio included:
-// someone signed in, or an API token, whom the access rule lets edit it. False without a Gate,
-// or when the Gate cannot tell.
-func (s *Server) Admits(r *http.Request, meeting string) bool {
-	return s.cfg.Gate != nil && s.cfg.Gate.Meeting(r, meeting, true) == nil
+// Admit reports whether the server's Gate lets r change the meeting, send it audio included:
+// nil for someone signed in, or an API token, whom the access rule lets edit it; else the Gate's
+// answer (ErrNoCredentials, ErrReadOnly, one wrapping ledger.ErrNotFound), and ErrNoCredentials
+// without a Gate.
+func (s *Server) Admit(r *http.Request, meeting string) error {
+	if s.cfg.Gate == nil {
+		return ErrNoCredentials
+	}
+	return s.cfg.Gate.Meeting(r, meeting, true)
 }
 
 // checkToken finds a served meeting and the widest scope token opens of it. known reports a

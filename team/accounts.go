@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/server"
 )
 
 // orgJSON is an organisation as the API shows it.
@@ -351,7 +352,7 @@ func (s *Server) createDeal(w http.ResponseWriter, r *http.Request, p principal)
 	if err := decodeJSON(w, r, maxSmallBody, &req); err != nil {
 		return err
 	}
-	if !idPattern.MatchString(req.ID) {
+	if !server.ValidID(req.ID) {
 		return failf(http.StatusBadRequest, "deal id %q: use 1-128 letters, digits, '.', '_', '~' or '-'", req.ID)
 	}
 	name, err := checkName("name", req.Name)

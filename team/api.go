@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"errors"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -30,9 +29,6 @@ const (
 
 //go:embed openapi.json
 var openAPI []byte
-
-// idPattern is what IDs of deals and meetings may be: they travel in links.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,128}$`)
 
 // apiFunc serves one API request made by p.
 type apiFunc func(w http.ResponseWriter, r *http.Request, p principal) error

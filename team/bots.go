@@ -196,7 +196,7 @@ func (s *Server) createBot(w http.ResponseWriter, r *http.Request, p principal) 
 func (s *Server) visibleBot(r *http.Request, p principal, edit bool) (ledger.BotRequest, error) {
 	id := r.PathValue("id")
 	notFound := failf(http.StatusNotFound, "no bot %q (or it is not your organisation's)", id)
-	if !idPattern.MatchString(id) {
+	if !server.ValidID(id) {
 		return ledger.BotRequest{}, notFound
 	}
 	b, err := s.store.Bot(r.Context(), id)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ledgerline/ledgerline/ledger"
+	"github.com/ledgerline/ledgerline/server"
 )
 
 // Limits of calendars.
@@ -105,7 +106,7 @@ func (s *Server) listCalendars(w http.ResponseWriter, r *http.Request, p princip
 func (s *Server) deleteCalendar(w http.ResponseWriter, r *http.Request, p principal) error {
 	id := r.PathValue("id")
 	notFound := failf(http.StatusNotFound, "no calendar %q (or it is not your organisation's)", id)
-	if !idPattern.MatchString(id) {
+	if !server.ValidID(id) {
 		return notFound
 	}
 	c, err := s.store.Calendar(r.Context(), id)

@@ -45,7 +45,7 @@ func (s *Server) importCursor(w http.ResponseWriter, r *http.Request, p principa
 	if !originPattern.MatchString(origin) {
 		return failf(http.StatusBadRequest, "origin must be 1-128 letters, digits or '.', '_', ':', '~', '-'")
 	}
-	if !idPattern.MatchString(id) {
+	if !server.ValidID(id) {
 		return failf(http.StatusNotFound, "no such meeting %q", id)
 	}
 	// A meeting the server has not heard of yet holds nothing from anyone.
@@ -69,7 +69,7 @@ func (s *Server) importCursor(w http.ResponseWriter, r *http.Request, p principa
 // sender must be allowed to edit); later ones need edit access to the meeting.
 func (s *Server) importEvents(w http.ResponseWriter, r *http.Request, p principal) error {
 	id := r.PathValue("id")
-	if !idPattern.MatchString(id) {
+	if !server.ValidID(id) {
 		return failf(http.StatusNotFound, "no such meeting %q", id)
 	}
 	var b importBatch

@@ -55,7 +55,7 @@ func (s *Server) listMeetings(w http.ResponseWriter, r *http.Request, p principa
 // visibleMeeting returns the meeting of the request's path if p may reach it (edit: change it).
 func (s *Server) visibleMeeting(r *http.Request, p principal, edit bool) (ledger.Meeting, error) {
 	id := r.PathValue("id")
-	if !idPattern.MatchString(id) {
+	if !server.ValidID(id) {
 		return ledger.Meeting{}, failf(http.StatusNotFound, "no such meeting %q", id)
 	}
 	if err := s.allow(r.Context(), p, id, edit); err != nil {

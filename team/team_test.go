@@ -357,11 +357,12 @@ func TestInviteSignsInOnce(t *testing.T) {
 	if !strings.Contains(page, `id="seg-s1"`) {
 		t.Fatalf("recap page has no target for the search's link:\n%s", page)
 	}
-	if deal := get(f.srv.URL+"/d/deal-1", http.StatusOK); !strings.Contains(deal, `<a href="/m/`+id+`/recap">`) {
+	// Links relative to their page (they hold behind a proxy's path) land where they should.
+	if deal := get(f.srv.URL+"/d/deal-1", http.StatusOK); !strings.Contains(deal, `<a href="../m/`+id+`/recap">`) {
 		t.Fatalf("the deal page does not link the meeting's recap:\n%s", deal)
 	}
 	// Signed in, the downloads need no token: the session opens them.
-	if !strings.Contains(page, `href="/m/`+id+`/export/csv" download`) {
+	if !strings.Contains(page, `href="export/csv" download`) {
 		t.Fatalf("recap page lacks the commitments' download:\n%s", page)
 	}
 	if csv := get(f.srv.URL+"/m/"+id+"/export/csv", http.StatusOK); !strings.Contains(csv, "send the integration architecture") {
@@ -719,6 +720,29 @@ func TestCreateMeeting(t *testing.T) {
 		_ = p.Close(pctx)
 		t.Error("a stranger's API token sent audio to the meeting")
 	}
+	// Answered as the API answers: a meeting the token does not reach is not found, as a missing
+	// one is; one its organisation may only watch is refused as such; no token is asked for one.
+	whip := func(token string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, made.WHIP+"?name=Eve", strings.NewReader("v=0\r\n"))
+		req.Header.Set("Content-Type", "application/sdp")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := whip(f.other); code != http.StatusNotFound {
+		t.Errorf("WHIP with a stranger's token: %d, want 404", code)
+	}
+	if code := whip(""); code != http.StatusUnauthorized {
+		t.Errorf("WHIP without a token: %d, want 401", code)
+	}
+
 	f.call(http.MethodGet, "/api/v1/meetings/"+made.ID, f.partnerTok, nil, http.StatusOK, nil)
 	f.call(http.MethodGet, "/api/v1/meetings/"+made.ID, f.other, nil, http.StatusNotFound, nil)
 	// Its record is the server's own: a laptop cannot send events into it.
@@ -731,6 +755,11 @@ func TestCreateMeeting(t *testing.T) {
 	// Without an ingest, the server does not record meetings itself, and says so.
 	plain := newFixture(t, sqliteStore(t))
 	plain.call(http.MethodPost, "/api/v1/meetings", plain.vendorTok, map[string]string{"title": "x"}, http.StatusNotImplemented, nil)
+	// Shared to watch only, it is refused as such.
+	f.call(http.MethodPost, "/api/v1/deals/deal-1/shares", f.admin, map[string]string{"org": "Elsewhere Ltd", "level": "view"}, http.StatusOK, nil)
+	if code := whip(f.other); code != http.StatusForbidden {
+		t.Errorf("WHIP with a token of an organisation that may only watch: %d, want 403", code)
+	}
 }
 
 // routes records the patterns registered on it.

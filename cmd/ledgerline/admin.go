@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ledgerline/ledgerline/server"
 )
 
 const (
@@ -184,8 +186,8 @@ func adminRequire(name string, flags ...[2]string) error {
 
 // adminID checks an ID that goes into a request's path.
 func adminID(kind, id string) error {
-	if strings.TrimSpace(id) == "" || id == "." || id == ".." {
-		return fmt.Errorf("%w: %q is not a %s ID", errUsage, id, kind)
+	if !server.ValidID(id) || id == "." || id == ".." {
+		return fmt.Errorf("%w: %q is not a %s ID: IDs are 1-128 letters, digits, '.', '_', '~' or '-'", errUsage, id, kind)
 	}
 	return nil
 }

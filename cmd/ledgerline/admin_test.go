@@ -490,6 +490,8 @@ func TestAdminUsageErrors(t *testing.T) {
 		{[]string{"invite", "--org", "Acme", "--role", "owner"}, `unknown role "owner"`},
 		{[]string{"deal", "create", "--id", "x", "--vendor-org", "Acme"}, "--name is required"},
 		{[]string{"deal", "create", "--id", "x", "--name", "x", "--vendor-org", "Acme", "--partner-org", "G", "--partner-level", "admin"}, "use view or edit"},
+		{[]string{"deal", "create", "--id", "x", "--name", "x", "--vendor-org", "Acme", "--partner-level", "view"}, "name the partner with --partner-org"},
+		{[]string{"deal", "create", "--id", "bad id", "--name", "x"}, "1-128 letters"},
 		{[]string{"deal", "share", "--deal", "x", "--org", "y", "--level", "owner"}, "use view or edit"},
 		{[]string{"deal", "share", "--org", "y"}, "--deal is required"},
 		{[]string{"meeting", "create"}, "--title is required"},

@@ -243,7 +243,7 @@ func runAdminDealCreate(ctx context.Context, e *env, conn *adminConn, cmd adminC
 	fs := adminFlagSet(e, cmd,
 		"Create a deal, an account a vendor and a partner sell to together. The vendor's\n"+
 			"organisation owns it and sees all its meetings; it is shared with the partner's.")
-	id := fs.String("id", "", "a short ID for the deal (letters, digits, '-')")
+	id := fs.String("id", "", "a short ID for the deal, which its page's link carries (1-128 letters, digits, '.', '_', '~' or '-')")
 	dname := fs.String("name", "", "the deal's name")
 	account := fs.String("account", "", "the buyer's organisation, as a name (it need not be on the server)")
 	vendor := fs.String("vendor-org", "", "the vendor's organisation, which owns the deal: "+orgHelp+" (default: the token's own)")
@@ -260,6 +260,9 @@ func runAdminDealCreate(ctx context.Context, e *env, conn *adminConn, cmd adminC
 	}
 	if err := adminLevel("partner-level", *level); err != nil {
 		return err
+	}
+	if given(fs, "partner-level") && *partner == "" {
+		return fmt.Errorf("%w: --partner-level says what the partner may do: name the partner with --partner-org too", errUsage)
 	}
 	body := map[string]string{"id": *id, "name": *dname, "account": *account}
 	if *vendor != "" {

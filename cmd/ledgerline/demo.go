@@ -25,7 +25,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	speed := speedFlag(fs)
 	db := dbFlag(fs)
 	stay := stayFlag(fs)
-	if _, err := parseInterspersed(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	rate := speed.rate
@@ -51,7 +51,13 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	}
 	defer m.Close()
 	if modelErr != nil {
-		fmt.Fprintf(e.stderr, "no usable speech model (%v)\nreplaying the sample call's reference transcript instead; to hear it transcribed, run 'ledgerline models pull %s' and start the demo again\n", modelErr, models.Default)
+		get := fmt.Sprintf("run 'ledgerline models pull %s'", models.Default)
+		if mm, err := models.Lookup(*model); err == nil {
+			get = fmt.Sprintf("run 'ledgerline models pull %s'", mm.Name)
+		} else if *model != models.Default {
+			get = fmt.Sprintf("give --model a ggml Whisper model file, or %s and leave out --model", get)
+		}
+		fmt.Fprintf(e.stderr, "no usable speech model (%v)\nreplaying the sample call's reference transcript instead; to hear it transcribed, %s, and start the demo again\n", modelErr, get)
 		lines, err := agent.SampleCallTranscript()
 		if err != nil {
 			return err

@@ -126,7 +126,7 @@ var flagRules = map[string]flagRule{
 	"server":  {meanings: []flagMeaning{{says: "team server"}}, sameDefault: true},
 	"meeting": {meanings: []flagMeaning{{says: "(its ID is in its overlay link)"}}},
 	"deal":    {meanings: []flagMeaning{{says: "the deal"}}},
-	"id":      {meanings: []flagMeaning{{says: "a short ID for the deal (letters, digits, '-')"}}, sameUsage: true},
+	"id":      {meanings: []flagMeaning{{says: "a short ID for the deal, which its page's link carries (1-128 letters, digits, '.', '_', '~' or '-')"}}, sameUsage: true},
 	"account": {meanings: []flagMeaning{{says: "the buyer's organisation"}}},
 	"title":   {meanings: []flagMeaning{{says: "the meeting's title"}}},
 	"role":    {meanings: []flagMeaning{{says: "member"}}, sameDefault: true},

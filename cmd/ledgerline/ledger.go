@@ -58,7 +58,7 @@ func runLedger(ctx context.Context, e *env, args []string) error {
 	defer store.Close()
 	report, err := recap.DealReport(ctx, store, *deal, *open)
 	if errors.Is(err, ledger.ErrNotFound) {
-		return fmt.Errorf("no deal %q in %s: %s", *deal, store.Path(), createDealHint(*deal))
+		return fmt.Errorf("no deal %q in %s: %s, or give --db the database its calls were recorded in", *deal, store.Path(), createDealHint(*deal))
 	}
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func openExisting(path string, opts ...ledger.SQLiteOption) (*ledger.SQLiteStore
 func runDeal(ctx context.Context, e *env, args []string) error {
 	const synopsis = "deal create --id ID --name NAME --account BUYER --vendor VENDOR --partner PARTNER [--db FILE]"
 	fs := newFlagSet(e, "deal create", synopsis)
-	id := fs.String("id", "", "a short ID for the deal (letters, digits, '-')")
+	id := fs.String("id", "", "a short ID for the deal, which its page's link carries (1-128 letters, digits, '.', '_', '~' or '-')")
 	name := fs.String("name", "", "the deal's name")
 	account := fs.String("account", "", "the buyer's organisation")
 	vendor := fs.String("vendor", "", "the vendor's organisation")
@@ -108,11 +108,14 @@ func runDeal(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
 		return fmt.Errorf("%w: ledgerline %s", errUsage, synopsis)
 	}
-	if _, err := parseInterspersed(fs, args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if *id == "" || *name == "" {
 		return fmt.Errorf("%w: --id and --name are required: ledgerline %s", errUsage, synopsis)
+	}
+	if !server.ValidID(*id) {
+		return fmt.Errorf("%w: --id %q: use 1-128 letters, digits, '.', '_', '~' or '-' (the deal page's link carries it), such as acme-rollout", errUsage, *id)
 	}
 	path := *db
 	if path == "" {
@@ -136,7 +139,7 @@ func runDeal(ctx context.Context, e *env, args []string) error {
 
 // createDealHint says how to make a deal that does not exist yet.
 func createDealHint(id string) string {
-	return fmt.Sprintf("create it with 'ledgerline deal create --id %s --name NAME --vendor ORG --partner ORG --account ORG', or leave out --deal", id)
+	return fmt.Sprintf("create it with 'ledgerline deal create --id %s --name NAME --vendor ORG --partner ORG --account ORG'", id)
 }
 
 // runRecap prints a recorded meeting's recap, or one of its exports.
@@ -166,6 +169,9 @@ func runRecap(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close()
+	if _, err := store.Meeting(ctx, ids[0]); errors.Is(err, ledger.ErrNotFound) {
+		return fmt.Errorf("no meeting %q in %s: give the ID its overlay link carries (/m/ID), or --db the database it was recorded in", ids[0], store.Path())
+	}
 	switch format.name {
 	case "md", "html":
 		recap, err := recap.Build(ctx, store, ids[0])

@@ -132,10 +132,8 @@ func usage(w io.Writer) {
 // links and the compute backend that whisper.cpp was built with.
 func runVersion(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "version", "version")
-	if rest, err := parseInterspersed(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	} else if len(rest) > 0 {
-		return fmt.Errorf("%w: ledgerline version takes no arguments", errUsage)
 	}
 	fmt.Fprintf(e.stdout, "ledgerline %s\nwhisper.cpp %s\nbackend %s\n", version(), asr.WhisperVersion(), asr.Backend())
 	return nil
@@ -206,6 +204,16 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, args[0])
 		args = args[1:]
 	}
+}
+
+// parseFlags parses args for a command that takes flags only: an argument left over (a typo, a
+// value given without its flag) is a usage error rather than ignored.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	rest, err := parseInterspersed(fs, args)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("%w: ledgerline %s takes no arguments, only flags, and %q is none: see 'ledgerline %s -h'", errUsage, fs.Name(), rest[0], fs.Name())
+	}
+	return err
 }
 
 // newFlagSet returns a flag set whose usage shows synopsis: one line per

@@ -234,8 +234,37 @@ func TestModelsMakeRandom(t *testing.T) {
 	if _, err := models.Inspect(out); err != nil {
 		t.Errorf("generated model does not inspect: %v", err)
 	}
-	if code, _, errOut := ledgerline(t, "models", "make-random", "--shape", "giant", "--out", out); code != 1 || !strings.Contains(errOut, "unknown model shape") {
-		t.Errorf("bad shape: exit %d, %q", code, errOut)
+	if code, _, errOut := ledgerline(t, "models", "make-random", "--shape", "giant", "--out", out); code != 2 || !strings.Contains(errOut, "use test or tiny") {
+		t.Errorf("bad shape: exit %d, %q; want the usage error", code, errOut)
+	}
+}
+
+// An argument a command does not take, a deal ID a link cannot carry, or a meeting the database
+// does not hold is said, with what to do, before anything is done.
+func TestCommandsRefuseWhatTheyDoNotTake(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "m.db")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "--db", db, "extra"}, 2, `"extra" is none`},
+		{[]string{"demo", "--db", db, "extra"}, 2, `"extra" is none`},
+		{[]string{"deal", "create", "--id", "z1", "--name", "n", "--db", db, "extra"}, 2, `"extra" is none`},
+		{[]string{"deal", "create", "--id", "bad id!", "--name", "n", "--db", db}, 2, "1-128 letters"},
+		{[]string{"deal", "create", "--id", "x/y", "--name", "n", "--db", db}, 2, "1-128 letters"},
+		{[]string{"deal", "create", "--id", "acme-rollout", "--name", "Acme", "--db", db}, 0, ""},
+		{[]string{"recap", "nosuch", "--db", db}, 1, `no meeting "nosuch" in ` + db},
+		{[]string{"ledger", "--deal", "nosuch", "--db", db}, 1, "or give --db the database"},
+	} {
+		code, _, errOut := ledgerline(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+	}
+	if code, out, errOut := ledgerline(t, "ledger", "--deal", "acme-rollout", "--db", db, "--format", "json"); code != 0 ||
+		!strings.Contains(out, `"commitments": []`) || strings.Contains(out, "null") {
+		t.Errorf("the report of a deal with no meetings: exit %d, %s%s; want empty lists, no null", code, out, errOut)
 	}
 }
 

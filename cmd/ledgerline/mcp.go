@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/user"
@@ -25,10 +24,8 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 		"tools at /mcp, for an API token: see docs/api.md, \"Assistants (MCP)\".")
 	db := dbFlag(fs)
 	me := fs.String("me", "", "your name, which the changes the assistant makes are recorded by (default: your login name)")
-	if rest, err := parseInterspersed(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	} else if len(rest) > 0 {
-		return fmt.Errorf("%w: ledgerline mcp takes no arguments", errUsage)
 	}
 	name, err := checkName("me", *me)
 	if err != nil {

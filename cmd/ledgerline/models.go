@@ -112,11 +112,14 @@ func runModels(ctx context.Context, e *env, args []string) error {
 		shape := fs.String("shape", string(models.ShapeTest), "test (about 8 MB, for tests) or tiny (the tiny model's dimensions, for benchmarks)")
 		out := fs.String("out", "", "file to write")
 		seed := fs.Uint64("seed", 1, "random seed: the same seed writes the same file")
-		if _, err := parseInterspersed(fs, args[1:]); err != nil {
+		if err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		}
 		if *out == "" {
 			return fmt.Errorf("%w: --out FILE is required", errUsage)
+		}
+		if sh := models.Shape(*shape); sh != models.ShapeTest && sh != models.ShapeTiny {
+			return fmt.Errorf("%w: --shape %q: use %s or %s", errUsage, *shape, models.ShapeTest, models.ShapeTiny)
 		}
 		if err := models.GenerateRandomFile(*out, models.Shape(*shape), *seed); err != nil {
 			return err

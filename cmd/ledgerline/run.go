@@ -63,7 +63,7 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		", given to the mic channel (with --deal, your organisation is the deal's on that side; with --server, it is your token's organisation, on its side of the deal)")
 	team := addTeamFlags(fs, "team server to send the meeting to as it is recorded, such as https://ledgerline.example.com; kept here too, and sent later when the server cannot be reached (see 'ledgerline sync')")
 	syncTimeout := fs.Duration("sync-timeout", 30*time.Second, "with --server, how long to wait when the meeting ends for the server to acknowledge every event; what is left is sent by 'ledgerline sync'")
-	if _, err := parseInterspersed(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := checkLanguages(*language, languages); err != nil {
@@ -234,7 +234,7 @@ func listenMeeting(ctx context.Context, e *env, store *ledger.SQLiteStore, cfg a
 		return nil, fmt.Errorf("%w (see the meeting ID in the overlay link of the earlier run)", err)
 	}
 	if cfg.Deal != "" && errors.Is(err, ledger.ErrNotFound) {
-		return nil, fmt.Errorf("no deal %q in %s: %s", cfg.Deal, store.Path(), createDealHint(cfg.Deal))
+		return nil, fmt.Errorf("no deal %q in %s: %s, or leave out --deal", cfg.Deal, store.Path(), createDealHint(cfg.Deal))
 	}
 	if err != nil {
 		return nil, err
@@ -260,9 +260,12 @@ func whisperLoader(e *env, path string, size asr.Sizing) func(context.Context) (
 
 // finish keeps serving until interrupted when stay is set, then ends the meeting for its viewers.
 func finish(ctx context.Context, e *env, m *agent.Meeting, stay bool) error {
-	if stay && ctx.Err() == nil {
+	switch {
+	case stay && ctx.Err() == nil:
 		fmt.Fprintln(e.stderr, "the call has played; the overlay is still served until interrupted (Ctrl-C)")
 		<-ctx.Done()
+	case ctx.Err() == nil:
+		fmt.Fprintln(e.stderr, "the call has played and its overlay closes now (--stay keeps it served until interrupted)")
 	}
 	return m.Finish(ctx)
 }

@@ -126,10 +126,8 @@ func runSync(ctx context.Context, e *env, args []string) error {
 	tf := addTeamFlags(fs, "the team server to send to, such as https://ledgerline.example.com")
 	meeting := fs.String("meeting", "", "also send this meeting, recorded earlier without --server (its ID is in its overlay link)")
 	db := dbFlag(fs)
-	if rest, err := parseInterspersed(fs, args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
-	} else if len(rest) > 0 {
-		return fmt.Errorf("%w: sync takes no arguments, only flags: ledgerline sync --server URL", errUsage)
 	}
 	if *tf.server == "" {
 		return fmt.Errorf("%w: --server URL is required: the team server to send the meetings to", errUsage)
