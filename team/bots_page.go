@@ -91,7 +91,7 @@ func (s *Server) sendBotForm(w http.ResponseWriter, r *http.Request, p principal
 	if _, err := s.orderBot(w, r, p, o); err != nil {
 		return s.showBox(w, r, p, err)
 	}
-	http.Redirect(w, r, "/#bots", http.StatusSeeOther)
+	http.Redirect(w, r, s.root+"/#bots", http.StatusSeeOther)
 	return nil
 }
 

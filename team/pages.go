@@ -19,7 +19,9 @@ import (
 //go:embed web
 var web embed.FS
 
-var pages = template.Must(template.ParseFS(web, "web/pages.html.tmpl"))
+// pages are the page templates; each Server's own copy knows the path it is served under (root).
+var pages = template.Must(template.New("pages").Funcs(template.FuncMap{"root": func() string { return "" }}).
+	ParseFS(web, "web/pages.html.tmpl"))
 
 // pageCSP allows the pages' own stylesheet and forms posted to this server; no script at all.
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; " +
@@ -66,7 +68,7 @@ func (s *Server) page(fn func(w http.ResponseWriter, r *http.Request, p principa
 // render writes a page template.
 func (s *Server) render(w http.ResponseWriter, code int, name string, data any) {
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
 		s.log.Error("cannot render a page", "page", name, "err", err)
 		http.Error(w, "This page cannot be shown.", http.StatusInternalServerError)
 		return
@@ -150,7 +152,7 @@ func (s *Server) serveLibrary(w http.ResponseWriter, r *http.Request, p principa
 		if !ok {
 			g := dealGroup{ID: m.DealID}
 			if deal != nil {
-				g.Name, g.Account, g.Page = deal.Name, deal.Account, "/d/"+url.PathEscape(deal.ID)
+				g.Name, g.Account, g.Page = deal.Name, deal.Account, s.root+"/d/"+url.PathEscape(deal.ID)
 			}
 			i = len(page.Groups)
 			groups[m.DealID] = i
@@ -185,7 +187,7 @@ func (s *Server) libraryRow(r *http.Request, m ledger.Meeting, deal *ledger.Deal
 			open++
 		}
 	}
-	path := "/m/" + url.PathEscape(m.ID)
+	path := s.root + "/m/" + url.PathEscape(m.ID)
 	return libraryRow{ID: m.ID, Title: m.Title, Date: m.StartedAt.UTC().Format("2 Jan 2006 15:04 MST"), Orgs: strings.Join(orgs, ", "),
 		Overlay: path, Recap: path + "/recap", Open: open, Live: m.State == ledger.MeetingRecording}, nil
 }
@@ -283,7 +285,7 @@ func (s *Server) redeemInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("signed in with an invite", "session", sess.ID, "org", sess.OrgID, "role", string(sess.Role))
 	s.setSession(w, r, secret, expires)
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, s.root+"/", http.StatusSeeOther)
 }
 
 // signOut ends the browser's session.
@@ -301,5 +303,5 @@ func (s *Server) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, s.root+"/", http.StatusSeeOther)
 }

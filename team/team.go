@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -82,6 +83,10 @@ type Server struct {
 	origins []string // browser origins of this server's pages besides the request's host, lower case
 	// assistants serves AI assistants at /mcp, as the callers the API's credential check finds.
 	assistants *mcpserver.Server
+	// root is the path the public URL serves the server under ("/ledgerline"; "" at the host's
+	// root), which the pages' links start with; pages are the page templates that know it.
+	root  string
+	pages *template.Template
 }
 
 // New returns a Server for cfg.
@@ -108,7 +113,9 @@ func New(cfg Config) (*Server, error) {
 		// Pages reached at the public URL are this server's, whatever Host a proxy passes on.
 		u, _ := url.Parse(cfg.PublicURL) // checked above
 		sc.AllowedOrigins = append(slices.Clone(sc.AllowedOrigins), u.Scheme+"://"+u.Host)
+		s.root = strings.TrimSuffix(u.EscapedPath(), "/")
 	}
+	s.pages = template.Must(pages.Clone()).Funcs(template.FuncMap{"root": func() string { return s.root }})
 	for _, o := range sc.AllowedOrigins {
 		s.origins = append(s.origins, strings.ToLower(strings.TrimSuffix(o, "/")))
 	}

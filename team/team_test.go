@@ -944,3 +944,65 @@ func TestDealRefusesAHiddenAccountAndItsOwnerAsPartner(t *testing.T) {
 	f.call(http.MethodPost, "/api/v1/deals/deal-1/shares", f.admin, map[string]string{"org": "Acme", "level": "view"}, http.StatusBadRequest, nil)
 	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "d2", "name": "x", "vendor_org": "Acme", "account": " Buyer Inc "}, http.StatusCreated, nil)
 }
+
+// Behind a reverse proxy that serves the team server under a path of its own (the public URL's),
+// the pages' links, forms, stylesheet and redirects stay under that path.
+func TestPagesBehindAProxyPath(t *testing.T) {
+	store := sqliteStore(t)
+	var upstream http.Handler
+	proxy := httptest.NewServer(http.StripPrefix("/ledgerline", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upstream.ServeHTTP(w, r)
+	})))
+	defer proxy.Close()
+	ts, err := New(Config{Store: store, PublicURL: proxy.URL + "/ledgerline"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	upstream = ts.Handler()
+	srv := httptest.NewServer(ts.Handler())
+	defer srv.Close()
+	admin, err := ts.EnsureAdmin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, srv: srv, store: store, admin: admin}
+	f.vendor = f.org("Acme")
+	f.vendorTok = f.token(f.vendor)
+	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "deal-1", "name": "Big deal", "vendor_org": "Acme"}, http.StatusCreated, nil)
+	id := uuid.Must(uuid.NewV7()).String()
+	f.call(http.MethodPost, "/api/v1/meetings/"+id+"/import", f.vendorTok, batch(0, laptopEvents(id), "deal-1"), http.StatusOK, nil)
+	var inv struct{ Link string }
+	f.call(http.MethodPost, "/api/v1/invites", f.admin, map[string]string{"org": "Acme"}, http.StatusCreated, &inv)
+	if !strings.HasPrefix(inv.Link, proxy.URL+"/ledgerline/invite/") {
+		t.Fatalf("invite link %q is not under the public URL", inv.Link)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.PostForm(inv.Link, url.Values{"name": {"Pat"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/ledgerline/" {
+		t.Fatalf("sign-in ended at %s with %d, want the library under /ledgerline/", resp.Request.URL, resp.StatusCode)
+	}
+	for _, want := range []string{`href="/ledgerline/team/page.css"`, `<a href="/ledgerline/">Library</a>`, `action="/ledgerline/search"`,
+		`action="/ledgerline/signout"`, `href="/ledgerline/d/deal-1"`, `href="/ledgerline/m/` + id + `/recap"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the library lacks %s:\n%s", want, page)
+		}
+	}
+	for _, path := range []string{"/ledgerline/team/page.css", "/ledgerline/d/deal-1", "/ledgerline/m/" + id + "/recap", "/ledgerline/search?q=architecture"} {
+		resp, err := browser.Get(proxy.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s through the proxy: %d", path, resp.StatusCode)
+		}
+	}
+}

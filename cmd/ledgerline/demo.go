@@ -36,9 +36,6 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	// would end with nothing to see, so it stays.
 	*stay = *stay || math.IsInf(rate, 1)
 	path, modelErr := resolveModel(*model)
-	if modelErr == nil {
-		_, modelErr = models.Inspect(path)
-	}
 
 	store, err := recordingStore(*db)
 	if err != nil {

@@ -66,8 +66,12 @@ func languagesFlag(fs *flag.FlagSet) *languagesValue {
 	return l
 }
 
-// checkLanguages refuses a --language that names one together with --languages, which detects.
+// checkLanguages refuses a --language the decoder does not know, and one that names a language
+// together with --languages, which detects among several: before anything is recorded.
 func checkLanguages(language string, languages *languagesValue) error {
+	if language != "auto" && language != "" && !slices.Contains(asr.Languages(), language) {
+		return fmt.Errorf("%w: --language %q: give an ISO 639-1 code, such as en, es or de, or auto to detect it", errUsage, language)
+	}
 	if len(languages.codes) > 0 && language != "auto" && language != "" {
 		return fmt.Errorf("%w: --language %s names the language and --languages detects among several: give one of them", errUsage, language)
 	}

@@ -23,6 +23,7 @@ func TestLanguagesFlagUsageErrors(t *testing.T) {
 			{[]string{"--languages", "en,xx"}, `invalid value "en,xx" for flag -languages: unknown language "xx"`},
 			{[]string{"--languages", "en,de", "--language", "de"}, "--language de names the language and --languages detects among several"},
 			{[]string{"--language", "en", "--languages", "de"}, "--language en names the language"},
+			{[]string{"--language", "xx"}, `--language "xx": give an ISO 639-1 code`},
 		} {
 			args := append(slices.Clone(cmd), c.args...)
 			code, out, errOut := ledgerline(t, args...)

@@ -171,7 +171,7 @@ func TestTranscribeBadInput(t *testing.T) {
 		"bad model":      {[]string{sample, "--model", write("model.bin", []byte("not a model"))}, 1, "not a ggml Whisper model"},
 		"unknown format": {[]string{sample, "--format", "docx"}, 2, "unknown format"},
 		"no file":        {nil, 2, "exactly one audio file"},
-		"bad language":   {[]string{sample, "--language", "klingon"}, 1, "unknown language"},
+		"bad language":   {[]string{sample, "--language", "klingon"}, 2, "give an ISO 639-1 code"},
 	} {
 		args := append([]string{"transcribe", "--model", testModel(t)}, tc.args...)
 		code, _, errOut := ledgerline(t, args...)

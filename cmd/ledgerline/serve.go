@@ -40,7 +40,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		"for an external NATS (docs/deploy.md).")
 	db := fs.String("db", "", "the record: a SQLite file (default: ledgerline-server.db in the user's data directory) or a postgres://… URL for a shared deployment")
 	listen := fs.String("listen", server.DefaultAddr, "address to serve on; 0.0.0.0:8080 (or a LAN address) lets other machines reach it")
-	publicURL := fs.String("public-url", "", "URL people reach the server at, such as https://ledgerline.example.com behind a reverse proxy: invite links and API links are built on it (default: the address each request was sent to)")
+	publicURL := fs.String("public-url", "", "URL people reach the server at, such as https://ledgerline.example.com behind a reverse proxy, or https://example.com/ledgerline for one that serves it under a path: invite links, API links and the pages' links are built on it (default: the address each request was sent to)")
 	tlsCert := fs.String("tls-cert", "", "PEM certificate to serve HTTPS with (with --tls-key); or leave TLS to a reverse proxy")
 	tlsKey := fs.String("tls-key", "", "PEM private key of --tls-cert")
 	model := fs.String("model", models.Default, "model the server's own meetings are transcribed with: a name from 'ledgerline models list', or a path to a ggml .bin file")

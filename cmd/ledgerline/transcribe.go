@@ -125,12 +125,20 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// resolveModel turns a catalogue name or a file path into a model file path.
+// resolveModel turns a catalogue name or a file path into the path of a model file, checked to be one.
 func resolveModel(nameOrPath string) (string, error) {
 	dir, err := models.CacheDir()
 	if err != nil {
 		return "", err
 	}
 	cache := &models.Cache{Dir: dir}
-	return cache.Resolve(nameOrPath)
+	path, err := cache.Resolve(nameOrPath)
+	if err != nil {
+		return "", err
+	}
+	// A file that is no model is said now, before anything is recorded, not when it is loaded.
+	if _, err := models.Inspect(path); err != nil {
+		return "", err
+	}
+	return path, nil
 }
