@@ -203,6 +203,8 @@ type found struct {
 	asker *Speaker
 	// addressee: a task given to the person spoken to; Owner is empty unless the sentence names them.
 	addressee bool
+	// spokenTo is who the promise was said to by name ("Laura, I'll send you…"): the "you" it is for.
+	spokenTo Speaker
 	// then are the actions said after a first promise that only points back ("je le fais et je vous
 	// envoie l'estimation"), joined to it by thenJoin once an accepted request has named it
 	// (followThrough).
@@ -211,7 +213,9 @@ type found struct {
 
 // followThrough completes the action of a promise that pointed back with what was promised after
 // it: the request it accepted and the rest ("faire une estimation du coût et envoie l'estimation"),
-// or, when it accepted nothing, its own words and the rest ("fais et envoie l'estimation").
+// or, when it accepted nothing, its own words and the rest ("fais et envoie l'estimation"). A
+// promise that still says no action ("Will do." after nothing asked) is only possible: a person
+// says what it was.
 func followThrough(out []found) {
 	for i := range out {
 		f := &out[i]
@@ -223,6 +227,9 @@ func followThrough(out []found) {
 			f.What += f.thenJoin + f.then
 		}
 		f.then, f.thenJoin = "", ""
+		if strings.TrimSpace(f.What) == "" {
+			f.Confidence = min(f.Confidence, scoreSure)
+		}
 	}
 }
 

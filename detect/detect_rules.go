@@ -273,6 +273,7 @@ func (r *langRules) sentenceCommitments(s *sentence, u Utterance, meeting time.T
 		span := s.span(a, b)
 		if r.beneficiary != nil && r.beneficiary.MatchString(span) {
 			c.Beneficiary = "you"
+			c.spokenTo = r.vocative(s, first.start)
 		}
 		c.Confidence = confidence(first.trigger, c.HasDue(), c.Beneficiary != "", r.trying != nil && r.trying.MatchString(span))
 		if c.addressee {
@@ -452,6 +453,25 @@ func (r *langRules) finalVerb(s *sentence, from, to int) int {
 		return -1
 	}
 	return -1
+}
+
+// vocative is the person a sentence is said to by name before its promise ("Laura, I'll send you
+// the invoice"): a speaker of the meeting, or a capitalised name followed by a comma; "" for none.
+func (r *langRules) vocative(s *sentence, before int) Speaker {
+	i := 0
+	for i < before && (s.toks[i].punct || r.fillers[s.toks[i].low]) {
+		i++
+	}
+	if i+1 >= before || s.toks[i+1].low != "," {
+		return Speaker{}
+	}
+	if who, ok := person(s.people, s.toks[i].low); ok {
+		return who
+	}
+	if r.isName(s.toks[i].text) {
+		return Speaker{Name: s.toks[i].text}
+	}
+	return Speaker{}
 }
 
 // joiner is what joins the action of a promise to the one before it, whose trigger starts at

@@ -428,3 +428,21 @@ func TestBeneficiaryOutlastsALongTurnOfOneSide(t *testing.T) {
 		t.Errorf("got %+v, want one commitment for Priya (Castellan) with no \"you\" in its action", got)
 	}
 }
+
+// Said to someone by name, "you" is them, whoever spoke last.
+func TestVocativeNamesTheBeneficiary(t *testing.T) {
+	d := NewDetector()
+	sayIn(d, buyerCTO, "en", "We need the invoice for the pilot.")
+	got := sayIn(d, vendorAE, "en", "Laura, I will send you the invoice tomorrow.")
+	if len(got) != 1 || got[0].Beneficiary != "Laura" || got[0].What != "send the invoice to Laura" {
+		t.Errorf("got %+v, want the invoice for Laura", got)
+	}
+}
+
+// A promise that says no action and answers nothing asked ("Will do.") is only possible.
+func TestBarePromiseWithNothingAskedIsPossible(t *testing.T) {
+	got := sayIn(NewDetector(), vendorAE, "en", "Will do.")
+	if len(got) != 1 || got[0].Confidence >= 0.6 {
+		t.Errorf("got %+v, want one possible commitment, for a person to say what it was", got)
+	}
+}

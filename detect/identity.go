@@ -95,6 +95,8 @@ func (d *Detector) identify(f found, sp Speaker, lang string) Commitment {
 	}
 	var ben Speaker
 	switch {
+	case f.spokenTo.Name != "" && !sameSpeaker(f.spokenTo, sp):
+		ben = f.spokenTo
 	case f.asker != nil && !sameSpeaker(*f.asker, sp):
 		ben = *f.asker
 	case f.asker != nil: // an accepted offer: for the one who accepted
