@@ -11,7 +11,7 @@ import (
 
 func runDiarize(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "diarize", "diarize FILE [--speakers N] [--format rttm|json]")
-	speakers := fs.Int("speakers", 0, "the number of speakers, when you know it (0: find out)")
+	speakers := fs.Int("speakers", 0, "the most speakers the recording has, when you know it: no more are told apart (0: find out)")
 	format := formatFlag(fs, []string{"rttm", "json"}, "")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
