@@ -233,8 +233,8 @@ type Namer interface {
 	Name(r *http.Request) string
 }
 
-// by reads who made a change: a name the viewer typed, else the name the Gate knows them by, else
-// "viewer".
+// by reads who made a change: the name the Gate knows them by (someone signed in, an API token),
+// which a name typed does not override, else the name the viewer typed, else "viewer".
 func (s *Server) by(r *http.Request, v *string) (string, error) {
 	var name string
 	if v != nil {
@@ -243,9 +243,11 @@ func (s *Server) by(r *http.Request, v *string) (string, error) {
 			return "", err
 		}
 	}
-	if n, ok := s.cfg.Gate.(Namer); name == "" && ok {
+	if n, ok := s.cfg.Gate.(Namer); ok {
 		// A name the server keeps is shown as typed ones are: one that fails their rules is not used.
-		name, _ = text("by", n.Name(r), MaxNameLen, true)
+		if known, _ := text("by", n.Name(r), MaxNameLen, true); known != "" {
+			name = known
+		}
 	}
 	if name == "" {
 		name = defaultBy

@@ -170,8 +170,8 @@ var (
 	_ Namer = cookieGate{}
 )
 
-// A change made by someone the Gate lets in, who typed no name, is theirs by the name the Gate
-// knows them by; a name typed wins, and a link's holder stays "viewer".
+// A change made by someone the Gate lets in is theirs by the name the Gate knows them by, whatever
+// name is typed; a link's holder is the name they typed, else "viewer".
 func TestChangesOfASignedInMemberAreTheirs(t *testing.T) {
 	f, _ := newDealFixture(t, func(c *Config) { c.Gate = cookieGate{} })
 	f.mustAppend(ledger.Event{Type: ledger.TypeCommitmentUpsert, Commitment: &ledger.CommitmentInfo{ID: "c1", What: "share the checklist",
@@ -183,8 +183,9 @@ func TestChangesOfASignedInMemberAreTheirs(t *testing.T) {
 		want string
 	}{
 		{request{path: "/m/" + testMeeting + "/commitments/c1", body: `{"due":"2026-03-13"}`, token: &none, header: member}, "Pat Member"},
-		{request{path: "/m/" + testMeeting + "/commitments/c1", body: `{"due":"2026-03-14","by":"Dana"}`, token: &none, header: member}, "Dana"},
+		{request{path: "/m/" + testMeeting + "/commitments/c1", body: `{"due":"2026-03-14","by":"Acme CEO"}`, token: &none, header: member}, "Pat Member"},
 		{request{path: "/m/" + testMeeting + "/commitments/c1", body: `{"due":"2026-03-15"}`}, "viewer"},
+		{request{path: "/m/" + testMeeting + "/commitments/c1", body: `{"due":"2026-03-16","by":"Dana"}`}, "Dana"},
 	} {
 		code, resp := f.do(tc.req)
 		if code != http.StatusOK {
