@@ -72,7 +72,8 @@ func TestDrainSlowSteadyViewer(t *testing.T) {
 
 	drained := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Generous: the test is about what Drain waits for, not how fast a busy machine writes.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		drained <- f.srv.Drain(ctx, testMeeting)
 	}()
