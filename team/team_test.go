@@ -78,7 +78,26 @@ type fixture struct {
 func newFixture(t *testing.T, store Store) *fixture {
 	t.Helper()
 	leaktest.Check(t)
-	ts, err := New(Config{Store: store})
+	f, ts := serveFixture(t, Config{Store: store})
+	if again, err := ts.EnsureAdmin(context.Background()); again != "" || err != nil {
+		t.Fatalf("second EnsureAdmin = %q, %v; want no new token", again, err)
+	}
+	f.vendor = f.org("Acme")
+	f.partner = f.org("Partner Co")
+	f.stranger = f.org("Elsewhere Ltd")
+	f.vendorTok = f.token(f.vendor)
+	f.partnerTok = f.token(f.partner)
+	f.other = f.token(f.stranger)
+	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "deal-1", "name": "Big deal", "account": "Buyer Inc",
+		"vendor_org": "Acme", "partner_org": "Partner Co"}, http.StatusCreated, nil)
+	return f
+}
+
+// serveFixture serves a team server of cfg until the test ends, with its administrator's token and
+// no organisation yet.
+func serveFixture(t *testing.T, cfg Config) (*fixture, *Server) {
+	t.Helper()
+	ts, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,19 +110,7 @@ func newFixture(t *testing.T, store Store) *fixture {
 	if err != nil || admin == "" {
 		t.Fatalf("EnsureAdmin = %q, %v", admin, err)
 	}
-	if again, err := ts.EnsureAdmin(context.Background()); again != "" || err != nil {
-		t.Fatalf("second EnsureAdmin = %q, %v; want no new token", again, err)
-	}
-	f := &fixture{t: t, srv: srv, store: store, admin: admin}
-	f.vendor = f.org("Acme")
-	f.partner = f.org("Partner Co")
-	f.stranger = f.org("Elsewhere Ltd")
-	f.vendorTok = f.token(f.vendor)
-	f.partnerTok = f.token(f.partner)
-	f.other = f.token(f.stranger)
-	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "deal-1", "name": "Big deal", "account": "Buyer Inc",
-		"vendor_org": "Acme", "partner_org": "Partner Co"}, http.StatusCreated, nil)
-	return f
+	return &fixture{t: t, srv: srv, store: cfg.Store, admin: admin}, ts
 }
 
 // call makes an API request and checks its status; out, when set, receives the JSON answer.
@@ -470,21 +477,10 @@ func TestViewersFollowImports(t *testing.T) {
 
 func TestPublicURLBuildsLinks(t *testing.T) {
 	store := sqliteStore(t)
-	ts, err := New(Config{Store: store, PublicURL: "https://ledgerline.example.com/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
-	srv := httptest.NewServer(ts.Handler())
-	defer srv.Close()
-	admin, err := ts.EnsureAdmin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, srv: srv, store: store, admin: admin}
+	f, _ := serveFixture(t, Config{Store: store, PublicURL: "https://ledgerline.example.com/"})
 	org := f.org("Acme")
 	var inv struct{ Link string }
-	f.call(http.MethodPost, "/api/v1/invites", admin, map[string]string{"org": org}, http.StatusCreated, &inv)
+	f.call(http.MethodPost, "/api/v1/invites", f.admin, map[string]string{"org": org}, http.StatusCreated, &inv)
 	if !strings.HasPrefix(inv.Link, "https://ledgerline.example.com/invite/") {
 		t.Fatalf("invite link %q is not built on the public URL", inv.Link)
 	}
@@ -954,19 +950,8 @@ func TestPagesBehindAProxyPath(t *testing.T) {
 		upstream.ServeHTTP(w, r)
 	})))
 	defer proxy.Close()
-	ts, err := New(Config{Store: store, PublicURL: proxy.URL + "/ledgerline"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
+	f, ts := serveFixture(t, Config{Store: store, PublicURL: proxy.URL + "/ledgerline"})
 	upstream = ts.Handler()
-	srv := httptest.NewServer(ts.Handler())
-	defer srv.Close()
-	admin, err := ts.EnsureAdmin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{t: t, srv: srv, store: store, admin: admin}
 	f.vendor = f.org("Acme")
 	f.vendorTok = f.token(f.vendor)
 	f.call(http.MethodPost, "/api/v1/deals", f.admin, map[string]string{"id": "deal-1", "name": "Big deal", "vendor_org": "Acme"}, http.StatusCreated, nil)
