@@ -1,11 +1,9 @@
 package team
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -17,20 +15,7 @@ import (
 // Elsewhere Ltd, and an admin's and a member's token of Acme and an admin's of Elsewhere.
 func newCRMFixture(t *testing.T, store Store, keys *crm.Keyring) (f *fixture, acmeAdmin, elsewhereAdmin string) {
 	t.Helper()
-	ts, err := New(Config{Store: store, CRM: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ts.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		ts.Close()
-	})
-	admin, err := ts.EnsureAdmin(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f = &fixture{t: t, srv: srv, store: store, admin: admin}
+	f, _ = serveFixture(t, Config{Store: store, CRM: keys})
 	f.vendor, f.stranger = f.org("Acme"), f.org("Elsewhere Ltd")
 	f.vendorTok = f.token(f.vendor)
 	adminOf := func(org string) string {
