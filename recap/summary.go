@@ -14,11 +14,11 @@ import (
 const DefaultNarrateTimeout = 20 * time.Second
 
 // summarize writes the recap's summary without a model: decisions found in the transcript, the
-// commitments still standing as next steps, objections as risks, the open questions.
+// commitments still open as next steps, objections as risks, the open questions.
 func (r Recap) summarize() summary.Summary {
 	in := summary.Input{Segments: r.segments()}
 	for _, c := range r.Commitments {
-		if c.Status == ledger.StatusDropped {
+		if c.Status != ledger.StatusOpen { // done or dismissed: no longer a step to take
 			continue
 		}
 		text := c.What

@@ -95,3 +95,26 @@ func TestRecapNarrativeFromLocalModel(t *testing.T) {
 		t.Errorf("narrative rendered as:\n%s", html.String())
 	}
 }
+
+// A commitment done, or dismissed, is no next step; the header says no language it does not know.
+func TestNextStepsAreTheOpenCommitments(t *testing.T) {
+	data := pilotCall()
+	open := data.Commitments[0]
+	done := open
+	done.ID, done.What, done.Status = "c2", "send the pricing", ledger.StatusDone
+	dropped := open
+	dropped.ID, dropped.What, dropped.Status = "c3", "book the room", ledger.StatusDropped
+	data.Commitments = []ledger.CommitmentRecord{open, done, dropped}
+	r := New(data)
+	if len(r.Summary.NextSteps) != 1 || !strings.Contains(r.Summary.NextSteps[0].Text, "share the security checklist") {
+		t.Errorf("next steps %+v, want only the open commitment", r.Summary.NextSteps)
+	}
+	r.Languages = nil
+	var html bytes.Buffer
+	if err := r.WriteHTML(&html); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(html.String(), "· ·") || strings.Contains(html.String(), "· </p>") {
+		t.Errorf("the header has an empty part: %s", html.String()[strings.Index(html.String(), `<p class="meta">`):][:200])
+	}
+}

@@ -67,6 +67,7 @@ func TestControlAddsMissedCommitment(t *testing.T) {
 		{`{"owner":"Ravi","segment":"seg-1"}`, http.StatusBadRequest},          // no what
 		{`{"what":"x","owner":"Ravi","segment":"seg-9"}`, http.StatusNotFound}, // no such segment
 		{`{"what":"x","owner":"Ravi","segment":"seg-1","status":"maybe"}`, http.StatusBadRequest},
+		{`{"what":"x","owner":"you","segment":"seg-1"}`, http.StatusBadRequest}, // names nobody on a shared page
 	} {
 		if code, body := f.do(request{path: path, body: bad.body}); code != bad.code {
 			t.Errorf("%s: %d %s, want %d", bad.body, code, body, bad.code)

@@ -434,6 +434,10 @@ func (s *Server) editCommitment(ctx context.Context, m *meeting, r *http.Request
 }
 
 // check validates the edit.
+// pronouns are the owners that name nobody to the others who read the ledger.
+var pronouns = map[string]bool{"you": true, "me": true, "i": true, "we": true, "us": true, "they": true, "them": true,
+	"someone": true, "somebody": true, "nobody": true}
+
 func (req commitmentEdit) check() (ledger.CommitmentEdit, error) {
 	var edit ledger.CommitmentEdit
 	if req.Status != nil {
@@ -448,6 +452,10 @@ func (req commitmentEdit) check() (ledger.CommitmentEdit, error) {
 		owner, err := text("owner", *req.Owner, MaxNameLen, false)
 		if err != nil {
 			return edit, err
+		}
+		if pronouns[strings.ToLower(owner)] {
+			// On a page every company shares, "you" or "me" names nobody.
+			return edit, fail(http.StatusBadRequest, "Name the owner: a person or an organisation, not %q.", owner)
 		}
 		edit.Owner = &owner
 	}

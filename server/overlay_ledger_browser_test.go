@@ -56,6 +56,7 @@ func TestOverlayLedgerInChromium(t *testing.T) {
 		`[...document.querySelectorAll('#commitments .meta')].map((m) => m.textContent).join(' ').includes('you') ? 'you' : ''`: "",
 		`document.querySelector('#languages-note').hidden ? '' : document.querySelector('#languages-note').textContent`:         "Commitments are not detected in Swedish.",
 		`[...document.querySelectorAll('#talk-orgs [data-org]')].map((li) => li.dataset.org).sort().join(',')`:                  "Northwind,unassigned",
+		`[...document.querySelectorAll('#talk-orgs .talk-name')].map((n) => n.textContent).sort().join(',')`:                    "No organisation,Northwind",
 		`document.querySelector('#captions [data-segment="seg-3"] .org').textContent`:                                           "Northwind",
 	} {
 		if got := evalJS[string](t, ctx, expr); got != want {

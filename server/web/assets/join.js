@@ -257,7 +257,9 @@
     for (const el of [nameInput, orgInput, consent, joinBtn, declineBtn]) el.disabled = true;
     controls.hidden = false;
     $('me-name').textContent = name;
-    $('me-org').textContent = '(' + orgLabel() + ')';
+    // The deal's options already say the side in parentheses ("Northwind (partner)").
+    const label = orgLabel();
+    $('me-org').textContent = label.endsWith(')') ? '· ' + label : '(' + label + ')';
     sendState.dataset.send = 'connecting';
     sendState.textContent = 'Connecting…';
     paused = false;

@@ -61,7 +61,8 @@ export function commitmentItem(c, by) {
     if (c.due && c.due_phrase) d.title = c.due_phrase;
     meta.append(d);
   }
-  if (by) meta.append(el('span', 'by', `changed by ${by}`));
+  // A rename carried into the commitment changes no field of it: only a person's own change is shown.
+  if (by && c.edited && c.edited.length) meta.append(el('span', 'by', `changed by ${by}`));
   li.append(meta);
   if (c.quote) li.append(el('p', 'quote', `“${c.quote}”`));
   li.append(actions(c));

@@ -241,7 +241,7 @@ import * as capture from './capture.js';
       const li = el('li', 'talk-row org-row');
       li.dataset.org = org;
       li.dataset.ms = String(ms);
-      li.append(el('span', 'talk-name', org), bar(ms), el('span', 'talk-dur', duration(ms)));
+      li.append(el('span', 'talk-name', org === 'unassigned' ? 'No organisation' : org), bar(ms), el('span', 'talk-dur', duration(ms)));
       return li;
     }));
     $('talk-speakers').replaceChildren(...rows([...bySpeaker.entries()].map(([k, r]) => [k, r.ms, r.seg]), ([key, ms, seg]) => {
