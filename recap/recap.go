@@ -63,7 +63,26 @@ func LoadMeeting(ctx context.Context, src MeetingSource, id string) (MeetingData
 		return MeetingData{}, fmt.Errorf("recap: load meeting %q: %w", id, err)
 	}
 	d.nameSides()
+	d.dropUnheardVoices()
 	return d, nil
+}
+
+// dropUnheardVoices leaves out the voices told apart on a channel others speak on too that, once
+// their words went to who said them, said nothing: a guess of the diarizer, not an attendee. A
+// participant on a channel of their own (a laptop's mic, someone who joined) who said nothing was
+// there all the same, and one who declined recording is shown as such.
+func (d *MeetingData) dropUnheardVoices() {
+	heard := map[string]bool{}
+	for _, g := range d.Segments {
+		heard[g.Speaker] = true
+	}
+	onChannel := map[string]int{}
+	for _, p := range d.Participants {
+		onChannel[p.Channel]++
+	}
+	d.Participants = slices.DeleteFunc(d.Participants, func(p ledger.Participant) bool {
+		return !heard[p.SpeakerID] && onChannel[p.Channel] > 1 && !declined(p)
+	})
 }
 
 // DurationMS returns the meeting clock of the end of its last segment.

@@ -118,3 +118,23 @@ func TestNextStepsAreTheOpenCommitments(t *testing.T) {
 		t.Errorf("the header has an empty part: %s", html.String()[strings.Index(html.String(), `<p class="meta">`):][:200])
 	}
 }
+
+// A voice the diarizer told apart on a shared channel whose words all went to someone else is no
+// attendee; someone on a channel of their own who said nothing is one.
+func TestUnheardVoicesAreNoAttendees(t *testing.T) {
+	data := pilotCall()
+	for i := range data.Participants {
+		data.Participants[i].Channel = data.Participants[i].SpeakerID
+	}
+	data.Participants = append(data.Participants,
+		ledger.Participant{MeetingID: "m", SpeakerID: "spk-2", Channel: "laura", Name: "Speaker 2"},
+		ledger.Participant{MeetingID: "m", SpeakerID: "tom", Channel: "tom", Name: "Tom Baker", Org: "Fabrikam"})
+	data.dropUnheardVoices()
+	var names []string
+	for _, p := range data.Participants {
+		names = append(names, p.Name)
+	}
+	if got := strings.Join(names, ","); got != "Laura Chen,Ravi Menon,Tom Baker" {
+		t.Errorf("attendees %s, want Speaker 2 left out and silent Tom kept", got)
+	}
+}
