@@ -47,6 +47,12 @@ func TestOverlayShowsCaptureLevelsAndWarnings(t *testing.T) {
 	if err := chromedp.Do(ctx, waitJS(`document.querySelector('#meters li[data-channel="mic"] meter').value === -6`)); err != nil {
 		t.Fatalf("the mic meter did not follow its level: %v", err)
 	}
+	// A participant's channel is shown by their name, before and after its first level.
+	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "priya-nair", Channel: "priya-nair", Name: "Priya Nair"}})
+	publish(ledger.CaptureInfo{Channel: "priya-nair", LevelDB: -30, PeakDB: -20, AtMS: 750})
+	if err := chromedp.Do(ctx, waitJS(`(document.querySelector('#meters li[data-channel="priya-nair"] .meter-name') || {}).textContent === 'Priya Nair'`)); err != nil {
+		t.Fatalf("a participant's meter is not shown by their name: %v", err)
+	}
 
 	const warning = "No call audio for 60 s — is the meeting playing through another device?"
 	f.mustAppend(ledger.Event{Type: ledger.TypeCaptureHealth, Capture: &ledger.CaptureInfo{Channel: "system", LevelDB: -90,

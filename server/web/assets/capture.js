@@ -10,15 +10,30 @@ function rowOf(list, channel) {
   return [...list.children].find((x) => x.dataset.channel === channel);
 }
 
+// The names channels are shown by: a person's, once a channel of their own is named.
+const channelNames = new Map();
+
+// nameChannel shows a channel by the name of the one who speaks on it ("Priya Nair" for "priya-nair").
+export function nameChannel(channel, name) {
+  if (!name) return;
+  channelNames.set(channel, name);
+  const li = rowOf(document.getElementById('meters'), channel);
+  if (li) {
+    li.querySelector('.meter-name').textContent = name;
+    li.querySelector('meter').setAttribute('aria-label', `${name} level`);
+  }
+}
+
 function meterRow(channel) {
   const ul = document.getElementById('meters');
   let li = rowOf(ul, channel);
   if (li) return li;
+  const shown = channelNames.get(channel) || channel;
   li = document.createElement('li');
   li.dataset.channel = channel;
   const name = document.createElement('span');
   name.className = 'meter-name';
-  name.textContent = channel;
+  name.textContent = shown;
   const bar = document.createElement('meter');
   bar.min = FLOOR_DB;
   bar.max = 0;
@@ -26,7 +41,7 @@ function meterRow(channel) {
   bar.high = -3;
   bar.optimum = -20;
   bar.value = FLOOR_DB;
-  bar.setAttribute('aria-label', `${channel} level`);
+  bar.setAttribute('aria-label', `${shown} level`);
   const warn = document.createElement('span');
   warn.className = 'meter-warning';
   warn.setAttribute('role', 'alert');

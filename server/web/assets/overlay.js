@@ -196,6 +196,8 @@ import * as capture from './capture.js';
     const s = e.speaker;
     if (s.consent === 'declined') { onDeclined(s); return; }
     speakers.set(s.id, { name: s.name, org: s.org || '', role: s.role || '' });
+    // A participant who joined speaks on a channel of their own, named as their speaker is.
+    if (s.channel && s.channel === s.id) capture.nameChannel(s.channel, s.name);
     for (const li of [...captions.children]) {
       const seg = finals.get(li.dataset.segment);
       if (seg && seg.speaker === s.id) li.replaceWith(line(seg, true, li.dataset.finalSeq));
