@@ -167,6 +167,9 @@ type remoteASR struct {
 	broker   *broker.Broker // nil when the NATS server is another's
 	model    string         // the checksum workers must have; "" without remote decoding
 	replicas int            // copies of the queues JetStream keeps
+	// tokenRef says where an embedded server's token is, for the lines that tell workers and
+	// replicas how to attach: the token itself is a secret, and stays out of logs and journals.
+	tokenRef string
 }
 
 // natsSettings say how serve reaches its NATS server.
@@ -207,10 +210,13 @@ func startNATS(e *env, n natsSettings, model string) (*remoteASR, error) {
 				"and give its tls:// URL", errUsage, spec)
 		}
 		dir := filepath.Join(n.dataDir, "ledgerline-nats")
+		r.tokenRef = "<the token in serve's $" + envNATSToken + ">"
 		if token == "" {
-			if token, err = storedToken(filepath.Join(dir, "token")); err != nil {
+			file := filepath.Join(dir, "token")
+			if token, err = storedToken(file); err != nil {
 				return nil, err
 			}
+			r.tokenRef = "$(cat '" + strings.ReplaceAll(file, "'", `'\''`) + "')"
 		}
 		if r.broker, err = broker.Start(broker.Config{Addr: addr, Dir: dir, Token: token, TLS: n.tls, Logger: e.log}); err != nil {
 			return nil, err
@@ -221,7 +227,7 @@ func startNATS(e *env, n natsSettings, model string) (*remoteASR, error) {
 		}
 		if model != "" {
 			fmt.Fprintf(e.stdout, "asr workers attach with: %s=%s ledgerline asr-worker --nats %s --model %s\n",
-				envNATSToken, token, r.broker.URL(), model)
+				envNATSToken, r.tokenRef, r.broker.URL(), model)
 		}
 		if loopbackHost(addr) || addr == "" {
 			fmt.Fprintln(e.stderr, "note: NATS listens on loopback: workers on other machines need --nats embedded=0.0.0.0:4222 "+

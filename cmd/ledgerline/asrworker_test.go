@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestServeDecodesOnRemoteWorkers(t *testing.T) {
 	serve := start(t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--model", model, "--idle-stop", "3s",
 		"--asr", "remote", "--nats", "embedded=127.0.0.1:0")
 	token := serve.await(`^admin token: (\S+)$`)
-	natsToken := serve.await(`asr workers attach with: ` + envNATSToken + `=(\S+) `)
+	natsToken := printedNATSToken(t, serve)
 	natsURL := serve.await(`ledgerline asr-worker --nats (\S+) `)
 	base := serve.await(`serving the team server on (http://\S+),`)
 	worker := func(name string) *process {
@@ -111,4 +112,20 @@ func TestServeDecodesOnRemoteWorkers(t *testing.T) {
 	if out := serve.output(); strings.Contains(out, "level=ERROR") {
 		t.Fatalf("the server logged errors:\n%s", out)
 	}
+}
+
+// printedNATSToken reads the token of serve's embedded NATS server from the file its line for
+// workers names: the line names it by where it is, and never prints it.
+func printedNATSToken(t *testing.T, serve *process) string {
+	t.Helper()
+	file := serve.await(`asr workers attach with: ` + envNATSToken + `=\$\(cat '([^']+)'\) `)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" || strings.Contains(serve.output(), token) {
+		t.Fatalf("serve printed its NATS token, or its file %s holds none", file)
+	}
+	return token
 }

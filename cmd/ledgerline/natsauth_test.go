@@ -31,8 +31,8 @@ func TestWorkerAttachesOverTLS(t *testing.T) {
 	cert, key, _ := testcert.Write(t)
 	serve := start(t, "serve", "--tls-cert", cert, "--tls-key", key, "--asr", "remote", "--nats", "embedded=127.0.0.1:0",
 		"--model", testModel(t), "--db", filepath.Join(t.TempDir(), "server.db"), "--listen", "127.0.0.1:0")
-	url := serve.await(`asr workers attach with: \S+ ledgerline asr-worker --nats (tls://\S+)`)
-	t.Setenv(envNATSToken, serve.await(`asr workers attach with: `+envNATSToken+`=(\S+) `))
+	url := serve.await(`asr workers attach with: .* ledgerline asr-worker --nats (tls://\S+)`)
+	t.Setenv(envNATSToken, printedNATSToken(t, serve))
 
 	code, _, errOut := ledgerline(t, "asr-worker", "--nats", url, "--model", testModel(t), "--slots", "1", "--threads", "1")
 	if code == 0 || !strings.Contains(errOut, envNATSCA) {

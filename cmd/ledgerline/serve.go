@@ -122,7 +122,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		storeOpts = append(storeOpts, ledger.WithBus(bus))
 		if link.broker != nil {
 			fmt.Fprintf(e.stdout, "replicas join with: %s=%s ledgerline serve --db <the same> --nats %s --public-url <their own>\n",
-				envNATSToken, link.broker.Token(), link.broker.URL())
+				envNATSToken, link.tokenRef, link.broker.URL())
 		}
 	}
 	store, where, err := openTeamStore(ctx, *db, storeOpts...)
