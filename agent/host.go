@@ -26,7 +26,7 @@ const DefaultIdleStop = 2 * time.Minute
 
 // HostConfig sets up a Host. Store and Load are required.
 type HostConfig struct {
-	Store Store
+	Store HostStore
 	// Load loads the speech engine every hosted meeting decodes on. It is called when the first
 	// pipeline starts (again after a failure), and the engine is closed by Close.
 	Load func(context.Context) (asr.Engine, error)
@@ -43,6 +43,15 @@ type HostConfig struct {
 	Loopback bool
 	Logger   *slog.Logger
 }
+
+// HostStore is the store of a Host: a meeting's, and which of the meetings it records no run has
+// recorded the stop of (ledger.Team's Unstopped).
+type HostStore interface {
+	Store
+	Unstopped(ctx context.Context) ([]ledger.Meeting, error)
+}
+
+var _ HostStore = (*ledger.SQLiteStore)(nil)
 
 // Host serves many meetings live in one process, as a team server does: one overlay server and
 // one WHIP endpoint for all of them, and one speech engine they all decode on (its workers are the
@@ -425,19 +434,75 @@ func (h *Host) meetingStart(meeting string) time.Time {
 	return time.Now()
 }
 
-// sweep stops the meetings nobody has sent audio to for IdleStop, until Close.
+// sweep stops the meetings nobody has sent audio to for IdleStop, and those a process that died
+// left recording, until Close.
 func (h *Host) sweep() {
 	defer h.wg.Done()
 	tick := time.NewTicker(max(h.cfg.IdleStop/4, 10*time.Millisecond))
 	defer tick.Stop()
+	orphans := time.NewTicker(orphanSweep)
+	defer orphans.Stop()
+	h.stopOrphans()
 	for {
 		select {
 		case <-h.ctx.Done():
 			return
 		case now := <-tick.C:
 			h.stopIdle(now)
+		case <-orphans.C:
+			h.stopOrphans()
 		}
 	}
+}
+
+// orphanSweep is how often a Host looks for meetings left recording by a process that died: about
+// as often as a dead process's lease expires.
+const orphanSweep = leaseTTL
+
+// stopOrphans records the stop of the hosted meetings that a process left recording when it died
+// (killed, or its machine down), which no participant has come back to since: without it they
+// would stay "recording", and their recap never be sent. Each is taken with its lease first, so
+// that one a replica runs (its lease unexpired) is left to it; the Host's lock is held meanwhile,
+// so that a participant arriving here waits for the stop and then starts a new run.
+func (h *Host) stopOrphans() {
+	ctx, cancel := context.WithTimeout(h.ctx, leaseTTL)
+	defer cancel()
+	ms, err := h.cfg.Store.Unstopped(ctx)
+	if err != nil {
+		h.log.Warn("cannot look for meetings left recording", "err", err)
+		return
+	}
+	for _, m := range ms {
+		if err := h.stopOrphan(ctx, m.ID); err != nil {
+			h.log.Warn("cannot stop a meeting left recording", "meeting", m.ID, "err", err)
+		}
+	}
+}
+
+func (h *Host) stopOrphan(ctx context.Context, meeting string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.meetings[meeting] != nil {
+		return nil
+	}
+	l, err := h.cfg.Store.Acquire(ctx, meeting, newOwnerID(), h.base, leaseTTL)
+	if errors.Is(err, ledger.ErrLeased) {
+		return nil // recorded by a live process
+	}
+	if err != nil {
+		return err
+	}
+	defer func() { _ = h.cfg.Store.Release(context.WithoutCancel(ctx), l) }()
+	last, err := h.cfg.Store.LastState(ctx, meeting)
+	if err != nil || last.State == ledger.MeetingStopped {
+		return err
+	}
+	if _, err := h.cfg.Store.Append(ctx, ledger.Event{Type: ledger.TypeMeetingState, Meeting: meeting,
+		State: ledger.MeetingStopped, Reason: reasonUnstopped}); err != nil {
+		return err
+	}
+	h.log.Info("meeting stopped: the process recording it ended without stopping it", "meeting", meeting)
+	return nil
 }
 
 // stopIdle stops the meetings that nobody has sent audio to for IdleStop at now.

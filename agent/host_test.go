@@ -188,3 +188,64 @@ func (h *Host) openTracks() int {
 	}
 	return n
 }
+
+// A meeting that a process left recording when it died (its lease expired) is recorded as stopped
+// when a Host starts, so that it does not stay "recording" and its recap is sent; one that a live
+// process records (its lease held) is left to it, and one never recorded is left as it is.
+func TestHostStopsMeetingsLeftRecording(t *testing.T) {
+	leaktest.Check(t)
+	store := openMeetingStore(t)
+	ctx := context.Background()
+	meeting := func(owner string, ttl time.Duration) string {
+		t.Helper()
+		rec := ledger.Meeting{ID: newMeetingID(), Title: "Hosted call", Token: server.NewToken(), Hosted: true}
+		if err := store.CreateMeeting(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		if owner == "" {
+			return rec.ID
+		}
+		if _, err := store.Acquire(ctx, rec.ID, owner, "", ttl); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.Append(ctx, ledger.Event{Type: ledger.TypeMeetingState, Meeting: rec.ID, State: ledger.MeetingRecording,
+			Reason: ledger.ReasonStarted}); err != nil {
+			t.Fatal(err)
+		}
+		return rec.ID
+	}
+	orphan := meeting("a process that was killed", time.Millisecond)
+	live := meeting("a replica recording it", time.Hour)
+	never := meeting("", 0)
+	time.Sleep(10 * time.Millisecond) // the killed process's lease expires
+
+	h, err := NewHost(HostConfig{Store: store, Loopback: true, Load: func(context.Context) (asr.Engine, error) {
+		return sayingEngine{"nothing"}, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	state := func(id string) ledger.Event {
+		t.Helper()
+		e, err := store.LastState(ctx, id)
+		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return e
+	}
+	waitUntil(t, "the orphaned meeting to be stopped", func() bool { return state(orphan).State == ledger.MeetingStopped })
+	if e := state(orphan); e.Reason != reasonUnstopped {
+		t.Errorf("the orphan was stopped with reason %q, want %q", e.Reason, reasonUnstopped)
+	}
+	if e := state(live); e.State != ledger.MeetingRecording {
+		t.Errorf("a meeting a live process records is %q, want it left recording", e.State)
+	}
+	if e := state(never); e.State != "" {
+		t.Errorf("a meeting never recorded is %q, want it left as it is", e.State)
+	}
+	// The lease the sweep took is given back: a participant may start the meeting again at once.
+	if _, err := store.Acquire(ctx, orphan, "a new run", "", time.Minute); err != nil {
+		t.Errorf("the orphan's lease is still held after its stop: %v", err)
+	}
+}

@@ -211,6 +211,12 @@ func (s *sqlStore) Meetings(ctx context.Context, dealID string) ([]Meeting, erro
 	return s.meetings(ctx, fmt.Sprintf("meetings of deal %q", dealID), `WHERE deal_id = ? ORDER BY started_at, id`, dealID)
 }
 
+// Unstopped implements Team.
+func (s *sqlStore) Unstopped(ctx context.Context) ([]Meeting, error) {
+	return s.meetings(ctx, "hosted meetings not stopped", `WHERE m.hosted AND m.state IN (?, ?) ORDER BY started_at, id`,
+		string(MeetingRecording), string(MeetingPaused))
+}
+
 // meetings reads the meetings that where selects from meetings, named m.
 func (s *sqlStore) meetings(ctx context.Context, what, where string, args ...any) ([]Meeting, error) {
 	return readRows(ctx, s, s.r, what, `SELECT `+meetingColumns+` FROM meetings m `+where, args, func(rows sqlRows) (Meeting, error) {

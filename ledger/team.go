@@ -203,6 +203,9 @@ type Team interface {
 	// VisibleMeetings lists the meetings r may reach, newest first (started_at, then ID, both
 	// descending).
 	VisibleMeetings(ctx context.Context, r Reader) ([]Meeting, error)
+	// Unstopped returns the meetings the server records itself (Hosted) whose last meeting.state
+	// is not stopped: being recorded by a process, or left so by one that died.
+	Unstopped(ctx context.Context) ([]Meeting, error)
 	// VisibleDeals lists the deals r may reach, by name.
 	VisibleDeals(ctx context.Context, r Reader) ([]Deal, error)
 	// Search finds the words of q in the transcripts, commitments and speaker names of the

@@ -81,7 +81,7 @@ func benchStores() []string {
 // also serves an agent.Host, as `ledgerline serve` uses it.
 type benchStore interface {
 	Store
-	agent.Store
+	agent.HostStore
 }
 
 // openBenchStore opens an empty store of the kind named. The PostgreSQL test cluster runs without

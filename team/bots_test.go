@@ -128,7 +128,7 @@ func (m *machine) launches() []BotLaunch {
 func botServer(t *testing.T, store Store, slots int, now func() time.Time) (*Server, *machine) {
 	t.Helper()
 	leaktest.Check(t)
-	host, err := agent.NewHost(agent.HostConfig{Store: store.(agent.Store), Loopback: true,
+	host, err := agent.NewHost(agent.HostConfig{Store: store.(agent.HostStore), Loopback: true,
 		Load: func(context.Context) (asr.Engine, error) { return quiet{}, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -269,7 +269,7 @@ func runFollowUps(ctx context.Context, wg *sync.WaitGroup, e *env, follow *follo
 // serveStore is what the team server keeps its record in.
 type serveStore interface {
 	team.Store
-	agent.Store
+	agent.HostStore
 	followup.Store
 }
 

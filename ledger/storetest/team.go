@@ -354,6 +354,31 @@ func meetingOrg(t *testing.T, open func(t *testing.T) func(now func() time.Time)
 	if m, err := s.Meeting(ctx, "m7"); err != nil || m.OrgID != "vendor" || !m.Hosted {
 		t.Errorf("Meeting(m7) = %+v, %v; want OrgID vendor and hosted, as created", m, err)
 	}
+	// A hosted meeting is unstopped from its first run's start to its stop.
+	unstopped := func() []string {
+		t.Helper()
+		ms, err := s.Unstopped(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, m := range ms {
+			ids = append(ids, m.ID)
+		}
+		return ids
+	}
+	if got := unstopped(); len(got) != 0 {
+		t.Errorf("Unstopped before any run = %v, want none", got)
+	}
+	for _, st := range []ledger.MeetingState{ledger.MeetingRecording, ledger.MeetingPaused, ledger.MeetingStopped} {
+		if _, err := s.Append(ctx, ledger.Event{Type: ledger.TypeMeetingState, Meeting: "m7", State: st}); err != nil {
+			t.Fatal(err)
+		}
+		want := st != ledger.MeetingStopped
+		if got := unstopped(); (len(got) == 1 && got[0] == "m7") != want {
+			t.Errorf("Unstopped once m7 is %s = %v", st, got)
+		}
+	}
 	if err := s.CreateMeeting(ctx, ledger.Meeting{ID: "m8", OrgID: "nobody"}); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("CreateMeeting with an unknown organisation: %v, want ErrNotFound", err)
 	}
