@@ -7,6 +7,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -77,7 +80,7 @@ func runASRWorker(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer engine.Close()
-	nc, err := connectNATS(*natsURL, firstNonEmpty(*token, os.Getenv(envNATSToken)), "ledgerline asr-worker "+*name)
+	nc, err := connectNATS(*natsURL, firstNonEmpty(*token, os.Getenv(envNATSToken)), "ledgerline asr-worker "+*name, e.log)
 	if err != nil {
 		return err
 	}
@@ -112,8 +115,13 @@ func runASRWorker(ctx context.Context, e *env, args []string) error {
 
 // connectNATS connects to the team's NATS server, and keeps reconnecting for as
 // long as the process runs: a restarted server is reached again.
-func connectNATS(url, token, name string) (*nats.Conn, error) {
-	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.Timeout(10 * time.Second)}
+func connectNATS(url, token, name string, log *slog.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.Timeout(10 * time.Second),
+		// An operator sees the link go and come back: decoding waits meanwhile.
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("lost the NATS server; reconnecting (jobs wait meanwhile)", "url", url, "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to the NATS server", "url", nc.ConnectedUrlRedacted()) })}
 	if token != "" {
 		opts = append(opts, nats.Token(token))
 	}
@@ -167,6 +175,7 @@ type remoteASR struct {
 	broker   *broker.Broker // nil when the NATS server is another's
 	model    string         // the checksum workers must have; "" without remote decoding
 	replicas int            // copies of the queues JetStream keeps
+	log      *slog.Logger   // where the remote engine says that no worker answers
 	// tokenRef says where an embedded server's token is, for the lines that tell workers and
 	// replicas how to attach: the token itself is a secret, and stays out of logs and journals.
 	tokenRef string
@@ -198,7 +207,7 @@ func startRemoteASR(e *env, n natsSettings, model string) (*remoteASR, error) {
 // the one the line telling workers how to attach names. An embedded server
 // that other machines reach serves TLS: its jobs carry meetings' audio.
 func startNATS(e *env, n natsSettings, model string) (*remoteASR, error) {
-	r := &remoteASR{replicas: n.replicas}
+	r := &remoteASR{replicas: n.replicas, log: e.log}
 	var err error
 	token := os.Getenv(envNATSToken)
 	switch spec := n.spec; {
@@ -227,14 +236,14 @@ func startNATS(e *env, n natsSettings, model string) (*remoteASR, error) {
 		}
 		if model != "" {
 			fmt.Fprintf(e.stdout, "asr workers attach with: %s=%s ledgerline asr-worker --nats %s --model %s\n",
-				envNATSToken, r.tokenRef, r.broker.URL(), model)
+				envNATSToken, r.tokenRef, reachableURL(r.broker.URL()), model)
 		}
 		if loopbackHost(addr) || addr == "" {
 			fmt.Fprintln(e.stderr, "note: NATS listens on loopback: workers on other machines need --nats embedded=0.0.0.0:4222 "+
 				"(or a LAN address) with --tls-cert/--tls-key")
 		}
 	case strings.HasPrefix(spec, "nats://") || strings.HasPrefix(spec, "tls://"):
-		if r.nc, err = connectNATS(spec, token, "ledgerline serve"); err != nil {
+		if r.nc, err = connectNATS(spec, token, "ledgerline serve", e.log); err != nil {
 			return nil, err
 		}
 	default:
@@ -245,7 +254,7 @@ func startNATS(e *env, n natsSettings, model string) (*remoteASR, error) {
 
 // load is HostConfig.Load for remote decoding: the Host closes the engine.
 func (r *remoteASR) load(ctx context.Context) (asr.Engine, error) {
-	return remote.New(ctx, r.nc, r.model, remote.WithReplicas(r.replicas))
+	return remote.New(ctx, r.nc, r.model, remote.WithReplicas(r.replicas), remote.WithLogger(r.log))
 }
 
 // Close closes the connection, then stops an embedded server.
@@ -303,4 +312,23 @@ func serveDataDir(db, where string) (string, error) {
 		return filepath.Dir(p), nil
 	}
 	return filepath.Dir(where), nil
+}
+
+// reachableURL is a URL of this machine's server as another machine dials it: an address every
+// interface listens on (0.0.0.0, ::) reaches nothing from elsewhere, so this machine's name
+// stands for it (and is the name a certificate is made out to).
+func reachableURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsUnspecified() {
+		return raw
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return raw
+	}
+	u.Host = net.JoinHostPort(host, u.Port())
+	return u.String()
 }

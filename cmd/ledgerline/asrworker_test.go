@@ -16,7 +16,8 @@ func TestASRWorkerRefusesBadFlags(t *testing.T) {
 		{"asr-worker", "--nats", "nats://127.0.0.1:1", "--slots", "64", "--threads", "64"},
 		{"asr-worker", "--nats", "nats://127.0.0.1:1", "extra"},
 		{"serve", "--asr", "elsewhere"},
-		{"serve", "--nats", "embedded"}, // --nats without --asr remote
+		{"serve", "--nats", "embedded"},                                            // --nats without --asr remote
+		{"serve", "--asr", "remote", "--nats", "embedded", "--nats-replicas", "3"}, // one node keeps one copy
 	} {
 		if code, _, errOut := ledgerline(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (usage): %s", args, code, errOut)
@@ -128,4 +129,22 @@ func printedNATSToken(t *testing.T, serve *process) string {
 		t.Fatalf("serve printed its NATS token, or its file %s holds none", file)
 	}
 	return token
+}
+
+// The address printed for workers on other machines is one they can dial.
+func TestReachableURLNamesThisMachine(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil {
+		t.Skip("no host name here")
+	}
+	for in, want := range map[string]string{
+		"tls://0.0.0.0:4222":   "tls://" + host + ":4222",
+		"nats://[::]:4222":     "nats://" + host + ":4222",
+		"tls://10.0.0.5:4222":  "tls://10.0.0.5:4222",
+		"nats://127.0.0.1:999": "nats://127.0.0.1:999",
+	} {
+		if got := reachableURL(in); got != want {
+			t.Errorf("reachableURL(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -76,6 +76,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if *natsReplicas < 1 || *natsReplicas > 5 {
 		return fmt.Errorf("%w: --nats-replicas %d: JetStream keeps 1 to 5 copies", errUsage, *natsReplicas)
 	}
+	if *natsReplicas > 1 && strings.HasPrefix(*natsSpec, "embedded") {
+		return fmt.Errorf("%w: --nats-replicas %d: the embedded NATS server is one node, which keeps one copy: "+
+			"give --nats the nats:// or tls:// URL of a cluster of %d nodes or more, or leave out --nats-replicas", errUsage, *natsReplicas, *natsReplicas)
+	}
 	var certificate *tls.Config // served by the embedded NATS server too
 	if *tlsCert != "" {
 		pair, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
@@ -122,7 +126,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		storeOpts = append(storeOpts, ledger.WithBus(bus))
 		if link.broker != nil {
 			fmt.Fprintf(e.stdout, "replicas join with: %s=%s ledgerline serve --db <the same> --nats %s --public-url <their own>\n",
-				envNATSToken, link.tokenRef, link.broker.URL())
+				envNATSToken, link.tokenRef, reachableURL(link.broker.URL()))
 		}
 	}
 	store, where, err := openTeamStore(ctx, *db, storeOpts...)
