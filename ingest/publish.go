@@ -82,6 +82,9 @@ type Publisher struct {
 	paceAt  time.Time
 	paced   int64 // packets since paceAt
 
+	// state is the peer connection's state as last reported: once it has failed (the server died,
+	// or dropped the session), sending says so rather than streaming into nothing.
+	state     atomic.Int32
 	acked     atomic.Int64 // highest extended sequence a receiver reported
 	ackSignal chan struct{}
 	wg        sync.WaitGroup
@@ -141,6 +144,7 @@ func (p *Publisher) connect(ctx context.Context, api *webrtc.API, endpoint strin
 	p.pc = pc
 	up := make(chan webrtc.PeerConnectionState, 4)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		p.state.Store(int32(st))
 		select {
 		case up <- st:
 		default:
@@ -416,6 +420,10 @@ func (p *Publisher) sendPayload(ctx context.Context, payload []byte) error {
 }
 
 func (p *Publisher) write(pkt *rtp.Packet) error {
+	if st := webrtc.PeerConnectionState(p.state.Load()); st == webrtc.PeerConnectionStateFailed || st == webrtc.PeerConnectionStateClosed {
+		return fmt.Errorf("%w: the connection to the meeting %s: the server stopped taking the audio (it may have restarted: publish again to go on)",
+			ErrDisconnected, st)
+	}
 	out := []*rtp.Packet{pkt}
 	if p.opts.mangle != nil {
 		out = p.opts.mangle(pkt)

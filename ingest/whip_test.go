@@ -359,6 +359,39 @@ func TestWHIPPeerGoneEndsTrack(t *testing.T) {
 	}
 }
 
+// A publisher whose server goes away (it died, or restarted and forgot the session) says so while
+// it sends, once its connection has failed, rather than streaming the rest into nothing.
+func TestPublisherNoticesTheServerGone(t *testing.T) {
+	leaktest.Check(t)
+	hs := newHarness(t, nil)
+	ctx := testContext(t)
+	opts := hs.publishOptions(t, "alice")
+	opts.API = loopbackAPI(t, APIConfig{DisconnectedTimeout: time.Second, FailedTimeout: 2 * time.Second})
+	p, err := Publish(ctx, hs.endpoint(), testToken, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.pc.Close() }()
+	speech := loadFixture(t, "alice.wav")[:stream.SampleRate/4]
+	if err := p.Send(ctx, speech); err != nil {
+		t.Fatal(err)
+	}
+	hs.nextTrack(t)
+	if err := hs.h.Close(); err != nil { // every session ends, as when the server process dies
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := p.Send(ctx, speech)
+		if errors.Is(err, ErrDisconnected) {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("sending after the server went away: %v (state %s); want ErrDisconnected", err, webrtc.PeerConnectionState(p.state.Load()))
+		}
+	}
+}
+
 // offer makes a real SDP offer with one sendonly Opus track.
 func offer(tb testing.TB) string {
 	tb.Helper()
