@@ -28,6 +28,9 @@ func TestOverlayLedgerInChromium(t *testing.T) {
 	f.mustAppend(ledger.Event{Type: ledger.TypeSpeakerUpdate, Speaker: &ledger.SpeakerInfo{ID: "spk-2", Channel: "ravi", Name: "Ravi Menon", Role: ledger.RolePartner}})
 	f.mustAppend(ledger.Event{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{ID: "seg-3", Channel: "ravi", Speaker: "spk-2",
 		Org: "partner", Role: ledger.RolePartner, StartMS: 21000, EndMS: 26000, Text: "We'll share the checklist.", Language: "en"}})
+	// Another voice on the same channel, told apart from Speaker 1 by the diarizer.
+	f.mustAppend(ledger.Event{Type: ledger.TypeSegmentFinal, Segment: &ledger.SegmentInfo{ID: "seg-4", Channel: "system", Speaker: "spk-3",
+		StartMS: 27000, EndMS: 28000, Text: "Ok.", Language: "en"}})
 	f.mustAppend(ledger.Event{Type: ledger.TypeCommitmentUpsert, Commitment: &ledger.CommitmentInfo{ID: "c1", What: "share the checklist",
 		Owner: "Northwind", OwnerOrg: "Northwind", Contact: "Ravi Menon", Beneficiary: "Laura Chen", BeneficiaryOrg: "Fabrikam",
 		Status: ledger.StatusOpen, Confidence: 0.9, Quote: "We'll share the checklist.", SegmentIDs: []string{"seg-1"}}})
@@ -58,6 +61,7 @@ func TestOverlayLedgerInChromium(t *testing.T) {
 		`[...document.querySelectorAll('#talk-orgs [data-org]')].map((li) => li.dataset.org).sort().join(',')`:                  "Northwind,unassigned",
 		`[...document.querySelectorAll('#talk-orgs .talk-name')].map((n) => n.textContent).sort().join(',')`:                    "No organisation,Northwind",
 		`document.querySelector('#captions [data-segment="seg-3"] .org').textContent`:                                           "Northwind",
+		`document.querySelector('#captions [data-segment="seg-1"]').style.getPropertyValue('--c') === document.querySelector('#captions [data-segment="seg-4"]').style.getPropertyValue('--c') ? 'alike' : 'apart'`: "apart",
 	} {
 		if got := evalJS[string](t, ctx, expr); got != want {
 			t.Errorf("%s = %q, want %q", expr, got, want)

@@ -81,9 +81,11 @@ import * as capture from './capture.js';
 
   // Channels get colours in the order they first speak; every viewer replays the same order.
   const colours = new Map();
-  function colour(channel) {
-    if (!colours.has(channel)) colours.set(channel, PALETTE[colours.size % PALETTE.length]);
-    return colours.get(channel);
+  // colour tells speakers apart: each its own, those on one channel told apart by voice included.
+  function colour(seg) {
+    const key = seg.speaker || `channel:${seg.channel || ''}`;
+    if (!colours.has(key)) colours.set(key, PALETTE[colours.size % PALETTE.length]);
+    return colours.get(key);
   }
 
   function speakerName(seg) {
@@ -114,7 +116,7 @@ import * as capture from './capture.js';
     li.dataset.segment = seg.id;
     li.dataset.channel = seg.channel || '';
     if (final) li.dataset.finalSeq = String(seq); else li.dataset.partial = '';
-    li.style.setProperty('--c', colour(seg.channel || ''));
+    li.style.setProperty('--c', colour(seg));
     const head = el('header');
     head.append(el('span', 'time', clock(seg.start_ms)));
     head.append(whoButton(seg));
@@ -250,7 +252,7 @@ import * as capture from './capture.js';
       const li = el('li', 'talk-row speaker-row');
       li.dataset.speaker = key;
       li.dataset.ms = String(ms);
-      li.style.setProperty('--c', colour(seg.channel || ''));
+      li.style.setProperty('--c', colour(seg));
       const name = whoButton(seg);
       name.classList.add('talk-name');
       const org = speakerOrg(seg);
