@@ -459,13 +459,17 @@ func (h *Host) sweep() {
 // as often as a dead process's lease expires.
 const orphanSweep = leaseTTL
 
+// orphanTimeout bounds a sweep's queries: the Host's lock is held meanwhile, so that a participant
+// arriving waits for the stop (and Close for the sweep) no longer than this.
+const orphanTimeout = 5 * time.Second
+
 // stopOrphans records the stop of the hosted meetings that a process left recording when it died
 // (killed, or its machine down), which no participant has come back to since: without it they
 // would stay "recording", and their recap never be sent. Each is taken with its lease first, so
 // that one a replica runs (its lease unexpired) is left to it; the Host's lock is held meanwhile,
 // so that a participant arriving here waits for the stop and then starts a new run.
 func (h *Host) stopOrphans() {
-	ctx, cancel := context.WithTimeout(h.ctx, leaseTTL)
+	ctx, cancel := context.WithTimeout(h.ctx, orphanTimeout)
 	defer cancel()
 	ms, err := h.cfg.Store.Unstopped(ctx)
 	if err != nil {
@@ -492,7 +496,12 @@ func (h *Host) stopOrphan(ctx context.Context, meeting string) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = h.cfg.Store.Release(context.WithoutCancel(ctx), l) }()
+	defer func() {
+		// Given back even when the sweep is cancelled, within its own bound.
+		release, cancel := context.WithTimeout(context.WithoutCancel(ctx), orphanTimeout)
+		defer cancel()
+		_ = h.cfg.Store.Release(release, l)
+	}()
 	last, err := h.cfg.Store.LastState(ctx, meeting)
 	if err != nil || last.State == ledger.MeetingStopped {
 		return err

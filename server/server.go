@@ -525,13 +525,20 @@ func (s *Server) CheckToken(meeting, token string, need Scope) (known, ok bool) 
 
 // Admit reports whether the server's Gate lets r change the meeting, send it audio included:
 // nil for someone signed in, or an API token, whom the access rule lets edit it; else the Gate's
-// answer (ErrNoCredentials, ErrReadOnly, one wrapping ledger.ErrNotFound), and ErrNoCredentials
-// without a Gate.
+// answer (ErrReadOnly, or one wrapping ledger.ErrNotFound for someone it knows whom the rule does
+// not let reach the meeting), and ErrNoCredentials for credentials it knows nobody by, or without
+// a Gate.
 func (s *Server) Admit(r *http.Request, meeting string) error {
 	if s.cfg.Gate == nil {
 		return ErrNoCredentials
 	}
-	return s.cfg.Gate.Meeting(r, meeting, true)
+	err := s.cfg.Gate.Meeting(r, meeting, true)
+	if n, ok := s.cfg.Gate.(Namer); ok && errors.Is(err, ledger.ErrNotFound) && n.Name(r) == "" {
+		// Credentials the Gate knows nobody by (a meeting link's token, a stale one): a publisher
+		// is told its token is wrong, as without a Gate, not that the meeting does not exist.
+		return ErrNoCredentials
+	}
+	return err
 }
 
 // checkToken finds a served meeting and the widest scope token opens of it. known reports a

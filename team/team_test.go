@@ -738,6 +738,9 @@ func TestCreateMeeting(t *testing.T) {
 	if code := whip(""); code != http.StatusUnauthorized {
 		t.Errorf("WHIP without a token: %d, want 401", code)
 	}
+	if code := whip("not-a-token-of-anything"); code != http.StatusUnauthorized {
+		t.Errorf("WHIP with a wrong token: %d, want 401", code)
+	}
 
 	f.call(http.MethodGet, "/api/v1/meetings/"+made.ID, f.partnerTok, nil, http.StatusOK, nil)
 	f.call(http.MethodGet, "/api/v1/meetings/"+made.ID, f.other, nil, http.StatusNotFound, nil)

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -116,12 +116,18 @@ func runASRWorker(ctx context.Context, e *env, args []string) error {
 // connectNATS connects to the team's NATS server, and keeps reconnecting for as
 // long as the process runs: a restarted server is reached again.
 func connectNATS(url, token, name string, log *slog.Logger) (*nats.Conn, error) {
+	shown := url // as logged: without a password it may carry
+	if u, err := neturl.Parse(url); err == nil {
+		shown = u.Redacted()
+	}
 	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second), nats.Timeout(10 * time.Second),
 		// An operator sees the link go and come back: decoding waits meanwhile.
+		nats.NoCallbacksAfterClientClose(), // closing is no loss
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("lost the NATS server; reconnecting (jobs wait meanwhile)", "url", url, "err", err)
+			log.Warn("lost the NATS server; reconnecting (jobs wait meanwhile)", "url", shown, "err", err)
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to the NATS server", "url", nc.ConnectedUrlRedacted()) })}
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected to the NATS server", "url", nc.ConnectedUrlRedacted()) }),
+	}
 	if token != "" {
 		opts = append(opts, nats.Token(token))
 	}
@@ -318,7 +324,7 @@ func serveDataDir(db, where string) (string, error) {
 // interface listens on (0.0.0.0, ::) reaches nothing from elsewhere, so this machine's name
 // stands for it (and is the name a certificate is made out to).
 func reachableURL(raw string) string {
-	u, err := url.Parse(raw)
+	u, err := neturl.Parse(raw)
 	if err != nil {
 		return raw
 	}

@@ -137,6 +137,9 @@ func runLive(ctx context.Context, e *env, args []string) error {
 		// let viewers have it and tell the webhooks before reporting the failure.
 		return errors.Join(err, finish(ctx, e, m, false), up.finish(ctx))
 	}
+	if *input != "" && !*stay && ctx.Err() == nil {
+		fmt.Fprintln(e.stderr, "the recording has played and its overlay closes now (--stay keeps it served until interrupted)")
+	}
 	return errors.Join(finish(ctx, e, m, *stay && *input != ""), up.finish(ctx))
 }
 
@@ -260,12 +263,9 @@ func whisperLoader(e *env, path string, size asr.Sizing) func(context.Context) (
 
 // finish keeps serving until interrupted when stay is set, then ends the meeting for its viewers.
 func finish(ctx context.Context, e *env, m *agent.Meeting, stay bool) error {
-	switch {
-	case stay && ctx.Err() == nil:
+	if stay && ctx.Err() == nil {
 		fmt.Fprintln(e.stderr, "the call has played; the overlay is still served until interrupted (Ctrl-C)")
 		<-ctx.Done()
-	case ctx.Err() == nil:
-		fmt.Fprintln(e.stderr, "the call has played and its overlay closes now (--stay keeps it served until interrupted)")
 	}
 	return m.Finish(ctx)
 }

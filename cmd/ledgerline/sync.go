@@ -274,9 +274,9 @@ func existingDB(path string) (string, error) {
 	return path, nil
 }
 
-// teamView is what the team server says before a call is recorded for it: who the token is, and
-// its record of the deal the meeting is filed under. Zero without a server, and when the server
-// could not be reached: the meeting is sent later, and its deal recorded by its ID.
+// teamView is what the team server says before a call is recorded for it: who the token is (zero
+// when it did not say), and its record of the deal the meeting is filed under (reached: it
+// described the deal; else the deal is recorded here by its ID). Zero without a server.
 type teamView struct {
 	caller  teamsync.Caller
 	deal    ledger.Deal
@@ -285,7 +285,8 @@ type teamView struct {
 
 // askTeam asks the team server who the token is and, given a deal, how the server keeps it. A
 // token the server refuses, or a deal it does not show the token, fails here, before anything is
-// recorded; a server that cannot be reached (offline, or not answering) is no error.
+// recorded; a server that cannot be reached (offline, or not answering), or one that does not say
+// who a token is (an older version), is no error.
 func askTeam(ctx context.Context, e *env, store *ledger.SQLiteStore, target teamTarget, deal string) (teamView, error) {
 	if target.server == "" {
 		return teamView{}, nil
@@ -297,23 +298,35 @@ func askTeam(ctx context.Context, e *env, store *ledger.SQLiteStore, target team
 	defer c.Close()
 	askCtx, cancel := context.WithTimeout(ctx, dealLookupTimeout)
 	defer cancel()
-	var v teamView
-	v.caller, err = c.Me(askCtx)
-	if err == nil && deal != "" {
-		v.deal, err = c.Deal(askCtx, deal)
+	refused := func(err error) error {
+		return fmt.Errorf("%w: make a token with 'ledgerline admin token create' (or ask your organisation's administrator), and give it with --token or $%s", err, envToken)
 	}
+	var v teamView
+	caller, err := c.Me(askCtx)
 	switch {
 	case errors.Is(err, teamsync.ErrUnauthorized):
-		return teamView{}, fmt.Errorf("%w: make a token with 'ledgerline admin token create' (or ask your organisation's administrator), and give it with --token or $%s", err, envToken)
+		return teamView{}, refused(err)
+	case err != nil:
+		e.log.Warn("the team server did not say who the token is: the mic is named as given here", "server", target.server, "err", err)
+	default:
+		v.caller = caller
+	}
+	if deal == "" {
+		return v, nil
+	}
+	d, err := c.Deal(askCtx, deal)
+	switch {
+	case errors.Is(err, teamsync.ErrUnauthorized):
+		return teamView{}, refused(err)
 	case errors.Is(err, ledger.ErrNotFound):
 		return teamView{}, fmt.Errorf("%s has no deal %q that your organisation may see: create it there with 'ledgerline admin deal create --id %s --name NAME', "+
 			"ask its owner to share it with your organisation, or leave out --deal", target.server, deal, deal)
 	case err != nil:
-		e.log.Warn("the team server did not say who the token is, or what the deal is: the meeting is named as given here, and sent to it all the same",
-			"server", target.server, "err", err)
-		return teamView{}, nil
+		e.log.Warn("the team server did not describe the deal; it is recorded here by its ID and the meeting sent to it all the same",
+			"server", target.server, "deal", deal, "err", err)
+	default:
+		v.deal, v.reached = d, true
 	}
-	v.reached = true
 	return v, nil
 }
 
