@@ -115,7 +115,6 @@ type Config struct {
 // Client sends meetings from a store to one team server.
 type Client struct {
 	server  string // canonical base URL: the outbox's key
-	from    string // the origin the store keeps the server's changes under: "server:" + server
 	token   string
 	store   Outbox
 	http    *http.Client
@@ -143,7 +142,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("teamsync: a client needs a store")
 	}
-	c := &Client{server: server, from: ServerOrigin(server), token: cfg.Token, store: cfg.Store, http: cfg.HTTPClient,
+	c := &Client{server: server, token: cfg.Token, store: cfg.Store, http: cfg.HTTPClient,
 		log: cfg.Logger, observe: cfg.Observe, maxEvents: MaxBatchEvents, maxBytes: MaxBatchBytes, maxChanges: maxChangesBytes,
 		receiveEvery: receiveEvery}
 	if c.http == nil {
@@ -160,10 +159,11 @@ func New(cfg Config) (*Client, error) {
 // host in lower case and no trailing slash.
 func (c *Client) Server() string { return c.server }
 
-// ServerOrigin is the origin a laptop's store keeps a server's changes under: "server:" and the
-// server's base URL as ParseServer gives it. Events of that origin were made on the server and
-// are never sent back.
-func ServerOrigin(server string) string { return "server:" + server }
+// ServerOrigin is the origin a laptop's store keeps the server's changes to a meeting under:
+// "server:" and the meeting's upload origin, which the server is sent it under at every address
+// (a store from before kept them under "server:" and the server's base URL, and goes on so).
+// Events of these origins were made on the server and are never sent back.
+func ServerOrigin(upload string) string { return "server:" + upload }
 
 // Close closes the connections the client keeps open for its next requests.
 func (c *Client) Close() { c.http.CloseIdleConnections() }

@@ -37,10 +37,28 @@ func (c *Client) Receive(ctx context.Context, meetingID string) (int, error) {
 	return c.receive(ctx, up.MeetingID, up.Origin)
 }
 
+// changesOrigin is the origin the store keeps the server's changes to a meeting under, and how far
+// it holds them: the meeting's upload's (ServerOrigin), which every address of the server shares,
+// so that the server named by another address brings back only what is new; or, for a store that
+// kept them by the server's address before, that address's.
+func (c *Client) changesOrigin(ctx context.Context, meeting, upload string) (string, int64, error) {
+	from := ServerOrigin(upload)
+	after, err := c.store.ImportCursor(ctx, meeting, from)
+	if err != nil || after > 0 {
+		return from, after, err
+	}
+	byAddress := "server:" + c.server
+	held, err := c.store.ImportCursor(ctx, meeting, byAddress)
+	if err != nil || held == 0 {
+		return from, 0, err
+	}
+	return byAddress, held, nil
+}
+
 // receive asks the server for its events of the meeting after those the store holds from it,
 // leaving out those of origin (this laptop's), and imports them.
 func (c *Client) receive(ctx context.Context, meeting, origin string) (int, error) {
-	after, err := c.store.ImportCursor(ctx, meeting, c.from)
+	from, after, err := c.changesOrigin(ctx, meeting, origin)
 	if err != nil {
 		return 0, fmt.Errorf("teamsync: meeting %s: how far the store holds the server's changes: %w", meeting, err)
 	}
@@ -70,7 +88,7 @@ func (c *Client) receive(ctx context.Context, meeting, origin string) (int, erro
 			if len(batch) == 0 {
 				return nil
 			}
-			n, acked, err := c.importChanges(ctx, meeting, after, batch)
+			n, acked, err := c.importChanges(ctx, meeting, from, after, batch)
 			stored += n
 			if err != nil {
 				return err
@@ -119,12 +137,12 @@ func (c *Client) receive(ctx context.Context, meeting, origin string) (int, erro
 // importChanges imports one batch of the server's events, numbered with the server's seqs, after
 // server seq after, and tells Observe of those newly stored. It returns how many were, and the
 // highest server seq the store now holds.
-func (c *Client) importChanges(ctx context.Context, meeting string, after int64, batch []ledger.Event) (int, int64, error) {
+func (c *Client) importChanges(ctx context.Context, meeting, from string, after int64, batch []ledger.Event) (int, int64, error) {
 	m, err := c.store.Meeting(ctx, meeting)
 	if err != nil {
 		return 0, after, fmt.Errorf("teamsync: meeting %s: %w", meeting, err)
 	}
-	acked, err := c.store.Import(ctx, meeting, c.from, after, batch)
+	acked, err := c.store.Import(ctx, meeting, from, after, batch)
 	switch {
 	case errors.Is(err, ledger.ErrInvalidEvent) || errors.Is(err, ledger.ErrInvalidRecord):
 		return 0, after, fmt.Errorf("%w: meeting %s: a change the server sent cannot be stored: %w", ErrRejected, meeting, err)
@@ -142,7 +160,7 @@ func (c *Client) importChanges(ctx context.Context, meeting string, after int64,
 	}
 	n := 0
 	for _, e := range events {
-		if e.Origin != c.from {
+		if e.Origin != from {
 			continue
 		}
 		n++

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -68,8 +69,16 @@ func events(t *testing.T, st *ledger.SQLiteStore, meeting string) []ledger.Event
 // seq (the laptop's own) and its origin (the server's).
 func sameChange(t *testing.T, c *Client, local, remote ledger.Event) {
 	t.Helper()
-	if local.Origin != ServerOrigin(c.Server()) {
-		t.Errorf("the change came back with origin %q, want %q", local.Origin, ServerOrigin(c.Server()))
+	ups, err := c.store.Uploads(context.Background(), c.Server())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ups, func(u ledger.Upload) bool { return u.MeetingID == local.Meeting })
+	if i < 0 {
+		t.Fatalf("meeting %s is not in the outbox: %+v", local.Meeting, ups)
+	}
+	if want := ServerOrigin(ups[i].Origin); local.Origin != want {
+		t.Errorf("the change came back with origin %q, want %q", local.Origin, want)
 	}
 	local.Seq, remote.Seq, local.Origin, remote.Origin = 0, 0, "", ""
 	a, _ := json.Marshal(local)

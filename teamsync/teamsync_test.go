@@ -215,6 +215,14 @@ func TestSendToTheSameServerByAnotherAddress(t *testing.T) {
 	if s := srv.Stats(); s.Events != 7 || s.Resent != 0 {
 		t.Errorf("server stats %+v, want the 7 events sent once", s)
 	}
+	// A change made on the server comes back once, whichever address asks.
+	rename(t, srv, "m1", "Dana")
+	for i, server := range []string{srv.URL, other} {
+		n, err := newClient(t, st, server, token).Receive(context.Background(), "m1")
+		if err != nil || n != 1-i {
+			t.Errorf("Receive from %s: %d, %v; want %d", server, n, err, 1-i)
+		}
+	}
 }
 
 // A batch stays within the byte limit; when the server finds one too large all the same (a proxy
