@@ -108,8 +108,10 @@ func TestOverlayLedgerInChromium(t *testing.T) {
 		t.Errorf("added commitment stored as %+v", added)
 	}
 
-	// A speaker renamed is renamed in the captions and in every commitment that named them.
+	// A speaker renamed is renamed in the captions and in every commitment that named them; the
+	// rename changes nothing a person set, so each still names who did.
 	err = chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`#by`), "Rita Renamer"),
 		chromedp.Click(chromedp.CSS(`#captions [data-segment="seg-1"] button.who`)),
 		waitJS(`document.querySelector('#speaker-dialog').open`),
 		chromedp.SetValue(chromedp.CSS(`#speaker-form input[name="name"]`), "Sam Ortiz"),
@@ -120,6 +122,10 @@ func TestOverlayLedgerInChromium(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// c2's owner was renamed, but its status is what a person set: it is still theirs.
+	if by := evalJS[string](t, ctx, li("c2")+`.querySelector('.by').textContent`); by != "changed by viewer" {
+		t.Errorf("after the rename c2 says %q, want it still changed by who confirmed it", by)
 	}
 
 	// Stopped: the connection's "Live" goes, only Stopped stays.

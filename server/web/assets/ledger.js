@@ -41,7 +41,7 @@ function possible(c) {
 }
 
 // commitmentItem draws one commitment of the ledger, with the actions a viewer may take on it;
-// by names who last changed it, when a person did.
+// by names who last changed what a person sets of it, when a person did.
 export function commitmentItem(c, by) {
   const maybe = possible(c);
   const li = el('li', maybe ? 'commitment possible' : 'commitment');
@@ -61,8 +61,7 @@ export function commitmentItem(c, by) {
     if (c.due && c.due_phrase) d.title = c.due_phrase;
     meta.append(d);
   }
-  // A rename carried into the commitment changes no field of it: only a person's own change is shown.
-  if (by && c.edited && c.edited.length) meta.append(el('span', 'by', `changed by ${by}`));
+  if (by) meta.append(el('span', 'by', `changed by ${by}`));
   li.append(meta);
   if (c.quote) li.append(el('p', 'quote', `“${c.quote}”`));
   li.append(actions(c));

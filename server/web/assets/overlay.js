@@ -270,13 +270,25 @@ import * as capture from './capture.js';
     return { ...c, owner: name(c.owner), owner_org: name(c.owner_org), beneficiary_org: name(c.beneficiary_org) };
   }
 
+  // personChanged reports whether an upsert changed what a person sets of a commitment (a field of
+  // its edited list, or the list): a rename carried into it, or more evidence, does not.
+  function personChanged(prev, c) {
+    if (!c.edited || !c.edited.length) return false;
+    if (!prev) return true;
+    const p = prev.commitment;
+    return (p.edited || []).join() !== c.edited.join() || c.edited.some((f) => (p[f] || '') !== (c[f] || ''));
+  }
+
   function drawCommitment(e) {
-    const li = commitmentItem(sided(e.commitment), e.by);
+    const li = commitmentItem(sided(e.commitment), e.changedBy);
     const old = find(ledger, 'commitment', e.commitment.id);
     if (old) old.replaceWith(li); else ledger.append(li);
   }
 
   function onCommitment(e) {
+    const prev = commitments.get(e.commitment.id);
+    // Who last changed it as a person: kept across upserts that change nothing a person set.
+    e.changedBy = personChanged(prev, e.commitment) ? e.by : (prev && prev.changedBy) || '';
     commitments.set(e.commitment.id, e);
     drawCommitment(e);
     const open = [...ledger.children].filter((x) => x.dataset.status === 'open').length;
